@@ -60,3 +60,14 @@ def small_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("model") / "model.keras"
     model.save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def exported_model_dir(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory,
+                       node_ready: str) -> Path:
+    """`small_model_path` exported by `export.run_export` (unquantized, verified on 1,000 digits)."""
+    from export import run_export
+
+    out = tmp_path_factory.mktemp("export") / "web_model"
+    run_export(small_model_path, out, quantize="none", verify=True, digits=1000)
+    return out
