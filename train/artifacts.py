@@ -1,0 +1,126 @@
+"""Writing training artifacts: atomically (temp file + rename), so an interrupted run never
+leaves a half-written file behind."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+
+class OutputError(Exception):
+    """The output folder cannot be used (one-line message)."""
+
+
+def prepare_out_dir(out: Path) -> Path:
+    """Create `out` if needed and prove it is writable; raise OutputError otherwise."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OutputError(f"--out {out} is not writable ({reason}); choose another folder") from None
+    return out
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; on success it is renamed over `target`."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix or ".tmp",
+                                    dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(target: Path, payload: dict) -> None:
+    """Write `payload` as pretty JSON, atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def write_history_csv(target: Path, history: dict[str, list[float]]) -> None:
+    """One row per epoch: epoch, then every metric Keras logged."""
+    keys = sorted(history)
+    rows = len(history[keys[0]]) if keys else 0
+    with atomic_path(target) as tmp, tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["epoch", *keys])
+        for i in range(rows):
+            writer.writerow([i + 1, *(f"{history[k][i]:.6g}" for k in keys)])
+
+
+def save_model(model, target: Path) -> None:
+    """Save a Keras model (.keras) atomically."""
+    with atomic_path(target) as tmp:
+        model.save(tmp)
+
+
+def plot_history(target: Path, history: dict[str, list[float]], title: str) -> None:
+    """training.png: loss and accuracy per epoch, train and validation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label in (("loss", "train"), ("val_loss", "validation")):
+        if key in history:
+            ax_loss.plot(epochs, history[key], marker="o", label=label)
+    for key, label in (("accuracy", "train"), ("val_accuracy", "validation")):
+        if key in history:
+            ax_acc.plot(epochs, np.asarray(history[key]) * 100, marker="o", label=label)
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
+    """counts[true, predicted]."""
+    counts = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(counts, (labels, predictions), 1)
+    return counts
+
+
+def plot_confusion(target: Path, counts: np.ndarray, title: str) -> None:
+    """confusion.png: the test confusion matrix with counts in each cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    shown = np.log1p(counts)
+    image = ax.imshow(shown, cmap="Blues")
+    classes = counts.shape[0]
+    for t in range(classes):
+        for p in range(classes):
+            if counts[t, p]:
+                dark = shown[t, p] > shown.max() * 0.6
+                ax.text(p, t, str(counts[t, p]), ha="center", va="center", fontsize=8,
+                        color="white" if dark else "black")
+    ax.set(xticks=range(classes), yticks=range(classes), xlabel="predicted", ylabel="true", title=title)
+    fig.colorbar(image, ax=ax, label="log(1 + count)")
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
