@@ -48,6 +48,20 @@ def _native_predictions(model: Any, images: np.ndarray, model_path: Path) -> np.
     return probs
 
 
+def preflight(model_path: Path, out_dir: Path, quantize: str = "none", verify: bool = True,
+              backend: str = "auto") -> dict[str, str] | None:
+    """The checks that need no TensorFlow: options, model file, --out, Node.js and npm packages.
+
+    Returns the Node/TF.js versions when `verify`, else None. Raises ExportError.
+    """
+    quantization_map(quantize)
+    if backend not in ("auto", "wasm", "cpu"):
+        raise ExportError(f"backend {backend!r} is not one of auto, wasm, cpu")
+    check_model_file(model_path)
+    check_out_dir(out_dir, model_path)
+    return node_runtime() if verify else None
+
+
 def run_export(model_path: str | Path, out_dir: str | Path, quantize: str = "none", verify: bool = True,
                digits: int | None = None, *, data_dir: str | Path | None = None, backend: str = "auto",
                verbose: bool = False, log: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -62,12 +76,7 @@ def run_export(model_path: str | Path, out_dir: str | Path, quantize: str = "non
     say = log or (lambda _message: None)
     started = time.monotonic()
     model_path, out_dir = Path(model_path), Path(out_dir)
-    quantization_map(quantize)
-    if backend not in ("auto", "wasm", "cpu"):
-        raise ExportError(f"backend {backend!r} is not one of auto, wasm, cpu")
-    check_model_file(model_path)
-    check_out_dir(out_dir, model_path)
-    runtime = node_runtime() if verify else None
+    runtime = preflight(model_path, out_dir, quantize, verify, backend)
     recover(out_dir)
     staging = make_staging(out_dir)
     try:

@@ -39,7 +39,7 @@ def _hidden(out: Path, kind: str) -> str:
 
 
 def check_out_dir(out: Path, model_path: Path) -> None:
-    """Refuse an `--out` that is a file, holds the source model, or holds unrelated files."""
+    """Refuse an `--out` that is a file, unwritable, holds the source model, or holds unrelated files."""
     out_abs = out.resolve()
     model_abs = model_path.resolve()
     if out_abs == model_abs.parent or model_abs.is_relative_to(out_abs):
@@ -47,6 +47,15 @@ def check_out_dir(out: Path, model_path: Path) -> None:
                           "publish to another folder (default artifacts/web_model)")
     if out.exists() and not out.is_dir():
         raise ExportError(f"--out {out} is a file; pass a folder path")
+    ancestor = out_abs.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ExportError(f"--out {out} is not writable: {ancestor} is a file, not a folder; "
+                          "choose another --out")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ExportError(f"--out {out} is not writable (no permission in {ancestor}); "
+                          "choose a folder you can write to")
     if out.is_dir() and any(out.iterdir()) and not ((out / MODEL_JSON).exists() or (out / METADATA).exists()):
         raise ExportError(f"--out {out} already holds files that are not an exported model; "
                           "choose a new or empty folder")

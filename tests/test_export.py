@@ -1,0 +1,422 @@
+"""`python -m export`: TF.js parity on real MNIST digits, quantization, atomic publishing, user errors."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import export.pipeline
+import export.publish
+import export.verify
+from export import ExportError, VerificationError, run_export
+from export.__main__ import main
+from export.verify import THRESHOLDS, predict_with_tfjs
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PARITY_DIGITS = 1000
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def _leftovers(out: Path) -> list[str]:
+    """Hidden staging/backup folders an export left beside `out`."""
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+
+
+def _run_main(args: list[str]) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(args)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.fixture(scope="module")
+def digits(mnist_test: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The first 1,000 real MNIST test digits and labels."""
+    images, labels = mnist_test
+    return images[:PARITY_DIGITS], labels[:PARITY_DIGITS]
+
+
+@pytest.fixture(scope="module")
+def native_probs(small_model_path: Path, digits: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Keras' own predictions for those digits, computed here independently of the exporter."""
+    import keras
+
+    model = keras.saving.load_model(small_model_path, compile=False)
+    return np.asarray(model.predict(digits[0], batch_size=500, verbose=0))
+
+
+@pytest.fixture(scope="module")
+def trained_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small convnet with BatchNorm momentum 0.9, so its statistics settle in 94 steps (~97 %).
+
+    Quantization limits are about a model worth publishing: an under-trained one full of
+    near-ties flips more digits under float16 than the ±0.02 pp the threshold allows.
+    """
+    import keras
+
+    from train.data import load_mnist
+    from train.models import build_model
+
+    keras.utils.set_random_seed(0)
+    data = load_mnist()
+    model = build_model("cnn")
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.9
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    model.fit(data.x_train[:12_000], data.y_train[:12_000], batch_size=128, epochs=1, verbose=0)
+    path = tmp_path_factory.mktemp("trained") / "model.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def native_all(trained_model_path: Path, mnist_test: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Keras' predictions of `trained_model_path` for all 10,000 test digits."""
+    import keras
+
+    model = keras.saving.load_model(trained_model_path, compile=False)
+    return np.asarray(model.predict(mnist_test[0], batch_size=500, verbose=0))
+
+
+@pytest.fixture(scope="module")
+def quantized(trained_model_path: Path, tmp_path_factory: pytest.TempPathFactory,
+              node_ready: str) -> dict[str, tuple[Path, str]]:
+    """Unquantized, float16 and uint8 exports by the command line's defaults (all 10,000 digits).
+
+    The float16 limits (99.95 % agreement, ±0.02 pp) allow no flip at all on 1,000 digits; on
+    10,000 they allow five, which is what the thresholds mean. Returns {quantize: (folder, stdout)}.
+    """
+    exports = {}
+    for quantize in ("none", "float16", "uint8"):
+        out = tmp_path_factory.mktemp(f"export-{quantize}") / "web_model"
+        code, stdout, stderr = _run_main(["--model", str(trained_model_path), "--out", str(out),
+                                          "--quantize", quantize])
+        assert code == 0, stderr
+        exports[quantize] = (out, stdout)
+    return exports
+
+
+# --- parity ----------------------------------------------------------------------------------
+
+
+@pytest.mark.node
+def test_unquantized_tfjs_matches_keras(exported_model_dir: Path, native_probs: np.ndarray,
+                                        digits: tuple[np.ndarray, np.ndarray]) -> None:
+    probs, status = predict_with_tfjs(exported_model_dir, digits[0])
+    assert probs.shape == (PARITY_DIGITS, 10)
+    assert status["backend"] in ("wasm", "cpu")
+    np.testing.assert_array_equal(probs.argmax(axis=1), native_probs.argmax(axis=1))
+    max_diff = float(np.abs(probs - native_probs).max())
+    assert max_diff <= 1e-4
+
+    metadata = json.loads((exported_model_dir / "metadata.json").read_text())
+    assert metadata["verified"] is True and metadata["warning"] is None
+    parity = metadata["parity"]
+    assert parity["passed"] is True and parity["digits"] == PARITY_DIGITS
+    assert parity["agreement"] == 1.0
+    assert parity["max_abs_diff"] == pytest.approx(max_diff, rel=0.05, abs=1e-7)
+    native_accuracy = float((native_probs.argmax(axis=1) == digits[1]).mean())
+    assert metadata["accuracy"]["native"] == pytest.approx(native_accuracy)
+    assert len(np.unique(native_probs.argmax(axis=1))) >= 5  # agreement is not about one constant class
+
+
+@pytest.mark.node
+def test_published_folder_is_a_graph_model_with_honest_metadata(exported_model_dir: Path,
+                                                                 small_model_path: Path) -> None:
+    model_json = json.loads((exported_model_dir / "model.json").read_text())
+    assert model_json["format"] == "graph-model"
+    assert model_json["signature"]["inputs"]["image"]["dtype"] == "DT_FLOAT"
+    names = {p.name for p in exported_model_dir.iterdir()}
+    shards = {path for group in model_json["weightsManifest"] for path in group["paths"]}
+    assert names == {"model.json", "metadata.json", *shards}  # no SavedModel, no Keras format
+    assert not _leftovers(exported_model_dir)
+
+    metadata = json.loads((exported_model_dir / "metadata.json").read_text())
+    actual = _hashes(exported_model_dir)
+    assert {name: entry["sha256"] for name, entry in metadata["files"].items()} == {
+        name: digest for name, digest in actual.items() if name != "metadata.json"}
+    sizes = [(exported_model_dir / name).stat().st_size for name in metadata["files"]]
+    assert metadata["download_bytes"] == sum(sizes)
+    assert metadata["source"]["sha256"] == hashlib.sha256(small_model_path.read_bytes()).hexdigest()
+    assert metadata["input"]["shape"] == [None, 28, 28, 1] and metadata["input"]["dtype"] == "float32"
+    assert metadata["output"]["shape"] == [None, 10]
+    assert metadata["labels"] == [str(d) for d in range(10)]
+    assert metadata["preprocessing"]["fit_box"] == 20 and metadata["preprocessing"]["field"] == 28
+    assert metadata["quantization"] == "none"
+    import keras
+    import tensorflow as tf
+
+    assert metadata["versions"]["tensorflow"] == tf.__version__
+    assert metadata["versions"]["keras"] == keras.__version__
+    assert metadata["versions"]["tensorflowjs_converter"] == "4.22.0"
+
+
+@pytest.mark.node
+def test_trained_model_full_test_set_parity(quantized: dict[str, tuple[Path, str]], native_all: np.ndarray,
+                                            mnist_test: tuple[np.ndarray, np.ndarray]) -> None:
+    out, stdout = quantized["none"]
+    probs, _ = predict_with_tfjs(out, mnist_test[0])
+    np.testing.assert_array_equal(probs.argmax(axis=1), native_all.argmax(axis=1))
+    assert float(np.abs(probs - native_all).max()) <= 1e-4
+    accuracy = float((native_all.argmax(axis=1) == mnist_test[1]).mean())
+    assert accuracy > 0.9
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["parity"]["digits"] == 10_000 and metadata["parity"]["agreement"] == 1.0
+    assert metadata["accuracy"]["native"] == pytest.approx(accuracy)
+    assert "100.00 %" in stdout and "PASS" in stdout
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("quantize", ["float16", "uint8"])
+def test_quantized_export_within_thresholds(quantize: str, quantized: dict[str, tuple[Path, str]],
+                                            native_all: np.ndarray,
+                                            mnist_test: tuple[np.ndarray, np.ndarray]) -> None:
+    out, stdout = quantized[quantize]
+    probs, _ = predict_with_tfjs(out, mnist_test[0])
+    labels = mnist_test[1]
+    native_top, tfjs_top = native_all.argmax(axis=1), probs.argmax(axis=1)
+    change_pp = 100.0 * (int((tfjs_top == labels).sum()) - int((native_top == labels).sum())) / len(labels)
+    limits = THRESHOLDS[quantize]
+    if quantize == "float16":
+        assert (native_top == tfjs_top).mean() >= limits["min_agreement"]
+        assert abs(change_pp) <= limits["max_accuracy_change_pp"] + 1e-9
+    else:
+        assert -change_pp <= limits["max_accuracy_drop_pp"] + 1e-9
+    assert 0 < float(np.abs(probs - native_all).max()) < 0.5  # quantized, yet close
+
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["quantization"] == quantize and metadata["parity"]["passed"] is True
+    assert metadata["parity"]["digits"] == len(labels) == 10_000
+    assert metadata["parity"]["accuracy_change_pp"] == pytest.approx(change_pp)
+    model_json = json.loads((out / "model.json").read_text())
+    weights = [w for group in model_json["weightsManifest"] for w in group["weights"]]
+    dtypes = {w.get("quantization", {}).get("dtype") for w in weights}
+    assert quantize in dtypes
+    full = json.loads((quantized["none"][0] / "metadata.json").read_text())["download_bytes"]
+    assert metadata["download_bytes"] < (0.6 if quantize == "float16" else 0.35) * full
+
+    assert "argmax agreement" in stdout and "max |Δp|" in stdout and "PASS" in stdout
+    assert "next: python -m web" in stdout
+
+
+# --- verification failures and atomic publishing -----------------------------------------------
+
+
+@pytest.fixture
+def published(exported_model_dir: Path, tmp_path: Path) -> Path:
+    """A copy of a good export, standing in for the model the web page currently serves."""
+    out = tmp_path / "site" / "web_model"
+    shutil.copytree(exported_model_dir, out)
+    return out
+
+
+def _corrupting(damage: str):
+    real = export.pipeline.convert_to_graph_model
+
+    def convert(model, out_dir: Path, quantize: str = "none", verbose: bool = False) -> None:
+        real(model, out_dir, quantize, verbose)
+        shard = next(out_dir.glob("*.bin"))
+        data = bytearray(shard.read_bytes())
+        if damage == "zeroed":
+            data[: len(data) // 4] = bytes(len(data) // 4)
+        else:
+            del data[len(data) // 2:]
+        shard.write_bytes(bytes(data))
+
+    return convert
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("damage", ["zeroed", "truncated"])
+def test_corrupt_shard_is_caught_and_nothing_is_published(damage: str, published: Path,
+                                                          small_model_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _hashes(published)
+    monkeypatch.setattr(export.pipeline, "convert_to_graph_model", _corrupting(damage))
+    code, stdout, stderr = _run_main(["--model", str(small_model_path), "--out", str(published),
+                                      "--digits", "300"])
+    assert code == 1
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert ("parity check failed" if damage == "zeroed" else "TF.js could not run") in lines[0]
+    if damage == "zeroed":
+        assert "FAIL" in stdout
+    assert _hashes(published) == before
+    assert not _leftovers(published)
+
+
+def test_interrupt_during_conversion_leaves_published_model(published: Path, small_model_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    before = _hashes(published)
+    monkeypatch.setattr(export.pipeline, "convert_to_graph_model", interrupted)
+    code, _, stderr = _run_main(["--model", str(small_model_path), "--out", str(published),
+                                 "--digits", "10", "--no-verify"])
+    assert code == 130 and "nothing published" in stderr
+    assert _hashes(published) == before
+    assert not _leftovers(published)
+
+
+@pytest.mark.node
+def test_no_verify_says_unverified(small_model_path: Path, tmp_path: Path) -> None:
+    metadata = run_export(small_model_path, tmp_path / "web_model", verify=False, digits=200)
+    assert metadata["verified"] is False and metadata["parity"] is None
+    assert "UNVERIFIED" in metadata["warning"]
+    on_disk = json.loads((tmp_path / "web_model" / "metadata.json").read_text())
+    assert on_disk["verified"] is False and "UNVERIFIED" in on_disk["warning"]
+    assert (tmp_path / "web_model" / "model.json").is_file()
+
+
+def _folder(path: Path, files: dict[str, str]) -> Path:
+    path.mkdir(parents=True)
+    for name, text in files.items():
+        (path / name).write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
+def test_swap_replaces_the_old_model_completely(tmp_path: Path, exchange: bool,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    if not exchange:
+        monkeypatch.setattr(export.publish, "_exchange", lambda _a, _b: False)
+    out = _folder(tmp_path / "web_model", {"model.json": "old", "old-shard.bin": "x"})
+    staging = _folder(tmp_path / ".web_model.staging-1-x", {"model.json": "new", "metadata.json": "{}"})
+    export.publish.swap_into_place(staging, out)
+    assert sorted(p.name for p in out.iterdir()) == ["metadata.json", "model.json"]
+    assert (out / "model.json").read_text() == "new"
+    assert not _leftovers(out)
+
+
+def test_recover_restores_a_model_lost_between_two_renames(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "web_model"
+    _folder(tmp_path / f".web_model.previous-{dead.pid}-ab12", {"model.json": "old"})
+    _folder(tmp_path / f".web_model.staging-{dead.pid}-cd34", {"model.json": "half"})
+    _folder(tmp_path / f".web_model.staging-{os.getppid()}-ef56", {"model.json": "live"})
+    export.publish.recover(out)
+    assert (out / "model.json").read_text() == "old"
+    assert _leftovers(out) == [f".web_model.staging-{os.getppid()}-ef56"]  # a live export is left alone
+
+
+# --- user errors: one line, no traceback, nothing published -----------------------------------
+
+
+def _save(model, path: Path) -> Path:
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bad_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Models and files export must refuse."""
+    import keras
+
+    folder = tmp_path_factory.mktemp("bad-models")
+    keras.utils.set_random_seed(0)
+
+    def classifier(shape: tuple[int, ...], classes: int, activation: str = "softmax") -> keras.Model:
+        return keras.Sequential([keras.Input(shape), keras.layers.Flatten(),
+                                 keras.layers.Dense(classes, activation=activation)])
+
+    (folder / "text.keras").write_text("not a model")
+    with zipfile.ZipFile(folder / "zip.keras", "w") as archive:
+        archive.writestr("readme.txt", "a zip, but no Keras model inside")
+    return {
+        "text": folder / "text.keras",
+        "zip": folder / "zip.keras",
+        "input": _save(classifier((32, 32, 3), 10), folder / "rgb.keras"),
+        "output": _save(classifier((28, 28, 1), 5), folder / "five.keras"),
+        "logits": _save(classifier((28, 28, 1), 10, activation="linear"), folder / "logits.keras"),
+    }
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("missing", "not found"),
+    ("folder", "is a folder"),
+    ("text", "not a Keras model file"),
+    ("zip", "not a loadable Keras model"),
+    ("input", "input shape"),
+    ("output", "output shape"),
+    ("logits", "not probabilities"),
+])
+def test_bad_model_is_refused(case: str, expected: str, bad_models: dict[str, Path], tmp_path: Path) -> None:
+    model = {"missing": tmp_path / "nope.keras", "folder": tmp_path}.get(case) or bad_models[case]
+    out = tmp_path / "site" / "web_model"
+    code, stdout, stderr = _run_main(["--model", str(model), "--out", str(out), "--no-verify",
+                                      "--digits", "50"])
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], stderr
+    assert "Traceback" not in stderr + stdout
+    assert not out.exists()
+    assert not (out.parent.exists() and _leftovers(out))
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("model-folder", "folder holding the source model"),
+    ("under-a-file", "is a file, not a folder"),
+    ("out-is-file", "is a file"),
+    ("foreign-folder", "not an exported model"),
+])
+def test_bad_out_is_refused(case: str, expected: str, small_model_path: Path, tmp_path: Path) -> None:
+    (tmp_path / "plain-file").write_text("x")
+    _folder(tmp_path / "photos", {"holiday.jpg": "x"})
+    out = {"model-folder": small_model_path.parent, "under-a-file": tmp_path / "plain-file" / "web_model",
+           "out-is-file": tmp_path / "plain-file", "foreign-folder": tmp_path / "photos"}[case]
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    code, _, stderr = _run_main(["--model", str(small_model_path), "--out", str(out), "--no-verify"])
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert small_model_path.is_file()
+
+
+def test_missing_node_says_how_to_install(small_model_path: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ExportError, match=r"Node\.js not found.*npm ci") as caught:
+        run_export(small_model_path, tmp_path / "web_model", digits=10)
+    assert not isinstance(caught.value, VerificationError)
+    assert not (tmp_path / "web_model").exists()
+
+
+@pytest.mark.node
+def test_missing_npm_packages_say_npm_ci(small_model_path: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    lonely = tmp_path / "elsewhere" / "predict.js"  # no node_modules above it
+    lonely.parent.mkdir()
+    shutil.copy(export.verify.SCRIPT, lonely)
+    monkeypatch.setattr(export.verify, "SCRIPT", lonely)
+    monkeypatch.chdir(tmp_path)
+    code, _, stderr = _run_main(["--model", str(small_model_path), "--out", str(tmp_path / "web_model")])
+    assert code == 2
+    assert stderr.count("\n") == 1 and "@tensorflow/tfjs" in stderr and "npm ci" in stderr
+    assert not (tmp_path / "web_model").exists()
+
+
+def test_command_line_error_is_one_line_without_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "export", "--model", str(tmp_path / "missing.keras"),
+                           "--out", str(tmp_path / "web_model")],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("error: model file")
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
