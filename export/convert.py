@@ -109,7 +109,7 @@ def _quiet_fds(verbose: bool):
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 yield
-        except BaseException:
+        except Exception:
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             captured.seek(0)

@@ -26,6 +26,9 @@ from export.verify import THRESHOLDS, predict_with_tfjs
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PARITY_DIGITS = 1000
 
+# Keras 3.15 with NumPy 2.1 warns from its own internals on every predict.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
+
 
 def _hashes(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
