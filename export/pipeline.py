@@ -77,6 +77,7 @@ def run_export(model_path: str | Path, out_dir: str | Path, quantize: str = "non
     started = time.monotonic()
     model_path, out_dir = Path(model_path), Path(out_dir)
     runtime = preflight(model_path, out_dir, quantize, verify, backend)
+    out_dir = out_dir.resolve()  # staging goes beside the real folder ("." or a symlink included)
     recover(out_dir)
     staging = make_staging(out_dir)
     try:
