@@ -35,7 +35,7 @@ def test_splits_shapes_and_ranges() -> None:
     assert mnist.x_val.shape == (5_000, 28, 28, 1)
     assert mnist.x_test.shape == (10_000, 28, 28, 1)
     assert mnist.x_train.dtype == np.float32
-    assert 0.0 == mnist.x_test.min() and mnist.x_test.max() == 1.0
+    assert mnist.x_test.min() == 0.0 and mnist.x_test.max() == 1.0
     # white digit on black: the border is background (0), the ink is bright
     assert mnist.x_test[:, 0, :, 0].max() == 0.0
     assert list(mnist.y_test[:5]) == [7, 2, 1, 0, 4]
@@ -125,7 +125,7 @@ def test_keras_cache_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_explicit_folder_must_exist(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="--data-dir .* is not a folder"):
+    with pytest.raises(DataError, match=r"--data-dir .* is not a folder"):
         load_mnist(tmp_path / "nope")
 
 

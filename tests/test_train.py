@@ -14,6 +14,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 METRIC_KEYS = {"test_accuracy", "test_loss", "val_accuracy", "params", "model", "preset", "epochs",
                "train_seconds", "device", "seed", "backend", "versions", "data_sha256"}
+TINY_RUN = ("--epochs", "1", "--train-limit", "4000", "--batch-size", "32")
+SMALL_RUN = ("--epochs", "2", "--train-limit", "5000", "--batch-size", "64", "--seed", "7")
 
 
 def run_train(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -29,7 +31,7 @@ def read_metrics(out: Path) -> dict:
 @pytest.fixture(scope="module")
 def cnn_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cnn")
-    result = run_train("--epochs", "2", "--train-limit", "3000", "--seed", "7", "--out", str(out))
+    result = run_train(*SMALL_RUN, "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out
 
@@ -40,11 +42,11 @@ def test_cnn_writes_every_artifact(cnn_run: Path) -> None:
     assert not list(cnn_run.glob("checkpoint*")), "the checkpoint is removed once the run completes"
     assert not list(cnn_run.glob(".*")), "no temporary files are left behind"
     metrics = read_metrics(cnn_run)
-    assert METRIC_KEYS <= set(metrics)
+    assert set(metrics) >= METRIC_KEYS
     assert metrics["model"] == "cnn" and metrics["preset"] == "quick" and metrics["epochs"] == 2
     assert metrics["backend"] == "tensorflow" and metrics["seed"] == 7
     assert metrics["params"] > 10_000
-    assert 0.80 < metrics["test_accuracy"] <= 1.0  # 3,000 images, two epochs: well above chance
+    assert 0.90 < metrics["test_accuracy"] <= 1.0  # 5,000 images, two epochs: well above chance
     assert sum(map(sum, metrics["confusion_matrix"])) == 10_000
     rows = list(csv.DictReader((cnn_run / "history.csv").open()))
     assert [row["epoch"] for row in rows] == ["1", "2"]
@@ -55,6 +57,7 @@ def test_cnn_writes_every_artifact(cnn_run: Path) -> None:
 def test_saved_model_reproduces_metrics(cnn_run: Path, mnist_test) -> None:
     import keras
 
+    # a plain load, as the exporter and the server do: no custom objects needed
     model = keras.models.load_model(cnn_run / "model.keras")
     x_test, y_test = mnist_test
     accuracy = float((model.predict(x_test, batch_size=1000, verbose=0).argmax(1) == y_test).mean())
@@ -62,7 +65,7 @@ def test_saved_model_reproduces_metrics(cnn_run: Path, mnist_test) -> None:
 
 
 def test_same_seed_same_metrics(cnn_run: Path, tmp_path: Path) -> None:
-    again = run_train("--epochs", "2", "--train-limit", "3000", "--seed", "7", "--out", str(tmp_path))
+    again = run_train(*SMALL_RUN, "--out", str(tmp_path))
     assert again.returncode == 0, again.stderr
     first, second = read_metrics(cnn_run), read_metrics(tmp_path)
     assert second["test_accuracy"] == first["test_accuracy"]
@@ -114,17 +117,24 @@ def test_resume_without_checkpoint_is_an_error(tmp_path: Path) -> None:
     assert result.stderr.strip() == f"error: no checkpoint in {tmp_path} to resume from; run without --resume"
 
 
-@pytest.mark.parametrize("backend, strategy", [("tensorflow", "MirroredStrategy over 2 CPU devices"),
-                                               ("jax", "DataParallel over 2 CPU devices")])
-def test_data_parallel_on_two_logical_cpus(tmp_path: Path, backend: str, strategy: str) -> None:
-    pytest.importorskip(backend)
-    result = run_train("--cpu-devices", "2", "--epochs", "1", "--train-limit", "2000",
-                       "--out", str(tmp_path), env={"KERAS_BACKEND": backend})
+def test_data_parallel_on_two_logical_cpus(tmp_path: Path) -> None:
+    """The multi-GPU path (MirroredStrategy) on a CPU split into two logical devices."""
+    result = run_train("--cpu-devices", "2", *TINY_RUN, "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "device: 2 x CPU" in result.stdout
     metrics = read_metrics(tmp_path)
-    assert metrics["strategy"] == strategy and metrics["backend"] == backend
-    assert metrics["test_accuracy"] > 0.5
+    assert metrics["strategy"] == "MirroredStrategy over 2 CPU devices"
+    assert metrics["test_accuracy"] > 0.9
+
+
+def test_training_code_is_backend_agnostic(tmp_path: Path) -> None:
+    """The same models, schedule and loop train under JAX."""
+    pytest.importorskip("jax")
+    result = run_train(*TINY_RUN, "--out", str(tmp_path), env={"KERAS_BACKEND": "jax"})
+    assert result.returncode == 0, result.stderr
+    metrics = read_metrics(tmp_path)
+    assert metrics["backend"] == "jax" and metrics["device"].endswith("[jax]")
+    assert metrics["test_accuracy"] > 0.9
 
 
 @pytest.mark.parametrize("args, message", [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -24,7 +25,8 @@ def quiet_tensorflow(verbose: bool = False) -> None:
         warnings.filterwarnings("ignore", category=category)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
-    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow" and "tensorflow" not in sys.modules:
+    # Keras imports TensorFlow (for tf.data) on every backend when it is installed.
+    if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is not None:
         _import_with_stderr_captured("tensorflow")
 
 

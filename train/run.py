@@ -171,10 +171,16 @@ def build_metrics(args: argparse.Namespace, preset: Preset, model: keras.Model, 
     }
 
 
+def inference_copy(model: keras.Model) -> keras.Model:
+    """The trained network alone (uncompiled): loads anywhere with plain `keras.models.load_model`,
+    without this package's learning-rate schedule or the optimizer state."""
+    return keras.Model(model.inputs, model.outputs, name=model.name)
+
+
 def write_artifacts(out: Path, model: keras.Model, metrics: dict, history: dict[str, list[float]],
                     labels: np.ndarray, predictions: np.ndarray) -> None:
     """model.keras, metrics.json, history.csv, training.png, confusion.png — each atomically."""
-    artifacts.save_model(model, out / "model.keras")
+    artifacts.save_model(inference_copy(model), out / "model.keras")
     artifacts.write_history_csv(out / "history.csv", history)
     title = f"{metrics['model']} ({metrics['preset']}): test accuracy {metrics['test_accuracy']:.2%}"
     artifacts.plot_history(out / "training.png", history, title)

@@ -1,0 +1,51 @@
+# Two commands for a fresh machine (see README): `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= artifacts
+PORT ?= 5000
+
+.PHONY: setup demo train export serve test lint bench clean
+
+## setup: virtual environment with the project and its test tools, plus the npm packages
+setup: $(VENV)/.installed node_modules/.package-lock.json
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+## demo: train the default model, export it to TF.js (with its parity proof), serve the page
+demo: setup
+	$(PY) -m train --out $(OUT)
+	$(PY) -m export --model $(OUT)/model.keras --out $(OUT)/web_model
+	$(PY) -m web --model-dir $(OUT)/web_model --port $(PORT)
+
+train: setup
+	$(PY) -m train --out $(OUT)
+
+export: setup
+	$(PY) -m export --model $(OUT)/model.keras --out $(OUT)/web_model
+
+serve: setup
+	$(PY) -m web --model-dir $(OUT)/web_model --port $(PORT)
+
+## test: everything the tests need (Chromium included, where we may install it), then pytest
+test: setup
+	bash scripts/install-chromium.sh
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+## bench: the benchmark suite (figures printed, written under docs/)
+bench: setup
+	bash scripts/install-chromium.sh
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules test-artifacts .pytest_cache
