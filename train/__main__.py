@@ -14,6 +14,7 @@ from train.quiet import quiet_tensorflow
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; every option documented in --help."""
+    from train.models import MODELS
     from train.presets import PRESETS
 
     parser = argparse.ArgumentParser(
@@ -22,9 +23,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "history.csv, training.png and confusion.png to --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--model", choices=["seed-mlp", "cnn"], default=None,
-                        help="network to train (default: the preset's; 'cnn' for quick/best, "
-                             "'seed-mlp' for seed)")
+    parser.add_argument("--model", choices=list(MODELS), default=None,
+                        help="network to train (default: the preset's: cnn for quick, seed-mlp for "
+                             "seed, cnn-best for best)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
                         help="hyper-parameter preset (default: quick, or seed with --model seed-mlp)")
     parser.add_argument("--epochs", type=_positive_int, help="override the preset's epochs")
@@ -64,8 +65,9 @@ def _positive_float(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    quiet_tensorflow("--verbose" in argv)  # before anything imports Keras (parse_args does)
     args = parse_args(argv)
-    quiet_tensorflow(args.verbose)
 
     from train.artifacts import OutputError
     from train.data import DataError

@@ -30,8 +30,8 @@ def seed_mlp() -> keras.Model:
     )
 
 
-def _conv_bn(x, filters: int, kernel: int, name: str):
-    x = layers.Conv2D(filters, kernel, use_bias=False, name=f"{name}_conv")(x)
+def _conv_bn(x, filters: int, kernel: int, name: str, padding: str = "valid"):
+    x = layers.Conv2D(filters, kernel, padding=padding, use_bias=False, name=f"{name}_conv")(x)
     x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)  # short runs: stats settle fast
     return layers.ReLU(name=f"{name}_relu")(x)
 
@@ -49,9 +49,27 @@ def cnn() -> keras.Model:
     return keras.Model(inputs, outputs, name="cnn")
 
 
+def cnn_best() -> keras.Model:
+    """The strongest model within 200 KB as float16: a VGG-style BatchNorm convnet (~80K parameters)
+    with a global-average-pooling head."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = _conv_bn(inputs, 24, 3, "block1a", padding="same")
+    x = _conv_bn(x, 24, 3, "block1b", padding="same")
+    x = layers.MaxPooling2D(2, name="pool1")(x)          # 14x14
+    x = _conv_bn(x, 48, 3, "block2a", padding="same")
+    x = _conv_bn(x, 48, 3, "block2b", padding="same")
+    x = layers.MaxPooling2D(2, name="pool2")(x)          # 7x7
+    x = _conv_bn(x, 96, 3, "block3", padding="same")
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(0.2, name="dropout")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probs")(x)
+    return keras.Model(inputs, outputs, name="cnn_best")
+
+
 MODELS: dict[str, Callable[[], keras.Model]] = {
     "seed-mlp": seed_mlp,
     "cnn": cnn,
+    "cnn-best": cnn_best,
 }
 
 

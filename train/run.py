@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from train import artifacts
+from train.augment import drawing_augmentation
 from train.callbacks import EpochCheckpoint, read_checkpoint_state, remove_checkpoint
 from train.data import Mnist, load_mnist
 from train.devices import (
@@ -20,9 +21,11 @@ from train.devices import (
     make_deterministic,
     split_cpu,
 )
-from train.models import build_model
+from train.models import INPUT_SHAPE, build_model
 from train.presets import DEFAULT_PRESET_FOR_MODEL, PRESETS, Preset
 from train.schedules import OneCycle
+
+AUGMENTED = "augmented"
 
 
 class TrainingError(Exception):
@@ -105,11 +108,11 @@ def train(args: argparse.Namespace) -> int:
             model = keras.models.load_model(out / state["model_file"])
             print(f"resuming after epoch {initial_epoch} of {epochs}", flush=True)
         else:
-            model = build_model(preset.model)
+            model = build_training_model(preset, args.seed)
             model.compile(optimizer=make_optimizer(preset, per_epoch * epochs),
                           loss=keras.losses.SparseCategoricalCrossentropy(),
                           metrics=["accuracy"], jit_compile=devices.kind == "gpu")
-        print(f"{preset.model}: {model.count_params():,} parameters; preset {preset.name} "
+        print(f"{preset.model}: {network_of(model).count_params():,} parameters; preset {preset.name} "
               f"({preset.description}); {strategy}; {precision}", flush=True)
 
         fit_started = time.perf_counter()
@@ -136,7 +139,7 @@ def train(args: argparse.Namespace) -> int:
     write_artifacts(out, model, metrics, history, data.y_test, probs.argmax(axis=1))
     remove_checkpoint(out)
 
-    print(f"test accuracy {test_accuracy:.2%} · {model.count_params():,} parameters · "
+    print(f"test accuracy {test_accuracy:.2%} · {network_of(model).count_params():,} parameters · "
           f"trained in {train_seconds:.1f} s (data load {load_seconds:.1f} s) · artifacts in {out}/")
     print(f"next: python -m export --model {out / 'model.keras'} --out {out / 'web_model'}")
     return 0
@@ -151,7 +154,7 @@ def build_metrics(args: argparse.Namespace, preset: Preset, model: keras.Model, 
         **measured,
         "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
         "val_loss": history.get("val_loss", [float("nan")])[-1],
-        "params": int(model.count_params()),
+        "params": int(network_of(model).count_params()),
         "model": preset.model,
         "preset": preset.name,
         "epochs": len(history.get("loss", [])),
@@ -159,6 +162,7 @@ def build_metrics(args: argparse.Namespace, preset: Preset, model: keras.Model, 
         "batch_size": preset.batch_size,
         "lr": preset.lr,
         "optimizer": preset.optimizer,
+        "augment": preset.augment,
         "schedule": preset.schedule,
         "seed": args.seed,
         "train_images": int(len(data.x_train) if not args.train_limit else args.train_limit),
@@ -171,10 +175,25 @@ def build_metrics(args: argparse.Namespace, preset: Preset, model: keras.Model, 
     }
 
 
+def build_training_model(preset: Preset, seed: int) -> keras.Model:
+    """The preset's network, behind the drawing augmentation when the preset asks for it."""
+    network = build_model(preset.model)
+    if not preset.augment:
+        return network
+    return keras.Sequential([keras.Input(INPUT_SHAPE), drawing_augmentation(seed), network],
+                            name=AUGMENTED)
+
+
+def network_of(model: keras.Model) -> keras.Model:
+    """The network inside a training model (unwraps the augmentation)."""
+    return model.layers[-1] if model.name == AUGMENTED else model
+
+
 def inference_copy(model: keras.Model) -> keras.Model:
-    """The trained network alone (uncompiled): loads anywhere with plain `keras.models.load_model`,
-    without this package's learning-rate schedule or the optimizer state."""
-    return keras.Model(model.inputs, model.outputs, name=model.name)
+    """The trained network alone (uncompiled, no augmentation): loads anywhere with plain
+    `keras.models.load_model`, without this package's learning-rate schedule or optimizer state."""
+    network = network_of(model)
+    return keras.Model(network.inputs, network.outputs, name=network.name)
 
 
 def write_artifacts(out: Path, model: keras.Model, metrics: dict, history: dict[str, list[float]],
