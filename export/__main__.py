@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"published a verified TF.js graph model in {args.out}/")
     else:
         print(f"published an UNVERIFIED TF.js graph model in {args.out}/ (see metadata.json)")
-    print("next: python -m web")
+    default_out = Path("artifacts/web_model")
+    where = "" if args.out.resolve() == default_out.resolve() else f" --model-dir {args.out}"
+    print(f"next: python -m web{where}")
     return 0
 
 
