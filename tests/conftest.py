@@ -71,3 +71,7 @@ def exported_model_dir(small_model_path: Path, tmp_path_factory: pytest.TempPath
     out = tmp_path_factory.mktemp("export") / "web_model"
     run_export(small_model_path, out, quantize="none", verify=True, digits=1000)
     return out
+
+
+# Chromium/Playwright and live-server fixtures for the web tests.
+pytest_plugins = ["tests.browser_fixtures"]

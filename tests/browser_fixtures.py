@@ -1,0 +1,94 @@
+"""Browser fixtures: headless Chromium through Playwright, and the app on a live waitress server.
+
+Registered from conftest.py (`pytest_plugins`). A missing Chromium or Playwright skips the
+browser tests locally and fails them in CI (`CI=true`), as `require` says.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO_ROOT, require
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+DESKTOP = {"width": 1200, "height": 860}
+
+
+@dataclass
+class OpenedPage:
+    """A page plus the console errors and uncaught exceptions it has logged so far."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (Debian's `chromium`, or $CHROMIUM_PATH) driven by Playwright."""
+    from web.browser import find_chromium, launch_chromium
+
+    executable = find_chromium()
+    require(executable is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "Playwright for Python (`pip install -e '.[test]'`)")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, executable)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(exported_model_dir: Path, small_model_path: Path) -> Iterator[Any]:
+    """The app on waitress at a free 127.0.0.1 port: the exported fixture model plus its native twin."""
+    from web import create_app
+    from web.live import serve_in_background
+
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    server = serve_in_background(create_app(exported_model_dir, native_model_path=small_model_path))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def open_page(chromium: Any) -> Iterator[Callable[..., OpenedPage]]:
+    """Factory: open a URL in a fresh browser context (empty cache), collecting console errors."""
+    contexts: list[Any] = []
+
+    def _open(url: str, viewport: dict[str, int] | None = None, wait: bool = True) -> OpenedPage:
+        from web.browser import wait_ready
+
+        context = chromium.new_context(viewport=viewport or DESKTOP)
+        contexts.append(context)
+        page = context.new_page()
+        opened = OpenedPage(page)
+        page.on("console", lambda msg: opened.errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: opened.errors.append(f"uncaught: {exc}"))
+        page.goto(url)
+        if wait:
+            wait_ready(page)
+        return opened
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def demo_page(live_server: Any, open_page: Callable[..., OpenedPage]) -> OpenedPage:
+    """The page, ready on its default backend, shared by one test module."""
+    return open_page(live_server.url)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """test-artifacts/ (gitignored): screenshots and figures the browser tests leave behind."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

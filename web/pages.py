@@ -1,0 +1,74 @@
+"""The page, its own JS/CSS, the exported model folder and the TF.js runtime from node_modules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app
+
+from web.files import send
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+STATIC_NAMES = re.compile(r"[A-Za-z0-9_-]+\.(?:html|js|css|svg|png|ico)")
+MODEL_NAMES = re.compile(r"model\.json|metadata\.json|group\d+-shard\d+of\d+\.bin")
+
+
+@dataclass(frozen=True)
+class VendorPackage:
+    """An npm package folder we serve a fixed list of files from."""
+
+    folder: str  # relative to node_modules
+    files: frozenset[str]
+
+
+VENDOR: dict[str, VendorPackage] = {
+    "tfjs": VendorPackage("@tensorflow/tfjs/dist", frozenset({"tf.es2017.min.js", "tf.es2017.min.js.map"})),
+    "tfjs-backend-wasm": VendorPackage(
+        "@tensorflow/tfjs-backend-wasm/dist",
+        frozenset({
+            "tf-backend-wasm.es2017.min.js",
+            "tf-backend-wasm.es2017.min.js.map",
+            "tfjs-backend-wasm.wasm",
+            "tfjs-backend-wasm-simd.wasm",
+            "tfjs-backend-wasm-threaded-simd.wasm",
+        }),
+    ),
+}
+
+VENDOR_CACHE = "public, max-age=86400"
+
+pages = Blueprint("pages", __name__)
+
+
+def _settings():
+    return current_app.extensions["digit_web"]
+
+
+@pages.get("/")
+def index() -> Response:
+    """The draw-a-digit page."""
+    return send(STATIC_DIR, "index.html", allowed=frozenset({"index.html"}))
+
+
+@pages.get("/static/<name>")
+def static_file(name: str) -> Response:
+    """The page's own scripts, styles and icon from web/static/ (one flat folder)."""
+    return send(STATIC_DIR, name, allowed=STATIC_NAMES)
+
+
+@pages.get("/model/<name>")
+def model_file(name: str) -> Response:
+    """The exported TF.js graph model: model.json, weight shards, metadata.json."""
+    return send(_settings().model_dir, name, allowed=MODEL_NAMES)
+
+
+@pages.get("/vendor/<package>/<name>")
+def vendor_file(package: str, name: str) -> Response:
+    """The TF.js runtime (and the wasm backend's .wasm files) from node_modules."""
+    spec = VENDOR.get(package)
+    if spec is None:
+        abort(404)
+    return send(_settings().node_modules / spec.folder, name, allowed=spec.files, cache_control=VENDOR_CACHE)

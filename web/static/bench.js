@@ -1,0 +1,224 @@
+// Measurement helpers exposed as `window.digitDemo.bench`: render MNIST digits onto the pad
+// at random positions, sizes and stroke thicknesses, and time predictions. `web/robustness.py`
+// and `web/measure.py` drive these from Playwright.
+
+import {
+  naiveImageData, PIXELS, preprocessImageData, readCanvas,
+} from './preprocess.js';
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same renderings everywhere. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const scratchCanvases = new Map();
+
+/** A reusable off-screen canvas of at least width x height, cleared; `slot` keeps them apart. */
+function scratch(slot, width, height) {
+  let canvas = scratchCanvases.get(slot);
+  if (!canvas) {
+    canvas = document.createElement('canvas');
+    scratchCanvases.set(slot, canvas);
+  }
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.globalCompositeOperation = 'source-over';
+  ctx.clearRect(0, 0, width, height);
+  return canvas;
+}
+
+/** Grow (radius > 0) or thin (radius < 0) white strokes on black by |radius| px (octagonal disc). */
+function morph(canvas, radius) {
+  const steps = Math.round(Math.abs(radius));
+  if (!steps) return;
+  const ctx = canvas.getContext('2d');
+  const copy = scratch('morph', canvas.width, canvas.height);
+  const copyCtx = copy.getContext('2d');
+  const plus = [[1, 0], [-1, 0], [0, 1], [0, -1]];
+  const square = [...plus, [1, 1], [1, -1], [-1, 1], [-1, -1]];
+  for (let s = 0; s < steps; s += 1) {
+    copyCtx.clearRect(0, 0, copy.width, copy.height);
+    copyCtx.drawImage(canvas, 0, 0);
+    ctx.globalCompositeOperation = radius > 0 ? 'lighten' : 'darken';
+    for (const [dx, dy] of s % 2 ? square : plus) ctx.drawImage(copy, dx, dy);
+  }
+  ctx.globalCompositeOperation = 'source-over';
+}
+
+/**
+ * Turn the smoothly enlarged grey digit into pen-like ink: solid strokes whose edges are where the
+ * grey level crosses one half, anti-aliased over about one pixel (`scale` pad pixels per source pixel).
+ */
+function toInk(canvas, scale) {
+  const ctx = canvas.getContext('2d');
+  const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
+  const { data } = image;
+  for (let i = 0; i < data.length; i += 4) {
+    const v = Math.min(1, Math.max(0, 0.5 + (data[i] / 255 - 0.5) * scale));
+    const byte = Math.round(v * 255);
+    data[i] = byte;
+    data[i + 1] = byte;
+    data[i + 2] = byte;
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+/**
+ * Draw one 28x28 digit (784 values in [0, 1]) onto `canvas`: its ink box `height` px tall,
+ * centred at (cx, cy), strokes grown or thinned by `radius` px. Replaces the canvas content
+ * with an opaque black field and a white digit, smoothly up-scaled.
+ */
+export function renderDigit(canvas, pixels, { cx, cy, height, radius = 0, ink = true }) {
+  const source = scratch('source', 28, 28);
+  const image = source.getContext('2d').createImageData(28, 28);
+  let top = 28;
+  let bottom = -1;
+  let left = 28;
+  let right = -1;
+  for (let i = 0; i < PIXELS; i += 1) {
+    const v = Math.round(Math.max(0, Math.min(1, pixels[i])) * 255);
+    image.data[4 * i] = v;
+    image.data[4 * i + 1] = v;
+    image.data[4 * i + 2] = v;
+    image.data[4 * i + 3] = 255;
+    if (v > 0) {
+      const y = Math.floor(i / 28);
+      const x = i % 28;
+      top = Math.min(top, y);
+      bottom = Math.max(bottom, y);
+      left = Math.min(left, x);
+      right = Math.max(right, x);
+    }
+  }
+  source.getContext('2d').putImageData(image, 0, 0);
+  const target = canvas.getContext('2d', { willReadFrequently: true });
+  target.globalCompositeOperation = 'source-over';
+  target.fillStyle = '#000';
+  target.fillRect(0, 0, canvas.width, canvas.height);
+  if (bottom < 0) return;
+
+  const boxH = bottom - top + 1;
+  const boxW = right - left + 1;
+  const scale = Math.min(height / boxH, (0.95 * canvas.width) / boxW);
+  // Work only on the digit's region: one source pixel of black margin keeps the smooth edges,
+  // plus room for the strokes to grow.
+  const margin = Math.ceil(Math.abs(radius)) + 2;
+  const drawW = (boxW + 2) * scale;
+  const drawH = (boxH + 2) * scale;
+  const originX = Math.floor(cx - drawW / 2) - margin;
+  const originY = Math.floor(cy - drawH / 2) - margin;
+  const work = scratch('work', Math.ceil(drawW) + 2 * margin + 1, Math.ceil(drawH) + 2 * margin + 1);
+  const ctx = work.getContext('2d');
+  ctx.fillStyle = '#000';
+  ctx.fillRect(0, 0, work.width, work.height);
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(source, left - 1, top - 1, boxW + 2, boxH + 2,
+    cx - drawW / 2 - originX, cy - drawH / 2 - originY, drawW, drawH);
+  if (ink) toInk(work, scale);
+  morph(work, radius);
+  target.drawImage(work, originX, originY);
+}
+
+/** Random rendering parameters for a pad of `side` px: size, position and stroke change. */
+export function randomPlacement(random, side, options = {}) {
+  const {
+    minFrac = 0.4, maxFrac = 0.95, thin = 0.0125, thick = 0.025,
+  } = options;
+  const height = side * (minFrac + (maxFrac - minFrac) * random());
+  const radius = Math.round(height * (-thin + (thin + thick) * random()));
+  const margin = height / 2 + Math.abs(radius) + 2;
+  // Horizontal room assumes a square-ish digit; tall digits (most) have more.
+  const cx = margin + (side - 2 * margin) * random();
+  const cy = margin + (side - 2 * margin) * random();
+  return { cx, cy, height, radius, ink: options.ink ?? true };
+}
+
+function argmax(probs, offset) {
+  let best = 0;
+  for (let d = 1; d < 10; d += 1) if (probs[offset + d] > probs[offset + best]) best = d;
+  return best;
+}
+
+async function accuracy(predict, pixels, labels, batch = 250) {
+  let correct = 0;
+  const predicted = new Int32Array(labels.length);
+  for (let start = 0; start < labels.length; start += batch) {
+    const end = Math.min(labels.length, start + batch);
+    const probs = await predict(pixels.subarray(start * PIXELS, end * PIXELS));
+    for (let i = start; i < end; i += 1) {
+      predicted[i] = argmax(probs, (i - start) * 10);
+      if (predicted[i] === labels[i]) correct += 1;
+    }
+  }
+  return { accuracy: correct / labels.length, predicted };
+}
+
+/**
+ * Render each digit onto the pad at a random placement, classify it through the page's
+ * preprocessing and through the naive whole-canvas resize, and compare with the digits as
+ * given. Returns accuracies and the placements of the misread ones.
+ */
+export async function robustness({ canvas, predict, images, labels, seed = 1, options = {} }) {
+  const n = labels.length;
+  if (images.length !== n * PIXELS) throw new TypeError(`need ${n}*784 pixels for ${n} labels`);
+  const random = prng(seed);
+  const side = Math.min(canvas.width, canvas.height);
+  const page = new Float32Array(n * PIXELS);
+  const naive = new Float32Array(n * PIXELS);
+  const placements = [];
+  const started = performance.now();
+  for (let i = 0; i < n; i += 1) {
+    const placement = randomPlacement(random, side, options);
+    placements.push(placement);
+    renderDigit(canvas, images.subarray(i * PIXELS, (i + 1) * PIXELS), placement);
+    const pixels = readCanvas(canvas);
+    const pre = preprocessImageData(pixels);
+    if (pre) page.set(pre, i * PIXELS);
+    naive.set(naiveImageData(pixels), i * PIXELS);
+  }
+  const renderMs = performance.now() - started;
+  const original = await accuracy(predict, images, labels);
+  const viaPage = await accuracy(predict, page, labels);
+  const viaNaive = await accuracy(predict, naive, labels);
+  const misread = [];
+  for (let i = 0; i < n && misread.length < 50; i += 1) {
+    if (viaPage.predicted[i] !== labels[i]) {
+      misread.push({ index: i, label: labels[i], predicted: viaPage.predicted[i], ...placements[i] });
+    }
+  }
+  return {
+    n,
+    seed,
+    padSide: side,
+    original: original.accuracy,
+    page: viaPage.accuracy,
+    naive: viaNaive.accuracy,
+    renderMs,
+    misread,
+  };
+}
+
+/** Time `runs` predictions of `batch` random images after `warmup` untimed ones; ms per call. */
+export async function latency({ predict, batch = 1, runs = 50, warmup = 5, seed = 7 }) {
+  const random = prng(seed);
+  const pixels = Float32Array.from({ length: batch * PIXELS }, () => random());
+  for (let i = 0; i < warmup; i += 1) await predict(pixels);
+  const times = [];
+  for (let i = 0; i < runs; i += 1) {
+    const t0 = performance.now();
+    await predict(pixels);
+    times.push(performance.now() - t0);
+  }
+  return times;
+}

@@ -1,0 +1,150 @@
+// The model side: TF.js backend choice (wasm → webgl → cpu), loading the graph model,
+// warm-up, and batched prediction on 28x28 images.
+
+export const BACKENDS = ['wasm', 'webgl', 'cpu'];
+export const WASM_PATH = '/vendor/tfjs-backend-wasm/';
+export const MODEL_URL = '/model/model.json';
+export const METADATA_URL = '/model/metadata.json';
+const PIXELS = 784;
+const CLASSES = 10;
+
+/** An error with a message meant for the page (and `kind` for the UI to pick a hint). */
+export class ModelError extends Error {
+  constructor(message, kind = 'load') {
+    super(message);
+    this.name = 'ModelError';
+    this.kind = kind;
+  }
+}
+
+/** The global `tf` from tf.min.js (a classic script), or a ModelError if it did not load. */
+export function runtime() {
+  const tf = globalThis.tf;
+  if (!tf || typeof tf.loadGraphModel !== 'function') {
+    throw new ModelError('The TF.js runtime did not load (/vendor/tfjs/tf.es2017.min.js). '
+      + 'Run `npm ci` in the project folder and restart `python -m web`.', 'runtime');
+  }
+  return tf;
+}
+
+let wasmPathsSet = false;
+const BACKEND_TIMEOUT_MS = 10000;
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Switch TF.js to `name`; resolves true on success, false if that backend cannot start here. */
+export async function trySetBackend(name) {
+  const tf = runtime();
+  if (name === 'wasm') {
+    if (!tf.wasm) return false;
+    if (!wasmPathsSet) {
+      tf.wasm.setWasmPaths(WASM_PATH);
+      wasmPathsSet = true;
+    }
+  }
+  try {
+    // A backend whose workers fail can hang instead of failing: give up after a while.
+    const ok = await withTimeout(tf.setBackend(name), BACKEND_TIMEOUT_MS, `starting ${name}`);
+    if (ok) await tf.ready();
+    return Boolean(ok) && tf.getBackend() === name;
+  } catch (err) {
+    console.warn(`TF.js backend ${name} failed:`, err);
+    return false;
+  }
+}
+
+/** Try `preferred`, then the others in BACKENDS order; returns the backend in use. */
+export async function chooseBackend(preferred = 'wasm') {
+  const order = [preferred, ...BACKENDS.filter((b) => b !== preferred)];
+  for (const name of order) {
+    if (await trySetBackend(name)) return name;
+  }
+  throw new ModelError('No TF.js backend could start (wasm, webgl and cpu all failed).', 'backend');
+}
+
+/** A human description of the backend in use, e.g. "wasm (SIMD, 2 threads)". */
+export async function describeBackend() {
+  const tf = runtime();
+  const name = tf.getBackend();
+  if (name !== 'wasm') return name;
+  const features = [];
+  try {
+    if (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) features.push('SIMD');
+    const threaded = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+    const threads = threaded && tf.wasm.getThreadsCount ? tf.wasm.getThreadsCount() : 1;
+    features.push(threads > 1 ? `${threads} threads` : '1 thread');
+  } catch {
+    // Feature flags are informative only.
+  }
+  return features.length ? `wasm (${features.join(', ')})` : 'wasm';
+}
+
+/** Fetch JSON; resolves null on 404, throws ModelError on other failures. */
+export async function fetchJson(url) {
+  let response;
+  try {
+    response = await fetch(url, { cache: 'no-cache' });
+  } catch (err) {
+    throw new ModelError(`Cannot reach the server for ${url} (${err.message}).`, 'network');
+  }
+  if (response.status === 404) return null;
+  if (!response.ok) throw new ModelError(`${url} answered HTTP ${response.status}.`, 'load');
+  try {
+    return await response.json();
+  } catch {
+    throw new ModelError(`${url} is not valid JSON.`, 'load');
+  }
+}
+
+/** The exported graph model plus prediction helpers. */
+export class DigitModel {
+  constructor(graphModel) {
+    this.graph = graphModel;
+  }
+
+  /** Load /model/model.json; throws ModelError(kind 'missing') when nothing has been exported. */
+  static async load(url = MODEL_URL) {
+    const tf = runtime();
+    const manifest = await fetchJson(url);
+    if (manifest === null) {
+      throw new ModelError('No exported model on the server yet.', 'missing');
+    }
+    try {
+      return new DigitModel(await tf.loadGraphModel(url));
+    } catch (err) {
+      throw new ModelError(`The model at ${url} failed to load: ${err.message}`, 'load');
+    }
+  }
+
+  /** n*784 pixels in [0, 1] → Float32Array of n*10 softmax probabilities. */
+  async predict(pixels) {
+    const tf = runtime();
+    if (!(pixels instanceof Float32Array) || pixels.length === 0 || pixels.length % PIXELS !== 0) {
+      throw new TypeError(`predictPixels needs a Float32Array of n*${PIXELS} values`);
+    }
+    const n = pixels.length / PIXELS;
+    const output = tf.tidy(() => {
+      const input = tf.tensor4d(pixels, [n, 28, 28, 1], 'float32');
+      return this.graph.predict(input);
+    });
+    try {
+      const probs = await output.data();
+      if (probs.length !== n * CLASSES) throw new ModelError(`model returned ${probs.length} values`);
+      return probs instanceof Float32Array ? probs : Float32Array.from(probs);
+    } finally {
+      output.dispose();
+    }
+  }
+
+  /** Run a few predictions so kernels are compiled/created before the first stroke. */
+  async warmUp(runs = 3) {
+    const blank = new Float32Array(PIXELS);
+    for (let i = 0; i < runs; i += 1) await this.predict(blank);
+  }
+}

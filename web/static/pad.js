@@ -1,0 +1,166 @@
+// The drawing pad: pointer events (mouse, touch, pen), smooth round strokes, undo, clear.
+// Strokes are kept in pad-relative coordinates (0..1), so a resize redraws them exactly.
+
+// Pen width as a fraction of the pad's side. MNIST strokes are about 3 px wide in the 20 px box;
+// a digit drawn at 70% of the pad's height then gets 20 * 0.09 / 0.7 = 2.6 px.
+const LINE_WIDTH = 0.09;
+const INK = '#ffffff';
+
+export class Pad {
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {{onDraw?: () => void, onStrokeEnd?: () => void, onClear?: () => void}} handlers
+   */
+  constructor(canvas, handlers = {}) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext('2d', { willReadFrequently: true });
+    this.handlers = handlers;
+    this.strokes = [];
+    this.current = null;
+    this.pointerId = null;
+    this.resize();
+    new ResizeObserver(() => this.resize()).observe(canvas);
+    canvas.addEventListener('pointerdown', (e) => this.down(e));
+    canvas.addEventListener('pointermove', (e) => this.move(e));
+    canvas.addEventListener('pointerup', (e) => this.up(e));
+    canvas.addEventListener('pointercancel', (e) => this.up(e));
+    canvas.addEventListener('lostpointercapture', (e) => this.up(e));
+    canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+  }
+
+  /** True when nothing is drawn. */
+  get empty() {
+    return this.strokes.length === 0 && this.current === null;
+  }
+
+  /** Match the backing store to the displayed size × devicePixelRatio, then redraw. */
+  resize() {
+    const rect = this.canvas.getBoundingClientRect();
+    const ratio = window.devicePixelRatio || 1;
+    const side = Math.max(28, Math.round(Math.min(rect.width, rect.height || rect.width) * ratio));
+    if (this.canvas.width === side && this.canvas.height === side) return;
+    this.canvas.width = side;
+    this.canvas.height = side;
+    this.redraw();
+  }
+
+  point(event) {
+    const rect = this.canvas.getBoundingClientRect();
+    return [(event.clientX - rect.left) / rect.width, (event.clientY - rect.top) / rect.height];
+  }
+
+  down(event) {
+    if (this.pointerId !== null || (event.pointerType === 'mouse' && event.button !== 0)) return;
+    event.preventDefault();
+    this.pointerId = event.pointerId;
+    this.canvas.setPointerCapture?.(event.pointerId);
+    this.current = [this.point(event)];
+    this.drawDot(this.current[0]);
+    this.handlers.onDraw?.();
+  }
+
+  move(event) {
+    if (event.pointerId !== this.pointerId || this.current === null) return;
+    event.preventDefault();
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    for (const e of events.length ? events : [event]) {
+      this.current.push(this.point(e));
+      this.drawTail(this.current);
+    }
+    this.handlers.onDraw?.();
+  }
+
+  up(event) {
+    if (event.pointerId !== this.pointerId || this.current === null) return;
+    if (event.type === 'pointerup') this.current.push(this.point(event));
+    this.strokes.push(this.current);
+    this.current = null;
+    this.pointerId = null;
+    this.redraw();
+    this.handlers.onStrokeEnd?.();
+  }
+
+  /** Remove the last stroke. */
+  undo() {
+    if (!this.strokes.length) return;
+    this.strokes.pop();
+    this.redraw();
+    this.handlers.onStrokeEnd?.();
+  }
+
+  /** Remove everything. */
+  clear() {
+    this.strokes = [];
+    this.current = null;
+    this.pointerId = null;
+    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.handlers.onClear?.();
+  }
+
+  style() {
+    const { ctx } = this;
+    ctx.globalCompositeOperation = 'source-over';
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = INK;
+    ctx.fillStyle = INK;
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    ctx.lineWidth = LINE_WIDTH * this.canvas.width;
+  }
+
+  px([x, y]) {
+    return [x * this.canvas.width, y * this.canvas.height];
+  }
+
+  drawDot(p) {
+    this.style();
+    const [x, y] = this.px(p);
+    this.ctx.beginPath();
+    this.ctx.arc(x, y, this.ctx.lineWidth / 2, 0, 2 * Math.PI);
+    this.ctx.fill();
+  }
+
+  /** Draw the newest piece of a stroke: a quadratic curve between midpoints of the last points. */
+  drawTail(points) {
+    const n = points.length;
+    if (n < 2) return;
+    this.style();
+    const { ctx } = this;
+    const p0 = this.px(points[Math.max(0, n - 3)]);
+    const p1 = this.px(points[n - 2]);
+    const p2 = this.px(points[n - 1]);
+    const start = n >= 3 ? [(p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2] : p1;
+    const end = [(p1[0] + p2[0]) / 2, (p1[1] + p2[1]) / 2];
+    ctx.beginPath();
+    ctx.moveTo(start[0], start[1]);
+    ctx.quadraticCurveTo(p1[0], p1[1], end[0], end[1]);
+    ctx.lineTo(p2[0], p2[1]);
+    ctx.stroke();
+  }
+
+  /** A whole stroke as one smooth path (used on stroke end, undo and resize). */
+  drawStroke(points) {
+    if (points.length === 1) {
+      this.drawDot(points[0]);
+      return;
+    }
+    this.style();
+    const { ctx } = this;
+    const pts = points.map((p) => this.px(p));
+    ctx.beginPath();
+    ctx.moveTo(pts[0][0], pts[0][1]);
+    for (let i = 1; i < pts.length - 1; i += 1) {
+      const mid = [(pts[i][0] + pts[i + 1][0]) / 2, (pts[i][1] + pts[i + 1][1]) / 2];
+      ctx.quadraticCurveTo(pts[i][0], pts[i][1], mid[0], mid[1]);
+    }
+    const last = pts[pts.length - 1];
+    ctx.lineTo(last[0], last[1]);
+    ctx.stroke();
+  }
+
+  redraw() {
+    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    for (const stroke of this.strokes) this.drawStroke(stroke);
+    if (this.current) this.drawStroke(this.current);
+  }
+}

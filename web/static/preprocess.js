@@ -1,0 +1,171 @@
+// Canvas pixels → a 28x28 image made the way MNIST was made (the data side of the page).
+//
+// Steps (LeCun, Cortes, Burges): crop to the ink's bounding box, scale the longer side to
+// 20 px keeping the aspect ratio with area averaging (grey levels at the edges, like the
+// original anti-aliasing), place in a 28x28 field with the centre of mass at the centre.
+// Intensities in [0, 1], white ink on black. `web/preprocess.py` is the Python twin: keep
+// the constants and the rounding identical.
+
+export const FIELD = 28;
+export const BOX = 20;
+export const INK_THRESHOLD = 0; // any ink counts towards the bounding box, as in MNIST
+// The pixel index (0-27) the centre of mass goes to: MNIST's centres (sum of v * index / sum of v)
+// all lie in [13.5, 14.5], i.e. at pixel 14, not at the geometric centre 13.5 (see preprocess.py).
+export const CENTRE = 14;
+export const PIXELS = FIELD * FIELD;
+
+/** floor(x + 0.5): the rounding both twins use. */
+function roundHalfUp(value) {
+  return Math.floor(value + 0.5);
+}
+
+/** One RGBA pixel's ink in [0, 1]: alpha × brightest channel (light ink, transparent or dark ground). */
+function inkAt(data, i) {
+  const alpha = data[i + 3];
+  if (alpha === 0) return 0;
+  return (alpha * Math.max(data[i], data[i + 1], data[i + 2])) / (255 * 255);
+}
+
+/** Ink of the region (top, left, height, width) of an ImageData, as a row-major Float64Array. */
+export function inkFromImageData(imageData, top = 0, left = 0, height = imageData.height,
+  width = imageData.width) {
+  const { data } = imageData;
+  const ink = new Float64Array(width * height);
+  for (let y = 0; y < height; y += 1) {
+    let i = 4 * ((top + y) * imageData.width + left);
+    for (let x = 0; x < width; x += 1, i += 4) ink[y * width + x] = inkAt(data, i);
+  }
+  return ink;
+}
+
+/**
+ * Inclusive bounding box {top, left, bottom, right} of the ink above INK_THRESHOLD in an
+ * ImageData, or null. Integer test: alpha × brightest > threshold × 255², exactly as the float one.
+ */
+export function inkBoundingBox(imageData) {
+  const { data, width, height } = imageData;
+  const limit = INK_THRESHOLD * 255 * 255;
+  let top = height;
+  let left = width;
+  let bottom = -1;
+  let right = -1;
+  for (let y = 0; y < height; y += 1) {
+    let i = 4 * y * width;
+    for (let x = 0; x < width; x += 1, i += 4) {
+      const alpha = data[i + 3];
+      if (alpha !== 0 && alpha * Math.max(data[i], data[i + 1], data[i + 2]) > limit) {
+        if (y < top) top = y;
+        bottom = y;
+        if (x < left) left = x;
+        if (x > right) right = x;
+      }
+    }
+  }
+  return bottom < 0 ? null : { top, left, bottom, right };
+}
+
+/** For each destination pixel: the first source index and the weights of the pixels it covers. */
+function areaWeights(src, dst) {
+  const scale = src / dst;
+  const out = [];
+  for (let j = 0; j < dst; j += 1) {
+    const start = j * scale;
+    const end = (j + 1) * scale;
+    const first = Math.floor(start);
+    const last = Math.min(src - 1, Math.ceil(end) - 1);
+    const weights = [];
+    for (let i = first; i <= last; i += 1) {
+      const overlap = Math.min(end, i + 1) - Math.max(start, i);
+      weights.push(overlap > 0 ? overlap / scale : 0);
+    }
+    out.push({ first, weights });
+  }
+  return out;
+}
+
+/**
+ * Area-average resize of the region (top, left, height, width) of a row-major image of
+ * `stride` columns to outH x outW (an exact box filter). Returns a Float64Array.
+ */
+export function areaResize(image, stride, top, left, height, width, outH, outW) {
+  const cols = areaWeights(width, outW);
+  const rows = areaWeights(height, outH);
+  const horizontal = new Float64Array(height * outW);
+  for (let y = 0; y < height; y += 1) {
+    const base = (top + y) * stride + left;
+    for (let x = 0; x < outW; x += 1) {
+      const { first, weights } = cols[x];
+      let sum = 0;
+      for (let k = 0; k < weights.length; k += 1) sum += weights[k] * image[base + first + k];
+      horizontal[y * outW + x] = sum;
+    }
+  }
+  const out = new Float64Array(outH * outW);
+  for (let y = 0; y < outH; y += 1) {
+    const { first, weights } = rows[y];
+    for (let x = 0; x < outW; x += 1) {
+      let sum = 0;
+      for (let k = 0; k < weights.length; k += 1) sum += weights[k] * horizontal[(first + k) * outW + x];
+      out[y * outW + x] = sum;
+    }
+  }
+  return out;
+}
+
+/** ImageData → Float32Array(784) as MNIST was made, or null when nothing is drawn. */
+export function preprocessImageData(imageData) {
+  const box = inkBoundingBox(imageData);
+  if (box === null) return null;
+  const cropH = box.bottom - box.top + 1;
+  const cropW = box.right - box.left + 1;
+  const ink = inkFromImageData(imageData, box.top, box.left, cropH, cropW);
+  const scale = BOX / Math.max(cropH, cropW);
+  const outH = Math.min(BOX, Math.max(1, roundHalfUp(cropH * scale)));
+  const outW = Math.min(BOX, Math.max(1, roundHalfUp(cropW * scale)));
+  const small = areaResize(ink, cropW, 0, 0, cropH, cropW, outH, outW);
+
+  let total = 0;
+  let sumY = 0;
+  let sumX = 0;
+  for (let y = 0; y < outH; y += 1) {
+    for (let x = 0; x < outW; x += 1) {
+      const v = small[y * outW + x];
+      total += v;
+      sumY += v * y;
+      sumX += v * x;
+    }
+  }
+  if (total <= 0) return null;
+  const offY = Math.min(Math.max(roundHalfUp(CENTRE - sumY / total), 0), FIELD - outH);
+  const offX = Math.min(Math.max(roundHalfUp(CENTRE - sumX / total), 0), FIELD - outW);
+
+  const out = new Float32Array(PIXELS);
+  for (let y = 0; y < outH; y += 1) {
+    for (let x = 0; x < outW; x += 1) {
+      out[(y + offY) * FIELD + x + offX] = Math.min(1, Math.max(0, small[y * outW + x]));
+    }
+  }
+  return out;
+}
+
+/** What naive demos do: the whole ImageData area-averaged to 28x28, no crop, no centring. */
+export function naiveImageData(imageData) {
+  const { width, height } = imageData;
+  const small = areaResize(inkFromImageData(imageData), width, 0, 0, height, width, FIELD, FIELD);
+  return Float32Array.from(small, (v) => Math.min(1, Math.max(0, v)));
+}
+
+/** All pixels of a canvas (read once; pass the result to the functions above). */
+export function readCanvas(canvas) {
+  return canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height);
+}
+
+/** A canvas → Float32Array(784) in [0, 1], white on black, or null when nothing is drawn. */
+export function preprocessCanvas(canvas) {
+  return preprocessImageData(readCanvas(canvas));
+}
+
+/** A canvas → Float32Array(784) by resizing all of it (the naive baseline). */
+export function naiveCanvas(canvas) {
+  return naiveImageData(readCanvas(canvas));
+}

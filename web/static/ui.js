@@ -1,0 +1,256 @@
+// The result side of the page: digit, probability bars, the 28x28 preview, status, errors,
+// native agreement and the model card. Only DOM work here; no TF.js, no fetches.
+
+const $ = (id) => document.getElementById(id);
+
+export class ResultView {
+  constructor() {
+    this.digit = $('digit');
+    this.confidence = $('confidence');
+    this.bars = $('bars');
+    this.preview = $('preview');
+    this.previewCtx = this.preview.getContext('2d');
+    this.backend = $('backend-info');
+    this.ms = $('ms');
+    this.native = $('native');
+    this.announce = $('announce');
+    this.rows = [];
+    for (let d = 0; d < 10; d += 1) {
+      const li = document.createElement('li');
+      li.className = 'bar';
+      const label = document.createElement('span');
+      label.className = 'bar-label';
+      label.textContent = String(d);
+      const track = document.createElement('span');
+      track.className = 'bar-track';
+      const fill = document.createElement('span');
+      fill.className = 'bar-fill';
+      track.append(fill);
+      const value = document.createElement('span');
+      value.className = 'bar-value';
+      value.textContent = '–';
+      li.append(label, track, value);
+      this.bars.append(li);
+      this.rows.push({ li, fill, value });
+    }
+    this.reset();
+  }
+
+  /** Back to the empty state (nothing drawn). */
+  reset() {
+    this.digit.textContent = '?';
+    this.digit.classList.add('idle');
+    this.confidence.textContent = 'Draw a digit, 0 to 9';
+    for (const row of this.rows) {
+      row.fill.style.width = '0%';
+      row.value.textContent = '–';
+      row.li.classList.remove('top');
+    }
+    this.previewCtx.clearRect(0, 0, 28, 28);
+    this.ms.textContent = '–';
+    this.showNative(null);
+  }
+
+  /** Show a prediction: probs (10 values), the 28x28 input, and the time it took. */
+  show(probs, pixels, ms) {
+    let best = 0;
+    for (let d = 1; d < 10; d += 1) if (probs[d] > probs[best]) best = d;
+    this.digit.textContent = String(best);
+    this.digit.classList.remove('idle');
+    this.confidence.textContent = `${(probs[best] * 100).toFixed(1)}% sure`;
+    this.rows.forEach((row, d) => {
+      const p = Math.max(0, Math.min(1, probs[d]));
+      row.fill.style.width = `${(p * 100).toFixed(2)}%`;
+      row.value.textContent = `${(p * 100).toFixed(1)}%`;
+      row.li.classList.toggle('top', d === best);
+    });
+    this.drawPreview(pixels);
+    this.ms.textContent = `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+    return best;
+  }
+
+  /** Tell screen readers the settled answer (called on stroke end, not on every live update). */
+  announceResult(digit, probs) {
+    this.announce.textContent = digit === null ? 'Pad cleared'
+      : `Looks like a ${digit}, ${(probs[digit] * 100).toFixed(0)} percent sure`;
+  }
+
+  drawPreview(pixels) {
+    const image = this.previewCtx.createImageData(28, 28);
+    for (let i = 0; i < 784; i += 1) {
+      const v = Math.round(Math.max(0, Math.min(1, pixels[i])) * 255);
+      image.data[4 * i] = v;
+      image.data[4 * i + 1] = v;
+      image.data[4 * i + 2] = v;
+      image.data[4 * i + 3] = 255;
+    }
+    this.previewCtx.putImageData(image, 0, 0);
+  }
+
+  showBackend(text) {
+    this.backend.textContent = text;
+  }
+
+  /** Native agreement: null (nothing yet), {off: reason}, or {agree, digit, maxDiff, ms}. */
+  showNative(result) {
+    const el = this.native;
+    el.classList.remove('ok', 'bad');
+    if (result === null) {
+      el.textContent = '–';
+    } else if (result.off) {
+      el.textContent = result.off;
+    } else if (result.error) {
+      el.textContent = result.error;
+      el.classList.add('bad');
+    } else {
+      const diff = result.maxDiff.toExponential(1);
+      el.textContent = result.agree
+        ? `agrees: ${result.digit} (max |Δp| ${diff})`
+        : `differs: native says ${result.digit} (max |Δp| ${diff})`;
+      el.classList.add(result.agree ? 'ok' : 'bad');
+    }
+  }
+}
+
+/** The status line under the title: loading, ready, or what went wrong. */
+export function setStatus(text, state = 'info') {
+  const el = $('status');
+  el.textContent = text;
+  el.dataset.state = state;
+}
+
+/** Show an error in the page (never a silent blank page); `hint` is optional HTML-free text. */
+export function showError(message, hint = '') {
+  const box = $('error');
+  box.replaceChildren();
+  const strong = document.createElement('strong');
+  strong.textContent = message;
+  box.append(strong);
+  if (hint) {
+    const p = document.createElement('p');
+    p.textContent = hint;
+    box.append(p);
+  }
+  box.hidden = false;
+  setStatus('Not ready', 'error');
+}
+
+export function hideError() {
+  const box = $('error');
+  box.hidden = true;
+  box.replaceChildren();
+}
+
+/** The page's explanation for "no model exported yet", with the two commands. */
+export function showMissingModel() {
+  const template = $('missing-model');
+  const box = $('error');
+  box.replaceChildren(template.content.cloneNode(true));
+  box.hidden = false;
+  box.classList.add('missing');
+  setStatus('No model yet', 'error');
+}
+
+function percent(value) {
+  return `${(value * 100).toFixed(2)}%`;
+}
+
+function bytes(value) {
+  return value >= 1024 * 1024 ? `${(value / 1024 / 1024).toFixed(2)} MB` : `${(value / 1024).toFixed(1)} KB`;
+}
+
+function get(object, path) {
+  return path.split('.').reduce((node, key) => (node && typeof node === 'object' ? node[key] : undefined), object);
+}
+
+const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
+
+/** Card rows from the exporter's metadata.json (schema 1); each row is skipped when its data is absent. */
+function knownRows(meta) {
+  const rows = [];
+  const native = get(meta, 'accuracy.native');
+  const exported = get(meta, 'accuracy.exported');
+  const digits = get(meta, 'accuracy.digits');
+  if (isNumber(native)) {
+    const on = isNumber(digits) ? ` on ${digits.toLocaleString('en')} test digits` : '';
+    rows.push(['Test accuracy', `${percent(native)} Keras${isNumber(exported) ? `, ${percent(exported)} TF.js` : ''}${on}`]);
+  }
+  const agreement = get(meta, 'parity.agreement');
+  if (isNumber(agreement)) {
+    const n = get(meta, 'parity.digits');
+    rows.push(['Same answer as Keras', `${percent(agreement)}${isNumber(n) ? ` of ${n.toLocaleString('en')} digits` : ''}`]);
+  }
+  const maxDiff = get(meta, 'parity.max_abs_diff');
+  if (isNumber(maxDiff)) rows.push(['Max |Δp| vs Keras', maxDiff.toExponential(1)]);
+  const size = get(meta, 'download_bytes');
+  if (isNumber(size)) rows.push(['Download size', bytes(size)]);
+  const quantization = get(meta, 'quantization');
+  if (typeof quantization === 'string') rows.push(['Quantization', quantization]);
+  const created = get(meta, 'created_utc');
+  if (typeof created === 'string') rows.push(['Exported', created.replace('T', ' ').replace('Z', ' UTC')]);
+  if (get(meta, 'verified') === false) rows.push(['Warning', get(meta, 'warning') || 'unverified export']);
+  return rows;
+}
+
+function formatValue(key, value) {
+  if (typeof value === 'number') {
+    if (/accuracy|agreement/i.test(key) && value <= 1) return percent(value);
+    if (/bytes|size/i.test(key) && value > 1024) return bytes(value);
+    if (Math.abs(value) > 0 && Math.abs(value) < 1e-3) return value.toExponential(1);
+    return String(Number.isInteger(value) ? value : Number(value.toPrecision(4)));
+  }
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  return String(value);
+}
+
+// For other metadata layouts: the first entry whose key matches, per row.
+const GUESSED_ROWS = [
+  ['Test accuracy', /accuracy/i],
+  ['Max |Δp| vs Keras', /max.*(abs|diff|delta)/i],
+  ['Download size', /bytes|size/i],
+  ['Quantization', /quantiz/i],
+];
+
+function flatten(object, prefix = '', out = []) {
+  for (const [key, value] of Object.entries(object ?? {})) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (value && typeof value === 'object' && !Array.isArray(value)) flatten(value, path, out);
+    else if (value !== null && typeof value !== 'object') out.push([path, value]);
+  }
+  return out;
+}
+
+function guessedRows(meta) {
+  const entries = flatten(meta);
+  const rows = [];
+  for (const [label, pattern] of GUESSED_ROWS) {
+    const hit = entries.find(([key]) => pattern.test(key));
+    if (hit) rows.push([label, formatValue(hit[0], hit[1])]);
+  }
+  return rows;
+}
+
+/** Fill the model card from metadata.json (read defensively: show what is there). */
+export function showModelCard(metadata) {
+  const list = $('model-card');
+  list.replaceChildren();
+  let rows = [];
+  if (metadata && typeof metadata === 'object') {
+    rows = knownRows(metadata);
+    if (!rows.length) rows = guessedRows(metadata);
+  }
+  for (const [label, value] of rows) {
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    if (label === 'Warning') dd.className = 'warning';
+    list.append(dt, dd);
+  }
+  if (!rows.length) {
+    const dd = document.createElement('dd');
+    dd.className = 'muted';
+    dd.textContent = metadata ? 'metadata.json has no figures to show' : 'no metadata.json next to the model';
+    list.append(dd);
+  }
+}
