@@ -1,0 +1,151 @@
+"""`python -m benchmarks`: run the benchmark suite, print the figures, write them under docs/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import (
+    DEFAULT_MODEL,
+    MODEL_SECTIONS,
+    PAGE_SECTIONS,
+    REPO_ROOT,
+    SECTIONS,
+    Bench,
+    BenchError,
+    machine_info,
+    say,
+    utc_now,
+)
+
+MODULES = {"training": "benchmarks.training", "export": "benchmarks.export_bench",
+           "browser": "benchmarks.browser", "robustness": "benchmarks.robustness",
+           "server": "benchmarks.server"}
+SMOKE_OUT = REPO_ROOT / "test-artifacts" / "bench-smoke"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmark suite: training, export, browser latency, drawing robustness, server load. "
+                    "Prints the figures and writes benchmarks.json, benchmarks.md and plots.")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny settings for every section (seconds each): proves the suite works")
+    parser.add_argument("--only", default=",".join(SECTIONS), metavar="LIST",
+                        help=f"comma-separated sections to run (default: all: {','.join(SECTIONS)})")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="the .keras model for the export, browser, robustness and server sections "
+                             "(default: artifacts/model.keras, else the quick-preset model the training "
+                             "section trains)")
+    parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto",
+                        help="the server section's load generator (default: wrk when installed, else Python)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where results go (default: docs/; with --smoke: test-artifacts/bench-smoke/)")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown or not chosen:
+        parser.error(f"--only: unknown section(s) {', '.join(unknown) or '(none given)'}; "
+                     f"choose from {','.join(SECTIONS)}")
+    args.sections = [name for name in SECTIONS if name in chosen]
+    if args.out is None:
+        args.out = SMOKE_OUT if args.smoke else REPO_ROOT / "docs"
+    return args
+
+
+def resolve_model(args: argparse.Namespace) -> tuple[Path | None, str]:
+    """The model to benchmark and where it came from; BenchError when a needed one is missing."""
+    needs_model = any(name in MODEL_SECTIONS for name in args.sections)
+    if not needs_model:
+        return None, ""
+    if args.model is not None:
+        path, source = args.model, f"--model {args.model}"
+    elif DEFAULT_MODEL.is_file():
+        path, source = DEFAULT_MODEL, str(DEFAULT_MODEL.relative_to(REPO_ROOT))
+    elif "training" in args.sections:
+        return None, ""
+    else:
+        raise BenchError("no model at artifacts/model.keras: train one with `python -m train` "
+                         "(or pass --model, or include the training section)")
+    from export import ExportError
+    from export.convert import check_model_file
+
+    try:
+        check_model_file(path)
+    except ExportError as exc:
+        raise BenchError(str(exc)) from None
+    return path, source
+
+
+def preflight(args: argparse.Namespace) -> None:
+    """Tools the chosen sections need, checked before anything slow starts."""
+    if args.load_tool == "wrk" and "server" in args.sections and shutil.which("wrk") is None:
+        raise BenchError("--load-tool wrk: wrk is not installed (`apt-get install wrk`)")
+    if any(name in MODEL_SECTIONS for name in args.sections):
+        if shutil.which("node") is None:
+            raise BenchError("Node.js not found (`node` on PATH): the export check and the page need it")
+        if not (REPO_ROOT / "node_modules" / "@tensorflow" / "tfjs").is_dir():
+            raise BenchError("npm packages missing: run `npm ci` (or `make setup`)")
+    if any(name in PAGE_SECTIONS for name in args.sections):
+        from benchmarks.pages import check_chromium
+
+        check_chromium()
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            raise BenchError("Playwright for Python missing: `pip install -e '.[test]'` "
+                             "(or `make setup`)") from None
+
+
+def run_sections(bench: Bench, sections: list[str]) -> dict[str, Any]:
+    """Run each section in order; returns {section: figures} with each one's duration."""
+    results: dict[str, Any] = {}
+    for name in sections:
+        started = time.perf_counter()
+        figures = importlib.import_module(MODULES[name]).run(bench)
+        seconds = time.perf_counter() - started
+        results[name] = {**figures, "section_seconds": round(seconds, 1), "measured_at": utc_now()}
+        say(f"  ({name}: {seconds:.0f} s)")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = parse_args(argv)
+    started = time.perf_counter()
+    try:
+        model, source = resolve_model(args)
+        preflight(args)
+        from benchmarks import report
+
+        machine = machine_info()
+        say(f"benchmarks{' (smoke)' if args.smoke else ''}: {', '.join(args.sections)} on {machine['cpu']} "
+            f"({machine['logical_cpus']} logical CPUs); results to {args.out}/")
+        with tempfile.TemporaryDirectory(prefix="mnist-bench-") as work:
+            bench = Bench(smoke=args.smoke, out=args.out, work=Path(work), model=model, model_source=source,
+                          load_tool=args.load_tool)
+            sections = run_sections(bench, args.sections)
+        results = {"date": utc_now(), "smoke": args.smoke, "command": "python -m benchmarks " + " ".join(
+            sys.argv[1:] if argv is None else argv), "machine": machine, "sections": sections,
+            "total_seconds": round(time.perf_counter() - started, 1)}
+        results = report.merge_results(report.load_json(args.out / report.JSON_NAME), results)
+        written = report.write_outputs(results, args.out)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; nothing written", file=sys.stderr)
+        return 130
+    say(f"\ndone in {time.perf_counter() - started:.0f} s; wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

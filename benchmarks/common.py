@@ -1,0 +1,133 @@
+"""What every section shares: the run's settings and state, user errors, printing, machine facts."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from importlib import metadata as dist_metadata
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = REPO_ROOT / "artifacts" / "model.keras"
+SECTIONS = ("training", "export", "browser", "robustness", "server")
+MODEL_SECTIONS = ("export", "browser", "robustness", "server")  # need a trained .keras model
+PAGE_SECTIONS = ("browser", "robustness")  # need Chromium
+
+
+class BenchError(Exception):
+    """A user or environment problem: printed as one line, exit status 2."""
+
+
+@dataclass
+class Bench:
+    """Settings of one suite run plus what sections hand on to later ones."""
+
+    smoke: bool
+    out: Path
+    work: Path  # a temporary folder, removed at the end
+    model: Path | None  # the .keras model the export/browser/server sections use
+    model_source: str = ""  # where `model` came from, for the report
+    exports: dict[str, Path] = field(default_factory=dict)  # quantization -> exported folder
+    trained_model: Path | None = None  # the quick-preset model the training section wrote
+    load_tool: str = "auto"  # the server section's load generator: auto (wrk if installed), wrk, python
+
+    def pick(self, smoke: Any, full: Any) -> Any:
+        """`smoke` in a smoke run, else `full`."""
+        return smoke if self.smoke else full
+
+    def require_model(self) -> Path:
+        """The model to benchmark, or a BenchError saying how to get one."""
+        if self.model is None and self.trained_model is not None:
+            self.model = self.trained_model
+            self.model_source = "the quick-preset model trained by the training section"
+            say(f"  using {self.model_source} (no --model, no artifacts/model.keras)")
+        if self.model is None:
+            raise BenchError(f"no model at {DEFAULT_MODEL.relative_to(REPO_ROOT)}; train one with "
+                             "`python -m train` (or include the training section, or pass --model)")
+        return self.model
+
+
+def say(message: str) -> None:
+    """Print one progress or result line now."""
+    print(message, flush=True)
+
+
+def section_banner(name: str, plan: str) -> None:
+    """The line that opens a section."""
+    say(f"\n== {name}: {plan}")
+
+
+def utc_now() -> str:
+    """The current time as an ISO-8601 UTC string."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return dist_metadata.version(dist)
+    except dist_metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _npm_version(package: str) -> str | None:
+    try:
+        manifest = REPO_ROOT / "node_modules" / package / "package.json"
+        return json.loads(manifest.read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _command_version(command: list[str]) -> str | None:
+    if shutil.which(command[0]) is None:
+        return None
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (proc.stdout or proc.stderr).strip().splitlines()
+    return text[0].strip() if text else None
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine and software the figures were measured on (no heavy imports)."""
+    return {
+        "cpu": _cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "memory_gib": _memory_gib(),
+        "os": platform.platform(),
+        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
+        "python": platform.python_version(),
+        "tensorflow": _version("tensorflow"),
+        "keras": _version("keras"),
+        "tensorflowjs": _version("tensorflowjs"),
+        "tfjs": _npm_version("@tensorflow/tfjs"),
+        "node": _command_version(["node", "--version"]),
+        "chromium": _command_version(["chromium", "--version"]),
+        "wrk": _command_version(["wrk", "--version"]),
+    }

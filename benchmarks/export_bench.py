@@ -1,0 +1,81 @@
+"""Export: wall time, download size and TF.js accuracy per quantization (none, float16, uint8)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from benchmarks.common import Bench, BenchError, say, section_banner
+
+QUANTIZATIONS = ("none", "float16", "uint8")
+SMOKE_DIGITS = 300
+
+
+def _row(quantize: str, wall: float, metadata: dict[str, Any] | None, error: str | None) -> dict[str, Any]:
+    parity = (metadata or {}).get("parity") or {}
+    accuracy = (metadata or {}).get("accuracy") or {}
+    return {
+        "quantization": quantize,
+        "wall_s": round(wall, 2),
+        "tfjs_check_s": parity.get("tfjs_seconds"),
+        "download_bytes": (metadata or {}).get("download_bytes"),
+        "files": len((metadata or {}).get("files") or {}),
+        "digits": accuracy.get("digits"),
+        "keras_accuracy": accuracy.get("native"),
+        "tfjs_accuracy": parity.get("exported_accuracy"),
+        "tfjs_backend": parity.get("backend"),
+        "agreement": parity.get("agreement"),
+        "max_abs_diff": parity.get("max_abs_diff"),
+        "passed": parity.get("passed", False) and error is None,
+        "error": error,
+    }
+
+
+def export_model(bench: Bench, quantize: str, digits: int | None) -> tuple[dict[str, Any], float]:
+    """Export `bench.model` at `quantize` into the work folder (remembered in `bench.exports`);
+    returns (metadata, wall seconds). Raises BenchError for user/environment problems."""
+    from export import ExportError, VerificationError, run_export
+
+    out = bench.work / f"web_model-{quantize}"
+    started = time.perf_counter()
+    try:
+        metadata = run_export(bench.require_model(), out, quantize=quantize, verify=True, digits=digits)
+    except VerificationError:
+        raise
+    except ExportError as exc:
+        raise BenchError(f"export ({quantize}): {exc}") from None
+    bench.exports[quantize] = out
+    return metadata, time.perf_counter() - started
+
+
+def run(bench: Bench) -> dict[str, Any]:
+    """Export the model at every quantization and check each in TF.js (Node.js)."""
+    digits = bench.pick(SMOKE_DIGITS, None)
+    model = bench.require_model()
+    section_banner("export", f"{model.name} at {', '.join(QUANTIZATIONS)}; TF.js accuracy on "
+                   f"{digits or 10_000:,} test digits")
+    from train.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
+    from export import VerificationError
+    from export.convert import import_tensorflowjs
+
+    started = time.perf_counter()
+    import_tensorflowjs()  # once, so that no row pays for the converter's import
+    import_seconds = time.perf_counter() - started
+    rows = []
+    for quantize in QUANTIZATIONS:
+        started = time.perf_counter()
+        try:
+            metadata, wall = export_model(bench, quantize, digits)
+            error = None
+        except VerificationError as exc:
+            metadata, wall, error = exc.metadata, time.perf_counter() - started, str(exc)
+        row = _row(quantize, wall, metadata, error)
+        rows.append(row)
+        accuracy = f"{row['tfjs_accuracy']:.2%}" if row["tfjs_accuracy"] is not None else "n/a"
+        say(f"  {quantize:<8} {row['wall_s']:6.1f} s  {row['download_bytes'] or 0:>9,} bytes  "
+            f"TF.js accuracy {accuracy} (Keras {row['keras_accuracy']:.2%})"
+            + ("" if row["passed"] else f"  FAILED: {error}"))
+    return {"model": model.name, "model_source": bench.model_source, "digits": digits or 10_000,
+            "converter_import_s": round(import_seconds, 2), "rows": rows}

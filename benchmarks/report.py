@@ -1,0 +1,299 @@
+"""The suite's outputs: `benchmarks.json`, a Markdown block (`benchmarks.md`) and the plots.
+
+`python -m benchmarks.report` re-renders the Markdown and plots from an existing JSON file and
+prints the block, with image paths as the README needs them (`--image-prefix docs/`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+JSON_NAME = "benchmarks.json"
+MARKDOWN_NAME = "benchmarks.md"
+CURVES_PNG = "training_curves.png"
+LATENCY_PNG = "browser_latency.png"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def merge_results(previous: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, Any]:
+    """`current`, plus the sections of `previous` this run did not measure (same smoke setting only)."""
+    if not previous or previous.get("smoke") != current.get("smoke"):
+        return current
+    sections = {**previous.get("sections", {}), **current.get("sections", {})}
+    return {**current, "sections": sections}
+
+
+def load_json(path: Path) -> dict[str, Any] | None:
+    """The results in `path`, or None when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def pct(value: float | None, digits: int = 2) -> str:
+    """0.9912 -> '99.12%'; None -> 'n/a'."""
+    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def size(value: int | None) -> str:
+    """Bytes as KiB or MiB."""
+    if value is None:
+        return "n/a"
+    if value >= 1024 * 1024:
+        return f"{value / 1024 / 1024:.2f} MiB"
+    return f"{value / 1024:.1f} KiB"
+
+
+def ms(value: float | None) -> str:
+    """Milliseconds with sensible precision."""
+    if value is None:
+        return "n/a"
+    if value >= 100:
+        return f"{value:.0f} ms"
+    if value >= 1:
+        return f"{value:.1f} ms"
+    return f"{value:.3f} ms"
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _training(fig: dict[str, Any], prefix: str) -> list[str]:
+    target = fig["target"]
+    rows = []
+    for run in fig["runs"]:
+        reached = f"**{run['seconds_to_target']:.1f} s** (step {run['step_at_target']:,})" \
+            if run["seconds_to_target"] is not None else f"never (best {pct(run['best_accuracy'])})"
+        budget = f"{run['steps']:,} steps" if run["name"] == "tutorial_mlp" else f"{run['epochs']} epochs"
+        rows.append([run["label"], f"{run['params']:,}", str(run["batch_size"]), budget, reached,
+                     pct(run["best_accuracy"]), pct(run["final_accuracy"]), f"{run['images_per_s']:,.0f}",
+                     f"{run['train_seconds']:.1f} s"])
+    lines = [f"#### Training: time to {pct(target, 1)} test accuracy", "",
+             f"One run each, one after the other, on {fig['device']}; "
+             f"{fig['train_images']:,} training images; test accuracy on {fig['test_digits']:,} digits "
+             "measured after every epoch (every 100 steps for the MLP) with the evaluation time kept off "
+             "the training clock.", ""]
+    lines += table(["model", "parameters", "batch", "budget", f"time to {pct(target, 1)}", "best", "final",
+                    "images/s", "training time"], rows)
+    speedup = fig.get("speedup_vs_keras_example")
+    if speedup:
+        lines += ["", f"The quick preset reaches {pct(target, 1)} **{speedup:.2f}x** sooner than the Keras "
+                  "example convnet."]
+    lines += ["", f"![Test accuracy against training time]({prefix}{CURVES_PNG})"]
+    return lines
+
+
+def _export(fig: dict[str, Any]) -> list[str]:
+    rows = [[f"`{row['quantization']}`", f"{row['wall_s']:.1f} s", size(row["download_bytes"]),
+             pct(row["tfjs_accuracy"]), pct(row["keras_accuracy"]),
+             "n/a" if row["agreement"] is None else pct(row["agreement"]),
+             "pass" if row["passed"] else f"FAIL: {row['error']}"] for row in fig["rows"]]
+    lines = ["#### Export to TF.js", "",
+             f"`{fig['model']}`; accuracy of the exported model run by TF.js in Node.js on "
+             f"{fig['digits']:,} MNIST test digits. Wall time includes that check "
+             f"(the converter's one-time import, {fig['converter_import_s']:.1f} s, is not in any row).", ""]
+    return lines + table(["quantization", "wall time", "download", "TF.js accuracy", "Keras accuracy",
+                          "argmax agreement", "parity check"], rows)
+
+
+def _latency_cell(rows: list[dict[str, Any]], variant: str, batch: int) -> str:
+    row = next((r for r in rows if r["variant"] == variant and r["batch"] == batch), None)
+    if row is None:
+        return "n/a"
+    if not row["available"]:
+        return "unavailable"
+    return f"{ms(row['p50_ms_per_digit'])} / {ms(row['p95_ms_per_digit'])}"
+
+
+def _browser(fig: dict[str, Any], prefix: str) -> list[str]:
+    rows = []
+    for key, label in fig["variants"].items():
+        ready = fig["ready"].get(key, {})
+        rows.append([label, f"`{ready.get('described', 'n/a')}`", ms(ready.get("ready_ms_median")),
+                     size(ready.get("first_load_bytes")), _latency_cell(fig["latency"], key, 1),
+                     _latency_cell(fig["latency"], key, 100)])
+    calls = {row["batch"]: row.get("runs") for row in fig["latency"] if row.get("available")}
+    lines = ["#### In the browser (headless Chromium)", "",
+             f"{fig.get('chromium', 'Chromium')}; webgl renders with `{fig.get('webgl_renderer')}` "
+             f"(no GPU); `navigator.hardwareConcurrency` = {fig.get('hardware_concurrency')}. "
+             "Open to ready: from navigation start until the model is loaded and warmed up, median of "
+             "fresh pages (empty cache). First load: bytes over the wire until ready "
+             f"({fig.get('bytes_method', '')}). Latency: `predictPixels` on random images after "
+             f"warm-up, {calls.get(1, '?')} calls at batch 1 and up to {calls.get(100, '?')} at batch 100, "
+             "per digit.", ""]
+    lines += table(["backend", "reported by the page", "open → ready", "first load",
+                    "p50 / p95 per digit, batch 1", "p50 / p95 per digit, batch 100"], rows)
+    return [*lines, "", f"![Latency per digit by backend]({prefix}{LATENCY_PNG})"]
+
+
+def _robustness(fig: dict[str, Any]) -> list[str]:
+    lines = ["#### Drawing robustness", "",
+             f"The first {fig['digits']:,} MNIST test digits re-drawn on the {fig['pad_side']} px pad at "
+             "a random position, size (40 to 95% of the pad) and stroke width "
+             f"(seed {fig['seed']}), classified by the page ({fig['backend']}).", ""]
+    row = [pct(fig["as_given"]), f"**{pct(fig['page_preprocessing'])}**", pct(fig["naive_resize"])]
+    return lines + table(["digits as given", "re-drawn, page preprocessing (MNIST-style)",
+                          "re-drawn, naive whole-canvas resize"], [row])
+
+
+def _server(fig: dict[str, Any]) -> list[str]:
+    rows = [[f"{row['name']} (`{row['path']}`)", size(row.get("response_bytes")),
+             f"{row['requests_per_s']:,.1f}", f"{row['requests']:,}", str(row["non_2xx"]),
+             str(row["socket_errors"]), ms(row["latency_p50_ms"]), ms(row["latency_p99_ms"])]
+            for row in fig["rows"]]
+    seconds = sorted({row["seconds"] for row in fig["rows"]})
+    lines = ["#### Server", "",
+             f"`python -m web` (waitress, {fig['threads']} threads) under `{fig['tool']}` load on 127.0.0.1: "
+             f"{fig['connections']} keep-alive connections, {' / '.join(f'{s:g}' for s in seconds)} s "
+             "per target, one target at a time.", ""]
+    lines += table(["target", "response", "requests/s", "requests", "non-2xx", "socket errors", "p50", "p99"],
+                   rows)
+    mib = {k: (fig.get(k) or 0) / 1024 for k in ("rss_before_kib", "rss_after_kib", "rss_peak_kib")}
+    return [*lines, "", f"Server memory (resident): {mib['rss_before_kib']:.0f} MiB after warm-up, "
+            f"{mib['rss_after_kib']:.0f} MiB after the load (peak {mib['rss_peak_kib']:.0f} MiB)."]
+
+
+def render_markdown(results: dict[str, Any], image_prefix: str = "") -> str:
+    """The results as a Markdown block (a heading per section, tables, plots under `image_prefix`)."""
+    machine = results["machine"]
+    sections = results.get("sections", {})
+    lines = ["### Benchmark results", "",
+             f"Measured {results['date'][:10]} with `make bench` (`python -m benchmarks`) on "
+             f"{machine['cpu']} ({machine['logical_cpus']} logical CPUs, {machine['memory_gib']} GiB RAM), "
+             f"{machine['os']}; Python {machine['python']}, TensorFlow {machine['tensorflow']}, "
+             f"TF.js {machine['tfjs']}. Whole suite: {results.get('total_seconds', 0) / 60:.1f} min."]
+    if results.get("smoke"):
+        lines += ["", "**Smoke run (tiny settings): these figures only show that the suite works.**"]
+    renderers = {"training": lambda f: _training(f, image_prefix), "export": _export,
+                 "browser": lambda f: _browser(f, image_prefix), "robustness": _robustness, "server": _server}
+    for name, render in renderers.items():
+        if name in sections:
+            lines += ["", *render(sections[name])]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- plots
+
+
+def plot_training(fig: dict[str, Any], path: Path) -> None:
+    """Test accuracy against training seconds, one line per contender, with the target line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(8, 4.8))
+    for run in fig["runs"]:
+        xs = [0.0] + [p["seconds"] for p in run["curve"]]
+        ys = [0.1] + [p["accuracy"] for p in run["curve"]]
+        ax.plot(xs, ys, marker="o", markersize=3, label=f"{run['label']} ({run['params']:,} params)")
+    ax.axhline(fig["target"], color="grey", linestyle="--", linewidth=1,
+               label=f"{pct(fig['target'], 1)} target")
+    lows = [p["accuracy"] for run in fig["runs"] for p in run["curve"]]
+    ax.set_ylim(max(0.0, min(0.95, min(lows) - 0.005)) if lows else 0.9, 1.0)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("training time (s, evaluation excluded)")
+    ax.set_ylabel("MNIST test accuracy")
+    ax.set_title(f"Test accuracy against training time ({fig['device']})", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_latency(fig: dict[str, Any], path: Path) -> None:
+    """Per-digit p50 latency (bars) and p95 (whiskers) per backend, batch 1 vs batch 100, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    variants = list(fig["variants"])
+    figure, ax = plt.subplots(figsize=(8, 4.4))
+    width = 0.38
+    for offset, batch in ((-width / 2, 1), (width / 2, 100)):
+        p50, p95, xs = [], [], []
+        for i, key in enumerate(variants):
+            row = next((r for r in fig["latency"] if r["variant"] == key and r["batch"] == batch), None)
+            if row and row["available"]:
+                xs.append(i + offset)
+                p50.append(row["p50_ms_per_digit"])
+                p95.append(row["p95_ms_per_digit"])
+        bars = ax.bar(xs, p50, width, label=f"batch {batch}: p50 (whisker: p95)",
+                      yerr=[[0] * len(p50), [hi - lo for lo, hi in zip(p50, p95, strict=True)]], capsize=3)
+        ax.bar_label(bars, labels=[ms(v) for v in p50], fontsize=7, padding=2)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(variants)), [fig["variants"][k].split(" (")[0] for k in variants], fontsize=8)
+    ax.set_ylabel("ms per digit (log scale)")
+    ax.set_title("TF.js latency per digit in headless Chromium", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_outputs(results: dict[str, Any], out: Path) -> list[Path]:
+    """Write benchmarks.json, benchmarks.md and the plots into `out`; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    sections = results.get("sections", {})
+    if "training" in sections:
+        plot_training(sections["training"], out / CURVES_PNG)
+        written.append(out / CURVES_PNG)
+    if "browser" in sections:
+        plot_latency(sections["browser"], out / LATENCY_PNG)
+        written.append(out / LATENCY_PNG)
+    write_atomic(out / JSON_NAME, json.dumps(results, indent=2) + "\n")
+    write_atomic(out / MARKDOWN_NAME, render_markdown(results))
+    return [out / JSON_NAME, out / MARKDOWN_NAME, *written]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m benchmarks.report`: print the Markdown block for the README from a results file."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, default=Path("docs") / JSON_NAME,
+                        help="results (default: %(default)s)")
+    parser.add_argument("--image-prefix", default="docs/",
+                        help="path prefix of the plots as seen from the README (default: %(default)s)")
+    parser.add_argument("--replot", action="store_true",
+                        help="also redraw the plots and benchmarks.md beside the JSON")
+    args = parser.parse_args(argv)
+    results = load_json(args.json)
+    if results is None:
+        print(f"error: no readable results at {args.json}; run `python -m benchmarks` first", file=sys.stderr)
+        return 2
+    if args.replot:
+        write_outputs(results, args.json.parent)
+    print(render_markdown(results, args.image_prefix), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

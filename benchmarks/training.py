@@ -1,0 +1,215 @@
+"""Training, side by side: time to 99.0% test accuracy for the quick preset, the Keras example
+convnet and the tutorial's MLP, with training throughput. Test accuracy is measured by a callback
+whose own time is kept off the training clock."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.common import Bench, say, section_banner
+
+TARGET = 0.99
+SEED = 42
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much each contender trains; None = the full training set / test set / the preset's epochs."""
+
+    quick_epochs: int | None
+    keras_epochs: int
+    mlp_steps: int
+    mlp_eval_every: int
+    train_limit: int | None
+    test_limit: int | None
+
+
+FULL = Plan(quick_epochs=None, keras_epochs=8, mlp_steps=1000, mlp_eval_every=100,
+            train_limit=None, test_limit=None)
+SMOKE = Plan(quick_epochs=1, keras_epochs=1, mlp_steps=40, mlp_eval_every=20,
+             train_limit=2000, test_limit=1000)
+
+
+def keras_example_convnet():
+    """keras.io's `mnist_convnet` example: 34,826 parameters (trained there with Adam, batch 128)."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ], name="keras_mnist_convnet")
+
+
+def _accuracy_clock(x_test, y_test, every_steps: int | None):
+    """A Keras callback measuring test accuracy at each epoch end (or every `every_steps` batches)."""
+    import keras
+    import numpy as np
+
+    class AccuracyClock(keras.callbacks.Callback):
+        """Test accuracy against training seconds; evaluation time is excluded from the clock."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.points: list[dict[str, float]] = []
+            self.epoch_seconds: list[float] = []
+            self.steps = 0
+            self.started = 0.0
+            self.excluded = 0.0
+            self.epoch_started = 0.0
+
+        def training_seconds(self) -> float:
+            return time.perf_counter() - self.started - self.excluded
+
+        def on_train_begin(self, logs=None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None) -> None:
+            self.epoch_started = self.training_seconds()
+
+        def on_train_batch_end(self, batch, logs=None) -> None:
+            self.steps += 1
+            if every_steps and self.steps % every_steps == 0:
+                self._evaluate()
+
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            seconds = self.training_seconds()
+            self.epoch_seconds.append(seconds - self.epoch_started)
+            if not every_steps:
+                self._evaluate(seconds)
+
+        def _evaluate(self, seconds: float | None = None) -> None:
+            paused = time.perf_counter()
+            seconds = self.training_seconds() if seconds is None else seconds
+            probs = self.model.predict(x_test, batch_size=1000, verbose=0)
+            accuracy = float((np.argmax(probs, axis=1) == y_test).mean())
+            self.points.append({"step": self.steps, "seconds": round(seconds, 3), "accuracy": accuracy})
+            say(f"    step {self.steps:>5}  {seconds:7.1f} s  test accuracy {accuracy:.2%}")
+            self.excluded += time.perf_counter() - paused
+
+    return AccuracyClock()
+
+
+def _fit(name: str, label: str, model, optimizer, x, y, *, batch: int, epochs: int, shuffle: bool,
+         x_test, y_test, every_steps: int | None, jit: bool) -> tuple[dict[str, Any], Any]:
+    import keras
+
+    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=["accuracy"], jit_compile=jit)
+    params = int(model.count_params())
+    budget = f"{len(x) // batch} steps" if every_steps else f"{epochs} epoch{'s' * (epochs != 1)}"
+    say(f"  {label}: {params:,} parameters, batch {batch}, {budget}")
+    clock = _accuracy_clock(x_test, y_test, every_steps)
+    model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=shuffle, callbacks=[clock], verbose=0)
+    seconds = clock.training_seconds()
+    images = len(x) * epochs
+    reached = next((p for p in clock.points if p["accuracy"] >= TARGET), None)
+    best = max(clock.points, key=lambda p: p["accuracy"])
+    steady = clock.epoch_seconds[1:] or clock.epoch_seconds
+    result = {
+        "name": name,
+        "label": label,
+        "params": params,
+        "batch_size": batch,
+        "epochs": epochs,
+        "steps": clock.steps,
+        "train_images": len(x),
+        "train_seconds": round(seconds, 2),
+        "images_per_s": round(images / seconds, 1),
+        "steady_images_per_s": round(len(x) / statistics.median(steady), 1) if every_steps is None
+        else round(images / seconds, 1),
+        "epoch_seconds": [round(s, 2) for s in clock.epoch_seconds],
+        "seconds_to_target": reached["seconds"] if reached else None,
+        "step_at_target": reached["step"] if reached else None,
+        "best_accuracy": best["accuracy"],
+        "final_accuracy": clock.points[-1]["accuracy"],
+        "curve": clock.points,
+    }
+    to_target = f"{reached['seconds']:.1f} s to {TARGET:.1%}" if reached \
+        else f"never reached {TARGET:.1%} (best {best['accuracy']:.2%})"
+    say(f"  {label}: {to_target}; final {result['final_accuracy']:.2%}; "
+        f"{result['images_per_s']:,.0f} images/s over {seconds:.1f} s of training")
+    return result, model
+
+
+def run(bench: Bench) -> dict[str, Any]:
+    """Train the three contenders one after the other; returns the section's figures."""
+    plan = bench.pick(SMOKE, FULL)
+    section_banner("training", f"quick preset vs Keras example convnet vs tutorial MLP, target {TARGET:.1%}"
+                   + (" (smoke: tiny data)" if bench.smoke else ""))
+    from train.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
+    import keras
+
+    from train.data import load_mnist
+    from train.devices import detect_devices, make_deterministic
+    from train.models import build_model
+    from train.presets import PRESETS
+    from train.run import inference_copy, make_optimizer, steps_per_epoch, tutorial_batches
+
+    devices = detect_devices()
+    jit = devices.kind == "gpu"
+    data = load_mnist()
+    x, y = data.x_train, data.y_train
+    if plan.train_limit:
+        x, y = x[: plan.train_limit], y[: plan.train_limit]
+    x_test, y_test = data.x_test, data.y_test
+    if plan.test_limit:
+        x_test, y_test = x_test[: plan.test_limit], y_test[: plan.test_limit]
+    say(f"  {devices.describe()}; {len(x):,} training images, test accuracy on {len(x_test):,} digits")
+    runs: list[dict[str, Any]] = []
+
+    quick = PRESETS["quick"].with_overrides(epochs=plan.quick_epochs)
+    make_deterministic(SEED)
+    total = steps_per_epoch(quick, len(x)) * quick.epochs
+    result, model = _fit("quick", f"quick preset ({quick.model})", build_model(quick.model),
+                         make_optimizer(quick, total), x, y, batch=quick.batch_size, epochs=quick.epochs,
+                         shuffle=True, x_test=x_test, y_test=y_test, every_steps=None, jit=jit)
+    result["preset"] = {"optimizer": quick.optimizer, "lr": quick.lr, "schedule": quick.schedule}
+    runs.append(result)
+    quick_path = bench.work / "quick-model.keras"
+    inference_copy(model).save(quick_path)
+    keras.backend.clear_session()
+
+    make_deterministic(SEED)
+    result, _ = _fit("keras_example", "Keras example convnet", keras_example_convnet(),
+                     keras.optimizers.Adam(), x, y, batch=128, epochs=plan.keras_epochs, shuffle=True,
+                     x_test=x_test, y_test=y_test, every_steps=None, jit=jit)
+    result["preset"] = {"optimizer": "adam", "lr": 1e-3, "schedule": "constant"}
+    runs.append(result)
+    keras.backend.clear_session()
+
+    seed = PRESETS["seed"].with_overrides(steps=plan.mlp_steps)
+    make_deterministic(SEED)
+    xs, ys = tutorial_batches(x, y, plan.mlp_steps, seed.batch_size, SEED)
+    result, _ = _fit("tutorial_mlp", "tutorial MLP (seed preset)", build_model(seed.model),
+                     make_optimizer(seed, plan.mlp_steps), xs, ys, batch=seed.batch_size, epochs=1,
+                     shuffle=False, x_test=x_test, y_test=y_test, every_steps=plan.mlp_eval_every, jit=jit)
+    result["preset"] = {"optimizer": seed.optimizer, "lr": seed.lr, "schedule": seed.schedule}
+    runs.append(result)
+    keras.backend.clear_session()
+
+    figures = {"target": TARGET, "device": devices.describe(), "train_images": len(x),
+               "test_digits": len(x_test), "runs": runs}
+    bench.trained_model = quick_path
+    figures["speedup_vs_keras_example"] = _ratio(runs[1]["seconds_to_target"], runs[0]["seconds_to_target"])
+    if figures["speedup_vs_keras_example"]:
+        say(f"  quick preset reaches {TARGET:.1%} {figures['speedup_vs_keras_example']:.2f}x sooner "
+            "than the Keras example convnet")
+    return figures
+
+
+def _ratio(slower: float | None, faster: float | None) -> float | None:
+    if not slower or not faster:
+        return None
+    return round(slower / faster, 2)

@@ -1,0 +1,158 @@
+"""The benchmark suite works: a smoke run end to end, its report, and its load generator.
+
+Timings are never asserted: a benchmark is a script that prints figures (`make bench`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, require
+
+SMOKE_SECTIONS = "export,browser,robustness,server"  # training's smoke run is tested through its report
+
+
+def _bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "benchmarks", *args], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+@pytest.mark.browser
+@pytest.mark.node
+def test_smoke_run_writes_sane_figures(small_model_path: Path, node_ready: str, tmp_path: Path) -> None:
+    from web.browser import find_chromium
+
+    require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
+    out = tmp_path / "bench"
+    result = _bench("--smoke", "--only", SMOKE_SECTIONS, "--model", str(small_model_path), "--out", str(out))
+    print(result.stdout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    results = json.loads((out / "benchmarks.json").read_text())
+    assert results["smoke"] is True
+    assert set(results["sections"]) == set(SMOKE_SECTIONS.split(","))
+    assert results["machine"]["logical_cpus"] >= 1
+
+    export = results["sections"]["export"]
+    assert [row["quantization"] for row in export["rows"]] == ["none", "float16", "uint8"]
+    sizes = [row["download_bytes"] for row in export["rows"]]
+    assert sizes[0] > sizes[1] > sizes[2] > 0  # quantization shrinks the download
+    assert export["rows"][0]["passed"], export["rows"][0]  # quantized exports of this weak model may fail
+    for row in export["rows"]:
+        assert 0.0 <= row["tfjs_accuracy"] <= 1.0 and row["wall_s"] > 0
+
+    browser = results["sections"]["browser"]
+    assert set(browser["ready"]) == {"wasm_threaded", "wasm_single", "webgl", "cpu"}
+    assert browser["ready"]["wasm_threaded"]["cross_origin_isolated"] is True
+    assert browser["ready"]["wasm_single"]["cross_origin_isolated"] is False
+    for ready in browser["ready"].values():
+        assert ready["ready_ms_median"] > 0 and ready["first_load_bytes"] > browser["model_bytes"]
+    rows = {(row["variant"], row["batch"]): row for row in browser["latency"]}
+    assert {batch for _, batch in rows} == {1, 100}
+    for key in (("wasm_threaded", 1), ("wasm_threaded", 100), ("wasm_single", 1), ("cpu", 1)):
+        assert rows[key]["available"], rows[key]
+        assert 0 < rows[key]["p50_ms"] <= rows[key]["p95_ms"]
+
+    robustness = results["sections"]["robustness"]
+    assert robustness["digits"] == 100
+    for key in ("as_given", "page_preprocessing", "naive_resize"):
+        assert 0.0 <= robustness[key] <= 1.0
+
+    server = results["sections"]["server"]
+    assert [row["kind"] for row in server["rows"]] == ["static", "static", "static", "predict"]
+    for row in server["rows"]:
+        assert row["requests"] > 0 and row["requests_per_s"] > 0, row
+        assert row["non_2xx"] == 0 and row["socket_errors"] == 0, row
+    assert server["rss_before_kib"] > 0 and server["rss_after_kib"] > 0
+
+    markdown = (out / "benchmarks.md").read_text()
+    assert "#### Export to TF.js" in markdown and "#### Server" in markdown
+    assert (out / "browser_latency.png").stat().st_size > 0
+
+
+def _training_figures() -> dict:
+    def run(name: str, label: str, reached: float | None, curve: list[float]) -> dict:
+        points = [{"step": 100 * (i + 1), "seconds": 10.0 * (i + 1), "accuracy": a}
+                  for i, a in enumerate(curve)]
+        return {"name": name, "label": label, "params": 1000, "batch_size": 128, "epochs": len(curve),
+                "steps": 100 * len(curve), "train_seconds": 10.0 * len(curve), "images_per_s": 5000.0,
+                "seconds_to_target": reached, "step_at_target": 200 if reached else None,
+                "best_accuracy": max(curve), "final_accuracy": curve[-1], "curve": points}
+
+    return {"target": 0.99, "device": "1 x CPU", "train_images": 55000, "test_digits": 10000,
+            "speedup_vs_keras_example": 1.5,
+            "runs": [run("quick", "quick preset", 20.0, [0.985, 0.991, 0.993]),
+                     run("keras_example", "Keras example convnet", 30.0, [0.98, 0.988, 0.990]),
+                     run("tutorial_mlp", "tutorial MLP", None, [0.92, 0.95, 0.97])]}
+
+
+def test_report_renders_training_table_and_curves(tmp_path: Path) -> None:
+    from benchmarks import report
+
+    results = {"date": "2025-01-01T00:00:00Z", "smoke": False, "total_seconds": 600.0,
+               "machine": {"cpu": "Test CPU", "logical_cpus": 2, "memory_gib": 8, "os": "Linux",
+                           "python": "3.11", "tensorflow": "2.19", "tfjs": "4.22.0"},
+               "sections": {"training": _training_figures()}}
+    written = report.write_outputs(results, tmp_path)
+    assert (tmp_path / report.CURVES_PNG).stat().st_size > 0 and len(written) == 3
+    markdown = (tmp_path / report.MARKDOWN_NAME).read_text()
+    assert "1.50x" in markdown and "never (best 97.00%)" in markdown
+    assert f"]({report.CURVES_PNG})" in markdown
+    assert f"](docs/{report.CURVES_PNG})" in report.render_markdown(results, "docs/")
+
+    merged = report.merge_results(results, {**results, "sections": {"server": {"rows": []}}})
+    assert set(merged["sections"]) == {"training", "server"}  # an --only run keeps earlier sections
+
+
+def test_python_load_generator_counts_requests_and_errors() -> None:
+    from flask import Flask
+
+    from benchmarks.load import run_python
+    from web.live import serve_in_background
+
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    app = Flask(__name__)
+    app.add_url_rule("/ok", "ok", lambda: "ok")
+    with serve_in_background(app) as server:
+        good = run_python(server.url + "ok", duration_s=0.5, connections=2)
+        bad = run_python(server.url + "missing", duration_s=0.3, connections=1)
+    assert good["requests"] > 0 and good["non_2xx"] == 0 and good["socket_errors"] == 0
+    assert good["latency_p50_ms"] > 0 and good["requests_per_s"] > 0
+    assert bad["requests"] > 0 and bad["non_2xx"] == bad["requests"]
+    with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
+        run_python("http://example.com:80/", duration_s=0.1, connections=1)
+
+
+def test_wrk_output_is_parsed() -> None:
+    from benchmarks.load import parse_wrk
+
+    output = """Running 5s test @ http://127.0.0.1:5000/
+  2 threads and 4 connections
+  Latency Distribution
+     50%  850.00us
+     75%    1.20ms
+     90%    2.50ms
+     99%    1.05s
+  12345 requests in 5.00s, 1.23MB read
+  Socket errors: connect 0, read 1, write 0, timeout 2
+  Non-2xx or 3xx responses: 7
+Requests/sec:   2469.00
+Transfer/sec:    251.00KB
+"""
+    parsed = parse_wrk(output)
+    assert parsed == {"requests": 12345, "requests_per_s": 2469.0, "non_2xx": 7, "socket_errors": 3,
+                      "latency_p50_ms": pytest.approx(0.85), "latency_p99_ms": pytest.approx(1050.0)}
+
+
+def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    missing = _bench("--only", "export", "--model", str(tmp_path / "nope.keras"), "--out", str(tmp_path))
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1 and "nope.keras" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    unknown = _bench("--only", "gpu")
+    assert unknown.returncode == 2 and "unknown section" in unknown.stderr
