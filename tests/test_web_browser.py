@@ -19,6 +19,7 @@ PARITY_DIGITS = 1000
 ROBUSTNESS_DIGITS = 1000
 MAX_ABS_DIFF = 1e-4  # the mission's parity threshold for unquantized models
 PREPROCESS_TOLERANCE = 0.02
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +183,7 @@ def test_backend_selector_switches_and_reports_failures(demo_page, parity_set) -
     assert page.evaluate("window.digitDemo.backend()") == "wasm"
 
 
-def test_drawings_anywhere_and_any_size_are_read_as_well_as_mnist(demo_page, mnist_test,
+def test_drawings_anywhere_and_any_size_are_read_as_well_as_mnist(live_server, open_page, mnist_test,
                                                                   artifacts_dir: Path) -> None:
     """MNIST digits re-drawn on the pad (40-95% of its height, anywhere, thinner or bolder strokes).
 
@@ -192,9 +193,10 @@ def test_drawings_anywhere_and_any_size_are_read_as_well_as_mnist(demo_page, mni
     """
     from web.robustness import measure_robustness
 
+    opened = open_page(live_server.url, viewport=PHONE)  # a phone-sized pad: fewer pixels, quicker
     images, labels = mnist_test
     pick = np.random.default_rng(2024).choice(len(labels), size=ROBUSTNESS_DIGITS, replace=False)
-    result = measure_robustness(demo_page.page, images[pick], labels[pick], seed=5)
+    result = measure_robustness(opened.page, images[pick], labels[pick], seed=5)
     (artifacts_dir / "robustness.json").write_text(json.dumps(
         {k: v for k, v in vars(result).items() if k != "misread"}, indent=2) + "\n")
     print(result.summary())
@@ -202,7 +204,9 @@ def test_drawings_anywhere_and_any_size_are_read_as_well_as_mnist(demo_page, mni
     assert result.original >= 0.90, f"fixture model too weak for a meaningful check: {result.original:.2%}"
     assert result.page >= result.original - 0.015, result.summary()
     assert result.page >= result.naive + 0.15, result.summary()
-    assert demo_page.page.evaluate("window.digitDemo.preprocess()") is None, "the pad is cleared afterwards"
+    assert opened.page.evaluate("window.digitDemo.preprocess()") is None, "the pad is cleared afterwards"
+    assert opened.errors == []
+    opened.page.close()
 
 
 def test_missing_model_page_explains_what_to_run(open_page, tmp_path: Path) -> None:
@@ -226,7 +230,7 @@ def test_missing_model_page_explains_what_to_run(open_page, tmp_path: Path) -> N
 
 
 def test_phone_sized_screen_fits_the_pad_and_does_not_scroll_while_drawing(live_server, open_page) -> None:
-    opened = open_page(live_server.url, viewport={"width": 390, "height": 844})
+    opened = open_page(live_server.url, viewport=PHONE)
     page = opened.page
     box = page.locator("#pad").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
@@ -248,3 +252,39 @@ def test_measure_functions_report_latency_and_open_to_ready(live_server, chromiu
     assert batch["p50_ms_per_digit"] < row["p50_ms"] * 5
     ready = open_to_ready(chromium, live_server.url, runs=1)
     assert 0 < ready["median_ms"] < 15_000
+
+
+def test_wasm_failure_falls_back_to_another_backend(live_server, chromium) -> None:
+    context = chromium.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.route("**/*.wasm", lambda route: route.abort())
+        uncaught: list[str] = []
+        page.on("pageerror", lambda exc: uncaught.append(str(exc)))
+        page.goto(live_server.url)
+        wait_ready(page)
+        backend = page.evaluate("window.digitDemo.backend()")
+        assert backend in ("webgl", "cpu")
+        assert "wasm was not available" in page.locator("#status").inner_text()
+        draw(page, ONE)
+        assert page.evaluate("window.digitDemo.classifyCanvas()")["digit"] == 1
+        assert uncaught == []
+    finally:
+        context.close()
+
+
+def test_missing_tfjs_runtime_is_explained(open_page, tmp_path: Path) -> None:
+    import logging
+
+    from web import create_app
+    from web.live import serve_in_background
+
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    app = create_app(tmp_path / "web_model", native=False, node_modules=tmp_path / "no_node_modules")
+    with serve_in_background(app) as server:
+        opened = open_page(server.url, wait=False)
+        with pytest.raises(RuntimeError, match=r"TF\.js runtime did not load"):
+            wait_ready(opened.page)
+        text = opened.page.locator("#error").inner_text()
+        assert "npm ci" in text
+        opened.page.close()

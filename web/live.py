@@ -18,8 +18,12 @@ class BackgroundServer:
     _thread: threading.Thread = field(repr=False)
 
     def stop(self) -> None:
-        """Close the listening socket and the worker threads, then wait for the loop to end."""
+        """Close the listening socket and open connections, stop the workers, wait for the loop to end."""
+        from waitress import wasyncore
+
         self._server.close()
+        # Keep-alive connections from a browser would keep waitress' loop running.
+        wasyncore.close_all(self._server._map, ignore_all=True)
         self._server.task_dispatcher.shutdown()
         self._thread.join(timeout=10)
 

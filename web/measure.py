@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from web.browser import wait_ready
 
 LATENCY_BUDGET_S = 4.0  # per backend and batch size: fewer runs for slow backends
@@ -106,6 +108,17 @@ def open_to_ready(browser: Any, url: str, runs: int = 3,
     }
 
 
+def show_example(page: Any, image: np.ndarray) -> dict[str, Any]:
+    """Render one digit large on the pad and classify it (for a screenshot with a result on show)."""
+    from web.browser import DECODE_F32, f32_to_base64
+
+    side = page.evaluate("window.digitDemo.pad.width")
+    placement = {"cx": side * 0.5, "cy": side * 0.5, "height": side * 0.7, "radius": 0}
+    page.evaluate(f"([b64, p]) => window.digitDemo.bench.renderDigit(({DECODE_F32})(b64), p)",
+                  [f32_to_base64(image), placement])
+    return page.evaluate("window.digitDemo.classifyCanvas()")
+
+
 def _print_latency(rows: list[dict[str, Any]]) -> None:
     print("latency (predictPixels, ms)           p50/call  p95/call  p50/digit")
     for row in rows:
@@ -122,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m web.measure", description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, default=Path("artifacts/web_model"))
     parser.add_argument("--digits", type=int, default=1000, help="MNIST test digits for robustness (0: skip)")
+    parser.add_argument("--seed", type=int, default=1, help="which digits and placements (robustness)")
     parser.add_argument("--ready-runs", type=int, default=3)
     parser.add_argument("--screenshot", type=Path, default=Path("test-artifacts/web-measure.png"))
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
@@ -152,14 +166,17 @@ def main(argv: list[str] | None = None) -> int:
             wait_ready(page)
             figures["latency"] = latency_table(page)
             _print_latency(figures["latency"])
+            from train.data import load_test_set
+
+            images, labels = load_test_set()
             if args.digits > 0:
-                from train.data import load_test_set
                 from web.robustness import measure_robustness
 
-                images, labels = load_test_set()
-                result = measure_robustness(page, images[: args.digits], labels[: args.digits])
+                pick = np.random.default_rng(args.seed).permutation(len(labels))[: args.digits]
+                result = measure_robustness(page, images[pick], labels[pick], seed=args.seed)
                 figures["robustness"] = {k: v for k, v in vars(result).items() if k != "misread"}
                 print(f"robustness: {result.summary()}")
+            show_example(page, images[0])
             args.screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.screenshot), full_page=True)
             print(f"screenshot: {args.screenshot}")

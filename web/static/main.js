@@ -77,6 +77,7 @@ function scheduleLive() {
 async function checkNative(result) {
   if (!nativeOn || !result.pixels) return;
   const seq = ++nativeSeq;
+  view.showNative({ pending: true });
   try {
     const native = await nativePredict(result.pixels);
     if (seq === nativeSeq) view.showNative(agreement(result.probs, native.probs));
@@ -122,10 +123,10 @@ document.addEventListener('keydown', (event) => {
 });
 
 async function showBackend() {
-  const name = runtime().getBackend();
-  backendSelect.value = name;
-  view.showBackend(await describeBackend());
-  return name;
+  backendSelect.value = runtime().getBackend();
+  const described = await describeBackend();
+  view.showBackend(described);
+  return described;
 }
 
 /** Switch backend (wasm, webgl, cpu), warm up, re-classify; rejects if that backend cannot start. */

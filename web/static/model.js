@@ -68,7 +68,7 @@ export async function chooseBackend(preferred = 'wasm') {
   throw new ModelError('No TF.js backend could start (wasm, webgl and cpu all failed).', 'backend');
 }
 
-/** A human description of the backend in use, e.g. "wasm (SIMD, 2 threads)". */
+/** A human description of the backend in use, e.g. "wasm (SIMD, threads: 2)". */
 export async function describeBackend() {
   const tf = runtime();
   const name = tf.getBackend();
@@ -76,9 +76,10 @@ export async function describeBackend() {
   const features = [];
   try {
     if (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) features.push('SIMD');
+    // The threaded build needs cross-origin isolation; TF.js picks the thread count (cores / 2).
     const threaded = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
     const threads = threaded && tf.wasm.getThreadsCount ? tf.wasm.getThreadsCount() : 1;
-    features.push(threads > 1 ? `${threads} threads` : '1 thread');
+    features.push(threaded ? `threads: ${threads}` : 'no threads');
   } catch {
     // Feature flags are informative only.
   }

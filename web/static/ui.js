@@ -91,7 +91,7 @@ export class ResultView {
     this.backend.textContent = text;
   }
 
-  /** Native agreement: null (nothing yet), {off: reason}, or {agree, digit, maxDiff, ms}. */
+  /** Native agreement: null (nothing yet), {off}, {pending: true}, {error}, or {agree, digit, maxDiff}. */
   showNative(result) {
     const el = this.native;
     el.classList.remove('ok', 'bad');
@@ -99,6 +99,8 @@ export class ResultView {
       el.textContent = '–';
     } else if (result.off) {
       el.textContent = result.off;
+    } else if (result.pending) {
+      el.textContent = 'checking…';
     } else if (result.error) {
       el.textContent = result.error;
       el.classList.add('bad');
