@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from web.app import DEFAULT_MODEL_DIR
 from web.browser import wait_ready
 
 LATENCY_BUDGET_S = 4.0  # per backend and batch size: fewer runs for slow backends
@@ -133,7 +134,8 @@ def _print_latency(rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """`python -m web.measure`: serve a model, measure it in headless Chromium, print the figures."""
     parser = argparse.ArgumentParser(prog="python -m web.measure", description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path, default=Path("artifacts/web_model"))
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR,
+                        help="exported TF.js graph model folder (default: artifacts/web_model)")
     parser.add_argument("--digits", type=int, default=1000, help="MNIST test digits for robustness (0: skip)")
     parser.add_argument("--seed", type=int, default=1, help="which digits and placements (robustness)")
     parser.add_argument("--ready-runs", type=int, default=3)
