@@ -154,6 +154,21 @@ def test_mouse_drawn_digits_are_classified(demo_page, artifacts_dir: Path) -> No
     assert demo_page.errors == []
 
 
+def test_prediction_updates_while_drawing(demo_page) -> None:
+    page = demo_page.page
+    page.evaluate("window.digitDemo.clear()")
+    box = page.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.2 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.8 * box["height"], steps=10)
+    try:  # the button is still down: no stroke end yet, only the throttled live prediction
+        page.wait_for_function("() => document.getElementById('digit').textContent !== '?'", timeout=5000)
+        assert page.locator("#announce").inner_text() in ("", "Pad cleared")
+    finally:
+        page.mouse.up()
+    page.wait_for_function("() => document.getElementById('announce').textContent.startsWith('Looks like')")
+
+
 @pytest.mark.parametrize("backend", ["wasm", "cpu"])
 def test_page_works_on_backend(live_server, open_page, parity_set, backend: str) -> None:
     opened = open_page(f"{live_server.url}?backend={backend}")
