@@ -42,9 +42,13 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-## bench: the benchmark suite (figures printed, written under docs/)
+## bench: the benchmark suite (figures printed, written under docs/); wrk from Debian when root
 bench: setup
 	bash scripts/install-chromium.sh
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && echo "installing Debian's wrk for the server benchmark…" && apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } \
+	  || echo "wrk not installed: the server benchmark uses its Python load generator"
 	$(PY) -m benchmarks
 
 clean:

@@ -8,6 +8,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from benchmarks.common import (
     say,
     utc_now,
 )
+from train.data import DataError
 
 MODULES = {"training": "benchmarks.training", "export": "benchmarks.export_bench",
            "browser": "benchmarks.browser", "robustness": "benchmarks.robustness",
@@ -104,8 +106,8 @@ def preflight(args: argparse.Namespace) -> None:
                              "(or `make setup`)") from None
 
 
-def run_sections(bench: Bench, sections: list[str]) -> dict[str, Any]:
-    """Run each section in order; returns {section: figures} with each one's duration."""
+def run_sections(bench: Bench, sections: list[str], save: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    """Run each section in order, saving the results after each; returns {section: figures}."""
     results: dict[str, Any] = {}
     for name in sections:
         started = time.perf_counter()
@@ -113,6 +115,7 @@ def run_sections(bench: Bench, sections: list[str]) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         results[name] = {**figures, "section_seconds": round(seconds, 1), "measured_at": utc_now()}
         say(f"  ({name}: {seconds:.0f} s)")
+        save(results)
     return results
 
 
@@ -128,20 +131,24 @@ def main(argv: list[str] | None = None) -> int:
         machine = machine_info()
         say(f"benchmarks{' (smoke)' if args.smoke else ''}: {', '.join(args.sections)} on {machine['cpu']} "
             f"({machine['logical_cpus']} logical CPUs); results to {args.out}/")
+        previous = report.load_json(args.out / report.JSON_NAME)
+        command = " ".join(["python -m benchmarks", *(sys.argv[1:] if argv is None else argv)])
+        written: list[Path] = []
+
+        def save(sections: dict[str, Any]) -> None:
+            results = {"date": utc_now(), "smoke": args.smoke, "command": command, "machine": machine,
+                       "sections": sections, "total_seconds": round(time.perf_counter() - started, 1)}
+            written[:] = report.write_outputs(report.merge_results(previous, results), args.out)
+
         with tempfile.TemporaryDirectory(prefix="mnist-bench-") as work:
             bench = Bench(smoke=args.smoke, out=args.out, work=Path(work), model=model, model_source=source,
                           load_tool=args.load_tool)
-            sections = run_sections(bench, args.sections)
-        results = {"date": utc_now(), "smoke": args.smoke, "command": "python -m benchmarks " + " ".join(
-            sys.argv[1:] if argv is None else argv), "machine": machine, "sections": sections,
-            "total_seconds": round(time.perf_counter() - started, 1)}
-        results = report.merge_results(report.load_json(args.out / report.JSON_NAME), results)
-        written = report.write_outputs(results, args.out)
-    except BenchError as exc:
+            run_sections(bench, args.sections, save)
+    except (BenchError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; nothing written", file=sys.stderr)
+        print(f"interrupted; sections already finished are in {args.out}/", file=sys.stderr)
         return 130
     say(f"\ndone in {time.perf_counter() - started:.0f} s; wrote {', '.join(str(p) for p in written)}")
     return 0

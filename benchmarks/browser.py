@@ -167,7 +167,7 @@ def run(bench: Bench) -> dict[str, Any]:
                                "ready": {}, "latency": []}
     with serving(model_dir, isolated=True) as isolated, serving(model_dir, isolated=False) as plain, \
             chromium() as browser:
-        figures["chromium"] = browser.version
+        figures["chromium"] = f"Chromium {browser.version}"
         for variant in VARIANTS:
             base = isolated.url if variant.isolated else plain.url
             url = base if variant.backend == "wasm" else f"{base}?backend={variant.backend}"
@@ -189,8 +189,11 @@ def run(bench: Bench) -> dict[str, Any]:
     order = [v.key for v in VARIANTS]
     figures["latency"].sort(key=lambda row: (order.index(row["variant"]), row["batch"]))
     figures["variants"] = {v.key: v.label for v in VARIANTS}
-    figures["bytes_method"] = ("CDP Network.loadingFinished encodedDataLength summed over a fresh context's "
-                               "responses until ready (wire bytes: compressed bodies + headers)")
+    figures["bytes_method"] = ("sum of Chrome DevTools Protocol Network.loadingFinished encodedDataLength "
+                               "over all responses: compressed bodies plus headers")
+    figures["plan"] = {"ready_runs": plan.ready_runs, "batch1_runs": plan.batch1_runs,
+                       "batch100_runs": plan.batch100_runs, "batch100_budget_s": plan.batch100_budget_s,
+                       "warmup": plan.warmup}
     say(f"  webgl renderer: {figures['webgl_renderer']}; navigator.hardwareConcurrency "
         f"{figures['hardware_concurrency']}")
     return figures

@@ -23,8 +23,13 @@ def web_model_dir(bench: Bench) -> Path:
         from train.quiet import quiet_tensorflow
 
         quiet_tensorflow()
+        from export import ExportError
+
         say("  exporting the model for the page (quantization none)")
-        export_model(bench, "none", bench.pick(*PAGE_MODEL_DIGITS))
+        try:
+            export_model(bench, "none", bench.pick(*PAGE_MODEL_DIGITS))
+        except ExportError as exc:
+            raise BenchError(f"export for the page: {exc}") from None
     return bench.exports["none"]
 
 

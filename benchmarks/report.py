@@ -137,15 +137,16 @@ def _browser(fig: dict[str, Any], prefix: str) -> list[str]:
         rows.append([label, f"`{ready.get('described', 'n/a')}`", ms(ready.get("ready_ms_median")),
                      size(ready.get("first_load_bytes")), _latency_cell(fig["latency"], key, 1),
                      _latency_cell(fig["latency"], key, 100)])
-    calls = {row["batch"]: row.get("runs") for row in fig["latency"] if row.get("available")}
+    plan = fig.get("plan", {})
     lines = ["#### In the browser (headless Chromium)", "",
-             f"{fig.get('chromium', 'Chromium')}; webgl renders with `{fig.get('webgl_renderer')}` "
-             f"(no GPU); `navigator.hardwareConcurrency` = {fig.get('hardware_concurrency')}. "
-             "Open to ready: from navigation start until the model is loaded and warmed up, median of "
-             "fresh pages (empty cache). First load: bytes over the wire until ready "
-             f"({fig.get('bytes_method', '')}). Latency: `predictPixels` on random images after "
-             f"warm-up, {calls.get(1, '?')} calls at batch 1 and up to {calls.get(100, '?')} at batch 100, "
-             "per digit.", ""]
+             f"{fig.get('chromium', 'Chromium')}, headless; webgl renders with "
+             f"`{fig.get('webgl_renderer')}`; `navigator.hardwareConcurrency` = "
+             f"{fig.get('hardware_concurrency')}. Open to ready: from navigation start until the model is "
+             f"loaded and warmed up, median of {plan.get('ready_runs', '?')} fresh pages (empty cache). "
+             f"First load: bytes received until ready ({fig.get('bytes_method', '')}). Latency: the "
+             "model on random images after warm-up, per digit; "
+             f"{plan.get('batch1_runs', '?')} timed calls at batch 1, up to {plan.get('batch100_runs', '?')} "
+             f"at batch 100 (as many as fit in {plan.get('batch100_budget_s', '?')} s).", ""]
     lines += table(["backend", "reported by the page", "open → ready", "first load",
                     "p50 / p95 per digit, batch 1", "p50 / p95 per digit, batch 100"], rows)
     return [*lines, "", f"![Latency per digit by backend]({prefix}{LATENCY_PNG})"]
@@ -162,7 +163,7 @@ def _robustness(fig: dict[str, Any]) -> list[str]:
 
 
 def _server(fig: dict[str, Any]) -> list[str]:
-    rows = [[f"{row['name']} (`{row['path']}`)", size(row.get("response_bytes")),
+    rows = [[f"{row['name']} `{row['path']}`", size(row.get("response_bytes")),
              f"{row['requests_per_s']:,.1f}", f"{row['requests']:,}", str(row["non_2xx"]),
              str(row["socket_errors"]), ms(row["latency_p50_ms"]), ms(row["latency_p99_ms"])]
             for row in fig["rows"]]
@@ -171,8 +172,8 @@ def _server(fig: dict[str, Any]) -> list[str]:
              f"`python -m web` (waitress, {fig['threads']} threads) under `{fig['tool']}` load on 127.0.0.1: "
              f"{fig['connections']} keep-alive connections, {' / '.join(f'{s:g}' for s in seconds)} s "
              "per target, one target at a time.", ""]
-    lines += table(["target", "response", "requests/s", "requests", "non-2xx", "socket errors", "p50", "p99"],
-                   rows)
+    lines += table(["target", "response body", "requests/s", "requests", "non-2xx", "socket errors", "p50",
+                    "p99"], rows)
     mib = {k: (fig.get(k) or 0) / 1024 for k in ("rss_before_kib", "rss_after_kib", "rss_peak_kib")}
     return [*lines, "", f"Server memory (resident): {mib['rss_before_kib']:.0f} MiB after warm-up, "
             f"{mib['rss_after_kib']:.0f} MiB after the load (peak {mib['rss_peak_kib']:.0f} MiB)."]
@@ -182,11 +183,12 @@ def render_markdown(results: dict[str, Any], image_prefix: str = "") -> str:
     """The results as a Markdown block (a heading per section, tables, plots under `image_prefix`)."""
     machine = results["machine"]
     sections = results.get("sections", {})
+    minutes = sum(fig.get("section_seconds", 0) for fig in sections.values()) / 60
     lines = ["### Benchmark results", "",
              f"Measured {results['date'][:10]} with `make bench` (`python -m benchmarks`) on "
              f"{machine['cpu']} ({machine['logical_cpus']} logical CPUs, {machine['memory_gib']} GiB RAM), "
              f"{machine['os']}; Python {machine['python']}, TensorFlow {machine['tensorflow']}, "
-             f"TF.js {machine['tfjs']}. Whole suite: {results.get('total_seconds', 0) / 60:.1f} min."]
+             f"TF.js {machine['tfjs']}. The sections took {minutes:.1f} min in all."]
     if results.get("smoke"):
         lines += ["", "**Smoke run (tiny settings): these figures only show that the suite works.**"]
     renderers = {"training": lambda f: _training(f, image_prefix), "export": _export,

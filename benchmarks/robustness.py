@@ -38,6 +38,7 @@ def run(bench: Bench) -> dict[str, Any]:
         "gap_pp": round(result.gap_pp, 2),
         "backend": described,
         "seconds": round(seconds, 1),
+        "render_seconds": round(result.render_seconds, 1),
         "misread_examples": result.misread[:10],
     }
     say(f"  page preprocessing {result.page:.2%}  naive resize {result.naive:.2%}  "

@@ -119,11 +119,11 @@ def targets(model_dir: Path, digit: list) -> list[dict[str, Any]]:
     manifest = json.loads((model_dir / "model.json").read_text())
     shard = manifest["weightsManifest"][0]["paths"][0]
     return [
-        {"name": "page", "path": "", "kind": "static", "headers": {}},
+        {"name": "the page", "path": "", "kind": "static", "headers": {}},
         {"name": "tfjs bundle (gzip)", "path": "vendor/tfjs/tf.es2017.min.js", "kind": "static",
          "headers": {"Accept-Encoding": "gzip"}},
         {"name": "model weights", "path": f"model/{shard}", "kind": "static", "headers": {}},
-        {"name": "/api/predict (1 digit)", "path": "api/predict", "kind": "predict",
+        {"name": "predict, 1 digit", "path": "api/predict", "kind": "predict",
          "headers": {"Content-Type": "application/json"},
          "body": json.dumps({"images": [digit]}).encode()},
     ]
