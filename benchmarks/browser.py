@@ -149,7 +149,7 @@ def latency_rows(page: Any, variant: Variant, plan: Plan) -> list[dict[str, Any]
         if row["available"]:
             say(f"  {variant.key:<14} batch {batch:<3}  p50 {row['p50_ms']:8.2f} ms  "
                 f"p95 {row['p95_ms']:8.2f} ms  per digit p50 {row['p50_ms_per_digit']:7.3f} ms  "
-                f"({row['runs']} calls, {row['described']})")
+                f"({row['runs']} call{'s' * (row['runs'] != 1)}, {row['described']})")
         else:
             say(f"  {variant.key:<14} batch {batch:<3}  unavailable: {row['error'][:80]}")
     return rows

@@ -211,8 +211,8 @@ def plot_training(fig: dict[str, Any], path: Path) -> None:
 
     figure, ax = plt.subplots(figsize=(8, 4.8))
     for run in fig["runs"]:
-        xs = [0.0] + [p["seconds"] for p in run["curve"]]
-        ys = [0.1] + [p["accuracy"] for p in run["curve"]]
+        xs = [p["seconds"] for p in run["curve"]]
+        ys = [p["accuracy"] for p in run["curve"]]
         ax.plot(xs, ys, marker="o", markersize=3, label=f"{run['label']} ({run['params']:,} params)")
     ax.axhline(fig["target"], color="grey", linestyle="--", linewidth=1,
                label=f"{pct(fig['target'], 1)} target")
