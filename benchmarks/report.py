@@ -89,14 +89,16 @@ def _training(fig: dict[str, Any], prefix: str) -> list[str]:
     for run in fig["runs"]:
         reached = f"**{run['seconds_to_target']:.1f} s** (step {run['step_at_target']:,})" \
             if run["seconds_to_target"] is not None else f"never (best {pct(run['best_accuracy'])})"
-        budget = f"{run['steps']:,} steps" if run["name"] == "tutorial_mlp" else f"{run['epochs']} epochs"
+        epochs = f"{run['epochs']} epoch{'s' * (run['epochs'] != 1)}"
+        budget = f"{run['steps']:,} steps" if run["name"] == "tutorial_mlp" else epochs
         rows.append([run["label"], f"{run['params']:,}", str(run["batch_size"]), budget, reached,
                      pct(run["best_accuracy"]), pct(run["final_accuracy"]), f"{run['images_per_s']:,.0f}",
                      f"{run['train_seconds']:.1f} s"])
     lines = [f"#### Training: time to {pct(target, 1)} test accuracy", "",
              f"One run each, one after the other, on {fig['device']}; "
              f"{fig['train_images']:,} training images; test accuracy on {fig['test_digits']:,} digits "
-             "measured after every epoch (every 100 steps for the MLP) with the evaluation time kept off "
+             f"measured after every epoch (every {fig.get('mlp_eval_every', 100)} steps for the MLP) with "
+             "the evaluation time kept off "
              "the training clock.", ""]
     lines += table(["model", "parameters", "batch", "budget", f"time to {pct(target, 1)}", "best", "final",
                     "images/s", "training time"], rows)
@@ -114,8 +116,8 @@ def _export(fig: dict[str, Any]) -> list[str]:
              "n/a" if row["agreement"] is None else pct(row["agreement"]),
              "pass" if row["passed"] else f"FAIL: {row['error']}"] for row in fig["rows"]]
     lines = ["#### Export to TF.js", "",
-             f"`{fig['model']}`; accuracy of the exported model run by TF.js in Node.js on "
-             f"{fig['digits']:,} MNIST test digits. Wall time includes that check "
+             f"Model: {fig.get('model_source') or fig['model']}; accuracy of the exported model run by "
+             f"TF.js in Node.js on {fig['digits']:,} MNIST test digits. Wall time includes that check "
              f"(the converter's one-time import, {fig['converter_import_s']:.1f} s, is not in any row).", ""]
     return lines + table(["quantization", "wall time", "download", "TF.js accuracy", "Keras accuracy",
                           "argmax agreement", "parity check"], rows)

@@ -200,7 +200,7 @@ def run(bench: Bench) -> dict[str, Any]:
     keras.backend.clear_session()
 
     figures = {"target": TARGET, "device": devices.describe(), "train_images": len(x),
-               "test_digits": len(x_test), "runs": runs}
+               "test_digits": len(x_test), "mlp_eval_every": plan.mlp_eval_every, "runs": runs}
     bench.trained_model = quick_path
     figures["speedup_vs_keras_example"] = _ratio(runs[1]["seconds_to_target"], runs[0]["seconds_to_target"])
     if figures["speedup_vs_keras_example"]:
