@@ -27,7 +27,7 @@ class Plan:
     test_limit: int | None
 
 
-FULL = Plan(quick_epochs=None, keras_epochs=8, mlp_steps=1000, mlp_eval_every=100,
+FULL = Plan(quick_epochs=None, keras_epochs=15, mlp_steps=1000, mlp_eval_every=100,
             train_limit=None, test_limit=None)
 SMOKE = Plan(quick_epochs=1, keras_epochs=1, mlp_steps=40, mlp_eval_every=20,
              train_limit=2000, test_limit=1000)
