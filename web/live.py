@@ -21,9 +21,12 @@ class BackgroundServer:
         """Close the listening socket and open connections, stop the workers, wait for the loop to end."""
         from waitress import wasyncore
 
-        self._server.close()
-        # Keep-alive connections from a browser would keep waitress' loop running.
-        wasyncore.close_all(self._server._map, ignore_all=True)
+        def close_everything() -> None:
+            # Runs in the server's own loop thread (closing sockets from here would race its
+            # select()); keep-alive connections from a browser are closed too, so the loop ends.
+            wasyncore.close_all(self._server._map, ignore_all=True)
+
+        self._server.trigger.pull_trigger(close_everything)
         self._server.task_dispatcher.shutdown()
         self._thread.join(timeout=10)
 
