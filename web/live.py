@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -42,6 +43,7 @@ def serve_in_background(app: Flask, host: str = "127.0.0.1", port: int = 0,
     """Serve `app` with waitress on `host:port` (0: a free port) from a daemon thread."""
     from waitress import create_server
 
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" under test load
     server = create_server(app, host=host, port=port, threads=threads, ident="mnist-tfjs")
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
