@@ -17,7 +17,7 @@ export class ModelError extends Error {
   }
 }
 
-/** The global `tf` from tf.min.js (a classic script), or a ModelError if it did not load. */
+/** The global `tf` from tf.es2017.min.js (a classic script), or a ModelError if it did not load. */
 export function runtime() {
   const tf = globalThis.tf;
   if (!tf || typeof tf.loadGraphModel !== 'function') {
