@@ -63,41 +63,16 @@ def native_probs(small_model_path: Path, digits: tuple[np.ndarray, np.ndarray]) 
 
 
 @pytest.fixture(scope="module")
-def trained_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small convnet with BatchNorm momentum 0.9, so its statistics settle in 94 steps (~97 %).
-
-    Quantization limits are about a model worth publishing: an under-trained one full of
-    near-ties flips more digits under float16 than the ±0.02 pp the threshold allows.
-    """
+def native_all(small_model_path: Path, mnist_test: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Keras' predictions of `small_model_path` for all 10,000 test digits."""
     import keras
 
-    from train.data import load_mnist
-    from train.models import build_model
-
-    keras.utils.set_random_seed(0)
-    data = load_mnist()
-    model = build_model("cnn")
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = 0.9
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
-    model.fit(data.x_train[:12_000], data.y_train[:12_000], batch_size=128, epochs=1, verbose=0)
-    path = tmp_path_factory.mktemp("trained") / "model.keras"
-    model.save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def native_all(trained_model_path: Path, mnist_test: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Keras' predictions of `trained_model_path` for all 10,000 test digits."""
-    import keras
-
-    model = keras.saving.load_model(trained_model_path, compile=False)
+    model = keras.saving.load_model(small_model_path, compile=False)
     return np.asarray(model.predict(mnist_test[0], batch_size=500, verbose=0))
 
 
 @pytest.fixture(scope="module")
-def quantized(trained_model_path: Path, tmp_path_factory: pytest.TempPathFactory,
+def quantized(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory,
               node_ready: str) -> dict[str, tuple[Path, str]]:
     """Unquantized, float16 and uint8 exports by the command line's defaults (all 10,000 digits).
 
@@ -107,7 +82,7 @@ def quantized(trained_model_path: Path, tmp_path_factory: pytest.TempPathFactory
     exports = {}
     for quantize in ("none", "float16", "uint8"):
         out = tmp_path_factory.mktemp(f"export-{quantize}") / "web_model"
-        code, stdout, stderr = _run_main(["--model", str(trained_model_path), "--out", str(out),
+        code, stdout, stderr = _run_main(["--model", str(small_model_path), "--out", str(out),
                                           "--quantize", quantize])
         assert code == 0, stderr
         exports[quantize] = (out, stdout)
