@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
-from importlib import metadata as dist_metadata
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from common.paths import REPO_ROOT
+from common.versions import npm_version, package_version
+
 DEFAULT_MODEL = REPO_ROOT / "artifacts" / "model.keras"
 SECTIONS = ("training", "export", "browser", "robustness", "server")
 MODEL_SECTIONS = ("export", "browser", "robustness", "server")  # need a trained .keras model
@@ -68,13 +68,6 @@ def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return dist_metadata.version(dist)
-    except dist_metadata.PackageNotFoundError:
-        return None
-
-
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -93,14 +86,6 @@ def _memory_gib() -> float | None:
     except (OSError, ValueError, IndexError):
         pass
     return None
-
-
-def _npm_version(package: str) -> str | None:
-    try:
-        manifest = REPO_ROOT / "node_modules" / package / "package.json"
-        return json.loads(manifest.read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 def _command_version(command: list[str]) -> str | None:
@@ -123,10 +108,10 @@ def machine_info() -> dict[str, Any]:
         "os": platform.platform(),
         "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
         "python": platform.python_version(),
-        "tensorflow": _version("tensorflow"),
-        "keras": _version("keras"),
-        "tensorflowjs": _version("tensorflowjs"),
-        "tfjs": _npm_version("@tensorflow/tfjs"),
+        "tensorflow": package_version("tensorflow"),
+        "keras": package_version("keras"),
+        "tensorflowjs": package_version("tensorflowjs"),
+        "tfjs": npm_version("@tensorflow/tfjs"),
         "node": _command_version(["node", "--version"]),
         "chromium": _command_version(["chromium", "--version"]),
         "wrk": _command_version(["wrk", "--version"]),

@@ -20,7 +20,7 @@ def web_model_dir(bench: Bench) -> Path:
     """The unquantized export of the benchmarked model: the export section's, or a fresh one."""
     if "none" not in bench.exports:
         from benchmarks.export_bench import export_model
-        from train.quiet import quiet_tensorflow
+        from common.quiet import quiet_tensorflow
 
         quiet_tensorflow()
         from export import ExportError

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from train.artifacts import atomic_path
+from common.files import atomic_path
 
 JSON_NAME = "benchmarks.json"
 MARKDOWN_NAME = "benchmarks.md"

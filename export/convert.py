@@ -7,16 +7,14 @@ layers format is never produced: TF.js 4.22 cannot load it.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from common.quiet import captured_output
 from export.errors import ExportError
 
 INPUT_SHAPE = (28, 28, 1)
@@ -94,34 +92,6 @@ def quantization_map(quantize: str) -> dict[str, bool] | None:
     return None if quantize == "none" else {quantize: True}
 
 
-@contextlib.contextmanager
-def _quiet_fds(verbose: bool):
-    """Send C++ log lines written to stdout/stderr to a file; replay them if the block fails."""
-    if verbose:
-        yield
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = (os.dup(1), os.dup(2))
-    with tempfile.TemporaryFile(mode="w+b") as captured:
-        os.dup2(captured.fileno(), 1)
-        os.dup2(captured.fileno(), 2)
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                yield
-        except Exception:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace")[-4000:])
-            raise
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-
 def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", verbose: bool = False) -> None:
     """Write `model` as a TF.js graph model (`model.json` + shards) into the existing folder `out_dir`.
 
@@ -135,7 +105,7 @@ def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", ve
     saved_model = Path(tempfile.mkdtemp(prefix="mnist-savedmodel-"))
     try:
         signature = [tf.TensorSpec([None, *INPUT_SHAPE], tf.float32, name=INPUT_NAME)]
-        with _quiet_fds(verbose):
+        with captured_output(verbose):
             model.export(str(saved_model), format="tf_saved_model", verbose=verbose,
                          input_signature=signature)
             tfjs.converters.convert_tf_saved_model(str(saved_model), str(out_dir),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import platform
 import time
-from importlib import metadata as dist_metadata
 from typing import Any
 
+from common.versions import package_version
 from export.convert import INPUT_NAME, INPUT_SHAPE, NUM_CLASSES
 
 SCHEMA_VERSION = 1
@@ -45,13 +45,6 @@ PREPROCESSING: dict[str, Any] = {
 }
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return dist_metadata.version(dist)
-    except dist_metadata.PackageNotFoundError:
-        return None
-
-
 def versions(runtime: dict[str, str] | None) -> dict[str, str | None]:
     """Versions of everything that shaped the export (Node entries only when verified)."""
     import keras
@@ -60,11 +53,11 @@ def versions(runtime: dict[str, str] | None) -> dict[str, str | None]:
     return {
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
-        "tensorflowjs_converter": _version("tensorflowjs"),
+        "tensorflowjs_converter": package_version("tensorflowjs"),
         "tfjs_runtime": runtime["tfjs"] if runtime else None,
         "node": runtime["node"] if runtime else None,
-        "numpy": _version("numpy"),
-        "python": platform.python_version(),
+        "numpy": package_version("numpy"),
+        "python": platform.pythonpackage_version(),
     }
 
 

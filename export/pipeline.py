@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from common.files import sha256_file
 from export.convert import check_model_file, convert_to_graph_model, load_model, quantization_map
 from export.errors import ExportError, VerificationError
 from export.metadata import build_metadata
@@ -18,7 +19,6 @@ from export.publish import (
     file_inventory,
     make_staging,
     recover,
-    sha256_file,
     swap_into_place,
     write_metadata,
 )
@@ -70,7 +70,7 @@ def run_export(model_path: str | Path, out_dir: str | Path, quantize: str = "non
     `digits`: how many MNIST test digits the parity proof uses (None = all 10,000).
     Returns the metadata written to `out_dir/metadata.json`. Raises ExportError for user or
     environment problems and VerificationError (an ExportError) when TF.js disagrees with Keras;
-    in both cases nothing under `out_dir` changes. Call `train.quiet.quiet_tensorflow()` first
+    in both cases nothing under `out_dir` changes. Call `common.quiet.quiet_tensorflow()` first
     if TensorFlow's own log lines should stay hidden.
     """
     say = log or (lambda _message: None)

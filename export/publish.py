@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import hashlib
 import json
 import os
 import secrets
@@ -28,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from common.files import sha256_file
 from export.errors import ExportError
 
 METADATA = "metadata.json"
@@ -103,15 +103,6 @@ def recover(out: Path) -> None:
     for staging in out.parent.glob(_hidden(out, "staging") + "*"):
         if staging.is_dir() and not _owner_alive(staging, _hidden(out, "staging")):
             shutil.rmtree(staging, ignore_errors=True)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_inventory(folder: Path) -> dict[str, dict[str, Any]]:

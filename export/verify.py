@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from common.paths import REPO_ROOT
 from export.errors import ExportError, VerificationError
 
 SCRIPT = Path(__file__).resolve().parent / "predict.js"
-REPO_ROOT = SCRIPT.parent.parent
 SETUP_HINT = f"run `npm ci` in {REPO_ROOT} (or `make setup`)"
 
 # Per quantization: what the exported model must achieve against the native one.

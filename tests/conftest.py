@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from train.quiet import quiet_tensorflow
+from common.quiet import quiet_tensorflow
 
 quiet_tensorflow()
 

@@ -3,15 +3,14 @@ leaves a half-written file behind."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+from common.files import atomic_path
 
 
 class OutputError(Exception):
@@ -28,20 +27,6 @@ def prepare_out_dir(out: Path) -> Path:
         reason = exc.strerror or type(exc).__name__
         raise OutputError(f"--out {out} is not writable ({reason}); choose another folder") from None
     return out
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; on success it is renamed over `target`."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix or ".tmp",
-                                    dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_json(target: Path, payload: dict) -> None:

