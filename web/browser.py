@@ -6,20 +6,11 @@ Used by the tests, `web.measure` and `web.robustness`; Playwright is imported on
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 from typing import Any
 
 import numpy as np
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+from common.chromium import find_chromium, launch_chromium  # noqa: F401  (re-exported for callers)
 
 # JS: a base64 string of little-endian float32 values → Float32Array. Prefix for page.evaluate sources.
 DECODE_F32 = """(b64) => {
@@ -28,29 +19,6 @@ DECODE_F32 = """(b64) => {
   for (let i = 0; i < bin.length; i += 1) bytes[i] = bin.charCodeAt(i);
   return new Float32Array(bytes.buffer);
 }"""
-
-
-def find_chromium() -> str | None:
-    """Path of a Chromium executable: $CHROMIUM_PATH, else Debian's chromium, else None."""
-    explicit = os.environ.get("CHROMIUM_PATH")
-    if explicit:
-        return explicit if os.path.isfile(explicit) else None
-    for candidate in CHROMIUM_CANDIDATES:
-        if os.path.isabs(candidate):
-            path = candidate if os.path.isfile(candidate) else None
-        else:
-            path = shutil.which(candidate)
-        if path:
-            return path
-    return None
-
-
-def launch_chromium(playwright: Any, executable: str | None = None) -> Any:
-    """Launch headless Chromium through a started Playwright (`sync_playwright().start()`)."""
-    path = executable or find_chromium()
-    if path is None:
-        raise RuntimeError("Chromium not found: install Debian's `chromium` or set CHROMIUM_PATH")
-    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
 
 
 def f32_to_base64(array: np.ndarray) -> str:
