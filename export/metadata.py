@@ -57,7 +57,7 @@ def versions(runtime: dict[str, str] | None) -> dict[str, str | None]:
         "tfjs_runtime": runtime["tfjs"] if runtime else None,
         "node": runtime["node"] if runtime else None,
         "numpy": package_version("numpy"),
-        "python": platform.pythonpackage_version(),
+        "python": platform.python_version(),
     }
 
 
