@@ -149,3 +149,27 @@ def test_model_page_fits_a_phone(generic_server, open_page, artifacts_dir: Path)
     button = page.locator("#check").bounding_box()
     assert button["x"] >= 0 and button["x"] + button["width"] <= PHONE["width"] and button["height"] >= 44
     page.screenshot(path=str(artifacts_dir / "model-page-phone.png"), full_page=True)
+
+
+def test_digit_contract_reads_schema_2_then_schema_1_then_mnist(generic_server, open_page) -> None:
+    page = open_model_page(open_page, generic_server.url).page
+    contracts = page.evaluate(
+        """async () => {
+             const { digitContract } = await import('/static/contract.js');
+             const pick = (c) => [c.inputName, c.rows, c.columns, c.pixels, c.classes, c.fitBox, c.centre];
+             return [
+               digitContract({schema: 2, kind: 'mnist-digits',
+                              inputs: [{name: 'pixels', shape: [null, 32, 32, 1]}],
+                              outputs: [{name: 'p', shape: [null, 4]}],
+                              mnist: {labels: ['a', 'b', 'c', 'd'],
+                                      preprocessing: {fit_box: 24, field: 32, centre_of_mass: 16}}}),
+               digitContract({schema: 1, input: {name: 'image', shape: [null, 28, 28, 1]},
+                              output: {shape: [null, 10]}, preprocessing: {fit_box: 20, field: 28}}),
+               digitContract(null),
+             ].map(pick);
+           }""")
+    assert contracts == [
+        ["pixels", 32, 32, 1024, 4, 24, 16],
+        ["image", 28, 28, 784, 10, 20, 14],
+        [None, 28, 28, 784, 10, 20, 14],
+    ]
