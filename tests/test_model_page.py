@@ -173,3 +173,25 @@ def test_digit_contract_reads_schema_2_then_schema_1_then_mnist(generic_server, 
         ["image", 28, 28, 784, 10, 20, 14],
         [None, 28, 28, 784, 10, 20, 14],
     ]
+
+
+def test_model_page_of_a_schema_1_export_without_proof_bundle(generic_export: Path, tmp_path: Path,
+                                                              open_page) -> None:
+    folder = tmp_path / "schema1"
+    shutil.copytree(generic_export, folder)
+    (folder / "proof.json").unlink()
+    (folder / "proof.bin").unlink()
+    (folder / "metadata.json").write_text(json.dumps({
+        "schema": 1, "input": {"name": "image", "dtype": "float32", "shape": [None, 28, 28, 1]},
+        "output": {"dtype": "float32", "shape": [None, 10]}, "quantization": "none",
+        "parity": {"digits": 1000, "agreement": 1.0, "max_abs_diff": 3e-7}}))
+    with _serve(folder) as server:
+        opened = open_model_page(open_page, f"{server.url}model")
+        page = opened.page
+        inputs = page.locator("#inputs tbody").inner_text().split()
+        assert inputs == ["image", "float32", "[?,", "28,", "28,", "1]"]
+        assert "100% of 1,000 test digits" in page.locator("#proof-summary").inner_text()
+        assert page.locator("#check").is_disabled()
+        assert "no proof bundle" in page.locator("#check-note").inner_text()
+        assert page.locator("#digit-link").is_visible(), "an MNIST export links back to its digit page"
+        assert opened.errors == []

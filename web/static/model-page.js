@@ -3,7 +3,7 @@
 // Only DOM work and wiring here; the check itself is proof-check.js, backends are model.js.
 
 import { fetchJson, METADATA_URL, ModelError } from './model.js';
-import { checkAll, hasBundle, loadBundle } from './proof-check.js';
+import { checkAll, loadBundle } from './proof-check.js';
 import {
   bytes, hideError, provenOn, setStatus, showError, showMissingModel,
 } from './ui.js';
@@ -199,7 +199,7 @@ async function start() {
   showFacts(metadata);
   showSpecs(metadata);
   showProof(metadata);
-  if (await hasBundle()) {
+  if (isNumber(metadata.proof?.bundled) && metadata.proof.bundled > 0) {
     checkButton.disabled = false;
     setStatus('Ready', 'ok');
   } else {

@@ -17,16 +17,6 @@ function proofRunner() {
   return runner;
 }
 
-/** Whether the export has a proof bundle (a HEAD request, nothing downloaded). */
-export async function hasBundle() {
-  try {
-    const response = await fetch(PROOF_URL, { method: 'HEAD', cache: 'no-cache' });
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
 /** proof.json + proof.bin → the bundle `tfjsProof.readBundle` makes; ModelError when missing or broken. */
 export async function loadBundle() {
   const manifest = await fetchJson(PROOF_URL);
