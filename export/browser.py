@@ -9,6 +9,7 @@ backend's threads need. Playwright is imported only when `browser_proof` runs.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,8 +155,15 @@ def _check_folder(model_dir: Path, node_modules: Path) -> None:
 
 
 def browser_proof(model_dir: Path, backends: tuple[str, ...] = BACKENDS, timeout_s: float = 120.0, *,
-                  batch: int = 32, node_modules: Path = NODE_MODULES) -> dict[str, dict[str, Any]]:
+                  batch: int = 32, classifiers: Sequence[str] | None = None,
+                  node_modules: Path = NODE_MODULES) -> dict[str, dict[str, Any]]:
     """Run the export's proof in headless Chromium on each of `backends`; {backend: RESULT}.
+
+    `model_dir` holds model.json, its shards, proof.json and proof.bin (a staging folder will do).
+    `classifiers` names the outputs whose argmax agreement counts; None reads them from
+    metadata.json's `outputs` when it is there (outputs marked `"classifier": true` in proof.json
+    count either way). `timeout_s` bounds each step (browser start, each backend's start, model
+    load and proof).
 
     RESULT is the shared runner's (docs/export-format.md) plus "chromium" (the browser's version)
     and "tfjs" (the runtime's). Raises ExportError (one line) when Chromium or Playwright is
@@ -180,6 +188,7 @@ def browser_proof(model_dir: Path, backends: tuple[str, ...] = BACKENDS, timeout
                           "(`pip install playwright`)") from None
 
     timeout_ms = int(timeout_s * 1000)
+    wanted_classifiers = list(classifiers) if classifiers is not None else _classifiers(model_dir)
     try:
         with sync_playwright() as playwright:
             args = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + WEBGL_ARGS
@@ -197,7 +206,7 @@ def browser_proof(model_dir: Path, backends: tuple[str, ...] = BACKENDS, timeout
                     raise ExportError(f"the proof page did not load TF.js or proof.js in Chromium {version}"
                                       + (f" ({page_errors[0]})" if page_errors else ""))
                 outcome = page.evaluate(RUN_PROOF, {"backends": list(backends), "batch": batch,
-                                                    "classifiers": _classifiers(model_dir),
+                                                    "classifiers": wanted_classifiers,
                                                     "timeoutMs": timeout_ms})
             finally:
                 browser.close()

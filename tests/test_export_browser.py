@@ -69,6 +69,18 @@ def test_perturbed_expected_outputs_fail_the_proof(generic_export: Path, tmp_pat
     assert len(result["failures"]) == 1 and result["failures"][0].startswith("value: relative difference")
 
 
+def test_classifiers_can_be_named_when_there_is_no_metadata(generic_export: Path, tmp_path: Path) -> None:
+    from export.browser import browser_proof
+
+    folder = tmp_path / "staging"
+    shutil.copytree(generic_export, folder)
+    (folder / "metadata.json").unlink()  # the exporter runs the proof before it writes metadata.json
+    unnamed = browser_proof(folder, backends=("cpu",))["cpu"]
+    assert unnamed["outputs"]["scores"]["agreement"] is None
+    named = browser_proof(folder, backends=("cpu",), classifiers=["scores"])["cpu"]
+    assert named["outputs"]["scores"]["agreement"] == 1.0 and named["passed"] is True
+
+
 def test_missing_chromium_is_one_export_error(generic_export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import export.browser
 
