@@ -31,6 +31,9 @@ function ms(value) {
   return isNumber(value) ? value.toFixed(value < 10 ? 2 : 1) : '–';
 }
 
+/** Cell classes for the numeric columns from `first` on (kept on one line). */
+const NUMBERS_FROM = (first) => Object.fromEntries([0, 1, 2].map((k) => [first + k, 'num']));
+
 /** A table row of text cells (first one a row header); `cls` per cell index, optional. */
 function row(cells, cls = {}) {
   const tr = document.createElement('tr');
@@ -123,14 +126,16 @@ function showProof(meta) {
   for (const runtime of ['node', 'browser']) {
     const results = proof[runtime];
     if (!isObject(results)) {
-      body.append(row([runtime, '–', 'not run', '–', '–', '–'], { 2: 'muted-text' }));
+      body.append(row([runtime, 'not run', '–', '–', '–'], { 1: 'muted-text' }));
       continue;
     }
     for (const [backend, result] of Object.entries(results)) {
       if (!isObject(result)) continue;
       const w = worst(result);
-      body.append(row([runtime, backend, result.passed ? 'passed' : 'failed', exp(w.relative), percent(w.agreement),
-        ms(result.ms_per_call)], { 2: result.passed ? 'ok' : 'bad' }));
+      const tr = row([`${runtime} ${backend}`, result.passed ? 'passed' : 'failed', exp(w.relative),
+        percent(w.agreement), ms(result.ms_per_call)], { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
+      if (!result.passed && Array.isArray(result.failures)) tr.title = result.failures.join('\n');
+      body.append(tr);
     }
   }
 }
@@ -147,7 +152,7 @@ function showCheckResult(outcome) {
     const { result } = outcome;
     const w = worst(result);
     tr = row([outcome.described || outcome.backend, result.passed ? 'agrees' : 'differs',
-      exp(w.relative), percent(w.agreement), ms(result.ms_per_call)], { 1: result.passed ? 'ok' : 'bad' });
+      exp(w.relative), percent(w.agreement), ms(result.ms_per_call)], { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
     if (!result.passed) tr.title = result.failures.join('\n');
   }
   tr.dataset.backend = outcome.backend;
