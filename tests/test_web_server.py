@@ -145,7 +145,8 @@ def test_etags_give_304_and_match_metadata_hashes(client, model_dir: Path) -> No
 
 # --- headers -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", ["/", "/static/main.js", "/model/model.json", "/nope", "/api/status"])
+@pytest.mark.parametrize("url", ["/", "/model", "/static/main.js", "/shared/proof.js", "/model/model.json",
+                                 "/nope", "/api/status"])
 def test_security_headers_on_every_response(client, url: str) -> None:
     response = client.get(url)
     for name, value in SECURITY_HEADERS.items():
@@ -197,6 +198,11 @@ def test_content_security_policy_allows_only_our_scripts() -> None:
     "/web/app.py",
     "/node_modules/@tensorflow/tfjs/package.json",
     "/static/main.js%00.html",
+    "/shared/",
+    "/shared/predict.js",
+    "/shared/browser.py",
+    "/shared/..%2fpages.py",
+    "/model/proof.txt",
 ])
 def test_anything_else_is_404(client, url: str) -> None:
     response = client.get(url)
@@ -244,6 +250,100 @@ def test_no_model_yet_still_serves_the_page(tmp_path: Path) -> None:
                       "native_error": None}
     html = client.get("/").get_data(as_text=True)
     assert "python -m train" in html and "python -m export" in html
+
+
+# --- the model page and the proof bundle ------------------------------------------------------
+
+def _generic_export(folder: Path) -> Path:
+    """A stand-in generic export (metadata.json schema 2 and a proof bundle; no TensorFlow needed)."""
+    folder.mkdir(parents=True)
+    (folder / "model.json").write_text(json.dumps({"format": "graph-model", "weightsManifest": []}))
+    (folder / "group1-shard1of1.bin").write_bytes(os.urandom(64))
+    (folder / "metadata.json").write_text(json.dumps({
+        "schema": 2, "kind": "generic",
+        "inputs": [{"name": "features", "dtype": "float32", "shape": [None, 6]}],
+        "outputs": [{"name": "scores", "dtype": "float32", "shape": [None, 3], "classifier": True}]}))
+    (folder / "proof.json").write_text(json.dumps({"samples": 1, "thresholds": {}, "arrays": []}))
+    (folder / "proof.bin").write_bytes(np.arange(9, dtype="<f4").tobytes())
+    return folder
+
+
+@pytest.fixture
+def generic_client(tmp_path: Path):
+    return create_app(_generic_export(tmp_path / "generic"), native=False).test_client()
+
+
+def test_generic_export_gets_the_model_page(generic_client) -> None:
+    home = generic_client.get("/")
+    assert home.status_code == 200 and home.mimetype == "text/html"
+    html = home.get_data(as_text=True)
+    assert "/static/model-page.js" in html and "/shared/proof.js" in html
+    assert 'id="check"' in html and "Check in this browser" in html
+    assert 'id="pad"' not in html, "no drawing pad for a model that does not read digits"
+    assert generic_client.get("/model").data == home.data
+
+
+@pytest.mark.parametrize(("url", "mimetype", "source"), [
+    ("/model/proof.json", "application/json", "proof.json"),
+    ("/model/proof.bin", "application/octet-stream", "proof.bin"),
+    ("/shared/proof.js", "text/javascript", None),
+])
+def test_proof_bundle_and_runner_are_served(generic_client, tmp_path: Path, url: str, mimetype: str,
+                                            source: str | None) -> None:
+    response = generic_client.get(url)
+    assert response.status_code == 200
+    assert response.mimetype == mimetype
+    path = tmp_path / "generic" / source if source else REPO_ROOT / "export" / "proof.js"
+    assert response.data == path.read_bytes()
+    assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+
+
+def test_model_page_references_only_served_local_files(generic_client) -> None:
+    import re
+
+    html = generic_client.get("/model").get_data(as_text=True)
+    refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert "/shared/proof.js" in refs and "/static/model-page.js" in refs
+    for ref in refs:
+        assert ref.startswith("/"), f"{ref}: nothing from another origin (no CDN)"
+        if ref.startswith("/vendor/") and not TFJS.is_file():
+            continue
+        assert generic_client.get(ref).status_code == 200, ref
+    for module in ("model-page.js", "proof-check.js", "model.js", "ui.js", "contract.js"):
+        assert generic_client.get(f"/static/{module}").status_code == 200, module
+
+
+@pytest.mark.parametrize("metadata", [
+    None,  # the stand-in's schema-1-like metadata.json: no kind
+    {"schema": 2, "kind": "mnist-digits", "inputs": [{"name": "image", "shape": [None, 28, 28, 1]}]},
+])
+def test_mnist_export_keeps_the_digit_page_and_links_the_model_page(client, model_dir: Path,
+                                                                    metadata: dict | None) -> None:
+    if metadata is not None:
+        (model_dir / "metadata.json").write_text(json.dumps(metadata))
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="pad"' in html and "/static/main.js" in html
+    assert 'href="/model"' in html
+    model_page = client.get("/model")
+    assert model_page.status_code == 200 and "/static/model-page.js" in model_page.get_data(as_text=True)
+
+
+def test_input_shape_comes_from_metadata() -> None:
+    from web.contract import image_shape, kind
+    from web.validation import PayloadError, parse_images
+
+    schema2 = {"schema": 2, "kind": "mnist-digits", "inputs": [{"name": "image", "shape": [None, 8, 6, 1]}]}
+    schema1 = {"schema": 1, "input": {"name": "image", "shape": [None, 28, 28, 1]}}
+    assert image_shape(schema2) == (8, 6, 1)
+    assert image_shape(schema1) == (28, 28, 1)
+    assert image_shape(None) == (28, 28, 1)
+    assert image_shape({"inputs": [{"shape": [None, "x", 2, 1]}]}) == (28, 28, 1)
+    assert [kind(m) for m in (schema2, schema1, None, {"kind": "generic"})] == [
+        "mnist-digits", "mnist-digits", "mnist-digits", "generic"]
+    images = parse_images({"images": [[[0.5] * 6] * 8]}, image_shape(schema2))
+    assert images.shape == (1, 8, 6, 1)
+    with pytest.raises(PayloadError, match="8 rows"):
+        parse_images({"images": [_image()]}, image_shape(schema2))
 
 
 # --- /api/predict ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""`python -m web`: serve the draw-a-digit page with waitress (a production WSGI server)."""
+"""`python -m web`: serve the draw-a-digit page (MNIST exports) or the model page (generic exports)
+with waitress (a production WSGI server)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import webbrowser
 from pathlib import Path
 
 from web.app import DEFAULT_MODEL_DIR, NATIVE_MODEL_NAME, WebSettings, create_app
+from web.contract import GENERIC_KIND, kind, read_metadata
 from web.pages import VENDOR
 
 
@@ -21,7 +23,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line: model folder, address, --open, --no-native."""
     parser = argparse.ArgumentParser(
         prog="python -m web",
-        description="Serve the draw-a-digit page; digits are classified in the browser with TF.js.",
+        description="Serve the draw-a-digit page (MNIST exports) or the model page (any other export); "
+                    "the model runs in the browser with TF.js.",
     )
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR,
                         help="exported TF.js graph model folder (default: artifacts/web_model)")
@@ -92,7 +95,8 @@ def serve(args: argparse.Namespace) -> None:
         print(f"  {note}")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"  listening on {args.host}: other machines can reach this server")
-    print(f"Serving the draw-a-digit page on {url}  (Ctrl-C to stop)", flush=True)
+    page = "model page" if kind(read_metadata(settings.model_dir)) == GENERIC_KIND else "draw-a-digit page"
+    print(f"Serving the {page} on {url}  (Ctrl-C to stop)", flush=True)
     if args.open:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     try:

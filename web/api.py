@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from web.contract import image_shape, read_metadata
 from web.native import NativeModelError
 from web.validation import PayloadError, parse_images
 
@@ -13,6 +14,11 @@ api = Blueprint("api", __name__, url_prefix="/api")
 def json_error(message: str, status: int) -> tuple[Response, int]:
     """A JSON error body {"error": message, "status": status} with that HTTP status."""
     return jsonify(error=message, status=status), status
+
+
+def native_model_dir():
+    """The export folder whose metadata.json gives the image shape /api/predict accepts."""
+    return current_app.extensions["digit_web"].model_dir
 
 
 @api.get("/status")
@@ -33,7 +39,8 @@ def status() -> Response:
 def predict() -> Response | tuple[Response, int]:
     """Classify a batch of 28x28 images with the native Keras model.
 
-    Body: {"images": [[[28 numbers] x 28 rows] x N]} with 1 <= N <= 256 and values in [0, 1].
+    Body: {"images": [[[28 numbers] x 28 rows] x N]} with 1 <= N <= 256 and values in [0, 1]
+    (the image size is the export's input shape from metadata.json; 28x28 for MNIST).
     Answer: {"probs": [[10 floats] x N], "digits": [N ints], "ms": float}.
     """
     native = current_app.extensions["digit_web"].native
@@ -46,7 +53,8 @@ def predict() -> Response | tuple[Response, int]:
     if payload is None:
         return json_error("the body is not valid JSON", 400)
     try:
-        images = parse_images(payload)
+        shape = image_shape(read_metadata(native_model_dir()))
+        images = parse_images(payload, shape)
     except PayloadError as exc:
         return json_error(str(exc), exc.status)
     try:

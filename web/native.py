@@ -15,7 +15,7 @@ class NativeModelError(RuntimeError):
 
 
 class NativeModel:
-    """Lazily loads a `.keras` file and classifies batches of (N, 28, 28, 1) float32 images."""
+    """Lazily loads a `.keras` file and classifies batches of (N, rows, columns, 1) float32 images."""
 
     def __init__(self, path: Path, *, quiet: bool = True) -> None:
         self.path = Path(path)
@@ -51,7 +51,7 @@ class NativeModel:
                 import keras
 
                 model = keras.saving.load_model(self.path, compile=False)
-                model(np.zeros((1, 28, 28, 1), np.float32), training=False)  # build + warm up
+                model(np.zeros((1, *model.input_shape[1:]), np.float32), training=False)  # build + warm up
             except Exception as exc:  # any load failure becomes one line for the API and the CLI
                 first_line = (str(exc).splitlines() or [""])[0][:200]
                 self._error = f"cannot load {self.path}: {type(exc).__name__}: {first_line}"

@@ -1,4 +1,9 @@
-"""The page, its own JS/CSS, the exported model folder and the TF.js runtime from node_modules."""
+"""The pages, their own JS/CSS, the exported model folder, the shared proof runner and the TF.js
+runtime from node_modules.
+
+`/` is the draw-a-digit page for an MNIST export (`kind: mnist-digits`, or schema-1 metadata) and
+the model page for any other (`kind: generic`); `/model` is the model page for every export.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,18 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app
 
+from common.paths import REPO_ROOT
+from web.contract import GENERIC_KIND, kind, read_metadata
 from web.files import send
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 STATIC_NAMES = re.compile(r"[A-Za-z0-9_-]+\.(?:html|js|css|svg|png|ico)")
-MODEL_NAMES = re.compile(r"model\.json|metadata\.json|group\d+-shard\d+of\d+\.bin")
+MODEL_NAMES = re.compile(r"model\.json|metadata\.json|proof\.json|proof\.bin|group\d+-shard\d+of\d+\.bin")
+# Files of the repository the pages share with the exporter: the proof runner (docs/export-format.md).
+SHARED_DIR = REPO_ROOT / "export"
+SHARED_NAMES = frozenset({"proof.js"})
+PAGES = frozenset({"index.html", "model.html"})
 
 
 @dataclass(frozen=True)
@@ -49,8 +60,21 @@ def _settings():
 
 @pages.get("/")
 def index() -> Response:
-    """The draw-a-digit page."""
-    return send(STATIC_DIR, "index.html", allowed=frozenset({"index.html"}))
+    """The draw-a-digit page for an MNIST export, the model page for a generic one."""
+    generic = kind(read_metadata(_settings().model_dir)) == GENERIC_KIND
+    return send(STATIC_DIR, "model.html" if generic else "index.html", allowed=PAGES)
+
+
+@pages.get("/model")
+def model_page() -> Response:
+    """The model page: the export's card, its parity proof, and the check in this browser."""
+    return send(STATIC_DIR, "model.html", allowed=PAGES)
+
+
+@pages.get("/shared/<name>")
+def shared_file(name: str) -> Response:
+    """The proof runner `export/proof.js`, the same file the exporter runs in Node and Chromium."""
+    return send(SHARED_DIR, name, allowed=SHARED_NAMES)
 
 
 @pages.get("/static/<name>")
@@ -61,7 +85,7 @@ def static_file(name: str) -> Response:
 
 @pages.get("/model/<name>")
 def model_file(name: str) -> Response:
-    """The exported TF.js graph model: model.json, weight shards, metadata.json."""
+    """The exported TF.js graph model: model.json, weight shards, metadata.json, proof.json, proof.bin."""
     return send(_settings().model_dir, name, allowed=MODEL_NAMES)
 
 

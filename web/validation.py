@@ -1,4 +1,7 @@
-"""Strict checks of an `/api/predict` body: {"images": [28x28 lists of numbers in [0, 1]], ...}."""
+"""Strict checks of an `/api/predict` body: {"images": [rows x columns lists of numbers in [0, 1]], ...}.
+
+The image size is the export's input shape (metadata.json, see web/contract.py): 28x28 for MNIST.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from web.contract import DEFAULT_IMAGE_SHAPE
+
 MAX_BATCH = 256
-SIDE = 28
 
 
 class PayloadError(ValueError):
@@ -19,9 +23,9 @@ class PayloadError(ValueError):
         self.status = status
 
 
-def _check_row(row: Any, where: str) -> None:
-    if not isinstance(row, list) or len(row) != SIDE:
-        raise PayloadError(f"{where} must be a list of {SIDE} numbers")
+def _check_row(row: Any, columns: int, where: str) -> None:
+    if not isinstance(row, list) or len(row) != columns:
+        raise PayloadError(f"{where} must be a list of {columns} numbers")
     for value in row:
         # bool is a subclass of int in Python; JSON true/false are not pixel values.
         if type(value) is not float and type(value) is not int:
@@ -30,20 +34,28 @@ def _check_row(row: Any, where: str) -> None:
             raise PayloadError(f"{where} holds {value}, pixel values must be finite and in [0, 1]")
 
 
-def parse_images(payload: Any) -> np.ndarray:
-    """JSON payload → float32 array (N, 28, 28, 1); raises PayloadError with a one-line message."""
+def parse_images(payload: Any, shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE) -> np.ndarray:
+    """JSON payload → float32 array (N, rows, columns, 1); raises PayloadError with a one-line message.
+
+    `shape` is (rows, columns, channels) of the model's input; only grey images (1 channel) are accepted.
+    """
+    rows, columns, channels = shape
+    if channels != 1:
+        raise PayloadError(f"the model takes {channels}-channel images; /api/predict sends grey ones", 501)
+    size = f"{rows}x{columns}"
     if not isinstance(payload, dict):
-        raise PayloadError('body must be a JSON object like {"images": [[[...28 numbers], ...28 rows]]}')
+        raise PayloadError('body must be a JSON object like '
+                           f'{{"images": [[[...{columns} numbers], ...{rows} rows]]}}')
     images = payload.get("images")
     if not isinstance(images, list):
-        raise PayloadError('"images" must be a list of 28x28 images')
+        raise PayloadError(f'"images" must be a list of {size} images')
     if not images:
         raise PayloadError('"images" is empty')
     if len(images) > MAX_BATCH:
         raise PayloadError(f"batch of {len(images)} images is over the limit of {MAX_BATCH}", status=413)
     for n, image in enumerate(images):
-        if not isinstance(image, list) or len(image) != SIDE:
-            raise PayloadError(f"images[{n}] must be a list of {SIDE} rows")
+        if not isinstance(image, list) or len(image) != rows:
+            raise PayloadError(f"images[{n}] must be a list of {rows} rows")
         for r, row in enumerate(image):
-            _check_row(row, f"images[{n}][{r}]")
+            _check_row(row, columns, f"images[{n}][{r}]")
     return np.asarray(images, dtype=np.float32)[..., np.newaxis]

@@ -1,5 +1,7 @@
 // The server's native Keras model: /api/status and /api/predict, for the live agreement check.
 
+import { argmax, DEFAULT_CONTRACT } from './contract.js';
+
 /** {model, native, native_state, native_error} from the server, or null if it cannot be read. */
 export async function serverStatus() {
   try {
@@ -10,19 +12,19 @@ export async function serverStatus() {
   }
 }
 
-/** 784 pixels → nested 28x28 rows, the shape /api/predict expects. */
-function toRows(pixels) {
-  const rows = [];
-  for (let y = 0; y < 28; y += 1) rows.push(Array.from(pixels.subarray(y * 28, y * 28 + 28)));
-  return rows;
+/** One image's pixels → nested rows of `columns` values, the layout /api/predict expects. */
+function toRows(pixels, { rows, columns }) {
+  const out = [];
+  for (let y = 0; y < rows; y += 1) out.push(Array.from(pixels.subarray(y * columns, (y + 1) * columns)));
+  return out;
 }
 
-/** Native Keras probabilities (Float32Array of 10) for one preprocessed image; throws on failure. */
-export async function nativePredict(pixels) {
+/** Native Keras probabilities (a Float32Array) for one preprocessed image; throws on failure. */
+export async function nativePredict(pixels, contract = DEFAULT_CONTRACT) {
   const response = await fetch('/api/predict', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ images: [toRows(pixels)] }),
+    body: JSON.stringify({ images: [toRows(pixels, contract)] }),
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
@@ -31,9 +33,8 @@ export async function nativePredict(pixels) {
 
 /** Compare browser and native probabilities: same argmax, largest absolute difference. */
 export function agreement(browserProbs, nativeProbs) {
-  const argmax = (p) => p.reduce((best, v, i) => (v > p[best] ? i : best), 0);
   let maxDiff = 0;
-  for (let i = 0; i < 10; i += 1) maxDiff = Math.max(maxDiff, Math.abs(browserProbs[i] - nativeProbs[i]));
+  for (let i = 0; i < nativeProbs.length; i += 1) maxDiff = Math.max(maxDiff, Math.abs(browserProbs[i] - nativeProbs[i]));
   const digit = argmax(nativeProbs);
   return { agree: digit === argmax(browserProbs), digit, maxDiff };
 }

@@ -1,13 +1,12 @@
 // Measurement helpers exposed as `window.digitDemo.bench`: render MNIST digits onto the pad
 // at random positions, sizes and stroke thicknesses, and time predictions. `web/robustness.py`
-// and `web/measure.py` drive these from Playwright.
+// and `web/measure.py` drive these from Playwright. Image sizes come from the contract (contract.js).
 
-import {
-  naiveImageData, PIXELS, preprocessImageData, readCanvas,
-} from './preprocess.js';
+import { argmax, DEFAULT_CONTRACT } from './contract.js';
+import { naiveImageData, preprocessImageData, readCanvas } from './preprocess.js';
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same renderings everywhere. */
-export function prng(seed) {
+function prng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -74,26 +73,27 @@ function toInk(canvas, scale) {
 }
 
 /**
- * Draw one 28x28 digit (784 values in [0, 1]) onto `canvas`: its ink box `height` px tall,
- * centred at (cx, cy), strokes grown or thinned by `radius` px. Replaces the canvas content
- * with an opaque black field and a white digit, smoothly up-scaled.
+ * Draw one digit image (contract.rows x contract.columns values in [0, 1]) onto `canvas`: its ink
+ * box `height` px tall, centred at (cx, cy), strokes grown or thinned by `radius` px. Replaces the
+ * canvas content with an opaque black field and a white digit, smoothly up-scaled.
  */
-export function renderDigit(canvas, pixels, { cx, cy, height, radius = 0, ink = true }) {
-  const source = scratch('source', 28, 28);
-  const image = source.getContext('2d').createImageData(28, 28);
-  let top = 28;
+export function renderDigit(canvas, pixels, { cx, cy, height, radius = 0, ink = true }, contract = DEFAULT_CONTRACT) {
+  const { rows, columns } = contract;
+  const source = scratch('source', columns, rows);
+  const image = source.getContext('2d').createImageData(columns, rows);
+  let top = rows;
   let bottom = -1;
-  let left = 28;
+  let left = columns;
   let right = -1;
-  for (let i = 0; i < PIXELS; i += 1) {
+  for (let i = 0; i < rows * columns; i += 1) {
     const v = Math.round(Math.max(0, Math.min(1, pixels[i])) * 255);
     image.data[4 * i] = v;
     image.data[4 * i + 1] = v;
     image.data[4 * i + 2] = v;
     image.data[4 * i + 3] = 255;
     if (v > 0) {
-      const y = Math.floor(i / 28);
-      const x = i % 28;
+      const y = Math.floor(i / columns);
+      const x = i % columns;
       top = Math.min(top, y);
       bottom = Math.max(bottom, y);
       left = Math.min(left, x);
@@ -144,20 +144,15 @@ export function randomPlacement(random, side, options = {}) {
   return { cx, cy, height, radius, ink: options.ink ?? true };
 }
 
-function argmax(probs, offset) {
-  let best = 0;
-  for (let d = 1; d < 10; d += 1) if (probs[offset + d] > probs[offset + best]) best = d;
-  return best;
-}
-
-async function accuracy(predict, pixels, labels, batch = 250) {
+async function accuracy(predict, pixels, labels, contract, batch = 250) {
+  const { pixels: size, classes } = contract;
   let correct = 0;
   const predicted = new Int32Array(labels.length);
   for (let start = 0; start < labels.length; start += batch) {
     const end = Math.min(labels.length, start + batch);
-    const probs = await predict(pixels.subarray(start * PIXELS, end * PIXELS));
+    const probs = await predict(pixels.subarray(start * size, end * size));
     for (let i = start; i < end; i += 1) {
-      predicted[i] = argmax(probs, (i - start) * 10);
+      predicted[i] = argmax(probs, (i - start) * classes, classes);
       if (predicted[i] === labels[i]) correct += 1;
     }
   }
@@ -169,28 +164,31 @@ async function accuracy(predict, pixels, labels, batch = 250) {
  * preprocessing and through the naive whole-canvas resize, and compare with the digits as
  * given. Returns accuracies and the placements of the misread ones.
  */
-export async function robustness({ canvas, predict, images, labels, seed = 1, options = {} }) {
+export async function robustness({
+  canvas, predict, images, labels, seed = 1, options = {}, contract = DEFAULT_CONTRACT,
+}) {
   const n = labels.length;
-  if (images.length !== n * PIXELS) throw new TypeError(`need ${n}*784 pixels for ${n} labels`);
+  const size = contract.pixels;
+  if (images.length !== n * size) throw new TypeError(`need ${n}*${size} pixels for ${n} labels`);
   const random = prng(seed);
   const side = Math.min(canvas.width, canvas.height);
-  const page = new Float32Array(n * PIXELS);
-  const naive = new Float32Array(n * PIXELS);
+  const page = new Float32Array(n * size);
+  const naive = new Float32Array(n * size);
   const placements = [];
   const started = performance.now();
   for (let i = 0; i < n; i += 1) {
     const placement = randomPlacement(random, side, options);
     placements.push(placement);
-    renderDigit(canvas, images.subarray(i * PIXELS, (i + 1) * PIXELS), placement);
+    renderDigit(canvas, images.subarray(i * size, (i + 1) * size), placement, contract);
     const pixels = readCanvas(canvas);
-    const pre = preprocessImageData(pixels);
-    if (pre) page.set(pre, i * PIXELS);
-    naive.set(naiveImageData(pixels), i * PIXELS);
+    const pre = preprocessImageData(pixels, contract);
+    if (pre) page.set(pre, i * size);
+    naive.set(naiveImageData(pixels, contract), i * size);
   }
   const renderMs = performance.now() - started;
-  const original = await accuracy(predict, images, labels);
-  const viaPage = await accuracy(predict, page, labels);
-  const viaNaive = await accuracy(predict, naive, labels);
+  const original = await accuracy(predict, images, labels, contract);
+  const viaPage = await accuracy(predict, page, labels, contract);
+  const viaNaive = await accuracy(predict, naive, labels, contract);
   const misread = [];
   for (let i = 0; i < n && misread.length < 50; i += 1) {
     if (viaPage.predicted[i] !== labels[i]) {
@@ -210,9 +208,11 @@ export async function robustness({ canvas, predict, images, labels, seed = 1, op
 }
 
 /** Time `runs` predictions of `batch` random images after `warmup` untimed ones; ms per call. */
-export async function latency({ predict, batch = 1, runs = 50, warmup = 5, seed = 7 }) {
+export async function latency({
+  predict, batch = 1, runs = 50, warmup = 5, seed = 7, contract = DEFAULT_CONTRACT,
+}) {
   const random = prng(seed);
-  const pixels = Float32Array.from({ length: batch * PIXELS }, () => random());
+  const pixels = Float32Array.from({ length: batch * contract.pixels }, () => random());
   for (let i = 0; i < warmup; i += 1) await predict(pixels);
   const times = [];
   for (let i = 0; i < runs; i += 1) {

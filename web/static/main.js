@@ -3,11 +3,13 @@
 
 import { agreement, nativePredict, serverStatus } from './api.js';
 import * as bench from './bench.js';
+import { DEFAULT_CONTRACT, digitContract } from './contract.js';
 import {
-  BACKENDS, chooseBackend, describeBackend, DigitModel, fetchJson, METADATA_URL, ModelError, runtime, trySetBackend,
+  BACKENDS, chooseBackend, describeBackend, DigitModel, fetchJson, loadGraphModel, METADATA_URL, ModelError, runtime,
+  trySetBackend,
 } from './model.js';
 import { Pad } from './pad.js';
-import { naiveCanvas, preprocessCanvas } from './preprocess.js';
+import { preprocessCanvas } from './preprocess.js';
 import {
   hideError, ResultView, setStatus, showError, showMissingModel, showModelCard,
 } from './ui.js';
@@ -22,6 +24,7 @@ const preferred = BACKENDS.includes(requested) ? requested : 'wasm';
 const view = new ResultView();
 const timings = { start: performance.now(), readyMs: null, backendMs: null, modelMs: null, warmupMs: null };
 let model = null;
+let contract = DEFAULT_CONTRACT; // input shape, labels and preprocessing from metadata.json
 let nativeOn = false;
 let nativeSeq = 0;
 
@@ -47,7 +50,7 @@ function reportError(err) {
 
 /** Preprocess the pad, predict, show. Resolves {digit, probs, ms, pixels}; digit null when empty. */
 async function classify() {
-  const pixels = preprocessCanvas(padCanvas);
+  const pixels = preprocessCanvas(padCanvas, contract);
   if (!pixels || !model) {
     if (!pixels) view.reset();
     return { digit: null, probs: null, ms: 0, pixels: null };
@@ -79,7 +82,7 @@ async function checkNative(result) {
   const seq = ++nativeSeq;
   view.showNative({ pending: true });
   try {
-    const native = await nativePredict(result.pixels);
+    const native = await nativePredict(result.pixels, contract);
     if (seq === nativeSeq) view.showNative(agreement(result.probs, native.probs));
   } catch (err) {
     if (seq === nativeSeq) view.showNative({ error: `check failed: ${err.message}` });
@@ -166,11 +169,14 @@ async function start() {
 
   setStatus(`Loading the model on ${backend}…`);
   const metadataPromise = status?.metadata === false ? Promise.resolve(null) : fetchJson(METADATA_URL).catch(() => null);
-  model = await DigitModel.load();
+  const [metadata, graph] = await Promise.all([metadataPromise, loadGraphModel()]);
+  contract = digitContract(metadata);
+  view.useContract(contract);
+  model = new DigitModel(graph, contract);
   timings.modelMs = performance.now() - timings.start;
   await model.warmUp();
   timings.warmupMs = performance.now() - timings.start;
-  showModelCard(await metadataPromise);
+  showModelCard(metadata);
 
   const described = await showBackend();
   backendSelect.disabled = false;
@@ -197,12 +203,10 @@ window.digitDemo = {
   ready,
   /** The TF.js backend in use: 'wasm', 'webgl' or 'cpu'. */
   backend: () => runtime().getBackend(),
-  /** Float32Array of n*784 pixels in [0, 1] → Promise of a Float32Array of n*10 probabilities. */
+  /** Float32Array of n images (n * 784 pixels for MNIST) in [0, 1] → Promise of n * 10 probabilities. */
   predictPixels: (pixels) => ready.then(() => enqueue(() => model.predict(pixels))),
-  /** A canvas (the pad by default) → Float32Array(784) as MNIST was made, or null when empty. */
-  preprocess: (canvas = padCanvas) => preprocessCanvas(canvas),
-  /** The naive baseline: the whole canvas resized to 28x28. */
-  naive: (canvas = padCanvas) => naiveCanvas(canvas),
+  /** A canvas (the pad by default) → Float32Array(784 for MNIST) as MNIST was made, or null when empty. */
+  preprocess: (canvas = padCanvas) => preprocessCanvas(canvas, contract),
   /** Classify what is on the pad (updates the page); {digit: null} when the pad is empty. */
   classifyCanvas: () => ready.then(settle),
   /** Clear the pad and the result. */
@@ -213,11 +217,12 @@ window.digitDemo = {
   timings,
   pad: padCanvas,
   bench: {
-    prng: bench.prng,
-    renderDigit: (pixels, placement) => bench.renderDigit(padCanvas, pixels, placement),
+    renderDigit: (pixels, placement) => bench.renderDigit(padCanvas, pixels, placement, contract),
     robustness: (images, labels, seed = 1, options = {}) => ready.then(() => bench.robustness({
-      canvas: padCanvas, predict: (p) => model.predict(p), images, labels, seed, options,
+      canvas: padCanvas, predict: (p) => model.predict(p), images, labels, seed, options, contract,
     })),
-    latency: (options = {}) => ready.then(() => bench.latency({ predict: (p) => model.predict(p), ...options })),
+    latency: (options = {}) => ready.then(() => bench.latency({
+      predict: (p) => model.predict(p), contract, ...options,
+    })),
   },
 };

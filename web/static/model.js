@@ -1,12 +1,12 @@
 // The model side: TF.js backend choice (wasm → webgl → cpu), loading the graph model,
-// warm-up, and batched prediction on 28x28 images.
+// warm-up, and batched prediction on digit images shaped as the contract says (contract.js).
+
+import { DEFAULT_CONTRACT } from './contract.js';
 
 export const BACKENDS = ['wasm', 'webgl', 'cpu'];
 export const WASM_PATH = '/vendor/tfjs-backend-wasm/';
 export const MODEL_URL = '/model/model.json';
 export const METADATA_URL = '/model/metadata.json';
-const PIXELS = 784;
-const CLASSES = 10;
 
 /** An error with a message meant for the page (and `kind` for the UI to pick a hint). */
 export class ModelError extends Error {
@@ -103,40 +103,46 @@ export async function fetchJson(url) {
   }
 }
 
-/** The exported graph model plus prediction helpers. */
+/** Load /model/model.json as a TF.js graph model; ModelError(kind 'missing') when nothing has been exported. */
+export async function loadGraphModel(url = MODEL_URL) {
+  const tf = runtime();
+  const manifest = await fetchJson(url);
+  if (manifest === null) {
+    throw new ModelError('No exported model on the server yet.', 'missing');
+  }
+  try {
+    return await tf.loadGraphModel(url);
+  } catch (err) {
+    throw new ModelError(`The model at ${url} failed to load: ${err.message}`, 'load');
+  }
+}
+
+/** The exported digit model plus prediction helpers, shaped by `contract` (contract.js). */
 export class DigitModel {
-  constructor(graphModel) {
+  constructor(graphModel, contract = DEFAULT_CONTRACT) {
     this.graph = graphModel;
+    this.contract = contract;
+    // Feed by the contract's input name when the graph knows it (signature key or node name).
+    const known = [...Object.keys(graphModel.signature?.inputs ?? {}), ...(graphModel.inputs ?? []).map((t) => t.name)];
+    this.inputName = known.includes(contract.inputName) ? contract.inputName : null;
   }
 
-  /** Load /model/model.json; throws ModelError(kind 'missing') when nothing has been exported. */
-  static async load(url = MODEL_URL) {
-    const tf = runtime();
-    const manifest = await fetchJson(url);
-    if (manifest === null) {
-      throw new ModelError('No exported model on the server yet.', 'missing');
-    }
-    try {
-      return new DigitModel(await tf.loadGraphModel(url));
-    } catch (err) {
-      throw new ModelError(`The model at ${url} failed to load: ${err.message}`, 'load');
-    }
-  }
-
-  /** n*784 pixels in [0, 1] → Float32Array of n*10 softmax probabilities. */
+  /** n images of contract.pixels values in [0, 1] → Float32Array of n * contract.classes probabilities. */
   async predict(pixels) {
     const tf = runtime();
-    if (!(pixels instanceof Float32Array) || pixels.length === 0 || pixels.length % PIXELS !== 0) {
-      throw new TypeError(`predictPixels needs a Float32Array of n*${PIXELS} values`);
+    const { rows, columns, channels, pixels: size, classes } = this.contract;
+    const { inputName } = this;
+    if (!(pixels instanceof Float32Array) || pixels.length === 0 || pixels.length % size !== 0) {
+      throw new TypeError(`predictPixels needs a Float32Array of n*${size} values`);
     }
-    const n = pixels.length / PIXELS;
+    const n = pixels.length / size;
     const output = tf.tidy(() => {
-      const input = tf.tensor4d(pixels, [n, 28, 28, 1], 'float32');
-      return this.graph.predict(input);
+      const input = tf.tensor4d(pixels, [n, rows, columns, channels], 'float32');
+      return this.graph.predict(inputName ? { [inputName]: input } : input);
     });
     try {
       const probs = await output.data();
-      if (probs.length !== n * CLASSES) throw new ModelError(`model returned ${probs.length} values`);
+      if (probs.length !== n * classes) throw new ModelError(`model returned ${probs.length} values`);
       return probs instanceof Float32Array ? probs : Float32Array.from(probs);
     } finally {
       output.dispose();
@@ -145,7 +151,7 @@ export class DigitModel {
 
   /** Run a few predictions so kernels are compiled/created before the first stroke. */
   async warmUp(runs = 3) {
-    const blank = new Float32Array(PIXELS);
+    const blank = new Float32Array(this.contract.pixels);
     for (let i = 0; i < runs; i += 1) await this.predict(blank);
   }
 }

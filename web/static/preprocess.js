@@ -1,18 +1,16 @@
-// Canvas pixels → a 28x28 image made the way MNIST was made (the data side of the page).
+// Canvas pixels → an image made the way MNIST was made (the data side of the page).
 //
 // Steps (LeCun, Cortes, Burges): crop to the ink's bounding box, scale the longer side to
-// 20 px keeping the aspect ratio with area averaging (grey levels at the edges, like the
-// original anti-aliasing), place in a 28x28 field with the centre of mass at the centre.
-// Intensities in [0, 1], white ink on black. `web/preprocess.py` is the Python twin: keep
-// the constants and the rounding identical.
+// `fitBox` px (20) keeping the aspect ratio with area averaging (grey levels at the edges, like
+// the original anti-aliasing), place in the rows x columns field (28x28) with the centre of mass
+// at pixel `centre` (14, not the geometric centre 13.5: MNIST's centres, sum of v * index / sum
+// of v, all lie in [13.5, 14.5]). Intensities in [0, 1], white ink on black. The numbers come
+// from metadata.json through contract.js. `web/preprocess.py` is the Python twin: keep the
+// rounding identical.
 
-export const FIELD = 28;
-export const BOX = 20;
+import { DEFAULT_CONTRACT } from './contract.js';
+
 export const INK_THRESHOLD = 0; // any ink counts towards the bounding box, as in MNIST
-// The pixel index (0-27) the centre of mass goes to: MNIST's centres (sum of v * index / sum of v)
-// all lie in [13.5, 14.5], i.e. at pixel 14, not at the geometric centre 13.5 (see preprocess.py).
-export const CENTRE = 14;
-export const PIXELS = FIELD * FIELD;
 
 /** floor(x + 0.5): the rounding both twins use. */
 function roundHalfUp(value) {
@@ -112,16 +110,17 @@ export function areaResize(image, stride, top, left, height, width, outH, outW) 
   return out;
 }
 
-/** ImageData → Float32Array(784) as MNIST was made, or null when nothing is drawn. */
-export function preprocessImageData(imageData) {
+/** ImageData → Float32Array(contract.pixels) as MNIST was made, or null when nothing is drawn. */
+export function preprocessImageData(imageData, contract = DEFAULT_CONTRACT) {
+  const { rows, columns, fitBox, centre } = contract;
   const box = inkBoundingBox(imageData);
   if (box === null) return null;
   const cropH = box.bottom - box.top + 1;
   const cropW = box.right - box.left + 1;
   const ink = inkFromImageData(imageData, box.top, box.left, cropH, cropW);
-  const scale = BOX / Math.max(cropH, cropW);
-  const outH = Math.min(BOX, Math.max(1, roundHalfUp(cropH * scale)));
-  const outW = Math.min(BOX, Math.max(1, roundHalfUp(cropW * scale)));
+  const scale = fitBox / Math.max(cropH, cropW);
+  const outH = Math.min(fitBox, Math.max(1, roundHalfUp(cropH * scale)));
+  const outW = Math.min(fitBox, Math.max(1, roundHalfUp(cropW * scale)));
   const small = areaResize(ink, cropW, 0, 0, cropH, cropW, outH, outW);
 
   let total = 0;
@@ -136,22 +135,22 @@ export function preprocessImageData(imageData) {
     }
   }
   if (total <= 0) return null;
-  const offY = Math.min(Math.max(roundHalfUp(CENTRE - sumY / total), 0), FIELD - outH);
-  const offX = Math.min(Math.max(roundHalfUp(CENTRE - sumX / total), 0), FIELD - outW);
+  const offY = Math.min(Math.max(roundHalfUp(centre - sumY / total), 0), rows - outH);
+  const offX = Math.min(Math.max(roundHalfUp(centre - sumX / total), 0), columns - outW);
 
-  const out = new Float32Array(PIXELS);
+  const out = new Float32Array(rows * columns);
   for (let y = 0; y < outH; y += 1) {
     for (let x = 0; x < outW; x += 1) {
-      out[(y + offY) * FIELD + x + offX] = Math.min(1, Math.max(0, small[y * outW + x]));
+      out[(y + offY) * columns + x + offX] = Math.min(1, Math.max(0, small[y * outW + x]));
     }
   }
   return out;
 }
 
-/** What naive demos do: the whole ImageData area-averaged to 28x28, no crop, no centring. */
-export function naiveImageData(imageData) {
+/** What naive demos do: the whole ImageData area-averaged to the field, no crop, no centring. */
+export function naiveImageData(imageData, contract = DEFAULT_CONTRACT) {
   const { width, height } = imageData;
-  const small = areaResize(inkFromImageData(imageData), width, 0, 0, height, width, FIELD, FIELD);
+  const small = areaResize(inkFromImageData(imageData), width, 0, 0, height, width, contract.rows, contract.columns);
   return Float32Array.from(small, (v) => Math.min(1, Math.max(0, v)));
 }
 
@@ -160,12 +159,7 @@ export function readCanvas(canvas) {
   return canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height);
 }
 
-/** A canvas → Float32Array(784) in [0, 1], white on black, or null when nothing is drawn. */
-export function preprocessCanvas(canvas) {
-  return preprocessImageData(readCanvas(canvas));
-}
-
-/** A canvas → Float32Array(784) by resizing all of it (the naive baseline). */
-export function naiveCanvas(canvas) {
-  return naiveImageData(readCanvas(canvas));
+/** A canvas → Float32Array(contract.pixels) in [0, 1], white on black, or null when nothing is drawn. */
+export function preprocessCanvas(canvas, contract = DEFAULT_CONTRACT) {
+  return preprocessImageData(readCanvas(canvas), contract);
 }

@@ -1,10 +1,12 @@
-// The result side of the page: digit, probability bars, the 28x28 preview, status, errors,
+// The result side of the page: digit, probability bars, the input preview, status, errors,
 // native agreement and the model card. Only DOM work here; no TF.js, no fetches.
+
+import { argmax, DEFAULT_CONTRACT } from './contract.js';
 
 const $ = (id) => document.getElementById(id);
 
 export class ResultView {
-  constructor() {
+  constructor(contract = DEFAULT_CONTRACT) {
     this.digit = $('digit');
     this.confidence = $('confidence');
     this.bars = $('bars');
@@ -14,13 +16,23 @@ export class ResultView {
     this.ms = $('ms');
     this.native = $('native');
     this.announce = $('announce');
+    this.useContract(contract);
+  }
+
+  /** One bar per label and a preview of the model's input size (contract.js); resets the view. */
+  useContract(contract) {
+    this.contract = contract;
+    this.preview.width = contract.columns;
+    this.preview.height = contract.rows;
+    $('preview-caption').textContent = `What the model sees (${contract.rows}×${contract.columns})`;
     this.rows = [];
-    for (let d = 0; d < 10; d += 1) {
+    this.bars.replaceChildren();
+    for (const text of contract.labels) {
       const li = document.createElement('li');
       li.className = 'bar';
       const label = document.createElement('span');
       label.className = 'bar-label';
-      label.textContent = String(d);
+      label.textContent = text;
       const track = document.createElement('span');
       track.className = 'bar-track';
       const fill = document.createElement('span');
@@ -46,16 +58,15 @@ export class ResultView {
       row.value.textContent = '–';
       row.li.classList.remove('top');
     }
-    this.previewCtx.clearRect(0, 0, 28, 28);
+    this.previewCtx.clearRect(0, 0, this.preview.width, this.preview.height);
     this.ms.textContent = '–';
     this.showNative(null);
   }
 
-  /** Show a prediction: probs (10 values), the 28x28 input, and the time it took. */
+  /** Show a prediction: probs (one per label), the input pixels, and the time it took; returns the class. */
   show(probs, pixels, ms) {
-    let best = 0;
-    for (let d = 1; d < 10; d += 1) if (probs[d] > probs[best]) best = d;
-    this.digit.textContent = String(best);
+    const best = argmax(probs);
+    this.digit.textContent = this.contract.labels[best];
     this.digit.classList.remove('idle');
     this.confidence.textContent = `${(probs[best] * 100).toFixed(1)}% sure`;
     this.rows.forEach((row, d) => {
@@ -72,12 +83,13 @@ export class ResultView {
   /** Tell screen readers the settled answer (called on stroke end, not on every live update). */
   announceResult(digit, probs) {
     this.announce.textContent = digit === null ? 'Pad cleared'
-      : `Looks like a ${digit}, ${(probs[digit] * 100).toFixed(0)} percent sure`;
+      : `Looks like a ${this.contract.labels[digit]}, ${(probs[digit] * 100).toFixed(0)} percent sure`;
   }
 
   drawPreview(pixels) {
-    const image = this.previewCtx.createImageData(28, 28);
-    for (let i = 0; i < 784; i += 1) {
+    const { rows, columns } = this.contract;
+    const image = this.previewCtx.createImageData(columns, rows);
+    for (let i = 0; i < rows * columns; i += 1) {
       const v = Math.round(Math.max(0, Math.min(1, pixels[i])) * 255);
       image.data[4 * i] = v;
       image.data[4 * i + 1] = v;
@@ -106,9 +118,10 @@ export class ResultView {
       el.classList.add('bad');
     } else {
       const diff = result.maxDiff.toExponential(1);
+      const label = this.contract.labels[result.digit];
       el.textContent = result.agree
-        ? `agrees: ${result.digit} (max |Δp| ${diff})`
-        : `differs: native says ${result.digit} (max |Δp| ${diff})`;
+        ? `agrees: ${label} (max |Δp| ${diff})`
+        : `differs: native says ${label} (max |Δp| ${diff})`;
       el.classList.add(result.agree ? 'ok' : 'bad');
     }
   }
@@ -157,7 +170,8 @@ function percent(value) {
   return `${(value * 100).toFixed(2)}%`;
 }
 
-function bytes(value) {
+/** A byte count for people: 147.4 KB, 1.21 MB. */
+export function bytes(value) {
   return value >= 1024 * 1024 ? `${(value / 1024 / 1024).toFixed(2)} MB` : `${(value / 1024).toFixed(1)} KB`;
 }
 
@@ -167,23 +181,43 @@ function get(object, path) {
 
 const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
 
-/** Card rows from the exporter's metadata.json (schema 1); each row is skipped when its data is absent. */
-function knownRows(meta) {
+/** The proof's backends as "node wasm, node cpu, browser webgl" (schema 2), or null. */
+export function provenOn(proof) {
+  const runs = [];
+  for (const runtime of ['node', 'browser']) {
+    for (const [backend, result] of Object.entries(get(proof, runtime) || {})) {
+      if (result && typeof result === 'object') runs.push(`${runtime} ${backend}${result.passed ? '' : ' (failed)'}`);
+    }
+  }
+  return runs.length ? runs.join(', ') : null;
+}
+
+/** Card rows from the exporter's metadata.json (schema 2, or schema 1); a row is skipped when its data is absent. */
+function cardRows(meta) {
   const rows = [];
-  const native = get(meta, 'accuracy.native');
-  const exported = get(meta, 'accuracy.exported');
-  const digits = get(meta, 'accuracy.digits');
+  const accuracy = get(meta, 'mnist.accuracy') || get(meta, 'accuracy');
+  const native = get(accuracy, 'native');
+  const exported = get(accuracy, 'exported');
+  const digits = get(accuracy, 'digits');
   if (isNumber(native)) {
     const on = isNumber(digits) ? ` on ${digits.toLocaleString('en')} test digits` : '';
     rows.push(['Test accuracy', `${percent(native)} Keras${isNumber(exported) ? `, ${percent(exported)} TF.js` : ''}${on}`]);
   }
-  const agreement = get(meta, 'parity.agreement');
-  if (isNumber(agreement)) {
-    const n = get(meta, 'parity.digits');
-    rows.push(['Same answer as Keras', `${percent(agreement)}${isNumber(n) ? ` of ${n.toLocaleString('en')} digits` : ''}`]);
+  const proof = get(meta, 'proof');
+  if (proof && typeof proof === 'object') { // schema 2
+    const samples = get(proof, 'samples');
+    const on = provenOn(proof);
+    const verdict = proof.passed ? 'passed' : 'FAILED';
+    rows.push(['Same as Keras', `${verdict}${isNumber(samples) ? ` on ${samples.toLocaleString('en')} samples` : ''}${on ? ` (${on})` : ''}`]);
+  } else { // schema 1
+    const agreement = get(meta, 'parity.agreement');
+    if (isNumber(agreement)) {
+      const n = get(meta, 'parity.digits');
+      rows.push(['Same answer as Keras', `${percent(agreement)}${isNumber(n) ? ` of ${n.toLocaleString('en')} digits` : ''}`]);
+    }
+    const maxDiff = get(meta, 'parity.max_abs_diff');
+    if (isNumber(maxDiff)) rows.push(['Max |Δp| vs Keras', maxDiff.toExponential(1)]);
   }
-  const maxDiff = get(meta, 'parity.max_abs_diff');
-  if (isNumber(maxDiff)) rows.push(['Max |Δp| vs Keras', maxDiff.toExponential(1)]);
   const size = get(meta, 'download_bytes');
   if (isNumber(size)) rows.push(['Download size', bytes(size)]);
   const quantization = get(meta, 'quantization');
@@ -194,53 +228,11 @@ function knownRows(meta) {
   return rows;
 }
 
-function formatValue(key, value) {
-  if (typeof value === 'number') {
-    if (/accuracy|agreement/i.test(key) && value <= 1) return percent(value);
-    if (/bytes|size/i.test(key) && value > 1024) return bytes(value);
-    if (Math.abs(value) > 0 && Math.abs(value) < 1e-3) return value.toExponential(1);
-    return String(Number.isInteger(value) ? value : Number(value.toPrecision(4)));
-  }
-  if (typeof value === 'boolean') return value ? 'yes' : 'no';
-  return String(value);
-}
-
-// For other metadata layouts: the first entry whose key matches, per row.
-const GUESSED_ROWS = [
-  ['Test accuracy', /accuracy/i],
-  ['Max |Δp| vs Keras', /max.*(abs|diff|delta)/i],
-  ['Download size', /bytes|size/i],
-  ['Quantization', /quantiz/i],
-];
-
-function flatten(object, prefix = '', out = []) {
-  for (const [key, value] of Object.entries(object ?? {})) {
-    const path = prefix ? `${prefix}.${key}` : key;
-    if (value && typeof value === 'object' && !Array.isArray(value)) flatten(value, path, out);
-    else if (value !== null && typeof value !== 'object') out.push([path, value]);
-  }
-  return out;
-}
-
-function guessedRows(meta) {
-  const entries = flatten(meta);
-  const rows = [];
-  for (const [label, pattern] of GUESSED_ROWS) {
-    const hit = entries.find(([key]) => pattern.test(key));
-    if (hit) rows.push([label, formatValue(hit[0], hit[1])]);
-  }
-  return rows;
-}
-
-/** Fill the model card from metadata.json (read defensively: show what is there). */
+/** Fill the digit page's model card from metadata.json (read defensively: show what is there). */
 export function showModelCard(metadata) {
   const list = $('model-card');
   list.replaceChildren();
-  let rows = [];
-  if (metadata && typeof metadata === 'object') {
-    rows = knownRows(metadata);
-    if (!rows.length) rows = guessedRows(metadata);
-  }
+  const rows = metadata && typeof metadata === 'object' ? cardRows(metadata) : [];
   for (const [label, value] of rows) {
     const dt = document.createElement('dt');
     dt.textContent = label;

@@ -1,0 +1,197 @@
+"""The model page in headless Chromium, for a small generic export: card, parity table, and the
+"Check in this browser" button that re-runs the bundled proof on wasm, webgl and cpu."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.browser_fixtures import OpenedPage
+from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS, build_generic_export
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 375, "height": 740}
+BACKENDS = ["wasm", "webgl", "cpu"]
+
+
+def read_bundle(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """proof.json and its arrays from proof.bin, by name."""
+    manifest = json.loads((folder / "proof.json").read_text())
+    blob = (folder / "proof.bin").read_bytes()
+    arrays = {a["name"]: np.frombuffer(blob[a["offset"]:a["offset"] + a["bytes"]], "<f4").reshape(a["shape"])
+              for a in manifest["arrays"]}
+    return manifest, arrays
+
+
+@pytest.fixture(scope="module")
+def generic_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_generic_export(tmp_path_factory.mktemp("model-page") / "web_model")
+
+
+def _serve(folder: Path) -> Any:
+    from web import create_app
+    from web.live import serve_in_background
+
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    return serve_in_background(create_app(folder, native=False))
+
+
+@pytest.fixture(scope="module")
+def generic_server(generic_export: Path) -> Iterator[Any]:
+    server = _serve(generic_export)
+    yield server
+    server.stop()
+
+
+def open_model_page(open_page: Callable[..., OpenedPage], url: str, viewport: dict[str, int] | None = None
+                    ) -> OpenedPage:
+    opened = open_page(url, viewport=viewport, wait=False)
+    opened.page.wait_for_function("() => window.modelPage !== undefined")
+    outcome = opened.page.evaluate("window.modelPage.ready.then(() => 'ready', (e) => e.message)")
+    assert outcome == "ready"
+    return opened
+
+
+def run_check(page: Any) -> list[dict[str, Any]]:
+    """Click the button and wait for one row per backend; the page's outcomes."""
+    page.click("#check")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#check-table tbody tr').length === {len(BACKENDS)}"
+        " && !document.getElementById('check').disabled", timeout=60_000)
+    return page.evaluate("window.modelPage.results()")
+
+
+def test_model_page_checks_every_backend_against_the_bundle(generic_server, generic_export: Path,
+                                                            open_page, artifacts_dir: Path) -> None:
+    opened = open_model_page(open_page, generic_server.url)
+    page = opened.page
+    assert page.locator("#inputs tbody").inner_text().split() == [INPUT, "float32", "[?,", "6]"]
+    outputs = page.locator("#outputs tbody").inner_text()
+    assert all(name in outputs for name in OUTPUTS)
+    proof_rows = page.locator("#proof-table tbody tr").all_inner_texts()
+    assert proof_rows[0].split("\t")[:2] == ["node cpu", "passed"]
+    assert proof_rows[1].split("\t")[:2] == ["browser", "not run"]
+    assert page.locator("#digit-link").is_hidden(), "no digit page for a generic model"
+
+    manifest, arrays = read_bundle(generic_export)
+    thresholds = manifest["thresholds"]
+    results = run_check(page)
+    assert [r["backend"] for r in results] == BACKENDS
+    for outcome in results:
+        backend = outcome["backend"]
+        assert outcome["available"] is True, f"{backend} did not start in headless Chromium"
+        result = outcome["result"]
+        assert result["passed"] is True, (backend, result["failures"])
+        assert result["samples"] == manifest["samples"]
+        for name, figures in result["outputs"].items():
+            assert figures["relative_diff"] <= thresholds["max_relative_diff"], (backend, name)
+            assert figures["scale"] == pytest.approx(max(float(np.abs(arrays[name]).max()), 1e-12), rel=1e-6)
+            assert figures["agreement"] == (1.0 if name in CLASSIFIERS else None)
+        row = page.locator(f'#check-table tr[data-backend="{backend}"]')
+        assert row.get_attribute("data-state") == "true"
+        cells = row.locator("td").all_inner_texts()
+        assert cells[0] == "agrees" and cells[2] == "100%"
+    assert "3 of 3 backends" in page.locator("#check-note").inner_text()
+
+    # The page's TF.js outputs themselves, read back, equal the bundle's expected outputs.
+    computed = page.evaluate(
+        """async (names) => {
+             const bundle = await (await import('/static/proof-check.js')).loadBundle();
+             const model = await tf.loadGraphModel('/model/model.json');
+             const x = bundle.inputs[0];
+             const outs = await model.executeAsync({[x.name]: tf.tensor(x.data, x.shape)}, names);
+             return Promise.all(outs.map(async (t) => Array.from(await t.data())));
+           }""", list(OUTPUTS))
+    for name, values in zip(OUTPUTS, computed, strict=True):
+        expected = arrays[name]
+        got = np.asarray(values, np.float32).reshape(expected.shape)
+        assert np.abs(got - expected).max() <= thresholds["max_relative_diff"] * np.abs(expected).max()
+    page.screenshot(path=str(artifacts_dir / "model-page.png"), full_page=True)
+    assert opened.errors == []
+
+
+def test_model_page_shows_a_bundle_that_disagrees(generic_export: Path, tmp_path: Path, open_page) -> None:
+    folder = tmp_path / "perturbed"
+    shutil.copytree(generic_export, folder)
+    manifest, _ = read_bundle(folder)
+    blob = bytearray((folder / "proof.bin").read_bytes())
+    scores = next(a for a in manifest["arrays"] if a["name"] == "scores")
+    span = slice(scores["offset"], scores["offset"] + scores["bytes"])
+    wrong = np.frombuffer(blob[span], "<f4")[::-1]  # reversed: other rows, other classes
+    blob[span] = np.ascontiguousarray(wrong).tobytes()
+    (folder / "proof.bin").write_bytes(bytes(blob))
+    with _serve(folder) as server:
+        page = open_model_page(open_page, server.url).page
+        results = run_check(page)
+        for outcome in results:
+            assert outcome["result"]["passed"] is False
+            assert outcome["result"]["outputs"]["scores"]["agreement"] < 1.0
+            assert outcome["result"]["outputs"]["value"]["relative_diff"] <= 1e-4
+            row = page.locator(f'#check-table tr[data-backend="{outcome["backend"]}"]')
+            assert row.get_attribute("data-state") == "false"
+            assert row.locator("td").first.inner_text() == "differs"
+        assert page.locator("#status").get_attribute("data-state") == "error"
+
+
+def test_model_page_fits_a_phone(generic_server, open_page, artifacts_dir: Path) -> None:
+    page = open_model_page(open_page, generic_server.url, viewport=PHONE).page
+    run_check(page)
+    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width[0] <= width[1] == PHONE["width"], "no horizontal scrolling on a phone"
+    button = page.locator("#check").bounding_box()
+    assert button["x"] >= 0 and button["x"] + button["width"] <= PHONE["width"] and button["height"] >= 44
+    page.screenshot(path=str(artifacts_dir / "model-page-phone.png"), full_page=True)
+
+
+def test_digit_contract_reads_schema_2_then_schema_1_then_mnist(generic_server, open_page) -> None:
+    page = open_model_page(open_page, generic_server.url).page
+    contracts = page.evaluate(
+        """async () => {
+             const { digitContract } = await import('/static/contract.js');
+             const pick = (c) => [c.inputName, c.rows, c.columns, c.pixels, c.classes, c.fitBox, c.centre];
+             return [
+               digitContract({schema: 2, kind: 'mnist-digits',
+                              inputs: [{name: 'pixels', shape: [null, 32, 32, 1]}],
+                              outputs: [{name: 'p', shape: [null, 4]}],
+                              mnist: {labels: ['a', 'b', 'c', 'd'],
+                                      preprocessing: {fit_box: 24, field: 32, centre_of_mass: 16}}}),
+               digitContract({schema: 1, input: {name: 'image', shape: [null, 28, 28, 1]},
+                              output: {shape: [null, 10]}, preprocessing: {fit_box: 20, field: 28}}),
+               digitContract(null),
+             ].map(pick);
+           }""")
+    assert contracts == [
+        ["pixels", 32, 32, 1024, 4, 24, 16],
+        ["image", 28, 28, 784, 10, 20, 14],
+        [None, 28, 28, 784, 10, 20, 14],
+    ]
+
+
+def test_model_page_of_a_schema_1_export_without_proof_bundle(generic_export: Path, tmp_path: Path,
+                                                              open_page) -> None:
+    folder = tmp_path / "schema1"
+    shutil.copytree(generic_export, folder)
+    (folder / "proof.json").unlink()
+    (folder / "proof.bin").unlink()
+    (folder / "metadata.json").write_text(json.dumps({
+        "schema": 1, "input": {"name": "image", "dtype": "float32", "shape": [None, 28, 28, 1]},
+        "output": {"dtype": "float32", "shape": [None, 10]}, "quantization": "none",
+        "parity": {"digits": 1000, "agreement": 1.0, "max_abs_diff": 3e-7}}))
+    with _serve(folder) as server:
+        opened = open_model_page(open_page, f"{server.url}model")
+        page = opened.page
+        inputs = page.locator("#inputs tbody").inner_text().split()
+        assert inputs == ["image", "float32", "[?,", "28,", "28,", "1]"]
+        assert "100% of 1,000 test digits" in page.locator("#proof-summary").inner_text()
+        assert page.locator("#check").is_disabled()
+        assert "no proof bundle" in page.locator("#check-note").inner_text()
+        assert page.locator("#digit-link").is_visible(), "an MNIST export links back to its digit page"
+        assert opened.errors == []

@@ -1,0 +1,60 @@
+// The digit model's contract, read from the export's metadata.json (docs/export-format.md): the
+// input's name and shape, the labels, and how MNIST made its images. The one place the page's
+// numbers come from; MNIST's values are used only where metadata.json does not say.
+//
+// Schema 2: inputs[0], outputs[0], mnist.labels, mnist.preprocessing {fit_box, field, centre_of_mass}.
+// Schema 1: input, output, labels, preprocessing {fit_box, field} (its centre was always pixel 14).
+
+const MNIST = {
+  inputName: null, // null: feed the model positionally
+  rows: 28,
+  columns: 28,
+  channels: 1,
+  labels: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  // LeCun, Cortes, Burges: the ink's bounding box scaled to fit 20x20, pasted in a 28x28 field
+  // with its centre of mass at pixel 14 (MNIST's centres all lie in [13.5, 14.5]).
+  fitBox: 20,
+  centre: 14,
+};
+
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isCount = (v) => Number.isInteger(v) && v > 0;
+
+function withDerived(contract) {
+  return { ...contract, pixels: contract.rows * contract.columns * contract.channels, classes: contract.labels.length };
+}
+
+/** MNIST's contract (before metadata.json is read, or when it is missing). */
+export const DEFAULT_CONTRACT = Object.freeze(withDerived(MNIST));
+
+/** metadata.json (schema 2 or 1, or null) → {inputName, rows, columns, channels, pixels, labels, classes, fitBox, centre}. */
+export function digitContract(metadata) {
+  const meta = isObject(metadata) ? metadata : {};
+  const input = (Array.isArray(meta.inputs) && isObject(meta.inputs[0])) ? meta.inputs[0] : (isObject(meta.input) ? meta.input : {});
+  const output = (Array.isArray(meta.outputs) && isObject(meta.outputs[0])) ? meta.outputs[0] : (isObject(meta.output) ? meta.output : {});
+  const mnist = isObject(meta.mnist) ? meta.mnist : {};
+  const pre = isObject(mnist.preprocessing) ? mnist.preprocessing : (isObject(meta.preprocessing) ? meta.preprocessing : {});
+  const contract = { ...MNIST };
+  if (typeof input.name === 'string' && input.name) contract.inputName = input.name;
+  if (Array.isArray(input.shape) && input.shape.length === 4 && input.shape.slice(1).every(isCount)) {
+    [, contract.rows, contract.columns, contract.channels] = input.shape;
+  }
+  const labels = Array.isArray(mnist.labels) ? mnist.labels : meta.labels;
+  const width = Array.isArray(output.shape) ? output.shape[output.shape.length - 1] : null;
+  if (Array.isArray(labels) && labels.length) contract.labels = labels.map(String);
+  else if (isCount(width)) contract.labels = Array.from({ length: width }, (_, i) => String(i));
+  if (isCount(pre.fit_box)) contract.fitBox = pre.fit_box;
+  if (isCount(pre.field) && !(Array.isArray(input.shape))) {
+    contract.rows = pre.field;
+    contract.columns = pre.field;
+  }
+  if (Number.isFinite(pre.centre_of_mass)) contract.centre = pre.centre_of_mass;
+  return Object.freeze(withDerived(contract));
+}
+
+/** Index of the largest of `width` values starting at `offset` (the predicted class of one row). */
+export function argmax(values, offset = 0, width = values.length - offset) {
+  let best = 0;
+  for (let k = 1; k < width; k += 1) if (values[offset + k] > values[offset + best]) best = k;
+  return best;
+}

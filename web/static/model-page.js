@@ -1,0 +1,231 @@
+// The model page (any export): the model card and the export's parity table from metadata.json,
+// and "Check in this browser", which re-runs the bundled proof on every backend this browser has.
+// Only DOM work and wiring here; the check itself is proof-check.js, backends are model.js.
+
+import { fetchJson, METADATA_URL, ModelError } from './model.js';
+import { checkAll, loadBundle } from './proof-check.js';
+import {
+  bytes, hideError, provenOn, setStatus, showError, showMissingModel,
+} from './ui.js';
+
+const $ = (id) => document.getElementById(id);
+const checkButton = $('check');
+
+const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Shape as people write it: [?, 28, 28, 1] (? = any size). */
+function shapeText(shape) {
+  return Array.isArray(shape) ? `[${shape.map((n) => (n === null || n === -1 ? '?' : n)).join(', ')}]` : '–';
+}
+
+function exp(value) {
+  return isNumber(value) ? value.toExponential(1) : '–';
+}
+
+function percent(value) {
+  return isNumber(value) ? `${(value * 100).toFixed(value === 1 ? 0 : 2)}%` : '–';
+}
+
+function ms(value) {
+  return isNumber(value) ? value.toFixed(value < 10 ? 2 : 1) : '–';
+}
+
+/** Cell classes for the numeric columns from `first` on (kept on one line). */
+const NUMBERS_FROM = (first) => Object.fromEntries([0, 1, 2].map((k) => [first + k, 'num']));
+
+/** A table row of text cells (first one a row header); `cls` per cell index, optional. */
+function row(cells, cls = {}) {
+  const tr = document.createElement('tr');
+  cells.forEach((text, i) => {
+    const cell = document.createElement(i === 0 ? 'th' : 'td');
+    if (i === 0) cell.scope = 'row';
+    cell.textContent = text;
+    if (cls[i]) cell.className = cls[i];
+    tr.append(cell);
+  });
+  return tr;
+}
+
+/** The worst figures of a RESULT over its outputs: largest relative diff, lowest agreement. */
+export function worst(result) {
+  const outputs = Object.values(result?.outputs || {});
+  const diffs = outputs.map((o) => o.relative_diff).filter(isNumber);
+  const agreements = outputs.map((o) => o.agreement).filter(isNumber);
+  return {
+    relative: diffs.length ? Math.max(...diffs) : null,
+    agreement: agreements.length ? Math.min(...agreements) : null,
+  };
+}
+
+/** Schema 2 `inputs`/`outputs`, or schema 1's single `input`/`output`. */
+function specs(meta, plural, singular) {
+  if (Array.isArray(meta[plural])) return meta[plural].filter(isObject);
+  return isObject(meta[singular]) ? [meta[singular]] : [];
+}
+
+function showFacts(meta) {
+  const facts = [];
+  const kind = meta.kind || (meta.schema === 1 ? 'mnist-digits' : null);
+  if (kind) facts.push(['Kind', kind]);
+  if (isObject(meta.source) && meta.source.name) {
+    const params = isNumber(meta.source.parameters) ? `, ${meta.source.parameters.toLocaleString('en')} parameters` : '';
+    facts.push(['Source', `${meta.source.name}${params}`]);
+  }
+  if (isNumber(meta.download_bytes)) facts.push(['Download size', bytes(meta.download_bytes)]);
+  if (typeof meta.quantization === 'string') facts.push(['Quantization', meta.quantization]);
+  if (typeof meta.created_utc === 'string') facts.push(['Exported', meta.created_utc.replace('T', ' ').replace('Z', ' UTC')]);
+  if (meta.verified === false) facts.push(['Warning', meta.warning || 'unverified export']);
+  const list = $('model-facts');
+  list.replaceChildren();
+  for (const [label, value] of facts) {
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    if (label === 'Warning') dd.className = 'warning';
+    list.append(dt, dd);
+  }
+}
+
+function showSpecs(meta) {
+  const inputs = $('inputs').tBodies[0];
+  inputs.replaceChildren(...specs(meta, 'inputs', 'input').map(
+    (s) => row([s.name || '–', s.dtype || '–', shapeText(s.shape)], { 2: 'mono' })));
+  const outputs = $('outputs').tBodies[0];
+  outputs.replaceChildren(...specs(meta, 'outputs', 'output').map(
+    (s) => row([s.name || '–', s.dtype || '–', shapeText(s.shape), s.classifier ? 'yes' : 'no'], { 2: 'mono' })));
+  const rewrites = $('rewrites');
+  const list = Array.isArray(meta.rewrites) ? meta.rewrites.filter(isObject) : [];
+  rewrites.replaceChildren(...(list.length ? list : [null]).map((r) => {
+    const li = document.createElement('li');
+    li.textContent = r ? `${r.layer || '?'} (${r.class || '?'}): ${r.what || ''}` : 'nothing';
+    return li;
+  }));
+}
+
+function showProof(meta) {
+  const summary = $('proof-summary');
+  const body = $('proof-table').tBodies[0];
+  body.replaceChildren();
+  const proof = meta.proof;
+  if (!isObject(proof)) {
+    const parity = meta.parity;
+    summary.textContent = isObject(parity) && isNumber(parity.agreement)
+      ? `Checked at export in Node: the same digit as Keras for ${percent(parity.agreement)} of `
+        + `${(parity.digits ?? 0).toLocaleString('en')} test digits, largest |Δp| ${exp(parity.max_abs_diff)}.`
+      : 'This export has no parity figures.';
+    $('proof-table').hidden = true;
+    return;
+  }
+  const t = proof.thresholds || {};
+  const where = provenOn(proof);
+  summary.textContent = `${proof.passed ? 'Passed' : 'FAILED'}: ${(proof.samples ?? 0).toLocaleString('en')} `
+    + `${proof.source || ''} samples${where ? ` on ${where}` : ''}. Rule: relative difference ≤ ${exp(t.max_relative_diff)}`
+    + `${isNumber(t.min_agreement) ? `, argmax agreement ≥ ${percent(t.min_agreement)}` : ''}.`;
+  for (const runtime of ['node', 'browser']) {
+    const results = proof[runtime];
+    if (!isObject(results)) {
+      body.append(row([runtime, 'not run', '–', '–', '–'], { 1: 'muted-text' }));
+      continue;
+    }
+    for (const [backend, result] of Object.entries(results)) {
+      if (!isObject(result)) continue;
+      const w = worst(result);
+      const tr = row([`${runtime} ${backend}`, result.passed ? 'passed' : 'failed', exp(w.relative),
+        percent(w.agreement), ms(result.ms_per_call)], { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
+      if (!result.passed && Array.isArray(result.failures)) tr.title = result.failures.join('\n');
+      body.append(tr);
+    }
+  }
+}
+
+function showCheckResult(outcome) {
+  const table = $('check-table');
+  table.hidden = false;
+  let tr;
+  if (!outcome.available) {
+    tr = row([outcome.backend, 'not available here', '–', '–', '–'], { 1: 'muted-text' });
+  } else if (outcome.error) {
+    tr = row([outcome.backend, `error: ${outcome.error}`, '–', '–', '–'], { 1: 'bad' });
+  } else {
+    const { result } = outcome;
+    const w = worst(result);
+    tr = row([outcome.described || outcome.backend, result.passed ? 'agrees' : 'differs',
+      exp(w.relative), percent(w.agreement), ms(result.ms_per_call)], { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
+    if (!result.passed) tr.title = result.failures.join('\n');
+  }
+  tr.dataset.backend = outcome.backend;
+  tr.dataset.state = !outcome.available ? 'unavailable' : (outcome.error ? 'error' : String(outcome.result.passed));
+  table.tBodies[0].append(tr);
+}
+
+let metadata = null;
+const state = { results: null };
+
+/** Run the check on every backend; resolves [{backend, available, described, result | error}]. */
+async function check() {
+  checkButton.disabled = true;
+  $('check-table').tBodies[0].replaceChildren();
+  hideError();
+  try {
+    setStatus('Loading the proof samples…');
+    const bundle = await loadBundle();
+    const classifiers = specs(metadata || {}, 'outputs', 'output').filter((s) => s.classifier).map((s) => s.name);
+    setStatus(`Checking ${bundle.samples} samples on each backend…`);
+    const results = await checkAll(bundle, { classifiers }, showCheckResult);
+    state.results = results;
+    const ran = results.filter((r) => r.result);
+    const agreed = ran.filter((r) => r.result.passed);
+    $('check-note').textContent = `${agreed.length} of ${ran.length} backends that ran agree with Keras on all `
+      + `${bundle.samples} samples (${results.length - ran.length} not available or failed to run).`;
+    setStatus(agreed.length === ran.length && ran.length ? 'Checked: this browser computes what Keras computed'
+      : 'Checked: see the table', agreed.length === ran.length && ran.length ? 'ok' : 'error');
+    return results;
+  } catch (err) {
+    showError(err.message || String(err));
+    throw err;
+  } finally {
+    checkButton.disabled = false;
+  }
+}
+
+async function start() {
+  metadata = await fetchJson(METADATA_URL);
+  if (metadata === null) {
+    const manifest = await fetchJson('/model/model.json');
+    if (manifest === null) throw new ModelError('No exported model on the server yet.', 'missing');
+    throw new ModelError('This export has no metadata.json.', 'load');
+  }
+  const kind = metadata.kind || 'mnist-digits';
+  $('model-title').textContent = isObject(metadata.source) && metadata.source.name
+    ? `Model: ${metadata.source.name}` : 'Exported model';
+  $('digit-link').hidden = kind !== 'mnist-digits';
+  showFacts(metadata);
+  showSpecs(metadata);
+  showProof(metadata);
+  if (isNumber(metadata.proof?.bundled) && metadata.proof.bundled > 0) {
+    checkButton.disabled = false;
+    setStatus('Ready', 'ok');
+  } else {
+    $('check-note').textContent = 'This export has no proof bundle (proof.json, proof.bin): re-export it with the current `python -m export`.';
+    setStatus('Ready (no proof bundle to check)', 'ok');
+  }
+}
+
+checkButton.addEventListener('click', () => { check().catch(() => {}); });
+
+const ready = start().then(() => true);
+ready.catch((err) => {
+  if (err instanceof ModelError && err.kind === 'missing') showMissingModel();
+  else showError(err.message || String(err));
+});
+
+window.modelPage = {
+  /** Resolves when the card is shown; rejects with the reason it cannot be. */
+  ready,
+  /** Run the check on every backend (as the button does). */
+  check: () => ready.then(check),
+  /** The last check's outcomes, or null. */
+  results: () => state.results,
+};
