@@ -11,6 +11,8 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
+from train.presets import MODEL_NAMES
+
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
@@ -71,6 +73,7 @@ MODELS: dict[str, Callable[[], keras.Model]] = {
     "cnn": cnn,
     "cnn-best": cnn_best,
 }
+assert tuple(MODELS) == MODEL_NAMES, "train.presets.MODEL_NAMES lists the models built here"
 
 
 def build_model(name: str) -> keras.Model:
