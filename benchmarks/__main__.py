@@ -48,6 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "section trains)")
     parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto",
                         help="the server section's load generator (default: wrk when installed, else Python)")
+    parser.add_argument("--digits", type=_positive_int, default=None,
+                        help="MNIST test digits the robustness section re-draws on the page "
+                             "(default: 2000; 100 with --smoke; 10000 for all)")
     parser.add_argument("--out", type=Path, default=None,
                         help="where results go (default: docs/; with --smoke: test-artifacts/bench-smoke/)")
     args = parser.parse_args(argv)
@@ -60,6 +63,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.out is None:
         args.out = SMOKE_OUT if args.smoke else REPO_ROOT / "docs"
     return args
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 10000, got {text}")
+    return value
 
 
 def resolve_model(args: argparse.Namespace) -> tuple[Path | None, str]:
@@ -142,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
         with tempfile.TemporaryDirectory(prefix="mnist-bench-") as work:
             bench = Bench(smoke=args.smoke, out=args.out, work=Path(work), model=model, model_source=source,
-                          load_tool=args.load_tool)
+                          load_tool=args.load_tool, robustness_digits=args.digits)
             run_sections(bench, args.sections, save)
     except (BenchError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
