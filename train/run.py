@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import platform
 import time
 from collections.abc import Sequence
@@ -17,10 +18,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from keras import ops
 
 from train import artifacts
 from train.artifacts import EpochCheckpoint, read_checkpoint_state, remove_checkpoint
-from train.augment import drawing_augmentation
 from train.data import Mnist, load_mnist
 from train.devices import (
     DeviceSetup,
@@ -30,9 +31,8 @@ from train.devices import (
     make_deterministic,
     split_cpu,
 )
-from train.models import INPUT_SHAPE, build_model
+from train.models import INPUT_SHAPE, build_model, drawing_augmentation
 from train.presets import DEFAULT_PRESET_FOR_MODEL, PRESETS, Preset
-from train.schedules import OneCycle
 
 AUGMENTED = "augmented"
 
@@ -91,6 +91,33 @@ def steps_per_epoch(preset: Preset, train_size: int) -> int:
     if preset.steps is not None:
         return preset.steps
     return -(-train_size // preset.batch_size)
+
+
+@keras.saving.register_keras_serializable(package="mnist_tfjs")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """One-cycle policy: linear warm-up from peak/div to peak, then cosine decay to peak/final_div."""
+
+    def __init__(self, peak_lr: float, total_steps: int, warmup_fraction: float = 0.25,
+                 div: float = 25.0, final_div: float = 1e3) -> None:
+        self.peak_lr = float(peak_lr)
+        self.total_steps = int(total_steps)
+        self.warmup_fraction = float(warmup_fraction)
+        self.div = float(div)
+        self.final_div = float(final_div)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        warmup = max(1.0, self.total_steps * self.warmup_fraction)
+        decay = max(1.0, self.total_steps - warmup)
+        start, peak, end = self.peak_lr / self.div, self.peak_lr, self.peak_lr / self.final_div
+        rising = start + (peak - start) * step / warmup
+        progress = ops.clip((step - warmup) / decay, 0.0, 1.0)
+        falling = end + (peak - end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
+        return ops.where(step < warmup, rising, falling)
+
+    def get_config(self) -> dict:
+        return {"peak_lr": self.peak_lr, "total_steps": self.total_steps,
+                "warmup_fraction": self.warmup_fraction, "div": self.div, "final_div": self.final_div}
 
 
 def make_optimizer(preset: Preset, total_steps: int) -> keras.optimizers.Optimizer:
