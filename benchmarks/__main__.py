@@ -16,7 +16,6 @@ from benchmarks.common import (
     DEFAULT_MODEL,
     MODEL_SECTIONS,
     PAGE_SECTIONS,
-    REPO_ROOT,
     SECTIONS,
     Bench,
     BenchError,
@@ -24,6 +23,7 @@ from benchmarks.common import (
     say,
     utc_now,
 )
+from common.paths import NODE_MODULES, REPO_ROOT
 from train.data import DataError
 
 MODULES = {"training": "benchmarks.training", "export": "benchmarks.export_bench",
@@ -103,7 +103,7 @@ def preflight(args: argparse.Namespace) -> None:
     if any(name in MODEL_SECTIONS for name in args.sections):
         if shutil.which("node") is None:
             raise BenchError("Node.js not found (`node` on PATH): the export check and the page need it")
-        if not (REPO_ROOT / "node_modules" / "@tensorflow" / "tfjs").is_dir():
+        if not (NODE_MODULES / "@tensorflow" / "tfjs").is_dir():
             raise BenchError("npm packages missing: run `npm ci` (or `make setup`)")
     if any(name in PAGE_SECTIONS for name in args.sections):
         from benchmarks.pages import check_chromium
