@@ -16,7 +16,6 @@ from benchmarks.common import (
     DEFAULT_MODEL,
     MODEL_SECTIONS,
     PAGE_SECTIONS,
-    REPO_ROOT,
     SECTIONS,
     Bench,
     BenchError,
@@ -24,6 +23,7 @@ from benchmarks.common import (
     say,
     utc_now,
 )
+from common.paths import NODE_MODULES, REPO_ROOT
 from train.data import DataError
 
 MODULES = {"training": "benchmarks.training", "export": "benchmarks.export_bench",
@@ -48,6 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "section trains)")
     parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto",
                         help="the server section's load generator (default: wrk when installed, else Python)")
+    parser.add_argument("--digits", type=_positive_int, default=None,
+                        help="MNIST test digits the robustness section re-draws on the page "
+                             "(default: 2000; 100 with --smoke; 10000 for all)")
     parser.add_argument("--out", type=Path, default=None,
                         help="where results go (default: docs/; with --smoke: test-artifacts/bench-smoke/)")
     args = parser.parse_args(argv)
@@ -60,6 +63,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.out is None:
         args.out = SMOKE_OUT if args.smoke else REPO_ROOT / "docs"
     return args
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 10000, got {text}")
+    return value
 
 
 def resolve_model(args: argparse.Namespace) -> tuple[Path | None, str]:
@@ -93,7 +103,7 @@ def preflight(args: argparse.Namespace) -> None:
     if any(name in MODEL_SECTIONS for name in args.sections):
         if shutil.which("node") is None:
             raise BenchError("Node.js not found (`node` on PATH): the export check and the page need it")
-        if not (REPO_ROOT / "node_modules" / "@tensorflow" / "tfjs").is_dir():
+        if not (NODE_MODULES / "@tensorflow" / "tfjs").is_dir():
             raise BenchError("npm packages missing: run `npm ci` (or `make setup`)")
     if any(name in PAGE_SECTIONS for name in args.sections):
         from benchmarks.pages import check_chromium
@@ -142,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
         with tempfile.TemporaryDirectory(prefix="mnist-bench-") as work:
             bench = Bench(smoke=args.smoke, out=args.out, work=Path(work), model=model, model_source=source,
-                          load_tool=args.load_tool)
+                          load_tool=args.load_tool, robustness_digits=args.digits)
             run_sections(bench, args.sections, save)
     except (BenchError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,5 +1,7 @@
-"""Browser (headless Chromium): per-digit latency p50/p95 per TF.js backend at batch 1 and 100,
-time from page open to ready, and bytes transferred on first load."""
+"""Browser (headless Chromium): per-digit latency p50/p95 per TF.js backend at batch 1 and 100
+(`timed_calls`), time from page open to ready and bytes transferred on first load (`first_load`).
+
+The one place the page's speed is measured; `python -m benchmarks --only browser` runs it."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks.common import Bench, say, section_banner
-from benchmarks.pages import VIEWPORT, chromium, ready_page, serving, web_model_dir
+from benchmarks.common import Bench, percentile, say, section_banner
+from benchmarks.pages import VIEWPORT, chromium, ready_page, serving, set_backend, wait_ready, web_model_dir
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,6 @@ def first_load(browser: Any, url: str) -> dict[str, Any]:
     """Open `url` in a fresh context (empty cache) until ready; returns the page's ready time and
     the bytes received, from Chrome DevTools Protocol `Network.loadingFinished.encodedDataLength`
     (what came over the wire: compressed bodies plus response headers), per resource category."""
-    from web.browser import wait_ready
-
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
@@ -121,8 +121,6 @@ def timed_calls(page: Any, backend: str, batch: int, runs: int, warmup: int,
                 budget_s: float) -> dict[str, Any]:
     """Time `runs` predictions of `batch` random images on `backend` after `warmup` untimed ones
     (`digitDemo.bench.latency`); fewer runs (at least 2) when more are asked for than fit in `budget_s`."""
-    from web.measure import percentile, set_backend
-
     error = set_backend(page, backend)
     if error is not None:
         return {"backend": backend, "batch": batch, "available": False, "error": error}

@@ -36,6 +36,7 @@ class Bench:
     exports: dict[str, Path] = field(default_factory=dict)  # quantization -> exported folder
     trained_model: Path | None = None  # the quick-preset model the training section wrote
     load_tool: str = "auto"  # the server section's load generator: auto (wrk if installed), wrk, python
+    robustness_digits: int | None = None  # digits the robustness section re-draws (None: plan's default)
 
     def pick(self, smoke: Any, full: Any) -> Any:
         """`smoke` in a smoke run, else `full`."""
@@ -66,6 +67,17 @@ def section_banner(name: str, plan: str) -> None:
 def utc_now() -> str:
     """The current time as an ISO-8601 UTC string."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (linear interpolation), None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100.0
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _cpu_model() -> str:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from benchmarks.common import percentile
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
@@ -26,17 +28,6 @@ def _check_loopback(url: str) -> tuple[str, int, str]:
     if parts.hostname not in LOOPBACK or parts.port is None:
         raise ValueError(f"load tests only target 127.0.0.1 with an explicit port, not {url}")
     return parts.hostname, parts.port, parts.path or "/"
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """The q-th percentile (linear interpolation), None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100.0
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _ms(value: str, unit: str) -> float:

@@ -12,19 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from common.files import atomic_path
+from common.files import atomic_path, write_json
 
 JSON_NAME = "benchmarks.json"
 MARKDOWN_NAME = "benchmarks.md"
 CURVES_PNG = "training_curves.png"
 LATENCY_PNG = "browser_latency.png"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename (train.artifacts' helper)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
 
 
 def merge_results(previous: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, Any]:
@@ -272,8 +265,9 @@ def write_outputs(results: dict[str, Any], out: Path) -> list[Path]:
     if "browser" in sections:
         plot_latency(sections["browser"], out / LATENCY_PNG)
         written.append(out / LATENCY_PNG)
-    write_atomic(out / JSON_NAME, json.dumps(results, indent=2) + "\n")
-    write_atomic(out / MARKDOWN_NAME, render_markdown(results))
+    write_json(out / JSON_NAME, results)
+    with atomic_path(out / MARKDOWN_NAME) as tmp:
+        tmp.write_text(render_markdown(results), encoding="utf-8")
     return [out / JSON_NAME, out / MARKDOWN_NAME, *written]
 
 

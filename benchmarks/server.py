@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO_ROOT, Bench, BenchError, say, section_banner
+from benchmarks.common import Bench, BenchError, say, section_banner
 from benchmarks.load import run_load
 from benchmarks.pages import web_model_dir
+from common.paths import REPO_ROOT
 
 CONNECTIONS = 4
 SERVING_LINE = "Serving the draw-a-digit page on "

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.common import Bench, say, section_banner
+from train.presets import Preset
 
 TARGET = 0.99
 SEED = 42
@@ -31,6 +32,13 @@ FULL = Plan(quick_epochs=None, keras_epochs=15, mlp_steps=1000, mlp_eval_every=1
             train_limit=None, test_limit=None)
 SMOKE = Plan(quick_epochs=1, keras_epochs=1, mlp_steps=40, mlp_eval_every=20,
              train_limit=2000, test_limit=1000)
+
+
+LABELS = {"quick": "quick preset ({model})", "keras_example": "Keras example convnet",
+          "tutorial_mlp": "tutorial MLP (seed preset)"}
+# keras.io's example trains with Adam at its default learning rate, batch 128 (epochs: the plan's).
+KERAS_EXAMPLE = Preset(name="keras-example", model="keras-example-convnet", optimizer="adam", lr=1e-3,
+                       batch_size=128, description="keras.io mnist_convnet's own settings")
 
 
 def keras_example_convnet():
@@ -99,19 +107,21 @@ def _accuracy_clock(x_test, y_test, every_steps: int | None):
     return AccuracyClock()
 
 
-def _fit(name: str, label: str, model, optimizer, x, y, *, batch: int, epochs: int, shuffle: bool,
-         x_test, y_test, every_steps: int | None, jit: bool) -> tuple[dict[str, Any], Any]:
-    import keras
+def _fit(name: str, label: str, model, preset, x, y, *, seed: int, x_test, y_test,
+         every_steps: int | None, jit: bool) -> tuple[dict[str, Any], Any]:
+    """Compile and fit `model` through train.run's steps, timing test accuracy along the way."""
+    from train import run
 
-    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=["accuracy"], jit_compile=jit)
+    run.compile_model(model, preset, len(x), jit=jit)
     params = int(model.count_params())
-    budget = f"{len(x) // batch} steps" if every_steps else f"{epochs} epoch{'s' * (epochs != 1)}"
-    say(f"  {label}: {params:,} parameters, batch {batch}, {budget}")
+    epochs = run.epochs_of(preset)
+    budget = f"{preset.steps} steps" if preset.steps else f"{epochs} epoch{'s' * (epochs != 1)}"
+    say(f"  {label}: {params:,} parameters, batch {preset.batch_size}, {budget}")
     clock = _accuracy_clock(x_test, y_test, every_steps)
-    model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=shuffle, callbacks=[clock], verbose=0)
+    run.fit(model, x, y, preset, seed, callbacks=[clock], verbose=0)
     seconds = clock.training_seconds()
-    images = len(x) * epochs
+    seen = preset.steps * preset.batch_size if preset.steps else len(x)  # images per epoch
+    images = seen * epochs
     reached = next((p for p in clock.points if p["accuracy"] >= TARGET), None)
     best = max(clock.points, key=lambda p: p["accuracy"])
     steady = clock.epoch_seconds[1:] or clock.epoch_seconds
@@ -119,13 +129,13 @@ def _fit(name: str, label: str, model, optimizer, x, y, *, batch: int, epochs: i
         "name": name,
         "label": label,
         "params": params,
-        "batch_size": batch,
+        "batch_size": preset.batch_size,
         "epochs": epochs,
         "steps": clock.steps,
-        "train_images": len(x),
+        "train_images": seen,
         "train_seconds": round(seconds, 2),
         "images_per_s": round(images / seconds, 1),
-        "steady_images_per_s": round(len(x) / statistics.median(steady), 1) if every_steps is None
+        "steady_images_per_s": round(seen / statistics.median(steady), 1) if every_steps is None
         else round(images / seconds, 1),
         "epoch_seconds": [round(s, 2) for s in clock.epoch_seconds],
         "seconds_to_target": reached["seconds"] if reached else None,
@@ -133,6 +143,7 @@ def _fit(name: str, label: str, model, optimizer, x, y, *, batch: int, epochs: i
         "best_accuracy": best["accuracy"],
         "final_accuracy": clock.points[-1]["accuracy"],
         "curve": clock.points,
+        "preset": {"optimizer": preset.optimizer, "lr": preset.lr, "schedule": preset.schedule},
     }
     to_target = f"{reached['seconds']:.1f} s to {TARGET:.1%}" if reached \
         else f"never reached {TARGET:.1%} (best {best['accuracy']:.2%})"
@@ -151,53 +162,34 @@ def run(bench: Bench) -> dict[str, Any]:
     quiet_tensorflow()
     import keras
 
-    from train.data import load_mnist
+    from train import run as steps
     from train.devices import detect_devices, make_deterministic
-    from train.models import build_model
     from train.presets import PRESETS
-    from train.run import inference_copy, make_optimizer, steps_per_epoch, tutorial_batches
 
     devices = detect_devices()
     jit = devices.kind == "gpu"
-    data = load_mnist()
+    data = steps.load_data(train_limit=plan.train_limit)
     x, y = data.x_train, data.y_train
-    if plan.train_limit:
-        x, y = x[: plan.train_limit], y[: plan.train_limit]
     x_test, y_test = data.x_test, data.y_test
     if plan.test_limit:
         x_test, y_test = x_test[: plan.test_limit], y_test[: plan.test_limit]
     say(f"  {devices.describe()}; {len(x):,} training images, test accuracy on {len(x_test):,} digits")
     runs: list[dict[str, Any]] = []
-
-    quick = PRESETS["quick"].with_overrides(epochs=plan.quick_epochs)
-    make_deterministic(SEED)
-    total = steps_per_epoch(quick, len(x)) * quick.epochs
-    result, model = _fit("quick", f"quick preset ({quick.model})", build_model(quick.model),
-                         make_optimizer(quick, total), x, y, batch=quick.batch_size, epochs=quick.epochs,
-                         shuffle=True, x_test=x_test, y_test=y_test, every_steps=None, jit=jit)
-    result["preset"] = {"optimizer": quick.optimizer, "lr": quick.lr, "schedule": quick.schedule}
-    runs.append(result)
+    contenders = (
+        ("quick", PRESETS["quick"].with_overrides(epochs=plan.quick_epochs), None),
+        ("keras_example", KERAS_EXAMPLE.with_overrides(epochs=plan.keras_epochs), None),
+        ("tutorial_mlp", PRESETS["seed"].with_overrides(steps=plan.mlp_steps), plan.mlp_eval_every),
+    )
     quick_path = bench.work / "quick-model.keras"
-    inference_copy(model).save(quick_path)
-    keras.backend.clear_session()
-
-    make_deterministic(SEED)
-    result, _ = _fit("keras_example", "Keras example convnet", keras_example_convnet(),
-                     keras.optimizers.Adam(), x, y, batch=128, epochs=plan.keras_epochs, shuffle=True,
-                     x_test=x_test, y_test=y_test, every_steps=None, jit=jit)
-    result["preset"] = {"optimizer": "adam", "lr": 1e-3, "schedule": "constant"}
-    runs.append(result)
-    keras.backend.clear_session()
-
-    seed = PRESETS["seed"].with_overrides(steps=plan.mlp_steps)
-    make_deterministic(SEED)
-    xs, ys = tutorial_batches(x, y, plan.mlp_steps, seed.batch_size, SEED)
-    result, _ = _fit("tutorial_mlp", "tutorial MLP (seed preset)", build_model(seed.model),
-                     make_optimizer(seed, plan.mlp_steps), xs, ys, batch=seed.batch_size, epochs=1,
-                     shuffle=False, x_test=x_test, y_test=y_test, every_steps=plan.mlp_eval_every, jit=jit)
-    result["preset"] = {"optimizer": seed.optimizer, "lr": seed.lr, "schedule": seed.schedule}
-    runs.append(result)
-    keras.backend.clear_session()
+    for name, preset, every_steps in contenders:
+        make_deterministic(SEED)
+        model = keras_example_convnet() if name == "keras_example" else steps.build(preset, SEED)
+        result, model = _fit(name, LABELS[name].format(model=preset.model), model, preset, x, y, seed=SEED,
+                             x_test=x_test, y_test=y_test, every_steps=every_steps, jit=jit)
+        runs.append(result)
+        if name == "quick":
+            steps.save_inference_model(model, quick_path)
+        keras.backend.clear_session()
 
     figures = {"target": TARGET, "device": devices.describe(), "train_images": len(x),
                "test_digits": len(x_test), "mlp_eval_every": plan.mlp_eval_every, "runs": runs}

@@ -1,12 +1,12 @@
-"""Browser fixtures: headless Chromium through Playwright, and the app on a live waitress server.
+"""Browser fixtures: headless Chromium through Playwright, and the app on a live waitress server
+(benchmarks.pages' background server and page helpers, the same the benchmarks measure with).
 
 Registered from conftest.py (`pytest_plugins`). A missing Chromium or Playwright skips the
-browser tests locally and fails them in CI (`CI=true`), as `require` says.
+browser tests locally and fails them in CI (`CI=true`), as tests.helpers.require says.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT, require
+from benchmarks.pages import VIEWPORT, serve_in_background, wait_ready
+from common.chromium import find_chromium, launch_chromium
+from common.paths import REPO_ROOT
+from tests.helpers import require
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-DESKTOP = {"width": 1200, "height": 860}
 
 
 @dataclass
@@ -31,8 +33,6 @@ class OpenedPage:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """A headless Chromium (Debian's `chromium`, or $CHROMIUM_PATH) driven by Playwright."""
-    from web.browser import find_chromium, launch_chromium
-
     executable = find_chromium()
     require(executable is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
     try:
@@ -49,9 +49,7 @@ def chromium() -> Iterator[Any]:
 def live_server(exported_model_dir: Path, small_model_path: Path) -> Iterator[Any]:
     """The app on waitress at a free 127.0.0.1 port: the exported fixture model plus its native twin."""
     from web import create_app
-    from web.live import serve_in_background
 
-    logging.getLogger("waitress").setLevel(logging.ERROR)
     server = serve_in_background(create_app(exported_model_dir, native_model_path=small_model_path))
     yield server
     server.stop()
@@ -63,9 +61,7 @@ def open_page(chromium: Any) -> Iterator[Callable[..., OpenedPage]]:
     contexts: list[Any] = []
 
     def _open(url: str, viewport: dict[str, int] | None = None, wait: bool = True) -> OpenedPage:
-        from web.browser import wait_ready
-
-        context = chromium.new_context(viewport=viewport or DESKTOP)
+        context = chromium.new_context(viewport=viewport or VIEWPORT)
         contexts.append(context)
         page = context.new_page()
         opened = OpenedPage(page)

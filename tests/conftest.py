@@ -1,29 +1,19 @@
-"""Shared fixtures: MNIST test digits, a small trained model, and the CI rule for missing tools."""
+"""Shared fixtures: MNIST test digits, Node with the npm packages, a small trained model and its TF.js
+export; the browser fixtures come from tests/browser_fixtures.py. Helpers live in tests/helpers.py."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from common.paths import NODE_MODULES
 from common.quiet import quiet_tensorflow
+from tests.helpers import require
 
 quiet_tensorflow()
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def require(condition: bool, what: str) -> None:
-    """Skip locally when a tool (browser, Node, npm packages) is missing; fail in CI (`CI=true`)."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{what} is missing, and CI must run every test; install it in .ci/run")
-    pytest.skip(f"{what} is missing")
 
 
 @pytest.fixture(scope="session")
@@ -39,26 +29,26 @@ def node_ready() -> str:
     """Path to `node`, with the project's npm packages installed; skip/fail as `require` says."""
     node = shutil.which("node")
     require(node is not None, "Node.js (`node` on PATH)")
-    require((REPO_ROOT / "node_modules" / "@tensorflow" / "tfjs").is_dir(), "npm packages (`npm ci`)")
+    require((NODE_MODULES / "@tensorflow" / "tfjs").is_dir(), "npm packages (`npm ci`)")
     return node
 
 
 @pytest.fixture(scope="session")
 def small_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small convnet trained briefly on real MNIST (about 97% test accuracy), saved as .keras."""
+    """The quick preset's convnet trained for one epoch on 12,000 MNIST images (about 96% test
+    accuracy) through train.run's steps, saved as the CLI saves model.keras."""
     import keras
 
-    from train.data import load_mnist
-    from train.models import build_model
+    from train import run
+    from train.presets import PRESETS
 
     keras.utils.set_random_seed(0)
-    data = load_mnist()
-    model = build_model("cnn")
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    model.fit(data.x_train[:12_000], data.y_train[:12_000], batch_size=128, epochs=1, verbose=0)
+    preset = PRESETS["quick"].with_overrides(epochs=1)
+    data = run.load_data(train_limit=12_000)
+    model = run.compile_model(run.build(preset, seed=0), preset, len(data.x_train))
+    run.fit(model, data.x_train, data.y_train, preset, seed=0, verbose=0)
     path = tmp_path_factory.mktemp("model") / "model.keras"
-    model.save(path)
+    run.save_inference_model(model, path)
     return path
 
 

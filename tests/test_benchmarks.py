@@ -6,14 +6,15 @@ Timings are never asserted: a benchmark is a script that prints figures (`make b
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, require
+from common.chromium import find_chromium
+from common.paths import REPO_ROOT
+from tests.helpers import require
 
 SMOKE_SECTIONS = "export,browser,robustness,server"  # training's smoke run is tested through its report
 
@@ -26,8 +27,6 @@ def _bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 @pytest.mark.browser
 @pytest.mark.node
 def test_smoke_run_writes_sane_figures(small_model_path: Path, node_ready: str, tmp_path: Path) -> None:
-    from web.browser import find_chromium
-
     require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
     out = tmp_path / "bench"
     result = _bench("--smoke", "--only", SMOKE_SECTIONS, "--model", str(small_model_path), "--out", str(out))
@@ -62,6 +61,7 @@ def test_smoke_run_writes_sane_figures(small_model_path: Path, node_ready: str, 
     assert robustness["digits"] == 100
     for key in ("as_given", "page_preprocessing", "naive_resize"):
         assert 0.0 <= robustness[key] <= 1.0
+    assert (out / robustness["screenshot"]).read_bytes()[:4] == b"\x89PNG"
 
     server = results["sections"]["server"]
     assert [row["kind"] for row in server["rows"]] == ["static", "static", "static", "predict"]
@@ -113,9 +113,8 @@ def test_python_load_generator_counts_requests_and_errors() -> None:
     from flask import Flask
 
     from benchmarks.load import run_python
-    from web.live import serve_in_background
+    from benchmarks.pages import serve_in_background
 
-    logging.getLogger("waitress").setLevel(logging.ERROR)
     app = Flask(__name__)
     app.add_url_rule("/ok", "ok", lambda: "ok")
     with serve_in_background(app) as server:

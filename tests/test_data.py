@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.paths import REPO_ROOT
 from train import data
 from train.data import IDX_FILES, DataError, find_data_dir, load_mnist, read_idx
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()

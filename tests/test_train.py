@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from common.paths import REPO_ROOT
+from train import __main__ as cli
+
 METRIC_KEYS = {"test_accuracy", "test_loss", "val_accuracy", "params", "model", "preset", "epochs",
                "train_seconds", "device", "seed", "backend", "versions", "data_sha256"}
 TINY_RUN = ("--epochs", "1", "--train-limit", "4000", "--batch-size", "32")
@@ -19,7 +21,7 @@ SMALL_RUN = ("--epochs", "2", "--train-limit", "5000", "--batch-size", "64", "--
 
 
 def run_train(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would, in a fresh process."""
+    """Run the CLI as a user would, in a fresh process (runs that train, or need a fresh backend)."""
     return subprocess.run([sys.executable, "-m", "train", *args], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=600, env={**os.environ, **(env or {})})
 
@@ -86,23 +88,22 @@ def test_seed_mlp_trains_and_evaluates(tmp_path: Path) -> None:
 
 def test_interrupt_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C after epoch 1 leaves a usable checkpoint; --resume finishes the remaining epoch."""
-    from train import __main__ as cli
-    from train import callbacks
+    from train import artifacts
 
-    original = callbacks.EpochCheckpoint.on_epoch_end
+    original = artifacts.EpochCheckpoint.on_epoch_end
 
     def interrupt_after_first_epoch(self, epoch, logs=None):
         original(self, epoch, logs)
         raise KeyboardInterrupt
 
     args = ["--epochs", "2", "--train-limit", "1000", "--out", str(tmp_path)]
-    monkeypatch.setattr(callbacks.EpochCheckpoint, "on_epoch_end", interrupt_after_first_epoch)
+    monkeypatch.setattr(artifacts.EpochCheckpoint, "on_epoch_end", interrupt_after_first_epoch)
     assert cli.main(args) == 130
     state = json.loads((tmp_path / "checkpoint.json").read_text())
     assert state["epoch"] == 1 and (tmp_path / state["model_file"]).is_file()
     assert not (tmp_path / "model.keras").exists()
 
-    monkeypatch.setattr(callbacks.EpochCheckpoint, "on_epoch_end", original)
+    monkeypatch.setattr(artifacts.EpochCheckpoint, "on_epoch_end", original)
     assert cli.main([*args, "--resume"]) == 0
     metrics = read_metrics(tmp_path)
     assert metrics["epochs"] == 2
@@ -111,10 +112,10 @@ def test_interrupt_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert not (tmp_path / "checkpoint.json").exists()
 
 
-def test_resume_without_checkpoint_is_an_error(tmp_path: Path) -> None:
-    result = run_train("--resume", "--out", str(tmp_path))
-    assert result.returncode == 2
-    assert result.stderr.strip() == f"error: no checkpoint in {tmp_path} to resume from; run without --resume"
+def test_resume_without_checkpoint_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--resume", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == \
+        f"error: no checkpoint in {tmp_path} to resume from; run without --resume"
 
 
 def test_data_parallel_on_two_logical_cpus(tmp_path: Path) -> None:
@@ -142,16 +143,25 @@ def test_training_code_is_backend_agnostic(tmp_path: Path) -> None:
     (["--model", "resnet"], "--model: invalid choice"),
     (["--lr", "-1"], "--lr: must be a positive number"),
 ])
-def test_bad_arguments_exit_2(args: list[str], message: str) -> None:
-    result = run_train(*args)
-    assert result.returncode == 2
-    assert message in result.stderr and "Traceback" not in result.stderr
+def test_bad_arguments_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Arguments are checked before TensorFlow starts: in-process, no training, no TF import cost."""
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(args)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
 
 
-def test_unwritable_out_is_one_line(tmp_path: Path) -> None:
+def test_help_does_not_start_tensorflow() -> None:
+    code = "import sys; from train.__main__ import parse_args; parse_args(['--model', 'cnn']); " \
+           "print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_unwritable_out_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    result = run_train("--out", str(blocker / "out"))
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+    assert cli.main(["--out", str(blocker / "out")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: --out {blocker / 'out'} is not writable")

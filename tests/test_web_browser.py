@@ -10,14 +10,23 @@ from typing import Any
 import numpy as np
 import pytest
 
-from web.browser import DECODE_F32, f32_to_base64, pad_rgba, predict_pixels, wait_ready
-from web.preprocess import ink_from_rgba, preprocess
+from benchmarks.pages import (
+    DECODE_F32,
+    f32_to_base64,
+    pad_rgba,
+    predict_pixels,
+    serve_in_background,
+    wait_ready,
+)
+from benchmarks.robustness import measure_robustness
+from export.verify import THRESHOLDS
+from tests.reference_preprocess import ink_from_rgba, preprocess
 
 pytestmark = pytest.mark.browser
 
 PARITY_DIGITS = 1000
 ROBUSTNESS_DIGITS = 1000
-MAX_ABS_DIFF = 1e-4  # the mission's parity threshold for unquantized models
+MAX_ABS_DIFF = THRESHOLDS["none"]["max_abs_diff"]  # the exporter's parity threshold for unquantized models
 PREPROCESS_TOLERANCE = 0.02
 PHONE = {"width": 390, "height": 844}
 
@@ -71,8 +80,6 @@ def test_page_loads_ready_without_console_errors(live_server, open_page) -> None
     assert "Test accuracy" in card and "Download size" in card and "Max |Δp|" in card
     assert page.locator("#native").inner_text() == "\N{EN DASH}"  # on, waiting for a drawing
     assert page.locator("[aria-live]").count() >= 1
-    timings = page.evaluate("window.digitDemo.timings")
-    assert 0 < timings["readyMs"] < 30_000
     assert opened.errors == []
 
 
@@ -100,7 +107,6 @@ def test_js_preprocessing_equals_python_reference(demo_page, mnist_test) -> None
     page.evaluate("window.digitDemo.clear()")
     assert js_preprocess(page) is None and preprocess(ink_from_rgba(pad_rgba(page))) is None
 
-    cases = 0
     for strokes in (ONE, ZERO, SEVEN, SMALL_FOUR_IN_A_CORNER):  # drawn with the mouse
         page.evaluate("window.digitDemo.clear()")
         draw(page, strokes)
@@ -108,7 +114,6 @@ def test_js_preprocessing_equals_python_reference(demo_page, mnist_test) -> None
         assert js is not None and python is not None
         assert np.abs(js - python).max() <= PREPROCESS_TOLERANCE
         assert js.max() > 0.9  # a real stroke, not an empty field
-        cases += 1
 
     rng = np.random.default_rng(11)
     side = page.evaluate("window.digitDemo.pad.width")
@@ -121,9 +126,7 @@ def test_js_preprocessing_equals_python_reference(demo_page, mnist_test) -> None
                       [f32_to_base64(mnist_test[0][index]), placement])
         js, python = js_preprocess(page), preprocess(ink_from_rgba(pad_rgba(page)))
         assert np.abs(js - python).max() <= PREPROCESS_TOLERANCE, placement
-        cases += 1
     page.evaluate("window.digitDemo.clear()")
-    assert cases == 16
 
 
 def test_mouse_drawn_digits_are_classified(demo_page, artifacts_dir: Path) -> None:
@@ -134,7 +137,6 @@ def test_mouse_drawn_digits_are_classified(demo_page, artifacts_dir: Path) -> No
         result = page.evaluate("window.digitDemo.classifyCanvas()")
         assert result["digit"] == expected, result
         assert math.isclose(sum(result["probs"]), 1.0, abs_tol=1e-4)
-        assert result["ms"] > 0
         assert page.locator("#digit").inner_text() == str(expected)
         assert page.locator("#announce").inner_text().startswith(f"Looks like a {expected}")
         page.wait_for_function("() => document.getElementById('native').textContent.startsWith('agrees')",
@@ -169,7 +171,7 @@ def test_prediction_updates_while_drawing(demo_page) -> None:
     page.wait_for_function("() => document.getElementById('announce').textContent.startsWith('Looks like')")
 
 
-@pytest.mark.parametrize("backend", ["wasm", "cpu"])
+@pytest.mark.parametrize("backend", ["cpu"])  # wasm, the default, is proven on 1,000 digits above
 def test_page_works_on_backend(live_server, open_page, parity_set, backend: str) -> None:
     opened = open_page(f"{live_server.url}?backend={backend}")
     page = opened.page
@@ -204,10 +206,8 @@ def test_drawings_anywhere_and_any_size_are_read_as_well_as_mnist(live_server, o
 
     The fixture model is weaker than the real one, so the claim is relative: the page reads the
     re-drawn digits within 1.5 points of the digits as given, and far better than the naive
-    whole-canvas resize. `python -m web.measure` prints the same figures for the real model.
+    whole-canvas resize. `python -m benchmarks --only robustness` measures the real model.
     """
-    from web.robustness import measure_robustness
-
     opened = open_page(live_server.url, viewport=PHONE)  # a phone-sized pad: fewer pixels, quicker
     images, labels = mnist_test
     pick = np.random.default_rng(2024).choice(len(labels), size=ROBUSTNESS_DIGITS, replace=False)
@@ -225,12 +225,8 @@ def test_drawings_anywhere_and_any_size_are_read_as_well_as_mnist(live_server, o
 
 
 def test_missing_model_page_explains_what_to_run(open_page, tmp_path: Path) -> None:
-    import logging
-
     from web import create_app
-    from web.live import serve_in_background
 
-    logging.getLogger("waitress").setLevel(logging.ERROR)
     with serve_in_background(create_app(tmp_path / "web_model", native=False)) as server:
         opened = open_page(server.url, wait=False)
         page = opened.page
@@ -257,18 +253,6 @@ def test_phone_sized_screen_fits_the_pad_and_does_not_scroll_while_drawing(live_
     assert page.evaluate("window.digitDemo.classifyCanvas()")["digit"] == 0
 
 
-def test_measure_functions_report_latency_and_open_to_ready(live_server, chromium, demo_page) -> None:
-    from web.measure import latency, open_to_ready
-
-    row = latency(demo_page.page, "wasm", batch=1, runs=20)
-    assert row["available"] and row["runs"] >= 5
-    assert 0 < row["p50_ms"] <= row["p95_ms"] < 100
-    batch = latency(demo_page.page, "wasm", batch=100, runs=5)
-    assert batch["p50_ms_per_digit"] < row["p50_ms"] * 5
-    ready = open_to_ready(chromium, live_server.url, runs=1)
-    assert 0 < ready["median_ms"] < 15_000
-
-
 def test_wasm_failure_falls_back_to_another_backend(live_server, chromium) -> None:
     context = chromium.new_context(viewport=PHONE)
     try:
@@ -289,12 +273,8 @@ def test_wasm_failure_falls_back_to_another_backend(live_server, chromium) -> No
 
 
 def test_missing_tfjs_runtime_is_explained(open_page, tmp_path: Path) -> None:
-    import logging
-
     from web import create_app
-    from web.live import serve_in_background
 
-    logging.getLogger("waitress").setLevel(logging.ERROR)
     app = create_app(tmp_path / "web_model", native=False, node_modules=tmp_path / "no_node_modules")
     with serve_in_background(app) as server:
         opened = open_page(server.url, wait=False)

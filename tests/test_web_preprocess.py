@@ -1,11 +1,11 @@
-"""The Python reference of the page's preprocessing (web/preprocess.py): MNIST's own steps."""
+"""The Python reference of the page's preprocessing (tests/reference_preprocess.py): MNIST's own steps."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from web.preprocess import (
+from tests.reference_preprocess import (
     BOX,
     CENTRE,
     FIELD,

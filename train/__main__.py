@@ -1,6 +1,8 @@
 """`python -m train`: train an MNIST model and write its artifacts.
 
-Reads like a keras-io example: parse, load data, build, fit with callbacks, evaluate, write.
+The command line is parsed before TensorFlow starts (the choices come from the import-cheap
+train.presets), so `--help` and argument errors answer at once; then the run itself is
+`train.run.train`, whose steps (load, build, compile, fit, evaluate, save) read as a keras-io example.
 """
 
 from __future__ import annotations
@@ -10,20 +12,18 @@ import sys
 from pathlib import Path
 
 from common.quiet import quiet_tensorflow
+from train.presets import MODEL_NAMES, PRESETS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line; every option documented in --help."""
-    from train.models import MODELS
-    from train.presets import PRESETS
-
+    """The command line; every option documented in --help. Imports nothing heavy."""
     parser = argparse.ArgumentParser(
         prog="python -m train",
         description="Train an MNIST classifier with Keras and write model.keras, metrics.json, "
                     "history.csv, training.png and confusion.png to --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--model", choices=list(MODELS), default=None,
+    parser.add_argument("--model", choices=MODEL_NAMES, default=None,
                         help="network to train (default: the preset's: cnn for quick, seed-mlp for "
                              "seed, cnn-best for best)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
@@ -65,9 +65,8 @@ def _positive_float(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
-    argv = sys.argv[1:] if argv is None else argv
-    quiet_tensorflow("--verbose" in argv)  # before anything imports Keras (parse_args does)
     args = parse_args(argv)
+    quiet_tensorflow(args.verbose)  # before anything imports Keras
 
     from train.artifacts import OutputError
     from train.data import DataError

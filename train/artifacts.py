@@ -1,5 +1,6 @@
-"""Writing training artifacts: atomically (temp file + rename), so an interrupted run never
-leaves a half-written file behind."""
+"""What a training run writes, each file atomically (temp file + rename) so an interrupted run never
+leaves a half-written one: the per-epoch checkpoint `--resume` continues from, then the artifacts
+(model, metrics, history, plots)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import json
 import tempfile
 from pathlib import Path
 
+import keras
 import numpy as np
 
-from common.files import atomic_path
+from common.files import atomic_path, write_json
+
+CHECKPOINT_STATE = "checkpoint.json"
 
 
 class OutputError(Exception):
@@ -27,12 +31,6 @@ def prepare_out_dir(out: Path) -> Path:
         reason = exc.strerror or type(exc).__name__
         raise OutputError(f"--out {out} is not writable ({reason}); choose another folder") from None
     return out
-
-
-def write_json(target: Path, payload: dict) -> None:
-    """Write `payload` as pretty JSON, atomically."""
-    with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
 def write_history_csv(target: Path, history: dict[str, list[float]]) -> None:
@@ -109,3 +107,52 @@ def plot_confusion(target: Path, counts: np.ndarray, title: str) -> None:
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
+
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After every epoch, save the whole model (weights + optimizer state) and the history so far.
+
+    Order keeps every moment consistent: write `checkpoint-epochN.keras` (atomically), then
+    point `checkpoint.json` at it (atomically), then delete the previous epoch's file.
+    A Ctrl-C anywhere leaves the last complete epoch usable.
+    """
+
+    def __init__(self, out_dir: Path, run_config: dict, history: dict[str, list[float]]) -> None:
+        super().__init__()
+        self.out_dir = out_dir
+        self.run_config = run_config
+        self.history = history
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for key, value in (logs or {}).items():
+            if key != "learning_rate":
+                self.history.setdefault(key, []).append(float(value))
+        previous = read_checkpoint_state(self.out_dir)
+        model_file = f"checkpoint-epoch{epoch + 1}.keras"
+        save_model(self.model, self.out_dir / model_file)
+        write_json(self.out_dir / CHECKPOINT_STATE, {
+            "epoch": epoch + 1, "model_file": model_file,
+            "config": self.run_config, "history": self.history,
+        }, sort_keys=True)
+        if previous and previous.get("model_file") != model_file:
+            (self.out_dir / previous["model_file"]).unlink(missing_ok=True)
+
+
+def read_checkpoint_state(out_dir: Path) -> dict | None:
+    """The last complete checkpoint's state, or None when there is none (or it is unreadable)."""
+    try:
+        state = json.loads((out_dir / CHECKPOINT_STATE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not (out_dir / state.get("model_file", "")).is_file():
+        return None
+    return state
+
+
+def remove_checkpoint(out_dir: Path) -> None:
+    """Delete the checkpoint once the run has finished and its artifacts are written."""
+    state = read_checkpoint_state(out_dir)
+    if state:
+        (out_dir / state["model_file"]).unlink(missing_ok=True)
+    (out_dir / CHECKPOINT_STATE).unlink(missing_ok=True)

@@ -1,8 +1,14 @@
-"""Hyper-parameters per preset: one obvious place for every training knob."""
+"""Hyper-parameters per preset, and the model names: one obvious place for every training knob.
+
+Import-cheap on purpose (no Keras): `python -m train` builds its argument choices from here before
+TensorFlow starts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
+# The networks train.models builds (MODELS there is keyed by these names).
+MODEL_NAMES = ("seed-mlp", "cnn", "cnn-best")
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,38 @@
-"""One training run, start to finish: data, model, fit, evaluate, artifacts."""
+"""One training run, told as a keras-io example: load the data, build the model, compile it, fit it,
+evaluate it, save the artifacts.
+
+Each step is a plain function. `train()` runs them in order for `python -m train` (adding devices,
+resume and metrics); the training benchmark (benchmarks/training.py) and the tests' `small_model_path`
+fixture call the same steps, so there is one recipe for compiling and fitting a model.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import platform
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 import numpy as np
+from keras import ops
 
 from train import artifacts
-from train.augment import drawing_augmentation
-from train.callbacks import EpochCheckpoint, read_checkpoint_state, remove_checkpoint
+from train.artifacts import EpochCheckpoint, read_checkpoint_state, remove_checkpoint
 from train.data import Mnist, load_mnist
 from train.devices import (
+    DeviceSetup,
     configure_precision,
     detect_devices,
     distribution_scope,
     make_deterministic,
     split_cpu,
 )
-from train.models import INPUT_SHAPE, build_model
+from train.models import INPUT_SHAPE, build_model, drawing_augmentation
 from train.presets import DEFAULT_PRESET_FOR_MODEL, PRESETS, Preset
-from train.schedules import OneCycle
 
 AUGMENTED = "augmented"
 
@@ -42,11 +51,73 @@ def resolve_preset(args: argparse.Namespace) -> Preset:
     return preset
 
 
+# --- 1. Load the data ------------------------------------------------------------------------------
+
+def load_data(data_dir: str | Path | None = None, train_limit: int | None = None) -> Mnist:
+    """MNIST, verified and split 55,000 / 5,000 / 10,000; only the first `train_limit` training images
+    when given (smoke runs)."""
+    data = load_mnist(data_dir)
+    if train_limit:
+        data = dataclasses.replace(data, x_train=data.x_train[:train_limit],
+                                   y_train=data.y_train[:train_limit])
+    return data
+
+
+# --- 2. Build the model ----------------------------------------------------------------------------
+
+def build(preset: Preset, seed: int) -> keras.Model:
+    """The preset's network, behind the drawing augmentation when the preset asks for it."""
+    network = build_model(preset.model)
+    if not preset.augment:
+        return network
+    return keras.Sequential([keras.Input(INPUT_SHAPE), drawing_augmentation(seed), network],
+                            name=AUGMENTED)
+
+
+def network_of(model: keras.Model) -> keras.Model:
+    """The network inside a training model (unwraps the augmentation)."""
+    return model.layers[-1] if model.name == AUGMENTED else model
+
+
+# --- 3. Compile it ---------------------------------------------------------------------------------
+
+def epochs_of(preset: Preset) -> int:
+    """Epochs `fit` runs: a step budget is one epoch of exactly that many batches."""
+    return 1 if preset.steps is not None else preset.epochs
+
+
 def steps_per_epoch(preset: Preset, train_size: int) -> int:
     """Batches per epoch: the whole step budget in one epoch, or one pass over the data."""
     if preset.steps is not None:
         return preset.steps
     return -(-train_size // preset.batch_size)
+
+
+@keras.saving.register_keras_serializable(package="mnist_tfjs")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """One-cycle policy: linear warm-up from peak/div to peak, then cosine decay to peak/final_div."""
+
+    def __init__(self, peak_lr: float, total_steps: int, warmup_fraction: float = 0.25,
+                 div: float = 25.0, final_div: float = 1e3) -> None:
+        self.peak_lr = float(peak_lr)
+        self.total_steps = int(total_steps)
+        self.warmup_fraction = float(warmup_fraction)
+        self.div = float(div)
+        self.final_div = float(final_div)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        warmup = max(1.0, self.total_steps * self.warmup_fraction)
+        decay = max(1.0, self.total_steps - warmup)
+        start, peak, end = self.peak_lr / self.div, self.peak_lr, self.peak_lr / self.final_div
+        rising = start + (peak - start) * step / warmup
+        progress = ops.clip((step - warmup) / decay, 0.0, 1.0)
+        falling = end + (peak - end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
+        return ops.where(step < warmup, rising, falling)
+
+    def get_config(self) -> dict:
+        return {"peak_lr": self.peak_lr, "total_steps": self.total_steps,
+                "warmup_fraction": self.warmup_fraction, "div": self.div, "final_div": self.final_div}
 
 
 def make_optimizer(preset: Preset, total_steps: int) -> keras.optimizers.Optimizer:
@@ -60,6 +131,17 @@ def make_optimizer(preset: Preset, total_steps: int) -> keras.optimizers.Optimiz
     return keras.optimizers.Adam(learning_rate=lr)
 
 
+def compile_model(model: keras.Model, preset: Preset, train_size: int, *, jit: bool = False) -> keras.Model:
+    """Cross-entropy on integer labels, accuracy, and the preset's optimizer, its schedule spanning
+    the whole run; XLA (`jit`) is worth it on GPUs only."""
+    total_steps = steps_per_epoch(preset, train_size) * epochs_of(preset)
+    model.compile(optimizer=make_optimizer(preset, total_steps),
+                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"], jit_compile=jit)
+    return model
+
+
+# --- 4. Fit it -------------------------------------------------------------------------------------
+
 def tutorial_batches(x: np.ndarray, y: np.ndarray, steps: int, batch: int, seed: int):
     """The tutorial's `next_batch` stream: reshuffle at every pass, take `steps` batches in order."""
     rng = np.random.default_rng(seed)
@@ -67,6 +149,51 @@ def tutorial_batches(x: np.ndarray, y: np.ndarray, steps: int, batch: int, seed:
     order = np.concatenate([rng.permutation(len(x)) for _ in range(-(-needed // len(x)))])[:needed]
     return x[order], y[order]
 
+
+def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, preset: Preset, seed: int, *,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        callbacks: Sequence[keras.callbacks.Callback] = (), initial_epoch: int = 0,
+        verbose: int = 1) -> keras.callbacks.History:
+    """Whole shuffled epochs, or (a step budget) the tutorial's stream of `steps` batches."""
+    if preset.steps is not None:
+        x, y = tutorial_batches(x, y, preset.steps, preset.batch_size, seed)
+    return model.fit(x, y, batch_size=preset.batch_size, epochs=epochs_of(preset),
+                     initial_epoch=initial_epoch, shuffle=preset.steps is None,
+                     validation_data=validation, callbacks=list(callbacks), verbose=verbose)
+
+
+# --- 5. Evaluate it --------------------------------------------------------------------------------
+
+def evaluate(model: keras.Model, data: Mnist) -> tuple[float, float, np.ndarray]:
+    """Test loss, test accuracy and the predicted digit for each of the 10,000 test images."""
+    loss, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=1000, verbose=0)
+    probs = model.predict(data.x_test, batch_size=1000, verbose=0)
+    return float(loss), float(accuracy), probs.argmax(axis=1)
+
+
+# --- 6. Save the artifacts -------------------------------------------------------------------------
+
+def save_inference_model(model: keras.Model, target: Path) -> None:
+    """The trained network alone (uncompiled, no augmentation), atomically: it loads anywhere with
+    plain `keras.models.load_model`, without this package's schedule or optimizer state."""
+    network = network_of(model)
+    artifacts.save_model(keras.Model(network.inputs, network.outputs, name=network.name), target)
+
+
+def save_artifacts(out: Path, model: keras.Model, metrics: dict, history: dict[str, list[float]],
+                   labels: np.ndarray, predictions: np.ndarray) -> None:
+    """model.keras, metrics.json, history.csv, training.png, confusion.png — each atomically."""
+    save_inference_model(model, out / "model.keras")
+    artifacts.write_history_csv(out / "history.csv", history)
+    title = f"{metrics['model']} ({metrics['preset']}): test accuracy {metrics['test_accuracy']:.2%}"
+    artifacts.plot_history(out / "training.png", history, title)
+    counts = artifacts.confusion_matrix(labels, predictions)
+    artifacts.plot_confusion(out / "confusion.png", counts, title)
+    artifacts.write_json(out / "metrics.json", {**metrics, "confusion_matrix": counts.tolist()},
+                         sort_keys=True)
+
+
+# --- The whole run, as `python -m train` asks for it -----------------------------------------------
 
 def train(args: argparse.Namespace) -> int:
     """Run training as the CLI asked; returns the exit code."""
@@ -83,10 +210,7 @@ def train(args: argparse.Namespace) -> int:
     make_deterministic(args.seed)
 
     load_started = time.perf_counter()
-    data = load_mnist(args.data_dir)
-    x_train, y_train = data.x_train, data.y_train
-    if args.train_limit:
-        x_train, y_train = x_train[: args.train_limit], y_train[: args.train_limit]
+    data = load_data(args.data_dir, args.train_limit)
     load_seconds = time.perf_counter() - load_started
 
     run_config = {"preset": preset.name, "model": preset.model, "epochs": preset.epochs,
@@ -95,48 +219,31 @@ def train(args: argparse.Namespace) -> int:
     if state and state["config"] != run_config:
         raise TrainingError(f"the checkpoint in {out} is from a different run ({state['config']}); "
                             "resume with the same options, or start afresh without --resume")
-
-    per_epoch = steps_per_epoch(preset, len(x_train))
-    epochs = 1 if preset.steps is not None else preset.epochs
-    if preset.steps is not None:
-        x_train, y_train = tutorial_batches(x_train, y_train, preset.steps, preset.batch_size, args.seed)
     history: dict[str, list[float]] = dict(state["history"]) if state else {}
     initial_epoch = state["epoch"] if state else 0
 
     with distribution_scope(devices) as strategy:
         if state:
             model = keras.models.load_model(out / state["model_file"])
-            print(f"resuming after epoch {initial_epoch} of {epochs}", flush=True)
+            print(f"resuming after epoch {initial_epoch} of {epochs_of(preset)}", flush=True)
         else:
-            model = build_training_model(preset, args.seed)
-            model.compile(optimizer=make_optimizer(preset, per_epoch * epochs),
-                          loss=keras.losses.SparseCategoricalCrossentropy(),
-                          metrics=["accuracy"], jit_compile=devices.kind == "gpu")
+            model = compile_model(build(preset, args.seed), preset, len(data.x_train),
+                                  jit=devices.kind == "gpu")
         print(f"{preset.model}: {network_of(model).count_params():,} parameters; preset {preset.name} "
               f"({preset.description}); {strategy}; {precision}", flush=True)
 
         fit_started = time.perf_counter()
-        model.fit(
-            x_train, y_train,
-            batch_size=preset.batch_size,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            shuffle=preset.steps is None,
-            validation_data=(data.x_val, data.y_val),
-            callbacks=[EpochCheckpoint(out, run_config, history)],
-            verbose=1,
-        )
+        fit(model, data.x_train, data.y_train, preset, args.seed, validation=(data.x_val, data.y_val),
+            callbacks=[EpochCheckpoint(out, run_config, history)], initial_epoch=initial_epoch)
         train_seconds = time.perf_counter() - fit_started + (state or {}).get("train_seconds", 0.0)
-
-        test_loss, test_accuracy = model.evaluate(data.x_test, data.y_test, batch_size=1000, verbose=0)
-        probs = model.predict(data.x_test, batch_size=1000, verbose=0)
+        test_loss, test_accuracy, predictions = evaluate(model, data)
 
     metrics = build_metrics(args, preset, model, data, devices, history, {
-        "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
+        "test_accuracy": test_accuracy, "test_loss": test_loss,
         "train_seconds": round(train_seconds, 2), "data_load_seconds": round(load_seconds, 2),
         "precision": precision, "strategy": strategy,
     })
-    write_artifacts(out, model, metrics, history, data.y_test, probs.argmax(axis=1))
+    save_artifacts(out, model, metrics, history, data.y_test, predictions)
     remove_checkpoint(out)
 
     print(f"test accuracy {test_accuracy:.2%} · {network_of(model).count_params():,} parameters · "
@@ -146,7 +253,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def build_metrics(args: argparse.Namespace, preset: Preset, model: keras.Model, data: Mnist,
-                  devices, history: dict[str, list[float]], measured: dict) -> dict:
+                  devices: DeviceSetup, history: dict[str, list[float]], measured: dict) -> dict:
     """Everything metrics.json records about the run."""
     import tensorflow as tf
 
@@ -165,7 +272,7 @@ def build_metrics(args: argparse.Namespace, preset: Preset, model: keras.Model, 
         "augment": preset.augment,
         "schedule": preset.schedule,
         "seed": args.seed,
-        "train_images": int(len(data.x_train) if not args.train_limit else args.train_limit),
+        "train_images": len(data.x_train),
         "device": devices.describe(),
         "backend": keras.backend.backend(),
         "versions": {"python": platform.python_version(), "keras": keras.__version__,
@@ -173,36 +280,3 @@ def build_metrics(args: argparse.Namespace, preset: Preset, model: keras.Model, 
         "data_source": data.source,
         "data_sha256": data.sha256,
     }
-
-
-def build_training_model(preset: Preset, seed: int) -> keras.Model:
-    """The preset's network, behind the drawing augmentation when the preset asks for it."""
-    network = build_model(preset.model)
-    if not preset.augment:
-        return network
-    return keras.Sequential([keras.Input(INPUT_SHAPE), drawing_augmentation(seed), network],
-                            name=AUGMENTED)
-
-
-def network_of(model: keras.Model) -> keras.Model:
-    """The network inside a training model (unwraps the augmentation)."""
-    return model.layers[-1] if model.name == AUGMENTED else model
-
-
-def inference_copy(model: keras.Model) -> keras.Model:
-    """The trained network alone (uncompiled, no augmentation): loads anywhere with plain
-    `keras.models.load_model`, without this package's learning-rate schedule or optimizer state."""
-    network = network_of(model)
-    return keras.Model(network.inputs, network.outputs, name=network.name)
-
-
-def write_artifacts(out: Path, model: keras.Model, metrics: dict, history: dict[str, list[float]],
-                    labels: np.ndarray, predictions: np.ndarray) -> None:
-    """model.keras, metrics.json, history.csv, training.png, confusion.png — each atomically."""
-    artifacts.save_model(inference_copy(model), out / "model.keras")
-    artifacts.write_history_csv(out / "history.csv", history)
-    title = f"{metrics['model']} ({metrics['preset']}): test accuracy {metrics['test_accuracy']:.2%}"
-    artifacts.plot_history(out / "training.png", history, title)
-    counts = artifacts.confusion_matrix(labels, predictions)
-    artifacts.plot_confusion(out / "confusion.png", counts, title)
-    artifacts.write_json(out / "metrics.json", {**metrics, "confusion_matrix": counts.tolist()})

@@ -1,0 +1,22 @@
+"""What several test modules share and pytest does not inject: the CI rule for missing tools.
+
+Import from here, never from `tests.conftest` (pytest loads conftest itself; importing it as a
+module runs it a second time).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip locally when a tool (browser, Node, npm packages) is missing; fail in CI (`CI=true`)."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is missing, and CI must run every test; install it in .ci/run")
+    pytest.skip(f"{what} is missing")
