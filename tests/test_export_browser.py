@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.paths import REPO_ROOT
 from export.errors import ExportError
-from tests.conftest import REPO_ROOT, require
+from tests.helpers import require
 from tests.tiny_export import CLASSIFIERS, OUTPUTS, THRESHOLDS, build_generic_export
 
 

@@ -37,8 +37,8 @@ def generic_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _serve(folder: Path) -> Any:
+    from benchmarks.pages import serve_in_background
     from web import create_app
-    from web.live import serve_in_background
 
     logging.getLogger("waitress").setLevel(logging.ERROR)
     return serve_in_background(create_app(folder, native=False))

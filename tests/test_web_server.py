@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.paths import NODE_MODULES, REPO_ROOT
 from web import create_app
 from web.security import SECURITY_HEADERS
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TFJS = REPO_ROOT / "node_modules" / "@tensorflow" / "tfjs" / "dist" / "tf.es2017.min.js"
+TFJS = NODE_MODULES / "@tensorflow" / "tfjs" / "dist" / "tf.es2017.min.js"
 needs_npm = pytest.mark.skipif(not TFJS.is_file(), reason="npm packages not installed (`npm ci`)")
 
 
@@ -94,7 +94,7 @@ def test_tfjs_runtime_is_served_from_node_modules(client, url: str, mimetype: st
     assert response.mimetype == mimetype
     name = url.rsplit("/", 1)[1]
     package = "tfjs" if url.startswith("/vendor/tfjs/") else "tfjs-backend-wasm"
-    served = REPO_ROOT / "node_modules" / "@tensorflow" / package / "dist" / name
+    served = NODE_MODULES / "@tensorflow" / package / "dist" / name
     assert response.data == served.read_bytes()
     assert "max-age" in response.headers["Cache-Control"]
 

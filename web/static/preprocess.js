@@ -5,7 +5,7 @@
 // the original anti-aliasing), place in the rows x columns field (28x28) with the centre of mass
 // at pixel `centre` (14, not the geometric centre 13.5: MNIST's centres, sum of v * index / sum
 // of v, all lie in [13.5, 14.5]). Intensities in [0, 1], white ink on black. The numbers come
-// from metadata.json through contract.js. `web/preprocess.py` is the Python twin: keep the
+// from metadata.json through contract.js. `tests/reference_preprocess.py` is the Python twin: keep the
 // rounding identical.
 
 import { DEFAULT_CONTRACT } from './contract.js';
