@@ -220,3 +220,56 @@ def test_rnn_tfjs_cannot_run_is_refused_before_publishing(tmp_path: Path, node_r
     assert caught.value.exit_code == 2 and "\n" not in message
     assert "layer bidirectional" in message and "--backend cpu" in message
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+# --- the browser proof hook ---------------------------------------------------------------------
+
+
+def _tiny_model() -> Any:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x_in = keras.Input((3,), name="features")
+    return keras.Model(x_in, keras.layers.Dense(2, activation="softmax", name="probs")(x_in))
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("passed", [True, False])
+def test_browser_proof_is_called_on_the_staged_folder_and_can_block(passed: bool, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    node_ready: str) -> None:
+    import sys
+    import types
+
+    seen: list[set[str]] = []
+
+    def browser_proof(stage_dir: Path, backends: tuple[str, ...] = ("wasm", "webgl", "cpu")) -> dict:
+        seen.append({p.name for p in Path(stage_dir).iterdir()})
+        return {b: {"passed": passed, "samples": 8, "failures": [] if passed else ["probs: off"],
+                    "outputs": {}} for b in backends}
+
+    fake = types.ModuleType("export.browser")
+    fake.browser_proof = browser_proof  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "export.browser", fake)
+    out = tmp_path / "web_model"
+    if passed:
+        metadata = export_model(_tiny_model(), out, samples_count=8, backends=("cpu",), browser=True)
+        assert set(metadata["proof"]["browser"]) == {"wasm", "webgl", "cpu"}
+        assert metadata["proof"]["passed"] is True
+    else:
+        with pytest.raises(ExportError) as caught:
+            export_model(_tiny_model(), out, samples_count=8, backends=("cpu",), browser=True)
+        assert caught.value.exit_code == 1 and "browser wasm: probs: off" in str(caught.value)
+        assert not out.exists()
+    assert seen and {"model.json", "proof.json", "proof.bin"} <= seen[0]
+
+
+@pytest.mark.node
+def test_no_browser_module_records_null(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        node_ready: str) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "export.browser", None)  # import fails as if the file were missing
+    metadata = export_model(_tiny_model(), tmp_path / "web_model", samples_count=8, backends=("cpu",),
+                            browser=True)
+    assert metadata["proof"]["browser"] is None and metadata["proof"]["passed"] is True
