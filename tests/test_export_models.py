@@ -273,3 +273,20 @@ def test_no_browser_module_records_null(tmp_path: Path, monkeypatch: pytest.Monk
     metadata = export_model(_tiny_model(), tmp_path / "web_model", samples_count=8, backends=("cpu",),
                             browser=True)
     assert metadata["proof"]["browser"] is None and metadata["proof"]["passed"] is True
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("quantize", ["float16", "uint8"])
+def test_quantized_generic_export_uses_its_thresholds(quantize: str, tmp_path: Path, node_ready: str) -> None:
+    from export.verify import THRESHOLDS
+
+    metadata = export_model(ZOO["two_in_two_out"].build(), tmp_path / "web_model", quantize=quantize,
+                            samples_count=32, backends=("wasm",), browser=False)
+    proof = metadata["proof"]
+    assert metadata["quantization"] == quantize and proof["thresholds"] == THRESHOLDS[quantize]
+    figures = proof["node"]["wasm"]["outputs"]
+    assert 0 < figures["price"]["relative_diff"] <= THRESHOLDS[quantize]["max_relative_diff"]  # quantized
+    assert figures["kind"]["agreement"] >= THRESHOLDS[quantize]["min_agreement"]
+    manifest = json.loads((tmp_path / "web_model" / "model.json").read_text())["weightsManifest"]
+    weights = [w for group in manifest for w in group["weights"]]
+    assert quantize in {w.get("quantization", {}).get("dtype") for w in weights}
