@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SEQ = 12
+SEQ = 8
 
 
 @dataclass(frozen=True)

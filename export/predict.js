@@ -4,10 +4,11 @@
 //
 //   node export/predict.js --check
 //       prints {"ok": true, "tfjs": "4.22.0", "node": "20.x"} when the packages load.
-//   node export/predict.js MODEL_DIR BUNDLE_DIR [--backend wasm|cpu] [--batch N] [--outputs FILE]
-//       runs the model in MODEL_DIR on BUNDLE_DIR/proof.json + proof.bin, prints one JSON line
-//       {"ok": true, "backend", "result": RESULT}; --outputs writes TF.js' outputs there as raw
-//       little-endian arrays, concatenated in proof.json's order of expected arrays.
+//   node export/predict.js MODEL_DIR BUNDLE_DIR [--backend wasm,cpu] [--batch N] [--outputs FILE]
+//       runs the model in MODEL_DIR on BUNDLE_DIR/proof.json + proof.bin on each backend listed
+//       (one process), prints one JSON line {"ok": true, "seconds": {backend: s}, "results":
+//       {backend: RESULT}}; --outputs writes TF.js' outputs to FILE.<backend> as raw little-endian
+//       arrays, concatenated in proof.json's order of expected arrays.
 //
 // Exit codes: 0 ok, 3 npm package missing, 4 Node.js too old, 5 model or data problem.
 // Every failure prints one JSON line {"ok": false, "error": "..."} on stdout.
@@ -22,8 +23,10 @@ const MIN_NODE_MAJOR = 18;
 console.log = console.info = console.warn = (...args) => process.stderr.write(args.join(' ') + '\n');
 const proof = require('./proof.js');
 
+let currentBackend = null;  // named in failures, so that the caller knows where TF.js gave up
+
 function fail(code, message) {
-  process.stdout.write(JSON.stringify({ok: false, code, error: message}) + '\n');
+  process.stdout.write(JSON.stringify({ok: false, code, error: message, backend: currentBackend}) + '\n');
   process.exit(code);
 }
 
@@ -46,12 +49,16 @@ function loadTf() {
   return requirePackage('@tensorflow/tfjs');
 }
 
+let wasmPathsSet = false;
+
 async function chooseBackend(tf, wanted) {
+  currentBackend = wanted;
   if (wanted === 'wasm') {
     try {
       const wasm = requirePackage('@tensorflow/tfjs-backend-wasm');
       const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-      wasm.setWasmPaths(path.join(dist, 'dist') + path.sep);
+      if (!wasmPathsSet) wasm.setWasmPaths(path.join(dist, 'dist') + path.sep);
+      wasmPathsSet = true;
       if (await tf.setBackend('wasm')) {
         await tf.ready();
         return 'wasm';
@@ -120,8 +127,10 @@ async function main(argv) {
   [args, batchText] = option(args, '--batch', '32');
   [args, outputsPath] = option(args, '--outputs', null);
   const batch = Number(batchText);
-  if (args.length !== 2 || !['wasm', 'cpu'].includes(wanted) || !Number.isInteger(batch) || batch <= 0) {
-    fail(5, 'usage: predict.js MODEL_DIR BUNDLE_DIR [--backend wasm|cpu] [--batch N] [--outputs FILE]');
+  const backends = String(wanted).split(',');
+  if (args.length !== 2 || !backends.every((b) => ['wasm', 'cpu'].includes(b))
+      || !Number.isInteger(batch) || batch <= 0) {
+    fail(5, 'usage: predict.js MODEL_DIR BUNDLE_DIR [--backend wasm|cpu|wasm,cpu] [--batch N] [--outputs FILE]');
   }
   const [modelDir, bundleDir] = args;
   let bundle;
@@ -131,23 +140,31 @@ async function main(argv) {
   } catch (err) {
     fail(5, `cannot read the proof bundle in ${bundleDir} (${err.message})`);
   }
-  const backend = await chooseBackend(tf, wanted);
-  let model;
-  try {
-    model = await tf.loadGraphModel(tf.io.fromMemory(readModelArtifacts(modelDir)));
-  } catch (err) {
-    fail(5, `TF.js cannot load the model (${err.message})`);
+  const artifacts = readModelArtifacts(modelDir);
+  const results = {};
+  const seconds = {};
+  for (const backend of backends) {  // one process for all: TF.js starts once
+    await chooseBackend(tf, backend);
+    let model;
+    try {
+      model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
+    } catch (err) {
+      fail(5, `TF.js cannot load the model (${err.message})`);
+    }
+    const started = process.hrtime.bigint();
+    const result = await proof.runProof(tf, model, bundle, {batch, keepOutputs: Boolean(outputsPath)});
+    seconds[backend] = Number(process.hrtime.bigint() - started) / 1e9;
+    if (outputsPath) {
+      const parts = bundle.expected.map((e) => Buffer.from(result.values[e.name].buffer));
+      fs.writeFileSync(`${outputsPath}.${backend}`, Buffer.concat(parts));
+      delete result.values;
+    }
+    model.dispose();
+    results[backend] = result;
   }
-  const started = process.hrtime.bigint();
-  const result = await proof.runProof(tf, model, bundle, {batch, keepOutputs: Boolean(outputsPath)});
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (outputsPath) {
-    const parts = bundle.expected.map((e) => Buffer.from(result.values[e.name].buffer));
-    fs.writeFileSync(outputsPath, Buffer.concat(parts));
-    delete result.values;
-  }
+  currentBackend = null;
   process.stdout.write(JSON.stringify({
-    ok: true, tfjs: tf.version.tfjs, node: process.versions.node, backend, seconds, result,
+    ok: true, tfjs: tf.version.tfjs, node: process.versions.node, seconds, results,
   }) + '\n');
 }
 

@@ -85,35 +85,43 @@ def node_runtime(node: str | None = None) -> dict[str, str]:
     return {"node": str(status["node"]), "tfjs": str(status["tfjs"])}
 
 
-def predict_with_tfjs(model_dir: Path, bundle_dir: Path, backend: str = "wasm", *, samples: int,
-                      outputs: list[tuple[str, str, tuple[int, ...]]] | None = None, batch: int = 32,
-                      node: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray] | None]:
-    """Run the proof bundle in `bundle_dir` on the graph model in `model_dir`, in Node.js on `backend`.
+def predict_with_tfjs(model_dir: Path, bundle_dir: Path, backends: tuple[str, ...] = ("wasm",), *,
+                      samples: int, outputs: list[tuple[str, str, tuple[int, ...]]] | None = None,
+                      batch: int = 32, node: str | None = None,
+                      ) -> dict[str, tuple[dict[str, Any], dict[str, np.ndarray] | None]]:
+    """Run the proof bundle in `bundle_dir` on the graph model in `model_dir`, in one Node.js process,
+    on each of `backends` in turn.
 
-    Returns (RESULT, TF.js outputs) where the outputs ({name: array}) come back only when
-    `outputs` lists (name, dtype, shape) of the expected arrays, in the bundle's order.
+    Returns {backend: (RESULT, TF.js outputs)}; the outputs ({name: array}) come back only when
+    `outputs` lists (name, dtype, shape) of the expected arrays, in the bundle's order. A backend
+    TF.js cannot run the model on raises VerificationError whose `backend` names it.
     """
     with tempfile.TemporaryDirectory(prefix="tfjs-export-outputs-") as tmp:
-        args = [str(model_dir), str(bundle_dir), "--backend", backend, "--batch", str(batch)]
+        args = [str(model_dir), str(bundle_dir), "--backend", ",".join(backends), "--batch", str(batch)]
         values_path = Path(tmp) / "outputs.bin"
         if outputs is not None:
             args += ["--outputs", str(values_path)]
-        timeout = 180 + samples * (0.2 if backend == "cpu" else 0.05)
+        timeout = 180 + samples * sum(0.2 if backend == "cpu" else 0.05 for backend in backends)
         code, status, stderr_tail = _run_node(args, node, timeout)
         if code != 0 or not status.get("ok"):
-            raise _node_error(code, status, stderr_tail)
-        values = None
-        if outputs is not None:
-            raw = values_path.read_bytes()
-            values, offset = {}, 0
-            for name, dtype, shape in outputs:
-                size = int(np.prod(shape)) * 4
-                kind = "<f4" if dtype == "float32" else "<i4"
-                values[name] = np.frombuffer(raw[offset:offset + size], dtype=kind).reshape(shape)
-                offset += size
-    result = dict(status["result"])
-    result["seconds"] = round(float(status.get("seconds", 0.0)), 2)
-    return result, values
+            error = _node_error(code, status, stderr_tail)
+            error.backend = status.get("backend")  # type: ignore[attr-defined]
+            raise error
+        found: dict[str, tuple[dict[str, Any], dict[str, np.ndarray] | None]] = {}
+        for backend in backends:
+            values = None
+            if outputs is not None:
+                raw = Path(f"{values_path}.{backend}").read_bytes()
+                values, offset = {}, 0
+                for name, dtype, shape in outputs:
+                    size = int(np.prod(shape)) * 4
+                    kind = "<f4" if dtype == "float32" else "<i4"
+                    values[name] = np.frombuffer(raw[offset:offset + size], dtype=kind).reshape(shape)
+                    offset += size
+            result = dict(status["results"][backend])
+            result["seconds"] = round(float(status["seconds"][backend]), 2)
+            found[backend] = (result, values)
+    return found
 
 
 def accuracy_failures(native_accuracy: float, exported_accuracy: float,

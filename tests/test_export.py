@@ -55,8 +55,8 @@ def _tfjs_probs(model_dir: Path, images: np.ndarray, probs_like: np.ndarray, tmp
     tmp.mkdir(parents=True, exist_ok=True)
     write_bundle(tmp, {"image": images.astype(np.float32)}, {"probs": probs_like.astype(np.float32)},
                  {"probs": True}, {}, len(images))
-    _, values = predict_with_tfjs(model_dir, tmp, backend, samples=len(images),
-                                  outputs=[("probs", "float32", probs_like.shape)])
+    _, values = predict_with_tfjs(model_dir, tmp, (backend,), samples=len(images),
+                                  outputs=[("probs", "float32", probs_like.shape)])[backend]
     assert values is not None
     return values["probs"]
 

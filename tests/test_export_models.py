@@ -18,7 +18,9 @@ from benchmarks.zoo_models import ZOO
 from export import ExportError, export_model
 from export.__main__ import main
 
-FAST_OK = [name for name, entry in ZOO.items() if entry.fast and entry.expect == "ok"]
+# masked_gru goes through the command line below instead
+FAST_OK = [name for name, entry in ZOO.items()
+           if entry.fast and entry.expect == "ok" and name != "masked_gru"]
 SAMPLES = 16
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -91,8 +93,8 @@ def test_recurrent_model_end_to_end_through_the_command_line(tmp_path: Path, nod
     path = tmp_path / "masked_gru.keras"
     model.save(path)
     rng = np.random.default_rng(1)
-    tokens = rng.integers(1, 40, size=(20, 12)).astype(np.int64)
-    tokens[:, 9:] = 0  # padding the mask must skip
+    tokens = rng.integers(1, 40, size=(20, 8)).astype(np.int64)
+    tokens[:, 5:] = 0  # padding the mask must skip
     np.savez(tmp_path / "samples.npz", tokens=tokens)
     out = tmp_path / "site" / "web_model"
     code, stdout, stderr = _run_main(["--model", str(path), "--out", str(out), "--samples",
@@ -100,7 +102,7 @@ def test_recurrent_model_end_to_end_through_the_command_line(tmp_path: Path, nod
     assert code == 0, stderr
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["kind"] == "generic" and metadata["proof"]["source"] == "file"
-    assert metadata["inputs"] == [{"name": "tokens", "dtype": "int32", "shape": [None, 12]}]
+    assert metadata["inputs"] == [{"name": "tokens", "dtype": "int32", "shape": [None, 8]}]
     assert metadata["outputs"][0]["name"] == "probs" and metadata["outputs"][0]["classifier"] is True
     assert [r["class"] for r in metadata["rewrites"]][:1] == ["GRU"]
     assert metadata["proof"]["node"]["wasm"]["outputs"]["probs"]["relative_diff"] <= 1e-4
