@@ -12,21 +12,24 @@ SMOKE_DIGITS = 300
 
 
 def _row(quantize: str, wall: float, metadata: dict[str, Any] | None, error: str | None) -> dict[str, Any]:
-    parity = (metadata or {}).get("parity") or {}
-    accuracy = (metadata or {}).get("accuracy") or {}
+    proof = (metadata or {}).get("proof") or {}
+    node = proof.get("node") or {}
+    parity = node.get("wasm") or next(iter(node.values()), {})
+    figures = next(iter((parity.get("outputs") or {}).values()), {})
+    accuracy = ((metadata or {}).get("mnist") or {}).get("accuracy") or {}
     return {
         "quantization": quantize,
         "wall_s": round(wall, 2),
-        "tfjs_check_s": parity.get("tfjs_seconds"),
+        "tfjs_check_s": parity.get("seconds"),
         "download_bytes": (metadata or {}).get("download_bytes"),
         "files": len((metadata or {}).get("files") or {}),
         "digits": accuracy.get("digits"),
         "keras_accuracy": accuracy.get("native"),
-        "tfjs_accuracy": parity.get("exported_accuracy"),
-        "tfjs_backend": parity.get("backend"),
-        "agreement": parity.get("agreement"),
-        "max_abs_diff": parity.get("max_abs_diff"),
-        "passed": parity.get("passed", False) and error is None,
+        "tfjs_accuracy": accuracy.get("exported"),
+        "tfjs_backend": "wasm" if "wasm" in node else next(iter(node), None),
+        "agreement": figures.get("agreement"),
+        "max_abs_diff": figures.get("max_abs_diff"),
+        "passed": bool(proof.get("passed")) and error is None,
         "error": error,
     }
 

@@ -1,10 +1,11 @@
-"""Keras → TensorFlow.js graph model, with a parity proof in TF.js itself and an atomic publish.
+"""Any Keras 3 model → TensorFlow.js graph model, with a parity proof in TF.js itself and an atomic publish.
 
-`run_export(model_path, out_dir, quantize="none", verify=True, digits=None)` is the API;
-`python -m export` is the command line around it.
+`export_model(model_or_path, out_dir, samples=None, quantize="none", ...)` is the API (see its
+docstring); `python -m export` is the command line around it. `run_export` is the MNIST-era
+signature, kept for its callers.
 """
 
 from export.errors import ExportError, VerificationError
-from export.pipeline import run_export
+from export.pipeline import export_model, run_export
 
-__all__ = ["ExportError", "VerificationError", "run_export"]
+__all__ = ["ExportError", "VerificationError", "export_model", "run_export"]

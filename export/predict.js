@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Run an exported TF.js graph model on raw float32 images, in Node, with the project's own
-// npm packages (@tensorflow/tfjs, and @tensorflow/tfjs-backend-wasm where it loads).
+// Run the parity proof (export/proof.js) of an exported TF.js graph model in Node, with the
+// project's own npm packages (@tensorflow/tfjs, @tensorflow/tfjs-backend-wasm).
 //
 //   node export/predict.js --check
 //       prints {"ok": true, "tfjs": "4.22.0", "node": "20.x"} when the packages load.
-//   node export/predict.js MODEL_DIR IMAGES.f32 COUNT PROBS.f32 [--backend wasm|cpu]
-//       reads COUNT x 28 x 28 x 1 little-endian float32 values from IMAGES.f32, writes
-//       COUNT x 10 float32 probabilities to PROBS.f32, prints one JSON status line.
+//   node export/predict.js MODEL_DIR BUNDLE_DIR [--backend wasm,cpu] [--batch N] [--outputs FILE]
+//       runs the model in MODEL_DIR on BUNDLE_DIR/proof.json + proof.bin on each backend listed
+//       (one process), prints one JSON line {"ok": true, "seconds": {backend: s}, "results":
+//       {backend: RESULT}}; --outputs writes TF.js' outputs to FILE.<backend> as raw little-endian
+//       arrays, concatenated in proof.json's order of expected arrays.
 //
 // Exit codes: 0 ok, 3 npm package missing, 4 Node.js too old, 5 model or data problem.
 // Every failure prints one JSON line {"ok": false, "error": "..."} on stdout.
@@ -19,10 +21,12 @@ const MIN_NODE_MAJOR = 18;
 
 // TF.js greets Node users with a hint about tfjs-node; stdout carries only our JSON lines.
 console.log = console.info = console.warn = (...args) => process.stderr.write(args.join(' ') + '\n');
-const BATCH = 500;
+const proof = require('./proof.js');
+
+let currentBackend = null;  // named in failures, so that the caller knows where TF.js gave up
 
 function fail(code, message) {
-  process.stdout.write(JSON.stringify({ok: false, code, error: message}) + '\n');
+  process.stdout.write(JSON.stringify({ok: false, code, error: message, backend: currentBackend}) + '\n');
   process.exit(code);
 }
 
@@ -45,24 +49,24 @@ function loadTf() {
   return requirePackage('@tensorflow/tfjs');
 }
 
+let wasmPathsSet = false;
+
 async function chooseBackend(tf, wanted) {
-  if (wanted !== 'cpu') {
+  currentBackend = wanted;
+  if (wanted === 'wasm') {
     try {
       const wasm = requirePackage('@tensorflow/tfjs-backend-wasm');
       const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-      wasm.setWasmPaths(path.join(dist, 'dist') + path.sep);
+      if (!wasmPathsSet) wasm.setWasmPaths(path.join(dist, 'dist') + path.sep);
+      wasmPathsSet = true;
       if (await tf.setBackend('wasm')) {
         await tf.ready();
         return 'wasm';
       }
     } catch (err) {
-      if (wanted === 'wasm') {
-        fail(5, `the wasm backend did not load (${err && err.message})`);
-      }
+      fail(5, `the wasm backend did not load (${err && err.message})`);
     }
-    if (wanted === 'wasm') {
-      fail(5, 'the wasm backend did not load');
-    }
+    fail(5, 'the wasm backend did not load');
   }
   await tf.setBackend('cpu');
   await tf.ready();
@@ -103,35 +107,10 @@ function readModelArtifacts(modelDir) {
   };
 }
 
-async function predict(tf, modelDir, imagesPath, count, probsPath) {
-  const artifacts = readModelArtifacts(modelDir);
-  let model;
-  try {
-    model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
-  } catch (err) {
-    fail(5, `TF.js cannot load the model (${err.message})`);
-  }
-  const raw = fs.readFileSync(imagesPath);
-  const pixels = 28 * 28;
-  if (raw.byteLength !== count * pixels * 4) {
-    fail(5, `${imagesPath} holds ${raw.byteLength} bytes, expected ${count * pixels * 4}`);
-  }
-  const images = new Float32Array(raw.buffer, raw.byteOffset, count * pixels);
-  const probs = new Float32Array(count * 10);
-  for (let start = 0; start < count; start += BATCH) {
-    const n = Math.min(BATCH, count - start);
-    const out = tf.tidy(() => {
-      const x = tf.tensor4d(images.subarray(start * pixels, (start + n) * pixels), [n, 28, 28, 1]);
-      const y = model.predict(x);
-      return Array.isArray(y) ? y[0] : y;
-    });
-    if (out.shape.length !== 2 || out.shape[0] !== n || out.shape[1] !== 10) {
-      fail(5, `the model returned shape [${out.shape}], expected [${n},10]`);
-    }
-    probs.set(await out.data(), start * 10);
-    out.dispose();
-  }
-  fs.writeFileSync(probsPath, Buffer.from(probs.buffer));
+function option(argv, name, fallback) {
+  const at = argv.indexOf(name);
+  if (at < 0) return [argv, fallback];
+  return [argv.slice(0, at).concat(argv.slice(at + 2)), argv[at + 1]];
 }
 
 async function main(argv) {
@@ -140,23 +119,52 @@ async function main(argv) {
     process.stdout.write(JSON.stringify({ok: true, tfjs: tf.version.tfjs, node: process.versions.node}) + '\n');
     return;
   }
-  const backendAt = argv.indexOf('--backend');
-  const wanted = backendAt >= 0 ? argv[backendAt + 1] : 'auto';
-  const args = backendAt >= 0 ? argv.slice(0, backendAt).concat(argv.slice(backendAt + 2)) : argv;
-  if (args.length !== 4 || !['auto', 'wasm', 'cpu'].includes(wanted)) {
-    fail(5, 'usage: predict.js MODEL_DIR IMAGES.f32 COUNT PROBS.f32 [--backend auto|wasm|cpu]');
+  let args = argv;
+  let wanted;
+  let batchText;
+  let outputsPath;
+  [args, wanted] = option(args, '--backend', 'wasm');
+  [args, batchText] = option(args, '--batch', '32');
+  [args, outputsPath] = option(args, '--outputs', null);
+  const batch = Number(batchText);
+  const backends = String(wanted).split(',');
+  if (args.length !== 2 || !backends.every((b) => ['wasm', 'cpu'].includes(b))
+      || !Number.isInteger(batch) || batch <= 0) {
+    fail(5, 'usage: predict.js MODEL_DIR BUNDLE_DIR [--backend wasm|cpu|wasm,cpu] [--batch N] [--outputs FILE]');
   }
-  const [modelDir, imagesPath, countText, probsPath] = args;
-  const count = Number(countText);
-  if (!Number.isInteger(count) || count <= 0) {
-    fail(5, `COUNT must be a positive integer, got ${countText}`);
+  const [modelDir, bundleDir] = args;
+  let bundle;
+  try {
+    bundle = proof.readBundle(fs.readFileSync(path.join(bundleDir, 'proof.json'), 'utf8'),
+                              fs.readFileSync(path.join(bundleDir, 'proof.bin')));
+  } catch (err) {
+    fail(5, `cannot read the proof bundle in ${bundleDir} (${err.message})`);
   }
-  const backend = await chooseBackend(tf, wanted);
-  const started = process.hrtime.bigint();
-  await predict(tf, modelDir, imagesPath, count, probsPath);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const artifacts = readModelArtifacts(modelDir);
+  const results = {};
+  const seconds = {};
+  for (const backend of backends) {  // one process for all: TF.js starts once
+    await chooseBackend(tf, backend);
+    let model;
+    try {
+      model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
+    } catch (err) {
+      fail(5, `TF.js cannot load the model (${err.message})`);
+    }
+    const started = process.hrtime.bigint();
+    const result = await proof.runProof(tf, model, bundle, {batch, keepOutputs: Boolean(outputsPath)});
+    seconds[backend] = Number(process.hrtime.bigint() - started) / 1e9;
+    if (outputsPath) {
+      const parts = bundle.expected.map((e) => Buffer.from(result.values[e.name].buffer));
+      fs.writeFileSync(`${outputsPath}.${backend}`, Buffer.concat(parts));
+      delete result.values;
+    }
+    model.dispose();
+    results[backend] = result;
+  }
+  currentBackend = null;
   process.stdout.write(JSON.stringify({
-    ok: true, tfjs: tf.version.tfjs, node: process.versions.node, backend, count, seconds,
+    ok: true, tfjs: tf.version.tfjs, node: process.versions.node, seconds, results,
   }) + '\n');
 }
 

@@ -38,11 +38,11 @@ def _hidden(out: Path, kind: str) -> str:
     return f".{out.name}.{kind}-"
 
 
-def check_out_dir(out: Path, model_path: Path) -> None:
+def check_out_dir(out: Path, model_path: Path | None) -> None:
     """Refuse an `--out` that is a file, unwritable, holds the source model, or holds unrelated files."""
     out_abs = out.resolve()
-    model_abs = model_path.resolve()
-    if out_abs == model_abs.parent or model_abs.is_relative_to(out_abs):
+    model_abs = model_path.resolve() if model_path is not None else None
+    if model_abs is not None and (out_abs == model_abs.parent or model_abs.is_relative_to(out_abs)):
         raise ExportError(f"--out {out} is the folder holding the source model {model_path}; "
                           "publish to another folder (default artifacts/web_model)")
     if out.exists() and not out.is_dir():

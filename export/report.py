@@ -1,4 +1,4 @@
-"""The short parity table `python -m export` prints (the same figures as metadata.json)."""
+"""The short proof table `python -m export` prints (the same figures as metadata.json)."""
 
 from __future__ import annotations
 
@@ -9,35 +9,51 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f} %"
 
 
-def format_table(metadata: dict[str, Any]) -> str:
-    """Agreement, max and mean |Δp|, native vs exported accuracy, download size, time."""
-    parity = metadata.get("parity")
-    accuracy = metadata["accuracy"]
-    size = metadata["download_bytes"]
-    files = len(metadata["files"])
+def _result_lines(where: str, result: Any) -> list[str]:
+    if not isinstance(result, dict):
+        return [f"  {where:<14} not run"]
     lines = []
-    if parity is None:
+    verdict = "PASS" if result.get("passed") else "FAIL"
+    for name, figures in (result.get("outputs") or {}).items():
+        agreement = figures.get("agreement")
+        agree = f"  argmax agreement {_pct(agreement)}" if agreement is not None else ""
+        lines.append(f"  {where:<14} {name:<16} max |Δ| {figures['max_abs_diff']:.2e} "
+                     f"({figures['relative_diff']:.1e} of scale {figures['scale']:.3g}){agree}")
+    if "accuracy" in result:
+        lines.append(f"  {where:<14} test accuracy {_pct(result['accuracy'])}")
+    if not lines:
+        lines.append(f"  {where:<14} {result.get('error') or ''}".rstrip())
+    lines[-1] += f"  {verdict}"
+    return lines
+
+
+def format_table(metadata: dict[str, Any]) -> str:
+    """Per runtime and backend: max |Δ| per output, agreement, verdict; size, rewrites, time."""
+    proof = metadata.get("proof") or {}
+    lines = []
+    if not metadata.get("verified"):
         lines.append(f"UNVERIFIED export (--no-verify), quantization {metadata['quantization']}")
-        lines.append(f"  Keras test accuracy   {_pct(accuracy['native'])} on {accuracy['digits']:,} digits")
     else:
-        limits = parity["thresholds"]
-        lines.append(f"TF.js parity on {parity['digits']:,} MNIST test digits "
-                     f"(Node.js, {parity['backend']} backend), quantization {metadata['quantization']}")
-        agree_limit = f"need ≥ {100 * limits['min_agreement']:.2f} %" if "min_agreement" in limits else ""
-        lines.append(f"  argmax agreement      {100 * parity['agreement']:.2f} %"
-                     f"  ({parity['disagreements']} differ)  {agree_limit}".rstrip())
-        diff_limit = f"need ≤ {limits['max_abs_diff']:.0e}" if "max_abs_diff" in limits else ""
-        lines.append(f"  max |Δp|              {parity['max_abs_diff']:.2e}  {diff_limit}".rstrip())
-        lines.append(f"  mean |Δp|             {parity['mean_abs_diff']:.2e}")
-        change_limit = ""
-        if "max_accuracy_change_pp" in limits:
-            change_limit = f"need within ±{limits['max_accuracy_change_pp']} pp"
-        elif "max_accuracy_drop_pp" in limits:
-            change_limit = f"need drop ≤ {limits['max_accuracy_drop_pp']} pp"
-        lines.append(f"  test accuracy         {_pct(accuracy['native'])} Keras → "
-                     f"{_pct(accuracy['exported'])} TF.js ({parity['accuracy_change_pp']:+.2f} pp)"
-                     f"  {change_limit}".rstrip())
-        lines.append(f"  result                {'PASS' if parity['passed'] else 'FAIL'}")
-    lines.append(f"  download size         {size:,} bytes ({size / 1024:.1f} KiB, {files} files)")
-    lines.append(f"  export time           {metadata['export_seconds']:.1f} s")
+        limits = proof.get("thresholds") or {}
+        rule = ", ".join(f"{key} {value:g}" for key, value in limits.items())
+        lines.append(f"TF.js parity on {proof.get('samples', 0):,} samples ({proof.get('source')}), "
+                     f"quantization {metadata['quantization']}; need {rule}")
+        for backend, result in (proof.get("node") or {}).items():
+            lines += _result_lines(f"node {backend}", result)
+        for backend, result in (proof.get("browser") or {}).items():
+            lines += _result_lines(f"browser {backend}", result)
+        if proof.get("browser") is None:
+            lines.append("  browser        not run")
+        lines.append(f"  result         {'PASS' if proof.get('passed') else 'FAIL'}")
+    mnist = metadata.get("mnist")
+    if mnist:
+        accuracy = mnist["accuracy"]
+        lines.append(f"  test accuracy  {_pct(accuracy['native'])} Keras → "
+                     f"{_pct(accuracy['exported'])} TF.js "
+                     f"on {accuracy['digits']:,} digits")
+    for rewrite in metadata.get("rewrites") or []:
+        lines.append(f"  rewrite        {rewrite.get('layer') or rewrite['class']}: {rewrite['what']}")
+    size = metadata["download_bytes"]
+    lines.append(f"  download size  {size:,} bytes ({size / 1024:.1f} KiB)")
+    lines.append(f"  export time    {metadata['export_seconds']:.1f} s")
     return "\n".join(lines)

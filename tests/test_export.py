@@ -1,4 +1,5 @@
-"""`python -m export`: TF.js parity on real MNIST digits, quantization, atomic publishing, user errors."""
+"""`python -m export` on MNIST digit models: TF.js parity on real digits, quantization, the proof
+bundle, atomic publishing, user errors. (Any-model exports: tests/test_export_models.py.)"""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ import export.publish
 import export.verify
 from export import ExportError, VerificationError, run_export
 from export.__main__ import main
-from export.verify import THRESHOLDS, predict_with_tfjs
+from export.samples import write_bundle
+from export.verify import MNIST_THRESHOLDS, predict_with_tfjs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PARITY_DIGITS = 1000
+QUANTIZED_DIGITS = 1000
 
 # Keras 3.15 with NumPy 2.1 warns from its own internals on every predict.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -46,6 +49,18 @@ def _run_main(args: list[str]) -> tuple[int, str, str]:
     return code, stdout.getvalue(), stderr.getvalue()
 
 
+def _tfjs_probs(model_dir: Path, images: np.ndarray, probs_like: np.ndarray, tmp: Path,
+                backend: str = "wasm") -> np.ndarray:
+    """TF.js' probabilities for `images`, through a bundle this test writes itself."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    write_bundle(tmp, {"image": images.astype(np.float32)}, {"probs": probs_like.astype(np.float32)},
+                 {"probs": True}, {}, len(images))
+    _, values = predict_with_tfjs(model_dir, tmp, (backend,), samples=len(images),
+                                  outputs=[("probs", "float32", probs_like.shape)])[backend]
+    assert values is not None
+    return values["probs"]
+
+
 @pytest.fixture(scope="module")
 def digits(mnist_test: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The first 1,000 real MNIST test digits and labels."""
@@ -54,17 +69,8 @@ def digits(mnist_test: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.nd
 
 
 @pytest.fixture(scope="module")
-def native_probs(small_model_path: Path, digits: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Keras' own predictions for those digits, computed here independently of the exporter."""
-    import keras
-
-    model = keras.saving.load_model(small_model_path, compile=False)
-    return np.asarray(model.predict(digits[0], batch_size=500, verbose=0))
-
-
-@pytest.fixture(scope="module")
 def native_all(small_model_path: Path, mnist_test: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Keras' predictions of `small_model_path` for all 10,000 test digits."""
+    """Keras' predictions of `small_model_path` for all 10,000 test digits, computed here."""
     import keras
 
     model = keras.saving.load_model(small_model_path, compile=False)
@@ -72,18 +78,31 @@ def native_all(small_model_path: Path, mnist_test: tuple[np.ndarray, np.ndarray]
 
 
 @pytest.fixture(scope="module")
+def native_probs(native_all: np.ndarray) -> np.ndarray:
+    return native_all[:PARITY_DIGITS]
+
+
+@pytest.fixture(scope="module")
+def full_export(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory,
+                node_ready: str) -> tuple[Path, str]:
+    """The one export on all 10,000 test digits: the command line's defaults (wasm on all of them,
+    cpu on the first 1,000)."""
+    out = tmp_path_factory.mktemp("export-full") / "web_model"
+    code, stdout, stderr = _run_main(["--model", str(small_model_path), "--out", str(out), "--no-browser"])
+    assert code == 0, stderr
+    return out, stdout
+
+
+@pytest.fixture(scope="module")
 def quantized(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory,
               node_ready: str) -> dict[str, tuple[Path, str]]:
-    """Unquantized, float16 and uint8 exports by the command line's defaults (all 10,000 digits).
-
-    The float16 limits (99.95 % agreement, ±0.02 pp) allow no flip at all on 1,000 digits; on
-    10,000 they allow five, which is what the thresholds mean. Returns {quantize: (folder, stdout)}.
-    """
+    """float16 and uint8 exports proven on 1,000 digits (wasm only). Returns {quantize: (folder, stdout)}."""
     exports = {}
-    for quantize in ("none", "float16", "uint8"):
+    for quantize in ("float16", "uint8"):
         out = tmp_path_factory.mktemp(f"export-{quantize}") / "web_model"
         code, stdout, stderr = _run_main(["--model", str(small_model_path), "--out", str(out),
-                                          "--quantize", quantize])
+                                          "--quantize", quantize, "--digits", str(QUANTIZED_DIGITS),
+                                          "--backend", "wasm", "--no-browser"])
         assert code == 0, stderr
         exports[quantize] = (out, stdout)
     return exports
@@ -94,48 +113,62 @@ def quantized(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory,
 
 @pytest.mark.node
 def test_unquantized_tfjs_matches_keras(exported_model_dir: Path, native_probs: np.ndarray,
-                                        digits: tuple[np.ndarray, np.ndarray]) -> None:
-    probs, status = predict_with_tfjs(exported_model_dir, digits[0])
+                                        digits: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    probs = _tfjs_probs(exported_model_dir, digits[0], native_probs, tmp_path)
     assert probs.shape == (PARITY_DIGITS, 10)
-    assert status["backend"] in ("wasm", "cpu")
     np.testing.assert_array_equal(probs.argmax(axis=1), native_probs.argmax(axis=1))
     max_diff = float(np.abs(probs - native_probs).max())
     assert max_diff <= 1e-4
 
     metadata = json.loads((exported_model_dir / "metadata.json").read_text())
     assert metadata["verified"] is True and metadata["warning"] is None
-    parity = metadata["parity"]
-    assert parity["passed"] is True and parity["digits"] == PARITY_DIGITS
-    assert parity["agreement"] == 1.0
-    assert parity["max_abs_diff"] == pytest.approx(max_diff, rel=0.05, abs=1e-7)
+    assert metadata["kind"] == "mnist-digits"
+    proof = metadata["proof"]
+    assert proof["passed"] is True and proof["samples"] == PARITY_DIGITS and proof["source"] == "mnist-test"
+    assert set(proof["node"]) == {"wasm", "cpu"}
+    for result in proof["node"].values():
+        figures = result["outputs"]["probs"]
+        assert result["passed"] is True and figures["agreement"] == 1.0
+        assert figures["max_abs_diff"] == pytest.approx(max_diff, rel=0.5, abs=1e-7)
     native_accuracy = float((native_probs.argmax(axis=1) == digits[1]).mean())
-    assert metadata["accuracy"]["native"] == pytest.approx(native_accuracy)
+    assert metadata["mnist"]["accuracy"]["native"] == pytest.approx(native_accuracy)
+    assert metadata["mnist"]["accuracy"]["exported"] == pytest.approx(native_accuracy)
     assert len(np.unique(native_probs.argmax(axis=1))) >= 5  # agreement is not about one constant class
 
 
 @pytest.mark.node
 def test_published_folder_is_a_graph_model_with_honest_metadata(exported_model_dir: Path,
-                                                                 small_model_path: Path) -> None:
+                                                                 small_model_path: Path,
+                                                                 digits: tuple[np.ndarray, np.ndarray],
+                                                                 native_probs: np.ndarray) -> None:
     model_json = json.loads((exported_model_dir / "model.json").read_text())
     assert model_json["format"] == "graph-model"
+    assert list(model_json["signature"]["inputs"]) == ["image"]
     assert model_json["signature"]["inputs"]["image"]["dtype"] == "DT_FLOAT"
+    assert list(model_json["signature"]["outputs"]) == ["probs"]
     names = {p.name for p in exported_model_dir.iterdir()}
     shards = {path for group in model_json["weightsManifest"] for path in group["paths"]}
-    assert names == {"model.json", "metadata.json", *shards}  # no SavedModel, no Keras format
+    assert names == {"model.json", "metadata.json", "proof.json", "proof.bin", *shards}
     assert not _leftovers(exported_model_dir)
 
     metadata = json.loads((exported_model_dir / "metadata.json").read_text())
+    assert metadata["schema"] == 2 and metadata["format"] == "tfjs-graph-model"
     actual = _hashes(exported_model_dir)
     assert {name: entry["sha256"] for name, entry in metadata["files"].items()} == {
         name: digest for name, digest in actual.items() if name != "metadata.json"}
-    sizes = [(exported_model_dir / name).stat().st_size for name in metadata["files"]]
+    sizes = [(exported_model_dir / name).stat().st_size for name in ["model.json", *shards]]
     assert metadata["download_bytes"] == sum(sizes)
     assert metadata["source"]["sha256"] == hashlib.sha256(small_model_path.read_bytes()).hexdigest()
-    assert metadata["input"]["shape"] == [None, 28, 28, 1] and metadata["input"]["dtype"] == "float32"
-    assert metadata["output"]["shape"] == [None, 10]
-    assert metadata["labels"] == [str(d) for d in range(10)]
-    assert metadata["preprocessing"]["fit_box"] == 20 and metadata["preprocessing"]["field"] == 28
+    assert metadata["inputs"] == [{"name": "image", "dtype": "float32", "shape": [None, 28, 28, 1]}]
+    assert metadata["outputs"] == [{"name": "probs", "dtype": "float32", "shape": [None, 10],
+                                    "classifier": True}]
+    assert metadata["rewrites"] == []
+    assert metadata["mnist"]["labels"] == [str(d) for d in range(10)]
+    assert metadata["mnist"]["preprocessing"]["fit_box"] == 20
+    assert metadata["mnist"]["preprocessing"]["field"] == 28
     assert metadata["quantization"] == "none"
+    assert metadata["proof"]["thresholds"] == MNIST_THRESHOLDS["none"]
+    assert metadata["proof"]["browser"] is None  # the fixture exports without the browser proof
     import keras
     import tensorflow as tf
 
@@ -143,53 +176,68 @@ def test_published_folder_is_a_graph_model_with_honest_metadata(exported_model_d
     assert metadata["versions"]["keras"] == keras.__version__
     assert metadata["versions"]["tensorflowjs_converter"] == "4.22.0"
 
+    # the bundle: the first 256 digits and Keras' probabilities for them, ≤ 1 MB
+    bundle = json.loads((exported_model_dir / "proof.json").read_text())
+    raw = (exported_model_dir / "proof.bin").read_bytes()
+    assert len(raw) <= 1_000_000 and bundle["samples"] == metadata["proof"]["bundled"] == 256
+    arrays = {a["name"]: np.frombuffer(raw[a["offset"]:a["offset"] + a["bytes"]], "<f4").reshape(a["shape"])
+              for a in bundle["arrays"]}
+    np.testing.assert_array_equal(arrays["image"], digits[0][:256])
+    np.testing.assert_allclose(arrays["probs"], native_probs[:256], atol=1e-6)
+
 
 @pytest.mark.node
-def test_trained_model_full_test_set_parity(quantized: dict[str, tuple[Path, str]], native_all: np.ndarray,
+def test_trained_model_full_test_set_parity(full_export: tuple[Path, str], native_all: np.ndarray,
                                             mnist_test: tuple[np.ndarray, np.ndarray]) -> None:
-    out, stdout = quantized["none"]
-    probs, _ = predict_with_tfjs(out, mnist_test[0])
-    np.testing.assert_array_equal(probs.argmax(axis=1), native_all.argmax(axis=1))
-    assert float(np.abs(probs - native_all).max()) <= 1e-4
+    out, stdout = full_export
+    metadata = json.loads((out / "metadata.json").read_text())
     accuracy = float((native_all.argmax(axis=1) == mnist_test[1]).mean())
     assert accuracy > 0.9
-    metadata = json.loads((out / "metadata.json").read_text())
-    assert metadata["parity"]["digits"] == 10_000 and metadata["parity"]["agreement"] == 1.0
-    assert metadata["accuracy"]["native"] == pytest.approx(accuracy)
-    assert "100.00 %" in stdout and "PASS" in stdout
+    assert metadata["proof"]["samples"] == 10_000 and metadata["proof"]["passed"] is True
+    for backend, count in (("wasm", 10_000), ("cpu", 1_000)):
+        result = metadata["proof"]["node"][backend]
+        assert result["samples"] == count and result["passed"] is True
+        assert result["outputs"]["probs"]["agreement"] == 1.0
+        assert result["outputs"]["probs"]["max_abs_diff"] <= 1e-4
+        native = float((native_all[:count].argmax(axis=1) == mnist_test[1][:count]).mean())
+        assert result["accuracy"] == pytest.approx(native)
+    assert metadata["mnist"]["accuracy"] == {"digits": 10_000, "native": pytest.approx(accuracy),
+                                             "exported": pytest.approx(accuracy)}
+    assert "node wasm" in stdout and "node cpu" in stdout and "PASS" in stdout
+    assert "next: python -m web" in stdout
 
 
 @pytest.mark.node
 @pytest.mark.parametrize("quantize", ["float16", "uint8"])
 def test_quantized_export_within_thresholds(quantize: str, quantized: dict[str, tuple[Path, str]],
-                                            native_all: np.ndarray,
-                                            mnist_test: tuple[np.ndarray, np.ndarray]) -> None:
+                                            exported_model_dir: Path, native_probs: np.ndarray,
+                                            digits: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
     out, stdout = quantized[quantize]
-    probs, _ = predict_with_tfjs(out, mnist_test[0])
-    labels = mnist_test[1]
-    native_top, tfjs_top = native_all.argmax(axis=1), probs.argmax(axis=1)
+    probs = _tfjs_probs(out, digits[0], native_probs, tmp_path)
+    labels = digits[1]
+    native_top, tfjs_top = native_probs.argmax(axis=1), probs.argmax(axis=1)
     change_pp = 100.0 * (int((tfjs_top == labels).sum()) - int((native_top == labels).sum())) / len(labels)
-    limits = THRESHOLDS[quantize]
+    limits = MNIST_THRESHOLDS[quantize]
     if quantize == "float16":
         assert (native_top == tfjs_top).mean() >= limits["min_agreement"]
         assert abs(change_pp) <= limits["max_accuracy_change_pp"] + 1e-9
     else:
         assert -change_pp <= limits["max_accuracy_drop_pp"] + 1e-9
-    assert 0 < float(np.abs(probs - native_all).max()) < 0.5  # quantized, yet close
+    assert 0 < float(np.abs(probs - native_probs).max()) < 0.5  # quantized, yet close
 
     metadata = json.loads((out / "metadata.json").read_text())
-    assert metadata["quantization"] == quantize and metadata["parity"]["passed"] is True
-    assert metadata["parity"]["digits"] == len(labels) == 10_000
-    assert metadata["parity"]["accuracy_change_pp"] == pytest.approx(change_pp)
+    assert metadata["quantization"] == quantize and metadata["proof"]["passed"] is True
+    assert metadata["proof"]["samples"] == QUANTIZED_DIGITS and list(metadata["proof"]["node"]) == ["wasm"]
+    assert metadata["proof"]["thresholds"] == limits
+    exported = metadata["mnist"]["accuracy"]["exported"]
+    assert exported == pytest.approx(float((tfjs_top == labels).mean()))
     model_json = json.loads((out / "model.json").read_text())
     weights = [w for group in model_json["weightsManifest"] for w in group["weights"]]
     dtypes = {w.get("quantization", {}).get("dtype") for w in weights}
     assert quantize in dtypes
-    full = json.loads((quantized["none"][0] / "metadata.json").read_text())["download_bytes"]
+    full = json.loads((exported_model_dir / "metadata.json").read_text())["download_bytes"]
     assert metadata["download_bytes"] < (0.6 if quantize == "float16" else 0.35) * full
-
-    assert "argmax agreement" in stdout and "max |Δp|" in stdout and "PASS" in stdout
-    assert "next: python -m web" in stdout
+    assert "PASS" in stdout and "node wasm" in stdout
 
 
 # --- verification failures and atomic publishing -----------------------------------------------
@@ -206,8 +254,8 @@ def published(exported_model_dir: Path, tmp_path: Path) -> Path:
 def _corrupting(damage: str):
     real = export.pipeline.convert_to_graph_model
 
-    def convert(model, out_dir: Path, quantize: str = "none", verbose: bool = False) -> None:
-        real(model, out_dir, quantize, verbose)
+    def convert(model, out_dir: Path, quantize: str = "none", verbose: bool = False) -> list:
+        rewrites = real(model, out_dir, quantize, verbose)
         shard = next(out_dir.glob("*.bin"))
         data = bytearray(shard.read_bytes())
         if damage == "zeroed":
@@ -215,6 +263,7 @@ def _corrupting(damage: str):
         else:
             del data[len(data) // 2:]
         shard.write_bytes(bytes(data))
+        return rewrites
 
     return convert
 
@@ -227,11 +276,11 @@ def test_corrupt_shard_is_caught_and_nothing_is_published(damage: str, published
     before = _hashes(published)
     monkeypatch.setattr(export.pipeline, "convert_to_graph_model", _corrupting(damage))
     code, stdout, stderr = _run_main(["--model", str(small_model_path), "--out", str(published),
-                                      "--digits", "300"])
+                                      "--digits", "300", "--backend", "wasm", "--no-browser"])
     assert code == 1
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
-    assert ("parity check failed" if damage == "zeroed" else "TF.js could not run") in lines[0]
+    assert ("parity proof failed" if damage == "zeroed" else "TF.js could not run") in lines[0]
     if damage == "zeroed":
         assert "FAIL" in stdout
     assert _hashes(published) == before
@@ -255,7 +304,8 @@ def test_interrupt_during_conversion_leaves_published_model(published: Path, sma
 @pytest.mark.node
 def test_no_verify_says_unverified(small_model_path: Path, tmp_path: Path) -> None:
     metadata = run_export(small_model_path, tmp_path / "web_model", verify=False, digits=200)
-    assert metadata["verified"] is False and metadata["parity"] is None
+    assert metadata["verified"] is False and metadata["proof"]["node"] is None
+    assert metadata["proof"]["passed"] is None
     assert "UNVERIFIED" in metadata["warning"]
     on_disk = json.loads((tmp_path / "web_model" / "metadata.json").read_text())
     assert on_disk["verified"] is False and "UNVERIFIED" in on_disk["warning"]
@@ -304,15 +354,15 @@ def _save(model, path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def bad_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Models and files export must refuse."""
+    """Files export must refuse, and digit-shaped models that are not digit classifiers."""
     import keras
 
     folder = tmp_path_factory.mktemp("bad-models")
     keras.utils.set_random_seed(0)
 
     def classifier(shape: tuple[int, ...], classes: int, activation: str = "softmax") -> keras.Model:
-        return keras.Sequential([keras.Input(shape), keras.layers.Flatten(),
-                                 keras.layers.Dense(classes, activation=activation)])
+        return keras.Sequential([keras.Input(shape, name="pixels"), keras.layers.Flatten(),
+                                 keras.layers.Dense(classes, activation=activation, name="scores")])
 
     (folder / "text.keras").write_text("not a model")
     with zipfile.ZipFile(folder / "zip.keras", "w") as archive:
@@ -320,9 +370,8 @@ def bad_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "text": folder / "text.keras",
         "zip": folder / "zip.keras",
-        "input": _save(classifier((32, 32, 3), 10), folder / "rgb.keras"),
-        "output": _save(classifier((28, 28, 1), 5), folder / "five.keras"),
         "logits": _save(classifier((28, 28, 1), 10, activation="linear"), folder / "logits.keras"),
+        "five": _save(classifier((28, 28, 1), 5), folder / "five.keras"),
     }
 
 
@@ -331,9 +380,6 @@ def bad_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ("folder", "is a folder"),
     ("text", "not a Keras model file"),
     ("zip", "not a loadable Keras model"),
-    ("input", "input shape"),
-    ("output", "output shape"),
-    ("logits", "not probabilities"),
 ])
 def test_bad_model_is_refused(case: str, expected: str, bad_models: dict[str, Path], tmp_path: Path) -> None:
     model = {"missing": tmp_path / "nope.keras", "folder": tmp_path}.get(case) or bad_models[case]
@@ -346,6 +392,22 @@ def test_bad_model_is_refused(case: str, expected: str, bad_models: dict[str, Pa
     assert "Traceback" not in stderr + stdout
     assert not out.exists()
     assert not (out.parent.exists() and _leftovers(out))
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("case", ["logits", "five"])
+def test_digit_shaped_non_classifier_exports_as_generic(case: str, bad_models: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    """28x28x1 in but not 10 probabilities out: a generic model, proven on generated samples."""
+    out = tmp_path / "web_model"
+    code, stdout, stderr = _run_main(["--model", str(bad_models[case]), "--out", str(out), "--digits", "50",
+                                      "--samples-count", "16", "--backend", "wasm", "--no-browser"])
+    assert code == 0, stderr
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["kind"] == "generic" and "mnist" not in metadata
+    assert metadata["proof"]["source"] == "generated" and metadata["proof"]["samples"] == 16
+    assert metadata["outputs"][0]["classifier"] is (case == "five")
+    assert "next: python -m web" not in stdout
 
 
 @pytest.mark.parametrize(("case", "expected"), [
@@ -383,6 +445,7 @@ def test_missing_npm_packages_say_npm_ci(small_model_path: Path, tmp_path: Path,
     lonely = tmp_path / "elsewhere" / "predict.js"  # no node_modules above it
     lonely.parent.mkdir()
     shutil.copy(export.verify.SCRIPT, lonely)
+    shutil.copy(export.verify.SCRIPT.parent / "proof.js", lonely.parent)  # the script's own module
     monkeypatch.setattr(export.verify, "SCRIPT", lonely)
     monkeypatch.chdir(tmp_path)
     code, _, stderr = _run_main(["--model", str(small_model_path), "--out", str(tmp_path / "web_model")])

@@ -1,0 +1,341 @@
+"""The known gaps between Keras 3 (TensorFlow backend) and TF.js 4.22, and how the exporter closes them.
+
+| gap | rewrite |
+| --- | --- |
+| exact GELU traces to `Erfc`, which TF.js lacks | trace `0.5·x·(1 + erf(x/√2))` (TF.js has `Erf`) |
+| RNN while loops (LSTM, GRU, SimpleRNN, Bidirectional) convert, then never start in TF.js |
+  fixed length ≤ `MAX_UNROLL` steps: rebuild the layer with `unroll=True` (`unroll_rnns`); |
+  variable length or longer: drop the loop's control-only edges (`strip_control_edges`) |
+| `Einsum` (MultiHeadAttention, EinsumDense) has no wasm kernel | trace two-operand einsums as
+  transpose + reshape + MatMul (`einsum_as_matmul`) |
+| the converter fuses `x @ W + y` / `conv(x) + c` into `_FusedMatMul` / `_FusedConv2D` with a
+  rank-2 `y` (an RNN's `h @ U`) or a scalar `c` (MobileNetV3's hard sigmoid); the wasm backend takes
+  rank-1 biases only | split them into MatMul/Conv2D + AddV2 (`unfuse_odd_biases`) |
+
+Why the loop never starts: the converter lowers `While` to v1 control flow (Enter/Merge/Switch/
+Exit) and keeps the lowering's control-only edges (`^node`) from `NoOp` nodes to the `Enter`
+nodes and the loop body; TF.js 4.22's `executeAsync` never schedules those, so it stops with
+"Cannot compute the outputs [Identity] from the provided inputs [...]. Consider providing the
+following inputs: []". Without the control-only edges the loop runs and matches Keras on wasm
+and cpu (once `_FusedMatMul` is split). Keeping the functional `While` instead
+(`control_flow_v2=True`) runs on cpu but fails on wasm ("Cannot read properties of undefined
+(reading 'backend')"). Still failing on wasm: a masked Bidirectional RNN with
+return_sequences=True as a loop ("memory access out of bounds"); unrolled, Keras 3 itself
+computes that one differently, so it is not unrolled and the export is refused.
+
+Every rewrite is recorded in `metadata.rewrites` as {"layer", "class", "what"}; the parity proof
+checks the result.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+MAX_UNROLL = 128  # longer fixed sequences keep their (patched) while loop: unrolled graphs grow with T
+RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN")
+
+
+@contextlib.contextmanager
+def exact_gelu_as_erf() -> Iterator[list[int]]:
+    """While tracing, compute exact GELU with `erf` (TF.js has it) rather than `erfc` (it does not).
+
+    Yields a one-item list counting the exact GELUs traced.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import nn as tf_nn
+
+    original = tf_nn.gelu
+    traced = [0]
+
+    def gelu(x: Any, approximate: bool = True) -> Any:
+        if approximate:
+            return original(x, approximate=True)
+        traced[0] += 1
+        x = tf.convert_to_tensor(x)
+        return 0.5 * x * (1.0 + tf.math.erf(x * tf.cast(1.0 / math.sqrt(2.0), x.dtype)))
+
+    tf_nn.gelu = gelu
+    try:
+        yield traced
+    finally:
+        tf_nn.gelu = original
+
+
+@contextlib.contextmanager
+def einsum_as_matmul() -> Iterator[list[int]]:
+    """While tracing, compute two-operand einsums with transpose, reshape and MatMul.
+
+    MultiHeadAttention and EinsumDense trace to `Einsum`, which TF.js' wasm backend lacks ("Kernel
+    'Einsum' not registered"). Yields a one-item list counting the einsums rewritten; anything but
+    plain two-operand subscripts (ellipsis, repeated indices) keeps the original op.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import numpy as tf_numpy
+
+    originals = (tf_numpy.einsum, tf.einsum)
+    rewritten = [0]
+
+    def patched(original: Any) -> Any:
+        def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Any:
+            result = None
+            # `optimize` only orders contractions of 3+ operands
+            if len(operands) == 2 and set(kwargs) <= {"optimize", "name"} and isinstance(subscripts, str):
+                result = _einsum2(tf, subscripts, *operands)
+            if result is None:
+                return original(subscripts, *operands, **kwargs)
+            rewritten[0] += 1
+            return result
+
+        return einsum
+
+    # Keras layers call keras' einsum; its TF attention kernel calls tf.einsum directly.
+    tf_numpy.einsum, tf.einsum = patched(originals[0]), patched(originals[1])
+    try:
+        yield rewritten
+    finally:
+        tf_numpy.einsum, tf.einsum = originals
+
+
+def _einsum2(tf: Any, subscripts: str, a: Any, b: Any) -> Any:
+    """`tf.einsum(subscripts, a, b)` as transposes, reshapes and one batched MatMul (None: not handled)."""
+    equation = subscripts.replace(" ", "")
+    if "." in equation or "->" not in equation:
+        return None
+    inputs, out = equation.split("->")
+    if inputs.count(",") != 1:
+        return None
+    sa, sb = inputs.split(",")
+    if len(set(sa)) != len(sa) or len(set(sb)) != len(sb) or len(set(out)) != len(out):
+        return None
+    a, b = tf.convert_to_tensor(a), tf.convert_to_tensor(b)
+    if a.dtype != b.dtype or not a.dtype.is_floating or a.shape.rank != len(sa) or b.shape.rank != len(sb):
+        return None
+    if any(c not in sb and c not in out for c in sa) or any(c not in sa and c not in out for c in sb):
+        return None  # an index summed away within one operand: leave it to tf.einsum
+    batch = [c for c in sa if c in sb and c in out]
+    contract = [c for c in sa if c in sb and c not in out]
+    free_a = [c for c in sa if c not in sb]
+    free_b = [c for c in sb if c not in sa]
+
+    def dims(tensor: Any) -> list[Any]:
+        static = tensor.shape.as_list()
+        dynamic = tf.shape(tensor)
+        return [d if d is not None else dynamic[i] for i, d in enumerate(static)]
+
+    def product(values: list[Any]) -> Any:
+        total: Any = 1
+        for value in values:
+            total = total * value
+        return total
+
+    def transpose(tensor: Any, have: str | list[str], want: list[str]) -> Any:
+        perm = [list(have).index(c) for c in want]
+        return tensor if perm == sorted(perm) else tf.transpose(tensor, perm)
+
+    a_t = transpose(a, sa, batch + free_a + contract)
+    b_t = transpose(b, sb, batch + contract + free_b)
+    da, db = dims(a_t), dims(b_t)
+    nb, nfa, nc = len(batch), len(free_a), len(contract)
+    batch_dims, free_a_dims, contract_dims = da[:nb], da[nb:nb + nfa], da[nb + nfa:]
+    free_b_dims = db[nb + nc:]
+    a2 = tf.reshape(a_t, [product(batch_dims), product(free_a_dims), product(contract_dims)])
+    b2 = tf.reshape(b_t, [product(batch_dims), product(contract_dims), product(free_b_dims)])
+    result = tf.reshape(tf.matmul(a2, b2), batch_dims + free_a_dims + free_b_dims)
+    return transpose(result, batch + free_a + free_b, list(out))
+
+
+def exact_gelu_layers(model: Any) -> list[dict[str, str]]:
+    """Rewrites to record for layers whose activation is the exact GELU."""
+    found = []
+    for layer in _all_layers(model):
+        activation = getattr(layer, "activation", None)
+        if getattr(activation, "__name__", "") == "gelu":
+            try:
+                approximate = layer.get_config().get("activation") != "gelu"
+            except Exception:
+                approximate = False
+            if not approximate:
+                found.append({"layer": layer.name, "class": type(layer).__name__,
+                              "what": "exact GELU traced as 0.5·x·(1+erf(x/√2)) (TF.js has no Erfc)"})
+    return found
+
+
+def _all_layers(model: Any) -> list[Any]:
+    try:
+        return [layer for layer in model._flatten_layers(include_self=False)]
+    except AttributeError:
+        return list(getattr(model, "layers", []))
+
+
+def _time_steps(layer: Any) -> int | None:
+    """The fixed sequence length the layer reads (None when dynamic or unknown)."""
+    shapes = []
+    for node in getattr(layer, "_inbound_nodes", []):
+        tensors = getattr(node, "input_tensors", [])
+        if tensors:
+            shapes.append(tuple(tensors[0].shape))
+    if not shapes or any(len(s) < 2 or s[1] is None for s in shapes):
+        return None
+    return max(int(s[1]) for s in shapes)
+
+
+def _is_rnn(layer: Any) -> bool:
+    import keras
+
+    return isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))
+
+
+def unroll_rnns(model: Any, skip: frozenset[str] = frozenset()) -> tuple[Any, list[dict[str, str]]]:
+    """A copy of `model` whose fixed-length RNN layers run unrolled, and the rewrites made.
+
+    Only Functional and Sequential models are rebuilt (from their config, weights copied);
+    anything else is returned unchanged and keeps its while loops. Layers named in `skip` keep
+    their loops. The caller checks the copy computes what the original does: Keras 3 computes a
+    masked Bidirectional RNN with return_sequences=True differently once unrolled.
+    """
+    import keras
+
+    targets = {}
+    for layer in getattr(model, "layers", []):
+        if layer.name in skip:
+            continue
+        cell_owner = getattr(layer, "forward_layer", layer)
+        if _is_rnn(layer) and not getattr(cell_owner, "unroll", False):
+            steps = _time_steps(layer)
+            if steps is not None and steps <= MAX_UNROLL:
+                targets[layer.name] = steps
+    if not targets or not isinstance(model, keras.Model) or type(model).__name__ not in ("Functional",
+                                                                                         "Sequential"):
+        return model, []
+
+    def clone(layer: Any) -> Any:
+        config = layer.get_config()
+        if layer.name in targets:
+            if isinstance(layer, keras.layers.Bidirectional):
+                for key in ("layer", "backward_layer"):
+                    if isinstance(config.get(key), dict):
+                        config[key]["config"]["unroll"] = True
+            else:
+                config["unroll"] = True
+        return type(layer).from_config(config)
+
+    try:
+        rebuilt = keras.models.clone_model(model, clone_function=clone)
+        rebuilt.set_weights(model.get_weights())
+    except Exception:
+        return model, []  # keep the while loops; the proof decides
+    rewrites = []
+    for layer in model.layers:
+        if layer.name in targets:
+            what = f"unrolled over its {targets[layer.name]} time steps (TF.js cannot run the RNN while loop)"
+            rewrites.append({"layer": layer.name, "class": type(layer).__name__, "what": what})
+    return rebuilt, rewrites
+
+
+LOOP_OPS = {"While", "StatelessWhile", "Enter", "Exit", "NextIteration", "LoopCond"}
+
+
+def risky_unrolls(model: Any, rewrites: list[dict[str, str]]) -> frozenset[str]:
+    """Unrolled layers that may compute differently from their loop: Bidirectional with return_sequences."""
+    by_name = {layer.name: layer for layer in getattr(model, "layers", [])}
+    return frozenset(r["layer"] for r in rewrites
+                     if r["class"] == "Bidirectional"
+                     and getattr(by_name.get(r["layer"]), "return_sequences", False))
+
+
+def loop_layers(model: Any) -> list[Any]:
+    """RNN layers that still run a while loop (not unrolled)."""
+    return [layer for layer in _all_layers(model)
+            if _is_rnn(layer) and not getattr(getattr(layer, "forward_layer", layer), "unroll", False)]
+
+
+ACTIVATIONS = {"Relu", "Relu6", "Elu", "Selu", "Sigmoid", "Tanh", "LeakyRelu"}
+
+
+FUSED_BASE = {"_FusedMatMul": "MatMul", "_FusedConv2D": "Conv2D",
+              "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative"}
+FUSION_ATTRS = ("fused_ops", "num_args", "epsilon", "leakyrelu_alpha", "num_host_args", "TArgs")
+
+
+def unfuse_odd_biases(model_json: Path) -> int:
+    """Split fused MatMul/Conv2D nodes whose "bias" is not a 1-D weight into base op + AddV2 (+ activation).
+
+    The converter fuses `x @ W + y` into `_FusedMatMul` even when `y` is another tensor (an RNN
+    cell's `h @ U`, shape [batch, units]), and `conv(x) + 3` into `_FusedConv2D` with a scalar
+    (MobileNetV3's hard sigmoid); TF.js' cpu backend broadcasts them, the wasm backend refuses
+    ("... only supports rank-1 bias"). Returns the nodes split (0: file unchanged).
+    """
+    manifest = json.loads(model_json.read_text())
+    topology = manifest.get("modelTopology", {})
+    ranks = {w["name"]: len(w["shape"]) for group in manifest.get("weightsManifest", [])
+             for w in group["weights"]}
+    graphs = [topology.get("node", [])]
+    graphs += [fn.get("nodeDef", []) for fn in topology.get("library", {}).get("function", [])]
+    split = 0
+    for nodes in graphs:
+        extra = []
+        for node in nodes:
+            base = FUSED_BASE.get(node.get("op", ""))
+            if base is None:
+                continue
+            attr = node.get("attr", {})
+            listed = attr.get("fused_ops", {}).get("list", {}).get("s", [])
+            fused = [base64.b64decode(item).decode() for item in listed]
+            data_inputs = [i for i in node.get("input", []) if not i.startswith("^")]
+            if (not fused or fused[0] != "BiasAdd" or len(data_inputs) != 3 or len(fused) > 2
+                    or ranks.get(data_inputs[2].split(":")[0]) == 1
+                    or any(op not in ACTIVATIONS for op in fused[1:])):
+                continue
+            name = node["name"]
+            typed = {k: attr[k] for k in ("T",) if k in attr}
+            core = {"name": f"{name}/unfused_{base}", "op": base, "input": data_inputs[:2],
+                    "attr": {k: v for k, v in attr.items() if k not in FUSION_ATTRS}}
+            add_name = name if len(fused) == 1 else f"{name}/unfused_add"
+            add = {"name": add_name, "op": "AddV2", "input": [core["name"], data_inputs[2]], "attr": typed}
+            extra.append(core)
+            if len(fused) == 1:
+                replacement = add
+            else:
+                extra.append(add)
+                replacement = {"name": name, "op": fused[1], "input": [add_name], "attr": dict(typed)}
+                if fused[1] == "LeakyRelu" and "leakyrelu_alpha" in attr:
+                    replacement["attr"]["alpha"] = attr["leakyrelu_alpha"]
+            node.clear()
+            node.update(replacement)
+            split += 1
+        nodes.extend(extra)
+    if split:
+        model_json.write_text(json.dumps(manifest))
+    return split
+
+
+def strip_control_edges(model_json: Path) -> int:
+    """Remove the control-only inputs (`^node`) of a converted graph that holds v1 while loops.
+
+    In an inference graph whose variables are constants, control edges only order side-effect-free
+    ops, so the data edges alone compute the same values (see the module docstring). Returns the
+    edges removed (0 and the file unchanged for a graph without loops).
+    """
+    manifest = json.loads(model_json.read_text())
+    topology = manifest.get("modelTopology", {})
+    graphs = [topology.get("node", [])]
+    graphs += [fn.get("nodeDef", []) for fn in topology.get("library", {}).get("function", [])]
+    if not any(node.get("op") in LOOP_OPS for nodes in graphs for node in nodes):
+        return 0
+    removed = 0
+    for nodes in graphs:
+        for node in nodes:
+            inputs = node.get("input")
+            if inputs:
+                kept = [name for name in inputs if not name.startswith("^")]
+                removed += len(inputs) - len(kept)
+                node["input"] = kept
+    if removed:
+        model_json.write_text(json.dumps(manifest))
+    return removed

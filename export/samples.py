@@ -1,0 +1,188 @@
+"""The proof's samples: given in an .npz file, generated from the input specs, or MNIST test digits;
+and the bundle (`proof.json` + `proof.bin`) that carries them and Keras' outputs beside the model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from export.errors import ExportError
+from export.specs import TensorSpec
+
+DEFAULT_SAMPLES = 256
+DYNAMIC_SIZE = 16  # what a dynamic (None) dimension other than the batch becomes in generated samples
+BUNDLE_LIMIT = 1_000_000  # bytes of proof.bin
+BUNDLE_MAX_SAMPLES = 256
+
+
+def _consumers(model: Any, spec_index: int) -> list[Any]:
+    """The layers that read the model's input number `spec_index` directly (best effort)."""
+    try:
+        tensor = model.inputs[spec_index]
+    except (AttributeError, IndexError, ValueError):
+        return []
+    found = []
+    for layer in getattr(model, "layers", []):
+        for node in getattr(layer, "_inbound_nodes", []):
+            if any(t is tensor for t in getattr(node, "input_tensors", [])):
+                found.append(layer)
+    if not found and type(model).__name__ == "Sequential" and model.layers:
+        found.append(model.layers[0])
+    return found
+
+
+def int_range(model: Any, index: int) -> tuple[int, int, bool]:
+    """[low, high) for generated ints of input `index`, and whether 0 is padding (mask_zero)."""
+    import keras
+
+    for layer in _consumers(model, index):
+        if isinstance(layer, keras.layers.Embedding):
+            return 0, int(layer.input_dim), bool(getattr(layer, "mask_zero", False))
+        if isinstance(layer, keras.layers.CategoryEncoding):
+            return 0, int(layer.num_tokens), False
+        if isinstance(layer, (keras.layers.IntegerLookup, keras.layers.StringLookup)):
+            return 0, max(2, int(layer.vocabulary_size())), False
+    return 0, 10, False
+
+
+def float_range(model: Any, index: int) -> tuple[str, float, float]:
+    """("normal", mean, std) or ("uniform", low, high) for generated floats of input `index`."""
+    import keras
+
+    for layer in _consumers(model, index):
+        if isinstance(layer, keras.layers.Rescaling):
+            scale = float(np.max(np.abs(np.asarray(layer.scale, dtype=np.float64))))
+            if 0 < scale < 0.1:  # e.g. Rescaling(1/255): the model expects raw pixel values
+                return "uniform", 0.0, 1.0 / scale
+    return "normal", 0.0, 1.0
+
+
+def generate(model: Any, inputs: list[TensorSpec], count: int, seed: int) -> tuple[dict[str, np.ndarray],
+                                                                                      dict[str, Any]]:
+    """`count` samples per input from the specs, reproducible from `seed`; and how they were drawn."""
+    rng = np.random.default_rng(seed)
+    arrays: dict[str, np.ndarray] = {}
+    how: dict[str, Any] = {}
+    for index, spec in enumerate(inputs):
+        shape = [count] + [DYNAMIC_SIZE if d is None else d for d in spec.shape[1:]]
+        if spec.dtype == "int32":
+            low, high, padded = int_range(model, index)
+            low = 1 if padded and high > 1 else low
+            values = rng.integers(low, high, size=shape, dtype=np.int64).astype(np.int32)
+            if padded and len(shape) >= 2:  # zero padding at the end of each sequence exercises the mask
+                lengths = rng.integers(1, shape[1] + 1, size=count)
+                for row, length in enumerate(lengths):
+                    values[row, length:] = 0
+            how[spec.name] = {"distribution": "integers", "low": low, "high": high,
+                              "zero_padded": padded}
+        else:
+            kind, a, b = float_range(model, index)
+            values = (rng.normal(a, b, size=shape) if kind == "normal"
+                      else rng.uniform(a, b, size=shape)).astype(np.float32)
+            how[spec.name] = {"distribution": kind, **({"mean": a, "std": b} if kind == "normal"
+                                                       else {"low": a, "high": b})}
+        arrays[spec.name] = values
+    return arrays, how
+
+
+def _matches(shape: tuple[int, ...], spec: TensorSpec) -> bool:
+    return len(shape) == len(spec.shape) and all(d is None or d == s
+                                                 for d, s in zip(spec.shape[1:], shape[1:], strict=True))
+
+
+def check_samples(arrays: dict[str, Any], inputs: list[TensorSpec], where: str) -> dict[str, np.ndarray]:
+    """Arrays keyed by input name, checked against the specs and cast to float32/int32."""
+    names = [spec.name for spec in inputs]
+    missing = [name for name in names if name not in arrays]
+    if missing:
+        raise ExportError(f"{where} has no array for input {missing[0]!r}; it needs arrays named "
+                          f"{', '.join(names)}")
+    checked = {}
+    counts = set()
+    for spec in inputs:
+        value = np.asarray(arrays[spec.name])
+        shape_text = "(N, " + ", ".join("any" if d is None else str(d) for d in spec.shape[1:]) + ")"
+        if not _matches(value.shape, spec):
+            raise ExportError(f"{where}: array {spec.name!r} has shape {value.shape}; input {spec.name!r} "
+                              f"takes {shape_text}")
+        if spec.dtype == "int32" and not np.issubdtype(value.dtype, np.integer):
+            raise ExportError(f"{where}: array {spec.name!r} is {value.dtype}; input {spec.name!r} takes "
+                              "integers (int32)")
+        if spec.dtype == "float32" and not (np.issubdtype(value.dtype, np.floating)
+                                            or np.issubdtype(value.dtype, np.integer)):
+            raise ExportError(f"{where}: array {spec.name!r} is {value.dtype}; input {spec.name!r} takes "
+                              "numbers (float32)")
+        if spec.dtype == "int32" and value.size and (value.min() < -2**31 or value.max() >= 2**31):
+            raise ExportError(f"{where}: array {spec.name!r} holds values outside int32")
+        if value.shape[0] == 0:
+            raise ExportError(f"{where}: array {spec.name!r} holds no samples")
+        counts.add(value.shape[0])
+        dtype = np.int32 if spec.dtype == "int32" else np.float32
+        checked[spec.name] = np.ascontiguousarray(value, dtype=dtype)
+    if len(counts) > 1:
+        raise ExportError(f"{where}: the arrays hold different sample counts ({sorted(counts)}); "
+                          "give every input the same number of samples")
+    return checked
+
+
+def load_samples(path: Path, inputs: list[TensorSpec]) -> dict[str, np.ndarray]:
+    """Read `--samples FILE.npz` (arrays keyed by input name) and check it against the specs."""
+    if not path.is_file():
+        raise ExportError(f"samples file {path} not found; pass an .npz with one array per input "
+                          f"({', '.join(s.name for s in inputs)})")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except Exception as exc:
+        raise ExportError(f"{path} is not a readable .npz file ({type(exc).__name__}); write it with "
+                          "numpy.savez(path, **{input_name: array})") from None
+    return check_samples(arrays, inputs, str(path))
+
+
+def bundle_count(inputs: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+                 limit: int = BUNDLE_LIMIT, most: int = BUNDLE_MAX_SAMPLES) -> int:
+    """How many samples fit in proof.bin (≤ `limit` bytes, ≤ `most` samples)."""
+    total = len(next(iter(inputs.values())))
+    per_sample = sum(a[0].nbytes for a in (*inputs.values(), *expected.values()))
+    return max(0, min(total, most, limit // max(1, per_sample)))
+
+
+def write_bundle(folder: Path, inputs: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+                 classifiers: dict[str, bool], thresholds: dict[str, float], count: int) -> dict[str, Any]:
+    """Write proof.json + proof.bin with the first `count` samples; returns the manifest."""
+    arrays = []
+    offset = 0
+    with (folder / "proof.bin").open("wb") as handle:
+        for role, group in (("input", inputs), ("expected", expected)):
+            for name, values in group.items():
+                part = np.ascontiguousarray(values[:count]).astype(values.dtype.newbyteorder("<"), copy=False)
+                data = part.tobytes()
+                entry: dict[str, Any] = {"role": role, "name": name, "dtype": str(values.dtype),
+                                         "shape": list(part.shape), "offset": offset, "bytes": len(data)}
+                if role == "expected":
+                    entry["classifier"] = classifiers[name]
+                    entry["scale"] = output_scale(part)
+                arrays.append(entry)
+                handle.write(data)
+                offset += len(data)
+    manifest = {"samples": count, "thresholds": thresholds, "arrays": arrays}
+    (folder / "proof.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return manifest
+
+
+def output_scale(values: np.ndarray) -> float:
+    """The scale differences are measured against: the largest |value| Keras gave (1.0 if all zero)."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    return scale if scale > 0 and np.isfinite(scale) else 1.0
+
+
+def is_classifier(values: np.ndarray) -> bool:
+    """Class scores along the last axis: ≥ 2 of them, non-negative and summing to 1 (softmax)."""
+    if values.dtype != np.float32 or values.ndim < 2 or values.shape[-1] < 2:
+        return False
+    sums = values.sum(axis=-1, dtype=np.float64)
+    return bool((values >= 0).all() and np.allclose(sums, 1.0, atol=1e-3))
