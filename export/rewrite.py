@@ -20,8 +20,9 @@ following inputs: []". Without the control-only edges the loop runs and matches 
 and cpu (once `_FusedMatMul` is split). Keeping the functional `While` instead
 (`control_flow_v2=True`) runs on cpu but fails on wasm ("Cannot read properties of undefined
 (reading 'backend')"). Still failing on wasm: a masked Bidirectional RNN with
-return_sequences=True as a loop ("memory access out of bounds"); unrolled, Keras 3 itself
-computes that one differently, so it is not unrolled and the export is refused.
+return_sequences=True as a loop (wrong values, or "memory access out of bounds" when the executor
+frees its intermediate tensors: the wasm heap is corrupted); unrolled, Keras 3 itself computes
+that one differently, so it is not unrolled and the export is refused.
 
 Every rewrite is recorded in `metadata.rewrites` as {"layer", "class", "what"}; the parity proof
 checks the result.
