@@ -122,6 +122,18 @@ def _browser_proof(staging: Path, backends: tuple[str, ...] | None,
     return results, version
 
 
+def _kept_loop_refusal(model: Any, backend: str, reason: str, kept: list[str]) -> ExportError | None:
+    """The refusal for an RNN that had to keep its loop (Keras computes it differently unrolled)."""
+    loops = [layer for layer in loop_layers(model) if layer.name in kept]
+    if not loops:
+        return None
+    layer = loops[0]
+    return ExportError(f"layer {layer.name} ({type(layer).__name__}) keeps its while loop (unrolled, Keras "
+                       "itself computes a masked Bidirectional with return_sequences differently) and "
+                       f"TF.js 4.22 cannot run that loop on {backend} ({reason}); prove on the cpu backend "
+                       "only (--backend cpu), or drop the mask or return_sequences")
+
+
 def _close(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> bool:
     return all(np.allclose(got[name], want[name], rtol=1e-5, atol=1e-6 * output_scale(want[name]))
                for name in want)
@@ -153,14 +165,9 @@ def _cannot_run(exc: VerificationError, model: Any, backend: str, kept: list[str
     """One line for a model TF.js cannot run: the layer, the op and what to change (exit 2)."""
     loops = loop_layers(model)
     reason = str(exc).split(": ", 1)[-1]
-    if loops and loops[0].name in kept:
-        layer = loops[0]
-        return ExportError(f"layer {layer.name} ({type(layer).__name__}) keeps its while loop: unrolled, "
-                           "Keras itself computes it differently "
-                           "(masked Bidirectional with return_sequences), "
-                           "and "
-                           f"TF.js 4.22 cannot run the loop on {backend} ({reason}); prove on the cpu "
-                           "backend only (--backend cpu), or drop the mask or return_sequences")
+    kept_loop = _kept_loop_refusal(model, backend, reason, kept)
+    if kept_loop is not None:
+        return kept_loop
     if loops:
         layer = loops[0]
         return ExportError(f"layer {layer.name} ({type(layer).__name__}) keeps a while loop (variable or "
@@ -175,6 +182,49 @@ def _cannot_run(exc: VerificationError, model: Any, backend: str, kept: list[str
         return ExportError(f"TF.js ({backend} backend) has no kernel for op {op} ({reason}); replace the "
                            "layer that uses it with standard layers, or try --backend cpu")
     return exc
+
+
+def _node_proof(staging: Path, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+                outputs: list[TensorSpec], labels: np.ndarray | None, thresholds: dict[str, float],
+                classifiers: dict[str, bool], backends: tuple[str, ...], *, cpu_samples: int | None,
+                on_failure: Callable[[VerificationError, str], ExportError], say: Callable[[str], None],
+                ) -> tuple[dict[str, Any], float | None]:
+    """Run the staged model in TF.js under Node.js on every backend; ({backend: RESULT}, TF.js accuracy).
+
+    With `labels` (digit models) each RESULT also gets the test accuracy and the accuracy rules;
+    `cpu_samples` caps the samples of the cpu backend (10-50x slower than wasm).
+    """
+    count = len(next(iter(arrays.values())))
+    runs: dict[int, list[str]] = {}
+    for backend in backends:
+        n = min(count, cpu_samples) if backend == "cpu" and cpu_samples else count
+        runs.setdefault(n, []).append(backend)
+    results: dict[str, Any] = {}
+    exported_accuracy = None
+    with tempfile.TemporaryDirectory(prefix="tfjs-export-proof-") as tmp:
+        for n, group in runs.items():
+            folder = Path(tmp) / str(n)
+            folder.mkdir()
+            write_bundle(folder, arrays, expected, classifiers, thresholds, n)
+            wanted = [(s.name, s.dtype, (n, *expected[s.name].shape[1:])) for s in outputs]
+            say(f"running the exported model in TF.js (Node.js, {', '.join(group)}) on {n:,} samples")
+            try:
+                found = predict_with_tfjs(staging, folder, tuple(group), samples=n,
+                                          outputs=wanted if labels is not None else None)
+            except VerificationError as exc:
+                raise on_failure(exc, getattr(exc, "backend", None) or group[0]) from None
+            for backend, (result, values) in found.items():
+                if labels is not None and values is not None:
+                    accuracy = float((values[outputs[0].name].argmax(axis=1) == labels[:n]).mean())
+                    result["accuracy"] = accuracy
+                    if n == count:  # the accuracy rules hold for the whole test set only
+                        exported_accuracy = accuracy if exported_accuracy is None else exported_accuracy
+                        native = float((expected[outputs[0].name].argmax(axis=1) == labels).mean())
+                        extra = accuracy_failures(native, accuracy, thresholds)
+                        result["failures"] = list(result["failures"]) + extra
+                        result["passed"] = result["passed"] and not extra
+                results[backend] = result
+    return {backend: results[backend] for backend in backends}, exported_accuracy
 
 
 def _load(model_or_path: Any, say: Callable[[str], None]) -> tuple[Any, dict[str, Any]]:
@@ -276,41 +326,16 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
         exported_accuracy = None
         failures: list[str] = []
         if verify:
-            node_results = {}
-            # the cpu backend is 10-50x slower: on the 10,000 test digits it proves the first 1,000
-            runs: dict[int, list[str]] = {}
-            for backend in backends:
-                n = min(count, CPU_DIGITS) if backend == "cpu" and kind == "mnist-digits" else count
-                runs.setdefault(n, []).append(backend)
-            with tempfile.TemporaryDirectory(prefix="tfjs-export-proof-") as tmp:
-                for n, group in runs.items():
-                    folder = Path(tmp) / str(n)
-                    folder.mkdir()
-                    write_bundle(folder, arrays, expected, classifiers, thresholds, n)
-                    wanted = [(s.name, s.dtype, (n, *expected[s.name].shape[1:])) for s in outputs]
-                    say(f"running the exported model in TF.js (Node.js, {', '.join(group)}) on {n:,} samples")
-                    try:
-                        found = predict_with_tfjs(staging, folder, tuple(group), samples=n,
-                                                  outputs=wanted if labels is not None else None)
-                    except VerificationError as exc:
-                        raise _cannot_run(exc, converted, getattr(exc, "backend", None) or group[0],
-                                          kept_loops) from None
-                    for backend, (result, values) in found.items():
-                        if labels is not None and values is not None:
-                            accuracy = float((values[outputs[0].name].argmax(axis=1) == labels[:n]).mean())
-                            result["accuracy"] = accuracy
-                            if n == count:
-                                if exported_accuracy is None:
-                                    exported_accuracy = accuracy
-                                native = expected[outputs[0].name].argmax(axis=1)
-                                native_accuracy = float((native == labels).mean())
-                                extra = accuracy_failures(native_accuracy, accuracy, thresholds)
-                                result["failures"] = list(result["failures"]) + extra
-                                result["passed"] = result["passed"] and not extra
-                        node_results[backend] = result
-            node_results = {backend: node_results[backend] for backend in backends}
+            node_results, exported_accuracy = _node_proof(
+                staging, arrays, expected, outputs, labels, thresholds, classifiers, backends,
+                cpu_samples=CPU_DIGITS if kind == "mnist-digits" else None,
+                on_failure=lambda exc, backend: _cannot_run(exc, converted, backend, kept_loops), say=say)
             for backend, result in node_results.items():
                 failures += [f"node {backend}: {f}" for f in result["failures"]]
+                if result["failures"] and kept_loops:  # wrong values, not a crash: the same refusal
+                    refusal = _kept_loop_refusal(converted, backend, result["failures"][0], kept_loops)
+                    if refusal is not None:
+                        raise refusal
         bundled = bundle_count(arrays, expected, most=MNIST_BUNDLED if kind == "mnist-digits" else 256)
         write_bundle(staging, arrays, expected, classifiers, thresholds, bundled)
         if verify and browser and not failures:

@@ -20,8 +20,9 @@ following inputs: []". Without the control-only edges the loop runs and matches 
 and cpu (once `_FusedMatMul` is split). Keeping the functional `While` instead
 (`control_flow_v2=True`) runs on cpu but fails on wasm ("Cannot read properties of undefined
 (reading 'backend')"). Still failing on wasm: a masked Bidirectional RNN with
-return_sequences=True as a loop ("memory access out of bounds"); unrolled, Keras 3 itself
-computes that one differently, so it is not unrolled and the export is refused.
+return_sequences=True as a loop (wrong values, or "memory access out of bounds" when the executor
+frees its intermediate tensors: the wasm heap is corrupted); unrolled, Keras 3 itself computes
+that one differently, so it is not unrolled and the export is refused.
 
 Every rewrite is recorded in `metadata.rewrites` as {"layer", "class", "what"}; the parity proof
 checks the result.
@@ -272,11 +273,9 @@ def unfuse_odd_biases(model_json: Path) -> int:
     ("... only supports rank-1 bias"). Returns the nodes split (0: file unchanged).
     """
     manifest = json.loads(model_json.read_text())
-    topology = manifest.get("modelTopology", {})
     ranks = {w["name"]: len(w["shape"]) for group in manifest.get("weightsManifest", [])
              for w in group["weights"]}
-    graphs = [topology.get("node", [])]
-    graphs += [fn.get("nodeDef", []) for fn in topology.get("library", {}).get("function", [])]
+    graphs = _node_lists(manifest)
     split = 0
     for nodes in graphs:
         extra = []
@@ -315,6 +314,13 @@ def unfuse_odd_biases(model_json: Path) -> int:
     return split
 
 
+def _node_lists(manifest: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The node lists of a converted graph: the main graph and each function body (loops, conds)."""
+    topology = manifest.get("modelTopology", {})
+    return [topology.get("node", []),
+            *[fn.get("nodeDef", []) for fn in topology.get("library", {}).get("function", [])]]
+
+
 def strip_control_edges(model_json: Path) -> int:
     """Remove the control-only inputs (`^node`) of a converted graph that holds v1 while loops.
 
@@ -323,9 +329,7 @@ def strip_control_edges(model_json: Path) -> int:
     edges removed (0 and the file unchanged for a graph without loops).
     """
     manifest = json.loads(model_json.read_text())
-    topology = manifest.get("modelTopology", {})
-    graphs = [topology.get("node", [])]
-    graphs += [fn.get("nodeDef", []) for fn in topology.get("library", {}).get("function", [])]
+    graphs = _node_lists(manifest)
     if not any(node.get("op") in LOOP_OPS for nodes in graphs for node in nodes):
         return 0
     removed = 0

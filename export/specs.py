@@ -69,10 +69,14 @@ def input_specs(model: Any) -> list[TensorSpec]:
     if not tensors:
         raise ExportError(f"model {model.name!r} has no known inputs (not built); build it with "
                           "keras.Input(...) or call it once on data before saving")
+    return _specs("input", names, tensors)
+
+
+def _specs(role: str, names: list[str], tensors: list[Any]) -> list[TensorSpec]:
     specs = []
     for name, tensor in zip(names, tensors, strict=True):
         keras_dtype = str(tensor.dtype)
-        specs.append(TensorSpec(name, _js_dtype(keras_dtype, f"input {name!r}"),
+        specs.append(TensorSpec(name, _js_dtype(keras_dtype, f"{role} {name!r}"),
                                 tuple(None if d is None else int(d) for d in tensor.shape), keras_dtype))
     return specs
 
@@ -91,13 +95,9 @@ def output_structure(model: Any) -> tuple[list[str], list[Any]]:
 
 
 def output_specs(model: Any) -> list[TensorSpec]:
+    """The model's outputs, in its order, named after their layers (or their dict keys)."""
     names, tensors = output_structure(model)
-    specs = []
-    for name, tensor in zip(names, tensors, strict=True):
-        keras_dtype = str(tensor.dtype)
-        specs.append(TensorSpec(name, _js_dtype(keras_dtype, f"output {name!r}"),
-                                tuple(None if d is None else int(d) for d in tensor.shape), keras_dtype))
-    return specs
+    return _specs("output", names, tensors)
 
 
 def looks_like_mnist(inputs: list[TensorSpec], outputs: list[TensorSpec]) -> bool:
