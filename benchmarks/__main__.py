@@ -15,6 +15,7 @@ from typing import Any
 from benchmarks.common import (
     DEFAULT_MODEL,
     MODEL_SECTIONS,
+    NODE_SECTIONS,
     PAGE_SECTIONS,
     SECTIONS,
     Bench,
@@ -28,7 +29,7 @@ from train.data import DataError
 
 MODULES = {"training": "benchmarks.training", "export": "benchmarks.export_bench",
            "browser": "benchmarks.browser", "robustness": "benchmarks.robustness",
-           "server": "benchmarks.server"}
+           "server": "benchmarks.server", "zoo": "benchmarks.zoo"}
 SMOKE_OUT = REPO_ROOT / "test-artifacts" / "bench-smoke"
 
 
@@ -100,7 +101,7 @@ def preflight(args: argparse.Namespace) -> None:
     """Tools the chosen sections need, checked before anything slow starts."""
     if args.load_tool == "wrk" and "server" in args.sections and shutil.which("wrk") is None:
         raise BenchError("--load-tool wrk: wrk is not installed (`apt-get install wrk`)")
-    if any(name in MODEL_SECTIONS for name in args.sections):
+    if any(name in NODE_SECTIONS for name in args.sections):
         if shutil.which("node") is None:
             raise BenchError("Node.js not found (`node` on PATH): the export check and the page need it")
         if not (NODE_MODULES / "@tensorflow" / "tfjs").is_dir():

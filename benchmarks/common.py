@@ -15,9 +15,10 @@ from common.paths import REPO_ROOT
 from common.versions import npm_version, package_version
 
 DEFAULT_MODEL = REPO_ROOT / "artifacts" / "model.keras"
-SECTIONS = ("training", "export", "browser", "robustness", "server")
+SECTIONS = ("training", "export", "browser", "robustness", "server", "zoo")
 MODEL_SECTIONS = ("export", "browser", "robustness", "server")  # need a trained .keras model
-PAGE_SECTIONS = ("browser", "robustness")  # need Chromium
+PAGE_SECTIONS = ("browser", "robustness", "zoo")  # need Chromium
+NODE_SECTIONS = (*MODEL_SECTIONS, "zoo")  # need Node.js and the npm packages
 
 
 class BenchError(Exception):

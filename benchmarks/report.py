@@ -172,6 +172,29 @@ def _server(fig: dict[str, Any]) -> list[str]:
             f"{mib['rss_after_kib']:.0f} MiB after the load (peak {mib['rss_peak_kib']:.0f} MiB)."]
 
 
+def _zoo(fig: dict[str, Any]) -> list[str]:
+    from benchmarks.zoo import ROUTES, verdict_of
+
+    def diff(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1e}"
+
+    rows = [[f"`{row['model']}`", row["route"], "yes" if row["converts"] else "**no**",
+             "yes" if row["loads"] else ("**no**" if row["converts"] else "-"),
+             "yes" if row["runs"] else ("**no**" if row["loads"] else "-"),
+             f"**{verdict_of(row)}**" if row["correct"] else verdict_of(row),
+             diff(row["relative_diff"]), "-" if row["agreement"] is None else pct(row["agreement"]),
+             size(row["bytes"]), ms(row["node_wasm_ms"]), ms(row["chromium_wasm_ms"]),
+             ms(row["chromium_webgl_ms"])] for row in fig["rows"]]
+    totals = ", ".join(f"{route}: **{fig['correct'][route]} of {fig['models']}**" for route in ROUTES)
+    lines = ["#### The zoo: this exporter against the official converter's routes", "",
+             f"{fig['models']} Keras 3 architectures (`benchmarks/zoo_models.py`), {fig['samples']} "
+             f"generated samples each, compared with Keras by `export/proof.js` under the unquantized "
+             f"thresholds (max |Δ| ≤ 1e-4 of the output's scale; argmax agreement 100% for classifiers). "
+             f"Milliseconds per call of {fig['batch']} samples. Correct: {totals}.", ""]
+    return lines + table(["model", "route", "converts", "loads", "runs", "result", "max rel. |Δ|",
+                          "agreement", "download", "Node wasm", "Chromium wasm", "Chromium webgl"], rows)
+
+
 def render_markdown(results: dict[str, Any], image_prefix: str = "") -> str:
     """The results as a Markdown block (a heading per section, tables, plots under `image_prefix`)."""
     machine = results["machine"]
@@ -185,7 +208,8 @@ def render_markdown(results: dict[str, Any], image_prefix: str = "") -> str:
     if results.get("smoke"):
         lines += ["", "**Smoke run (tiny settings): these figures only show that the suite works.**"]
     renderers = {"training": lambda f: _training(f, image_prefix), "export": _export,
-                 "browser": lambda f: _browser(f, image_prefix), "robustness": _robustness, "server": _server}
+                 "browser": lambda f: _browser(f, image_prefix), "robustness": _robustness, "server": _server,
+                 "zoo": _zoo}
     for name, render in renderers.items():
         if name in sections:
             lines += ["", *render(sections[name])]

@@ -5,20 +5,14 @@ random statistics and softmax heads are sharpened so their outputs are far from 
 argmax comparison on near-uniform outputs would prove nothing). `ZOO` maps name → Entry(build,
 fast, expect); `expect` is "ok" or "refused" (what the exporter is expected to do with it).
 
-    python -m benchmarks.zoo_models [NAME ...] [--slow] [--samples-count N]
-
-exports each model into a temporary folder and prints one line per model (Node.js wasm and cpu).
+`tests/test_export_models.py` exports the fast ones; `python -m benchmarks --only zoo` runs every one
+through this exporter and the official converter's routes (benchmarks/zoo.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 SEQ = 8
@@ -321,43 +315,3 @@ ZOO: dict[str, Entry] = {
                                             note="Keras computes it differently unrolled; as a loop, "
                                                  "wasm fails"),
 }
-
-
-def _summary(metadata: dict[str, Any]) -> str:
-    parts = []
-    for backend, result in (metadata["proof"]["node"] or {}).items():
-        worst = max(o["relative_diff"] for o in result["outputs"].values())
-        agreements = [o["agreement"] for o in result["outputs"].values() if o["agreement"] is not None]
-        agree = f" agree {min(agreements):.1%}" if agreements else ""
-        parts.append(f"{backend} rel {worst:.1e}{agree}")
-    rewrites = ", ".join(r["class"] for r in metadata["rewrites"]) or "-"
-    return f"{'; '.join(parts)}  rewrites: {rewrites}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.zoo_models", description=__doc__)
-    parser.add_argument("names", nargs="*", help="models to export (default: every fast one)")
-    parser.add_argument("--slow", action="store_true", help="include the slow models")
-    parser.add_argument("--samples-count", type=int, default=64)
-    args = parser.parse_args(argv)
-    from common.quiet import quiet_tensorflow
-
-    quiet_tensorflow()
-    from export import ExportError, export_model
-
-    names = args.names or [n for n, e in ZOO.items() if e.fast or args.slow]
-    with tempfile.TemporaryDirectory(prefix="zoo-") as tmp:
-        for name in names:
-            started = time.monotonic()
-            try:
-                metadata = export_model(ZOO[name].build(), Path(tmp) / name, samples_count=args.samples_count,
-                                        browser=False)
-                line = f"exported  {_summary(metadata)}"
-            except ExportError as exc:
-                line = f"{'REFUSED' if exc.exit_code == 2 else 'FAILED'}  {exc}"
-            print(f"{name:<32} {time.monotonic() - started:5.1f} s  {line}", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -88,8 +88,8 @@ def preflight(model_path: Path | None, out_dir: Path, quantize: str = "none", ve
     return node_runtime() if verify else None
 
 
-def _predict(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
-             arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
+                  arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Keras' own outputs for the samples, {output name: float32/int32 array}."""
     import tensorflow as tf
 
@@ -151,12 +151,12 @@ def _unroll_checked(model: Any, inputs: list[TensorSpec], outputs: list[TensorSp
         return model, [], []
     probe = {name: values[:64] for name, values in arrays.items()}
     want = {name: values[:64] for name, values in expected.items()}
-    if _close(_predict(converted, inputs, outputs, probe), want):
+    if _close(keras_outputs(converted, inputs, outputs, probe), want):
         return converted, rewrites, []
     skip = risky_unrolls(model, rewrites)
     if skip:
         converted, rewrites = unroll_rnns(model, skip)
-        if not rewrites or _close(_predict(converted, inputs, outputs, probe), want):
+        if not rewrites or _close(keras_outputs(converted, inputs, outputs, probe), want):
             return (converted if rewrites else model), rewrites, sorted(skip)
     return model, [], [r["layer"] for r in rewrites]
 
@@ -289,7 +289,7 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
             images, labels = _test_digits(digits, data_dir)
             arrays = {inputs[0].name: images}
             say(f"predicting {len(labels):,} test digits with Keras")
-            expected = _predict(model, inputs, outputs, arrays)
+            expected = keras_outputs(model, inputs, outputs, arrays)
             if is_classifier(expected[outputs[0].name]):
                 kind, sample_info = "mnist-digits", {"source": "mnist-test", "seed": None}
             else:
@@ -305,7 +305,7 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
                 arrays = check_samples(dict(samples), inputs, "samples")
                 sample_info = {"source": "given", "seed": None}
             say(f"predicting {len(next(iter(arrays.values()))):,} samples with Keras")
-            expected = _predict(model, inputs, outputs, arrays)
+            expected = keras_outputs(model, inputs, outputs, arrays)
         count = len(next(iter(arrays.values())))
         classifiers = {name: is_classifier(values) for name, values in expected.items()}
         thresholds = (MNIST_THRESHOLDS if kind == "mnist-digits" else THRESHOLDS)[quantize]

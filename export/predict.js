@@ -168,4 +168,9 @@ async function main(argv) {
   }) + '\n');
 }
 
-main(process.argv.slice(2)).catch((err) => fail(5, String(err && err.message ? err.message : err)));
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err) => fail(5, String(err && err.message ? err.message : err)));
+} else {
+  // The zoo benchmark loads the official converter's outputs the same way (benchmarks/zoo_routes.js).
+  module.exports = {loadTf, chooseBackend, readModelArtifacts};
+}
