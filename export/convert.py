@@ -130,7 +130,8 @@ def serving_function(model: Any, inputs: list[TensorSpec], outputs: list[TensorS
         return {name: tf.cast(value, getattr(tf, spec.dtype))
                 for name, value, spec in zip(output_names, values, outputs, strict=True)}
 
-    return tf.function(serve, input_signature=signature)
+    # Plain Python control flow only: AutoGraph has nothing to convert (and warns when it tries).
+    return tf.function(tf.autograph.experimental.do_not_convert(serve), input_signature=signature)
 
 
 def _layer_of(op_name: str, layer_names: set[str]) -> str | None:
