@@ -51,9 +51,9 @@ PRESETS: dict[str, Preset] = {
     # batches, Adam with short-memory betas (0.7, 0.9) at a high one-cycle peak (tuomaso/train_mnist_fast),
     # and cheap shift/scale/rotate augmentation so that drawn digits read well.
     "quick": Preset(
-        name="quick", model="cnn", optimizer="adam", lr=1e-2, betas=(0.7, 0.9), batch_size=256, epochs=4,
+        name="quick", model="cnn", optimizer="adam", lr=1e-2, betas=(0.7, 0.9), batch_size=256, epochs=3,
         schedule="one-cycle", augment="shift-scale-rotate",
-        description="≥99.3% in about a minute on a 2-core CPU",
+        description="≥99.3% (median of 3 seeds) in under a minute on a 2-core CPU",
     ),
     "best": Preset(
         name="best", model="cnn-best", optimizer="adamw", lr=4e-3, weight_decay=5e-4, batch_size=128,
