@@ -1,6 +1,10 @@
 """Training, side by side: time to 99.0% test accuracy for the quick preset, the Keras example
 convnet and the tutorial's MLP, with training throughput. Test accuracy is measured by a callback
-whose own time is kept off the training clock."""
+whose own time is kept off the training clock.
+
+The quick preset trains once per seed in QUICK_SEEDS and is summarised by the median and range of
+its test accuracy, training time and time to 99.0%: a claim about it must hold for the median seed,
+not the luckiest one. The other two contenders train once (seed 42)."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from train.presets import Preset
 
 TARGET = 0.99
 SEED = 42
+QUICK_SEEDS = (42, 43, 44)
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ SMOKE = Plan(quick_epochs=1, keras_epochs=1, mlp_steps=40, mlp_eval_every=20,
              train_limit=2000, test_limit=1000)
 
 
-LABELS = {"quick": "quick preset ({model})", "keras_example": "Keras example convnet",
+LABELS = {"quick": "quick preset ({model}), seed {seed}", "keras_example": "Keras example convnet",
           "tutorial_mlp": "tutorial MLP (seed preset)"}
 # keras.io's example trains with Adam at its default learning rate, batch 128 (epochs: the plan's).
 KERAS_EXAMPLE = Preset(name="keras-example", model="keras-example-convnet", optimizer="adam", lr=1e-3,
@@ -175,30 +180,73 @@ def run(bench: Bench) -> dict[str, Any]:
         x_test, y_test = x_test[: plan.test_limit], y_test[: plan.test_limit]
     say(f"  {devices.describe()}; {len(x):,} training images, test accuracy on {len(x_test):,} digits")
     runs: list[dict[str, Any]] = []
-    contenders = (
-        ("quick", PRESETS["quick"].with_overrides(epochs=plan.quick_epochs), None),
-        ("keras_example", KERAS_EXAMPLE.with_overrides(epochs=plan.keras_epochs), None),
-        ("tutorial_mlp", PRESETS["seed"].with_overrides(steps=plan.mlp_steps), plan.mlp_eval_every),
-    )
-    quick_path = bench.work / "quick-model.keras"
-    for name, preset, every_steps in contenders:
-        make_deterministic(SEED)
-        model = keras_example_convnet() if name == "keras_example" else steps.build(preset, SEED)
-        result, model = _fit(name, LABELS[name].format(model=preset.model), model, preset, x, y, seed=SEED,
-                             x_test=x_test, y_test=y_test, every_steps=every_steps, jit=jit)
+    quick = PRESETS["quick"].with_overrides(epochs=plan.quick_epochs)
+    contenders = [("quick", quick, None, seed) for seed in QUICK_SEEDS] + [
+        ("keras_example", KERAS_EXAMPLE.with_overrides(epochs=plan.keras_epochs), None, SEED),
+        ("tutorial_mlp", PRESETS["seed"].with_overrides(steps=plan.mlp_steps), plan.mlp_eval_every, SEED),
+    ]
+    quick_paths: dict[int, Any] = {}
+    for name, preset, every_steps, seed in contenders:
+        make_deterministic(seed)
+        model = keras_example_convnet() if name == "keras_example" else steps.build(preset, seed)
+        label = LABELS[name].format(model=preset.model, seed=seed)
+        result, model = _fit(name, label, model, preset, x, y, seed=seed, x_test=x_test, y_test=y_test,
+                             every_steps=every_steps, jit=jit)
+        result["seed"] = seed
         runs.append(result)
         if name == "quick":
-            steps.save_inference_model(model, quick_path)
+            quick_paths[seed] = bench.work / f"quick-model-seed{seed}.keras"
+            steps.save_inference_model(model, quick_paths[seed])
         keras.backend.clear_session()
 
+    quick_runs = [r for r in runs if r["name"] == "quick"]
+    keras_run = next(r for r in runs if r["name"] == "keras_example")
+    summary = quick_summary(quick_runs)
     figures = {"target": TARGET, "device": devices.describe(), "train_images": len(x),
-               "test_digits": len(x_test), "mlp_eval_every": plan.mlp_eval_every, "runs": runs}
-    bench.trained_model = quick_path
-    figures["speedup_vs_keras_example"] = _ratio(runs[1]["seconds_to_target"], runs[0]["seconds_to_target"])
-    if figures["speedup_vs_keras_example"]:
-        say(f"  quick preset reaches {TARGET:.1%} {figures['speedup_vs_keras_example']:.2f}x sooner "
-            "than the Keras example convnet")
+               "test_digits": len(x_test), "mlp_eval_every": plan.mlp_eval_every, "runs": runs,
+               "quick_seeds": summary}
+    # The export/browser sections use the quick model whose accuracy is the median of the seeds.
+    median_run = sorted(quick_runs, key=lambda r: r["final_accuracy"])[len(quick_runs) // 2]
+    bench.trained_model = quick_paths[median_run["seed"]]
+    figures["speedup_vs_keras_example"] = _ratio(keras_run["seconds_to_target"],
+                                                 summary["seconds_to_target"]["median"])
+    acc, secs, to_target = summary["final_accuracy"], summary["train_seconds"], summary["seconds_to_target"]
+    say(f"  quick preset over seeds {', '.join(map(str, summary['seeds']))}: test accuracy median "
+        f"{acc['median']:.2%} (range {acc['min']:.2%}-{acc['max']:.2%}); training median "
+        f"{secs['median']:.1f} s (range {secs['min']:.1f}-{secs['max']:.1f} s); " + (
+            f"{TARGET:.1%} after median {to_target['median']:.1f} s (range {to_target['min']:.1f}-"
+            f"{to_target['max']:.1f} s, {to_target['reached']} of {len(quick_runs)} seeds)"
+            if to_target["median"] is not None else f"{TARGET:.1%} reached by {to_target['reached']} of "
+            f"{len(quick_runs)} seeds"))
+    speedup = figures["speedup_vs_keras_example"]
+    if speedup:
+        say(f"  quick preset (median of its seeds) reaches {TARGET:.1%} {speedup:.2f}x sooner "
+            "than the Keras example convnet (one run)")
     return figures
+
+
+def quick_summary(quick_runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median, min and max over the quick preset's seeds. Time to target: the median counts a seed that
+    never reached it as slower than any that did (None when most seeds never reached it)."""
+
+    def spread(values: list[float]) -> dict[str, float]:
+        return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+    reached = sorted(r["seconds_to_target"] for r in quick_runs if r["seconds_to_target"] is not None)
+    ranked = reached + [float("inf")] * (len(quick_runs) - len(reached))
+    median_to_target = ranked[(len(ranked) - 1) // 2] if len(ranked) % 2 else \
+        (ranked[len(ranked) // 2 - 1] + ranked[len(ranked) // 2]) / 2
+    return {
+        "seeds": [r["seed"] for r in quick_runs],
+        "final_accuracy": spread([r["final_accuracy"] for r in quick_runs]),
+        "train_seconds": spread([r["train_seconds"] for r in quick_runs]),
+        "seconds_to_target": {
+            "median": round(median_to_target, 2) if median_to_target != float("inf") else None,
+            "min": reached[0] if reached else None,
+            "max": reached[-1] if len(reached) == len(quick_runs) else None,  # None: a seed never did
+            "reached": len(reached),
+        },
+    }
 
 
 def _ratio(slower: float | None, faster: float | None) -> float | None:

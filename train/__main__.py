@@ -33,7 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="train for exactly this many batches instead of whole epochs")
     parser.add_argument("--batch-size", type=_positive_int, help="override the preset's batch size")
     parser.add_argument("--lr", type=_positive_float, help="override the preset's (peak) learning rate")
-    parser.add_argument("--seed", type=int, default=42, help="random seed; same seed, same metrics on CPU")
+    parser.add_argument("--seed", type=int, default=42,
+                        help="random seed; same seed, same metrics on one machine")
     parser.add_argument("--out", type=Path, default=Path("artifacts"), help="output folder")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder with the four MNIST IDX files (plain or .gz); default: "

@@ -31,7 +31,7 @@ from train.devices import (
     make_deterministic,
     split_cpu,
 )
-from train.models import INPUT_SHAPE, build_model, drawing_augmentation
+from train.models import INPUT_SHAPE, build_augmentation, build_model
 from train.presets import DEFAULT_PRESET_FOR_MODEL, PRESETS, Preset
 
 AUGMENTED = "augmented"
@@ -66,11 +66,11 @@ def load_data(data_dir: str | Path | None = None, train_limit: int | None = None
 # --- 2. Build the model ----------------------------------------------------------------------------
 
 def build(preset: Preset, seed: int) -> keras.Model:
-    """The preset's network, behind the drawing augmentation when the preset asks for it."""
+    """The preset's network, behind the preset's training-time augmentation if it has one."""
     network = build_model(preset.model)
-    if not preset.augment:
+    if preset.augment == "none":
         return network
-    return keras.Sequential([keras.Input(INPUT_SHAPE), drawing_augmentation(seed), network],
+    return keras.Sequential([keras.Input(INPUT_SHAPE), build_augmentation(preset.augment, seed), network],
                             name=AUGMENTED)
 
 
@@ -126,9 +126,11 @@ def make_optimizer(preset: Preset, total_steps: int) -> keras.optimizers.Optimiz
         else preset.lr
     if preset.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate=lr)
+    beta_1, beta_2 = preset.betas
     if preset.optimizer == "adamw":
-        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=preset.weight_decay)
-    return keras.optimizers.Adam(learning_rate=lr)
+        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=preset.weight_decay,
+                                      beta_1=beta_1, beta_2=beta_2)
+    return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
 
 
 def compile_model(model: keras.Model, preset: Preset, train_size: int, *, jit: bool = False) -> keras.Model:
@@ -269,6 +271,7 @@ def build_metrics(args: argparse.Namespace, preset: Preset, model: keras.Model, 
         "batch_size": preset.batch_size,
         "lr": preset.lr,
         "optimizer": preset.optimizer,
+        "betas": list(preset.betas),
         "augment": preset.augment,
         "schedule": preset.schedule,
         "seed": args.seed,
