@@ -129,7 +129,9 @@ def test_unquantized_tfjs_matches_keras(exported_model_dir: Path, native_probs: 
     for result in proof["node"].values():
         figures = result["outputs"]["probs"]
         assert result["passed"] is True and figures["agreement"] == 1.0
-        assert figures["max_abs_diff"] == pytest.approx(max_diff, rel=0.5, abs=1e-7)
+    # the exporter's own wasm figure is the one this test re-measured (backends differ in rounding)
+    wasm_diff = proof["node"]["wasm"]["outputs"]["probs"]["max_abs_diff"]
+    assert wasm_diff == pytest.approx(max_diff, rel=0.5, abs=1e-7)
     native_accuracy = float((native_probs.argmax(axis=1) == digits[1]).mean())
     assert metadata["mnist"]["accuracy"]["native"] == pytest.approx(native_accuracy)
     assert metadata["mnist"]["accuracy"]["exported"] == pytest.approx(native_accuracy)

@@ -78,7 +78,7 @@ def test_page_loads_ready_without_console_errors(live_server, open_page) -> None
     assert page.locator("#error").is_hidden()
     assert page.locator("#status").inner_text().startswith("Ready")
     card = page.locator("#model-card").inner_text()
-    assert "Test accuracy" in card and "Download size" in card and "Max |Δp|" in card
+    assert "Test accuracy" in card and "Download size" in card and "Same as Keras" in card
     assert page.locator("#native").inner_text() == "\N{EN DASH}"  # on, waiting for a drawing
     assert page.locator("[aria-live]").count() >= 1
     assert opened.errors == []
