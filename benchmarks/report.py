@@ -204,11 +204,20 @@ def _zoo(fig: dict[str, Any]) -> list[str]:
              size(row["bytes"]), ms(row["node_wasm_ms"]), ms(row["chromium_wasm_ms"]),
              ms(row["chromium_webgl_ms"])] for row in fig["rows"]]
     totals = ", ".join(f"{route}: **{fig['correct'][route]} of {fig['models']}**" for route in ROUTES)
+    by_model: dict[str, dict[str, str]] = {}
+    for row in fig["rows"]:
+        verdict = verdict_of(row)
+        by_model.setdefault(row["model"], {})[row["route"]] = (
+            f"**{verdict}** ({diff(row['relative_diff'])})" if row["correct"] else verdict)
+    summary = [[f"`{model}`", *(cells.get(route, "-") for route in ROUTES)]
+               for model, cells in by_model.items()]
     lines = ["#### The zoo: this exporter against the official converter's routes", "",
              f"{fig['models']} Keras 3 architectures (`benchmarks/zoo_models.py`), {fig['samples']} "
              f"generated samples each, compared with Keras by `export/proof.js` under the unquantized "
              f"thresholds (max |Δ| ≤ 1e-4 of the output's scale; argmax agreement 100% for classifiers). "
              f"Milliseconds per call of {fig['batch']} samples. Correct: {totals}.", ""]
+    lines += table(["model", *ROUTES], summary)
+    lines += ["", "Every route and figure (max relative |Δ| over the outputs on Node wasm; ms per call):", ""]
     return lines + table(["model", "route", "converts", "loads", "runs", "result", "max rel. |Δ|",
                           "agreement", "download", "Node wasm", "Chromium wasm", "Chromium webgl"], rows)
 

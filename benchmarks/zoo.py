@@ -64,6 +64,8 @@ def verdict_of(row: dict[str, Any]) -> str:
     """How far a route got: correct, wrong, fails to run / load / convert."""
     if row["correct"]:
         return "correct"
+    if row["route"] == ROUTES[0] and not row["converts"]:
+        return "refused before publishing"
     if row["runs"]:
         return "wrong"
     return "fails to run" if row["loads"] else "fails to load" if row["converts"] else "fails to convert"
@@ -91,16 +93,17 @@ def _browser(model_dir: Path) -> dict[str, Any]:
             if isinstance(r, dict) and r.get("outputs")}
 
 
-def _signature_names(model_dir: Path, count: int, key: str) -> list[str]:
-    """The graph model's signature names for the model's inputs or outputs, in the model's order
-    (Keras names where it kept them, else `keras_tensor_N` / `output_N` in number order)."""
+def _signature_names(model_dir: Path, keras_names: list[str], key: str) -> list[str]:
+    """The graph model's signature names for the model's inputs or outputs, in the model's order:
+    a Keras name where the signature kept it, else the next `keras_tensor_N` / `output_N` by number."""
     names = list(json.loads((model_dir / "model.json").read_text())["signature"][key])
 
     def number(name: str) -> tuple[int, str]:
         digits = "".join(c for c in name.rsplit("_", 1)[-1] if c.isdigit())
         return (int(digits) if digits else 0, name)
 
-    return sorted(names, key=number)[:count]
+    unmatched = iter(sorted((n for n in names if n not in keras_names), key=number))
+    return [name if name in names else next(unmatched) for name in keras_names]
 
 
 def ours(name: str, model: Any, samples: dict, work: Path) -> dict[str, Any]:
@@ -152,8 +155,8 @@ def official(name: str, route: str, model: Any, samples: dict, expected: dict, c
         shutil.rmtree(saved, ignore_errors=True)
     inputs, outputs = dict(samples), dict(expected)
     if not layers:  # the bundle must use the names the official graph model's signature has
-        inputs = dict(zip(_signature_names(out, len(samples), "inputs"), samples.values(), strict=True))
-        outputs = dict(zip(_signature_names(out, len(expected), "outputs"), expected.values(), strict=True))
+        inputs = dict(zip(_signature_names(out, list(samples), "inputs"), samples.values(), strict=True))
+        outputs = dict(zip(_signature_names(out, list(expected), "outputs"), expected.values(), strict=True))
         classifiers = dict(zip(outputs, classifiers.values(), strict=True))
     count = len(next(iter(samples.values())))
     write_bundle(out, inputs, outputs, classifiers, thresholds, count)
