@@ -40,6 +40,7 @@ FULL_NUMBERS = 100  # per digit count (2, 3, 4)
 SMOKE_NUMBERS = 3
 FULL_NOISE = 100  # scribbles and dots
 SMOKE_NOISE = 4
+TRUSTED = 3  # per family and pointer: drawn again with trusted input events (slow: ~3 s a digit here)
 SEED = 1
 SCREENSHOT = "page_screenshot.png"
 POINTERS = ("mouse", "touch")
@@ -296,6 +297,8 @@ class FamilyResult:
     flagged_correct: int  # read right but flagged unsure
     flagged_wrong: int  # read wrong and flagged unsure (the page said so)
     whole_correct: int = 0  # all strokes read as one digit (classifyCanvas) right
+    trusted: int = 0  # digits drawn again with trusted input events
+    trusted_same: int = 0  # ... that read the same as when replayed in the page
     misread: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -303,22 +306,43 @@ class FamilyResult:
         return self.correct / self.digits if self.digits else float("nan")
 
 
+def _json(strokes: Strokes) -> list[list[list[float]]]:
+    return [[[round(float(x), 5), round(float(y), 5)] for x, y in stroke] for stroke in strokes]
+
+
+def draw_and_read(page: Any, drawings: list[Strokes], pointer: str, pens: list[float] | None = None,
+                  chunk: int = 50) -> list[dict[str, Any]]:
+    """Replay drawings as pointer events inside the page (`digitDemo.bench.drawAndRead`) and read them."""
+    readings: list[dict[str, Any]] = []
+    for start in range(0, len(drawings), chunk):
+        part = [_json(d) for d in drawings[start:start + chunk]]
+        part_pens = pens[start:start + chunk] if pens else None
+        readings += page.evaluate("([d, p, w]) => window.digitDemo.bench.drawAndRead(d, p, w)",
+                                  [part, pointer, part_pens])
+    return readings
+
+
 def measure_families(page_for: Callable[[str], Any], traced: dict[str, list[Strokes]],
                      labels: dict[str, np.ndarray], seed: int = SEED, pointers: tuple[str, ...] = POINTERS,
-                     families: tuple[str, ...] = FAMILIES) -> list[FamilyResult]:
-    """Every family with every pointer type; the same digits and settings for mouse and touch."""
+                     families: tuple[str, ...] = FAMILIES, trusted: int = 0) -> list[FamilyResult]:
+    """Every family with every pointer type; the same digits and settings for mouse and touch.
+
+    All digits are replayed as pointer events dispatched in the page; the first `trusted` of each
+    family are drawn again with trusted events from Chrome's input pipeline (DevTools Input), and
+    the row counts how many of those read the same.
+    """
     results = []
     for pointer in pointers:
         page = page_for(pointer)
-        drawer = Drawer(page, pointer)
         pad_px = pad_css_px(page)
+        drawer = Drawer(page, pointer) if trusted else None
         for f_index, family in enumerate(families):
             rng = np.random.default_rng([seed, f_index])
+            made = [drawing(family, t, rng, pad_px) for t in traced[family]]
+            pens = [settings["pen"] or 0.09 for _, settings in made]
+            readings = draw_and_read(page, [strokes for strokes, _ in made], pointer, pens)
             row = FamilyResult(family, pointer, 0, 0, 0, 0)
-            for traced_digit, label in zip(traced[family], labels[family], strict=True):
-                strokes, settings = drawing(family, traced_digit, rng, pad_px)
-                page.evaluate("(w) => window.digitDemo.bench.setPenWidth(w)", settings["pen"] or 0.09)
-                read = drawer.draw(strokes)
+            for (_, settings), read, label in zip(made, readings, labels[family], strict=True):
                 whole = read["whole"]
                 flagged = any(d["unsure"] for d in read["digits"])
                 right = read["number"] == str(int(label))  # what the page shows: one digit, the right one
@@ -329,28 +353,36 @@ def measure_families(page_for: Callable[[str], Any], traced: dict[str, list[Stro
                 row.flagged_wrong += (not right) and flagged
                 if not right and len(row.misread) < 10:
                     row.misread.append({"label": int(label), "read": read["number"], **settings})
-            page.evaluate("window.digitDemo.bench.setPenWidth(0.09)")
+            if drawer is not None:
+                for (strokes, settings), read in list(zip(made, readings, strict=True))[:trusted]:
+                    page.evaluate("(w) => window.digitDemo.bench.setPenWidth(w)", settings["pen"] or 0.09)
+                    again = drawer.draw(strokes)
+                    row.trusted += 1
+                    row.trusted_same += again["number"] == read["number"]
+                page.evaluate("window.digitDemo.bench.setPenWidth(0.09)")
             results.append(row)
+            same = f"; trusted events read the same {row.trusted_same}/{row.trusted}" if row.trusted else ""
             say(f"    {pointer:5s} {family:9s} {row.accuracy:7.2%}  ({row.digits} digits, "
-                f"{row.flagged_correct} right ones flagged unsure, {row.flagged_wrong} wrong ones flagged)")
+                f"{row.flagged_correct} right ones flagged unsure, {row.flagged_wrong} wrong ones "
+                f"flagged{same})")
     return results
 
 
 def measure_numbers(page: Any, images: np.ndarray, labels: np.ndarray, per_count: int, seed: int = SEED,
                     counts: tuple[int, ...] = (2, 3, 4)) -> dict[str, Any]:
     """2-4 test digits traced side by side; the share of numbers read exactly (mouse)."""
-    drawer = Drawer(page, "mouse")
     pad_px = pad_css_px(page)
     rng = np.random.default_rng([seed, 99])
     out: dict[str, Any] = {}
     for count in counts:
-        exact = 0
-        examples = []
+        drawings, truths = [], []
         for _ in range(per_count):
             pick = rng.choice(len(labels), count, replace=False)
-            strokes = number_drawing([trace_digit(images[i]) for i in pick], rng, pad_px)
-            truth = "".join(str(int(labels[i])) for i in pick)
-            read = drawer.draw(strokes)
+            drawings.append(number_drawing([trace_digit(images[i]) for i in pick], rng, pad_px))
+            truths.append("".join(str(int(labels[i])) for i in pick))
+        exact = 0
+        examples = []
+        for truth, read in zip(truths, draw_and_read(page, drawings, "mouse"), strict=True):
             exact += read["number"] == truth
             if read["number"] != truth and len(examples) < 5:
                 examples.append({"number": truth, "read": read["number"]})
@@ -361,14 +393,12 @@ def measure_numbers(page: Any, images: np.ndarray, labels: np.ndarray, per_count
 
 def measure_noise(page: Any, count: int, seed: int = SEED) -> dict[str, Any]:
     """Scribbles and dots: how often the page says it is unsure rather than naming a digit."""
-    drawer = Drawer(page, "mouse")
     pad_px = pad_css_px(page)
     rng = np.random.default_rng([seed, 7])
     flagged = {"scribble": 0, "dot": 0}
-    for _ in range(count):
-        for kind in flagged:
-            strokes = scribble(rng, pad_px) if kind == "scribble" else dot(rng)
-            read = drawer.draw(strokes)
+    for kind in flagged:
+        drawings = [scribble(rng, pad_px) if kind == "scribble" else dot(rng) for _ in range(count)]
+        for read in draw_and_read(page, drawings, "mouse"):
             flagged[kind] += any(d["unsure"] for d in read["digits"])
     result = {kind: {"drawn": count, "flagged": n / count} for kind, n in flagged.items()}
     say(f"    flagged unsure: scribbles {result['scribble']['flagged']:.0%}, "
@@ -393,6 +423,7 @@ def summarise(rows: list[FamilyResult]) -> dict[str, Any]:
     """The table rows (JSON) plus overall accuracy and the unsure rate on correct digits, per pointer."""
     table = [{"family": r.family, "pointer": r.pointer, "digits": r.digits, "accuracy": r.accuracy,
               "as_one_digit": r.whole_correct / max(1, r.digits),
+              "trusted": r.trusted, "trusted_same": r.trusted_same,
               "flagged_correct": r.flagged_correct / max(1, r.correct),
               "flagged_wrong": r.flagged_wrong / max(1, r.digits - r.correct), "misread": r.misread}
              for r in rows]
@@ -430,7 +461,7 @@ def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.n
 
         try:
             started = time.perf_counter()
-            rows = measure_families(page_for, traced, chosen)
+            rows = measure_families(page_for, traced, chosen, trusted=bench.pick(1, TRUSTED))
             page = page_for("mouse")
             numbers = measure_numbers(page, images, labels, bench.pick(SMOKE_NUMBERS, FULL_NUMBERS))
             noise = measure_noise(page, bench.pick(SMOKE_NOISE, FULL_NOISE))

@@ -109,7 +109,7 @@ def naive_resize(ink: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- strokes → MNIST (preprocess.js twin)
 # See preprocess.js for why and for how PEN_FRACTION was measured (benchmarks/strokes.py).
-PEN_FRACTION = 0.088
+PEN_FRACTION = 0.125
 SUPERSAMPLE = 4
 CURVE_STEPS = 4
 

@@ -222,3 +222,32 @@ export async function latency({
   }
   return times;
 }
+
+/**
+ * Replay strokes (arrays of [x, y] pad fractions) on a canvas as pointer events of `pointerType`
+ * ('mouse', 'touch' or 'pen'): pointerdown, one pointermove per point, pointerup, as a hand's
+ * input reaches the pad's listeners (dispatched from script: the benchmark's fast path; the
+ * benchmark also checks a sample with trusted events from Chrome's input pipeline).
+ */
+export function replayStrokes(canvas, strokes, pointerType = 'mouse') {
+  const rect = canvas.getBoundingClientRect();
+  const pointerId = pointerType === 'mouse' ? 1 : 7;
+  const fire = (type, [x, y], buttons) => canvas.dispatchEvent(new PointerEvent(type, {
+    pointerId,
+    pointerType,
+    isPrimary: true,
+    clientX: rect.left + x * rect.width,
+    clientY: rect.top + y * rect.height,
+    button: type === 'pointermove' ? -1 : 0,
+    buttons,
+    pressure: buttons ? 0.5 : 0,
+    bubbles: true,
+    cancelable: true,
+  }));
+  for (const stroke of strokes) {
+    if (!stroke.length) continue;
+    fire('pointerdown', stroke[0], 1);
+    for (let k = 1; k < stroke.length; k += 1) fire('pointermove', stroke[k], 1);
+    fire('pointerup', stroke[stroke.length - 1], 0);
+  }
+}

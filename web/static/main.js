@@ -8,7 +8,7 @@ import {
   BACKENDS, chooseBackend, describeBackend, DigitModel, fetchJson, loadGraphModel, METADATA_URL, ModelError, runtime,
   trySetBackend,
 } from './model.js';
-import { Pad } from './pad.js';
+import { LINE_WIDTH, Pad } from './pad.js';
 import {
   groupStrokes, preprocessCanvas, preprocessStrokes, strokesBox, UNSURE_PROBABILITY, unsureReason,
 } from './preprocess.js';
@@ -311,6 +311,23 @@ window.digitDemo = {
   pad: padCanvas,
   bench: {
     renderDigit: (pixels, placement) => { pad.clear(); bench.renderDigit(padCanvas, pixels, placement, contract); },
+    /**
+     * Draw each drawing (strokes of [x, y] pad fractions) on a cleared pad with pointer events of
+     * `pointerType`, optionally with a pad pen width, and read it; resolves the readings in order.
+     */
+    drawAndRead: async (drawings, pointerType = 'mouse', penWidths = null) => {
+      await ready;
+      const readings = [];
+      for (let i = 0; i < drawings.length; i += 1) {
+        pad.clear();
+        if (penWidths) pad.setLineWidth(penWidths[i]);
+        bench.replayStrokes(padCanvas, drawings[i], pointerType);
+        readings.push(await window.digitDemo.bench.read());
+      }
+      pad.setLineWidth(LINE_WIDTH);
+      pad.clear();
+      return readings;
+    },
     /** The pen shown on the pad, as a fraction of its side (the model's reading ignores it). */
     setPenWidth: (fraction) => pad.setLineWidth(fraction),
     /** Read the pad without touching the page: {number, digits: [{digit, top, unsure}], whole}. */

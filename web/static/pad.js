@@ -55,7 +55,11 @@ export class Pad {
     if (this.pointerId !== null || (event.pointerType === 'mouse' && event.button !== 0)) return;
     event.preventDefault();
     this.pointerId = event.pointerId;
-    this.canvas.setPointerCapture?.(event.pointerId);
+    try {
+      this.canvas.setPointerCapture?.(event.pointerId);
+    } catch {
+      // the pointer is already gone (or a replayed event): draw without capture
+    }
     this.current = [this.point(event)];
     this.drawDot(this.current[0]);
     this.handlers.onDraw?.();
