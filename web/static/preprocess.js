@@ -310,6 +310,16 @@ export const PIECE_GAP = 0.3;
 export const FLAT = 0.3;
 const MIN_WIDTH = 0.01; // a vertical 1 still has an extent (pad fractions)
 
+const extent = (g) => Math.max(g.right - g.left, g.bottom - g.top);
+const union = (a, b) => ({
+  members: [...a.members, ...b.members],
+  left: Math.min(a.left, b.left),
+  right: Math.max(a.right, b.right),
+  top: Math.min(a.top, b.top),
+  bottom: Math.max(a.bottom, b.bottom),
+});
+const gapBetween = (a, b) => Math.max(a.left, b.left) - Math.min(a.right, b.right); // < 0: overlap
+
 /** Strokes → arrays of stroke indices, one per digit, left to right. */
 export function groupStrokes(strokes) {
   let groups = [];
@@ -318,6 +328,7 @@ export function groupStrokes(strokes) {
     if (box) groups.push({ members: [index], ...box });
   });
   groups.sort((a, b) => a.left - b.left);
+  // 1. Overlapping or touching groups are one digit.
   let merged = true;
   while (merged) {
     merged = false;
@@ -325,28 +336,37 @@ export function groupStrokes(strokes) {
       for (let j = i + 1; j < groups.length && !merged; j += 1) {
         const a = groups[i];
         const b = groups[j];
-        const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left);
         const narrower = Math.max(MIN_WIDTH, Math.min(a.right - a.left, b.right - b.left));
         const taller = Math.max(a.bottom - a.top, b.bottom - b.top);
-        const smaller = Math.max(a.right - a.left, a.bottom - a.top) < Math.max(b.right - b.left, b.bottom - b.top) ? a : b;
-        const other = smaller === a ? b : a;
-        const otherHeight = other.bottom - other.top;
-        const piece = Math.max(smaller.right - smaller.left, smaller.bottom - smaller.top) < SMALL_PIECE * otherHeight
-          || smaller.bottom - smaller.top < FLAT * otherHeight;
-        const unionHeight = Math.max(a.bottom, b.bottom) - Math.min(a.top, b.top);
-        if (overlap >= MERGE_OVERLAP * narrower || -overlap < GAP_FRACTION * taller
-          || (piece && -overlap < PIECE_GAP * unionHeight)) {
-          groups[i] = {
-            members: [...a.members, ...b.members],
-            left: Math.min(a.left, b.left),
-            right: Math.max(a.right, b.right),
-            top: Math.min(a.top, b.top),
-            bottom: Math.max(a.bottom, b.bottom),
-          };
+        const gap = gapBetween(a, b);
+        if (-gap >= MERGE_OVERLAP * narrower || gap < GAP_FRACTION * taller) {
+          groups[i] = union(a, b);
           groups.splice(j, 1);
-          groups.sort((p, q) => p.left - q.left);
           merged = true;
         }
+      }
+    }
+  }
+  groups.sort((a, b) => a.left - b.left);
+  // 2. A small or flat piece left over joins its nearest neighbour when close enough.
+  merged = true;
+  while (merged && groups.length > 1) {
+    merged = false;
+    const order = groups.map((g, i) => i).sort((p, q) => extent(groups[p]) - extent(groups[q]));
+    for (const i of order) {
+      const piece = groups[i];
+      const near = [i - 1, i + 1].filter((k) => k >= 0 && k < groups.length)
+        .sort((p, q) => gapBetween(piece, groups[p]) - gapBetween(piece, groups[q]))[0];
+      const other = groups[near];
+      const otherHeight = other.bottom - other.top;
+      const small = extent(piece) < SMALL_PIECE * otherHeight || piece.bottom - piece.top < FLAT * otherHeight;
+      const unionHeight = Math.max(piece.bottom, other.bottom) - Math.min(piece.top, other.top);
+      if (small && gapBetween(piece, other) < PIECE_GAP * unionHeight) {
+        groups[Math.min(i, near)] = union(piece, other);
+        groups.splice(Math.max(i, near), 1);
+        groups.sort((a, b) => a.left - b.left);
+        merged = true;
+        break;
       }
     }
   }
