@@ -60,9 +60,9 @@ def test_smoke_run_writes_sane_figures(small_model_path: Path, node_ready: str, 
     robustness = results["sections"]["robustness"]
     drawn = robustness["models"]["benchmarked"]
     assert robustness["digits"] == drawn["per_family"] == 10
+    families = ("size", "corner", "rotation", "aspect", "jitter", "sparse", "thin pen", "thick pen")
     assert {(row["family"], row["pointer"]) for row in drawn["families"]} == {
-        (family, pointer) for family in ("size", "corner", "rotation", "aspect", "jitter", "sparse", "thin pen",
-                                         "thick pen") for pointer in ("mouse", "touch")}
+        (family, pointer) for family in families for pointer in ("mouse", "touch")}
     for row in drawn["families"]:
         assert row["digits"] == 10 and 0.0 <= row["accuracy"] <= 1.0 and row["trusted"] == 1
     assert set(drawn["numbers"]) == {"2", "3", "4"} and set(drawn["noise"]) == {"scribble", "dot"}
