@@ -1,6 +1,7 @@
 // Measurement helpers exposed as `window.digitDemo.bench`: render MNIST digits onto the pad
-// at random positions, sizes and stroke thicknesses, and time predictions. `benchmarks/robustness.py`
-// and `benchmarks/browser.py` drive these from Playwright. Image sizes come from the contract (contract.js).
+// at random positions, sizes and stroke thicknesses, replay strokes as pointer events, and time
+// predictions. `benchmarks/robustness.py` and `benchmarks/browser.py` drive these from Playwright.
+// Image sizes come from the contract (contract.js).
 
 import { argmax, DEFAULT_CONTRACT } from './contract.js';
 import { naiveImageData, preprocessImageData, readCanvas } from './preprocess.js';
