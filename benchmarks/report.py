@@ -180,6 +180,11 @@ def _robustness(fig: dict[str, Any]) -> list[str]:
             overall.append(f"**{pct(o['accuracy'])}** ({pct(o['flagged_correct'])} of right ones flagged)")
         rows.append(overall)
         lines += table(["family", *[f"{p} (unsure: right / wrong)" for p in pointers]], rows)
+        reference = model.get("reference")
+        if reference:
+            lines += ["", f"The same {reference['digits']:,} tracings drawn plainly (65% of the pad, "
+                      f"centred, steady mouse) read at {pct(reference['accuracy'])}: the ceiling the tracing "
+                      "and the model set for every family."]
         numbers = model.get("numbers", {})
         if numbers:
             parts = [f"{count} digits {pct(n['exact'])} of {n['numbers']}" for count, n in numbers.items()]

@@ -368,6 +368,24 @@ def measure_families(page_for: Callable[[str], Any], traced: dict[str, list[Stro
     return results
 
 
+def measure_reference(page: Any, traced: dict[str, list[Strokes]], labels: dict[str, np.ndarray],
+                      seed: int = SEED) -> dict[str, Any]:
+    """The same traced digits drawn plainly (65% of the pad, centred, steady mouse): how well the
+    model reads the tracings themselves, the ceiling for every family."""
+    pad_px = pad_css_px(page)
+    drawings, truths = [], []
+    for family in traced:
+        for strokes, label in zip(traced[family], labels[family], strict=True):
+            placed = _place(normalised(strokes), 0.65, 0.5, 0.5)
+            drawings.append([_resample(s, SAMPLE_PX / pad_px) for s in placed])
+            truths.append(str(int(label)))
+    readings = draw_and_read(page, drawings, "mouse")
+    right = sum(read["number"] == truth for read, truth in zip(readings, truths, strict=True))
+    say(f"    the same tracings drawn plainly (65% of the pad, centred): {right / len(truths):.2%} "
+        f"of {len(truths)}")
+    return {"digits": len(truths), "accuracy": right / len(truths)}
+
+
 def measure_numbers(page: Any, images: np.ndarray, labels: np.ndarray, per_count: int, seed: int = SEED,
                     counts: tuple[int, ...] = (2, 3, 4)) -> dict[str, Any]:
     """2-4 test digits traced side by side; the share of numbers read exactly (mouse)."""
@@ -463,6 +481,7 @@ def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.n
             started = time.perf_counter()
             rows = measure_families(page_for, traced, chosen, trusted=bench.pick(1, TRUSTED))
             page = page_for("mouse")
+            reference = measure_reference(page, traced, chosen)
             numbers = measure_numbers(page, images, labels, bench.pick(SMOKE_NUMBERS, FULL_NUMBERS))
             noise = measure_noise(page, bench.pick(SMOKE_NOISE, FULL_NOISE))
             described = page.evaluate("() => window.digitDemo.describeBackend()")
@@ -472,7 +491,7 @@ def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.n
             for context in contexts:
                 context.close()
     return {"per_family": per_family, "pad_side": pad_side, "backend": described, **summarise(rows),
-            "numbers": numbers, "noise": noise, "seconds": round(seconds, 1)}
+            "reference": reference, "numbers": numbers, "noise": noise, "seconds": round(seconds, 1)}
 
 
 def screenshot_number(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.ndarray) -> str:
