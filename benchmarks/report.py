@@ -157,8 +157,12 @@ def _robustness(fig: dict[str, Any]) -> list[str]:
     lines = ["#### Drawing robustness", ""]
     for name, model in fig["models"].items():
         which = fig.get("model") if name == "benchmarked" else "default model (artifacts/web_model)"
+        trusted = sum(r.get("trusted", 0) for r in model["families"])
+        same = sum(r.get("trusted_same", 0) for r in model["families"])
         lines += [f"MNIST test digits traced as strokes and drawn on the {model['pad_side']} px pad "
-                  f"with real pointer events, {model['per_family']:,} different digits per family and "
+                  "as pointer events dispatched in the page (a sample drawn again with trusted events from "
+                  f"Chrome's input pipeline read the same in {same} of {trusted}), "
+                  f"{model['per_family']:,} different digits per family and "
                   f"pointer (seed {fig['seed']}), read by the page ({model['backend']}); "
                   f"model: {which or name}. "
                   "A digit counts as right when the page shows that one digit. Unsure: right digits the page "

@@ -1,11 +1,13 @@
 """Drawing robustness: MNIST test digits traced as pen strokes and drawn on the page with real
 pointer events (mouse and touch), read back through the page.
 
-Each digit is thinned and traced into polylines (benchmarks/strokes.py), then drawn on the pad by
-Chrome's input pipeline (DevTools `Input.dispatchMouseEvent` / `Input.dispatchTouchEvent`: trusted
-pointer events with pointerType 'mouse' or 'touch', the same path a person's hand takes), one
-family of drawing habits at a time, and read with `digitDemo.bench.read()` (web/static/main.js,
-bench.js). Families (every digit also at a random position):
+Each digit is thinned and traced into polylines (benchmarks/strokes.py), then drawn on the pad as
+pointer events (pointerType 'mouse' or 'touch') dispatched in the page to the pad's own listeners
+(`digitDemo.bench.drawAndRead`, web/static/main.js and bench.js: fast), one family of drawing
+habits at a time, and read as the page reads it. A few digits of every family are drawn again with
+trusted events from Chrome's input pipeline (DevTools `Input.dispatchMouseEvent` /
+`Input.dispatchTouchEvent`, the path a person's hand takes; ~3 s a digit here) and must read the
+same. Families (every digit also at a random position):
 
 - size: the digit's height 15-95% of the pad's side;
 - corner: 20-45% of the pad, pushed into a corner or against an edge;
