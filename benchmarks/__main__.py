@@ -50,8 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto",
                         help="the server section's load generator (default: wrk when installed, else Python)")
     parser.add_argument("--digits", type=_positive_int, default=None,
-                        help="MNIST test digits the robustness section re-draws on the page "
-                             "(default: 2000; 100 with --smoke; 10000 for all)")
+                        help="MNIST test digits the robustness section draws per drawing family and "
+                             "pointer type (default: 200; 10 with --smoke; at most 1250)")
     parser.add_argument("--out", type=Path, default=None,
                         help="where results go (default: docs/; with --smoke: test-artifacts/bench-smoke/)")
     args = parser.parse_args(argv)

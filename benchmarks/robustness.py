@@ -1,43 +1,180 @@
-"""Drawing robustness: MNIST test digits re-drawn on the page's pad, read back through the page.
+"""Drawing robustness: MNIST test digits traced as pen strokes and drawn on the page with real
+pointer events (mouse and touch), read back through the page.
 
-Each digit is rendered onto the pad by `digitDemo.bench.robustness` (web/static/bench.js) at
-a random size (40-95% of the pad's height), position and stroke thickness, then classified
-twice: through the page's own MNIST-style preprocessing, and through the naive resize of the
-whole pad to 28x28. The same model's accuracy on the digits as given is the reference.
-`python -m benchmarks --only robustness` runs it (and leaves a screenshot of the page).
+Each digit is thinned and traced into polylines (benchmarks/strokes.py), then drawn on the pad as
+pointer events (pointerType 'mouse' or 'touch') dispatched in the page to the pad's own listeners
+(`digitDemo.bench.drawAndRead`, web/static/main.js and bench.js: fast), one family of drawing
+habits at a time, and read as the page reads it. A few digits of every family are drawn again with
+trusted events from Chrome's input pipeline (DevTools `Input.dispatchMouseEvent` /
+`Input.dispatchTouchEvent`, the path a person's hand takes; ~3 s a digit here) and must read the
+same. Families (every digit also at a random position):
+
+- size: the digit's height 15-95% of the pad's side;
+- corner: 20-45% of the pad, pushed into a corner or against an edge;
+- rotation: turned by up to +-15 degrees;
+- aspect: its width stretched x0.6-1.5;
+- jitter: a shaky hand (each pointer sample off by 1-3% of the digit's height);
+- sparse: few pointer events (one every 12-25% of the digit's height);
+- thin pen / thick pen: the pad's pen 2% / 16% of its side (only what the person sees).
+
+Then several digits side by side (2-4 at random sizes and spacing, read with the page's number
+reading), and inputs that are not digits (scribbles, dots), which the page should flag as unsure.
+`python -m benchmarks --only robustness` runs it.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from benchmarks.common import Bench, say, section_banner
-from benchmarks.pages import (
-    DECODE_F32,
-    chromium,
-    f32_to_base64,
-    ready_page,
-    render_digit,
-    serving,
-    web_model_dir,
-)
+from benchmarks.pages import DECODE_F32, chromium, f32_to_base64, ready_page, serving, web_model_dir
+from benchmarks.strokes import normalised, trace_digit
 
-FULL_DIGITS = 2000
-SMOKE_DIGITS = 100
+FULL_DIGITS = 200  # per family and pointer type (different digits in each family)
+SMOKE_DIGITS = 10
+FULL_NUMBERS = 100  # per digit count (2, 3, 4)
+SMOKE_NUMBERS = 3
+FULL_NOISE = 100  # scribbles and dots
+SMOKE_NOISE = 4
+TRUSTED = 3  # per family and pointer: drawn again with trusted input events (slow: ~3 s a digit here)
 SEED = 1
 SCREENSHOT = "page_screenshot.png"
+POINTERS = ("mouse", "touch")
+FAMILIES = ("size", "corner", "rotation", "aspect", "jitter", "sparse", "thin pen", "thick pen")
+SAMPLE_PX = 4.0  # CSS px between pointer samples of a steady hand (a mouse at moderate speed)
 
-# Stroke changes, as a radius in fractions of the digit's height. MNIST's own strokes are about
-# 3 px wide in the 20 px box (median row width of the test set's 1s; 10th-90th percentile 2.0-4.2
-# px): thinning by 0.0125 (0.25 px each side) and thickening by 0.025 (0.5 px each side) spans
-# roughly 2.5-4 px, inside that natural spread.
-THIN = 0.0125
-THICK = 0.025
+Strokes = list[np.ndarray]
 
+
+# ---------------------------------------------------------------- drawing habits
+
+def _place(strokes: Strokes, height: float, cx: float, cy: float, *, angle: float = 0.0,
+           stretch: float = 1.0) -> Strokes:
+    """Normalised strokes (box side 1, centred) → pad fractions: rotated, stretched, `height` tall."""
+    points = np.vstack(strokes)
+    span = points.max(axis=0) - points.min(axis=0)
+    scale = height / max(float(span[1]), 1e-6)
+    cos, sin = math.cos(angle), math.sin(angle)
+    out = []
+    for stroke in strokes:
+        x, y = stroke[:, 0] * stretch, stroke[:, 1]
+        out.append(np.stack([x * cos - y * sin, x * sin + y * cos], axis=1) * scale)
+    points = np.vstack(out)
+    centre = (points.max(axis=0) + points.min(axis=0)) / 2
+    return [s - centre + np.array([cx, cy]) for s in out]
+
+
+def _fit(strokes: Strokes, rng: np.random.Generator, corner: bool = False) -> Strokes:
+    """Move placed strokes to a random spot inside the pad (or into a corner / against an edge)."""
+    points = np.vstack(strokes)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    size = hi - lo
+    margin = 0.02
+    room = np.maximum(1 - 2 * margin - size, 0)
+    if corner:
+        where = rng.integers(8)  # 4 corners, 4 edge midpoints
+        fx = (0.0, 1.0, 0.0, 1.0, 0.5, 0.5, 0.0, 1.0)[where]
+        fy = (0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.5, 0.5)[where]
+        target = margin + room * np.array([fx, fy])
+    else:
+        target = margin + room * rng.random(2)
+    return [s - lo + target for s in strokes]
+
+
+def _resample(stroke: np.ndarray, spacing: float) -> np.ndarray:
+    """Points every `spacing` along a polyline (ends kept): the pointer samples of steady motion."""
+    if len(stroke) < 2:
+        return stroke
+    steps = np.hypot(*np.diff(stroke, axis=0).T)
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    total = along[-1]
+    if total <= 0:
+        return stroke[:1]
+    count = max(2, math.ceil(total / spacing) + 1)
+    at = np.linspace(0, total, count)
+    return np.stack([np.interp(at, along, stroke[:, 0]), np.interp(at, along, stroke[:, 1])], axis=1)
+
+
+def drawing(family: str, traced: Strokes, rng: np.random.Generator, pad_px: float) -> tuple[Strokes, dict]:
+    """One digit drawn with a family's habit: strokes as pointer samples (pad fractions) + settings."""
+    base = normalised(traced)
+    height = rng.uniform(0.35, 0.8)
+    settings: dict[str, Any] = {"family": family}
+    angle, stretch, pen = 0.0, 1.0, None
+    if family == "size":
+        height = rng.uniform(0.15, 0.95)
+    elif family == "corner":
+        height = rng.uniform(0.2, 0.45)
+    elif family == "rotation":
+        angle = math.radians(rng.uniform(-15, 15))
+    elif family == "aspect":
+        stretch = math.exp(rng.uniform(math.log(0.6), math.log(1.5)))
+    elif family == "thin pen":
+        pen = 0.02
+    elif family == "thick pen":
+        pen = 0.16
+    placed = _place(base, height, 0.5, 0.5, angle=angle, stretch=stretch)
+    width = float(np.ptp(np.vstack(placed)[:, 0]))
+    if width > 0.96:  # a wide digit stretched: keep it on the pad
+        placed = _place(base, height * 0.96 / width, 0.5, 0.5, angle=angle, stretch=stretch)
+        height *= 0.96 / width
+    placed = _fit(placed, rng, corner=family == "corner")
+    spacing = SAMPLE_PX / pad_px
+    if family == "sparse":
+        spacing = height * rng.uniform(0.12, 0.25)
+    samples = [_resample(s, spacing) for s in placed]
+    if family == "jitter":
+        sigma = height * rng.uniform(0.01, 0.03)
+        samples = [s + rng.normal(0, sigma, s.shape) for s in samples]
+    samples = [np.clip(s, 0.002, 0.998) for s in samples]
+    settings.update(height=round(height, 3), angle_deg=round(math.degrees(angle), 1),
+                    stretch=round(stretch, 2), pen=pen)
+    return samples, settings
+
+
+def number_drawing(traced: list[Strokes], rng: np.random.Generator, pad_px: float) -> Strokes:
+    """Several traced digits side by side at random sizes and gaps, fitted to the pad's width."""
+    heights = rng.uniform(0.18, 0.4, len(traced))
+    placed = [_place(normalised(t), h, 0, 0) for t, h in zip(traced, heights, strict=True)]
+    widths = [float(np.ptp(np.vstack(p)[:, 0])) for p in placed]
+    gaps = rng.uniform(0.12, 0.6, len(traced) - 1) * heights.mean()
+    total = sum(widths) + float(gaps.sum())
+    shrink = min(1.0, 0.94 / total)
+    x = 0.03 + rng.uniform(0, max(0.0, 0.94 - total * shrink))
+    centre_y = rng.uniform(0.3, 0.7)
+    out: Strokes = []
+    for k, (strokes, width) in enumerate(zip(placed, widths, strict=True)):
+        lo = np.vstack(strokes).min(axis=0)
+        cy = centre_y + rng.uniform(-0.04, 0.04)
+        h = np.ptp(np.vstack(strokes)[:, 1])
+        for s in strokes:
+            moved = (s - lo) * shrink + np.array([x, cy - h * shrink / 2])
+            out.append(np.clip(_resample(moved, SAMPLE_PX / pad_px), 0.002, 0.998))
+        x += (width + (gaps[k] if k < len(gaps) else 0)) * shrink
+    return out
+
+
+def scribble(rng: np.random.Generator, pad_px: float) -> Strokes:
+    """A back-and-forth scrawl (not a digit): 6-12 random zigzags inside a random box."""
+    size = rng.uniform(0.25, 0.6)
+    corner = rng.uniform(0.02, 0.98 - size, 2)
+    points = corner + size * rng.random((int(rng.integers(8, 16)), 2))
+    return [_resample(points, SAMPLE_PX / pad_px)]
+
+
+def dot(rng: np.random.Generator) -> Strokes:
+    """A tap or a tiny tick (under 2% of the pad)."""
+    start = rng.uniform(0.1, 0.9, 2)
+    return [np.array([start, start + rng.uniform(-0.01, 0.01, 2)])]
+
+
+# ---------------------------------------------------------------- rendered images (the pixel path)
 
 @dataclass(frozen=True)
 class RobustnessResult:
@@ -65,8 +202,10 @@ class RobustnessResult:
 
 def measure_robustness(page: Any, images: np.ndarray, labels: np.ndarray, *, seed: int = 1,
                        min_frac: float = 0.40, max_frac: float = 0.95,
-                       thin: float = THIN, thick: float = THICK, **extra: Any) -> RobustnessResult:
-    """Run the robustness check in a ready page (see module docstring) and return the figures.
+                       thin: float = 0.0125, thick: float = 0.025, **extra: Any) -> RobustnessResult:
+    """Rendered images (not strokes): MNIST digits painted on the pad at random size, position and
+    stroke thickness (`digitDemo.bench.robustness`), read from the pad's pixels by the page's
+    preprocessing and by the naive whole-pad resize. The tests use it for the pixel path.
 
     `images`: (N, 28, 28[, 1]) float32 in [0, 1]; `labels`: (N,) ints. `min_frac`/`max_frac`: digit
     height as a fraction of the pad; `thin`/`thick`: the most the strokes are thinned/thickened, as a
@@ -100,46 +239,299 @@ def measure_robustness(page: Any, images: np.ndarray, labels: np.ndarray, *, see
     )
 
 
-def show_example(page: Any, image: np.ndarray) -> dict[str, Any]:
-    """Render one digit large in the middle of the pad and classify it (a screenshot with a result)."""
-    side = page.evaluate("window.digitDemo.pad.width")
-    render_digit(page, image, {"cx": side * 0.5, "cy": side * 0.5, "height": side * 0.7, "radius": 0})
-    return page.evaluate("window.digitDemo.classifyCanvas()")
+
+# ---------------------------------------------------------------- the page
+
+class Drawer:
+    """Draws strokes (pad fractions) on the page's pad with trusted pointer events via DevTools."""
+
+    def __init__(self, page: Any, pointer: str) -> None:
+        self.page = page
+        self.pointer = pointer
+        self.cdp = page.context.new_cdp_session(page)
+        box = page.locator("#pad").bounding_box()
+        self.x0, self.y0, self.w, self.h = box["x"], box["y"], box["width"], box["height"]
+
+    def _xy(self, p: np.ndarray) -> tuple[float, float]:
+        return self.x0 + float(p[0]) * self.w, self.y0 + float(p[1]) * self.h
+
+    def stroke(self, points: np.ndarray) -> None:
+        send = self.cdp.send
+        if self.pointer == "mouse":
+            x, y = self._xy(points[0])
+            send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
+            send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x, "y": y, "button": "left",
+                                              "buttons": 1, "clickCount": 1})
+            for p in points[1:]:
+                x, y = self._xy(p)
+                send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y, "button": "left",
+                                                  "buttons": 1})
+            send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x, "y": y, "button": "left",
+                                              "buttons": 0, "clickCount": 1})
+        else:
+            x, y = self._xy(points[0])
+            send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+            for p in points[1:]:
+                x, y = self._xy(p)
+                send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+            send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+    def draw(self, strokes: Strokes) -> dict[str, Any]:
+        """Clear the pad, draw, and return the page's reading (`digitDemo.bench.read()`)."""
+        self.page.evaluate("window.digitDemo.clear()")
+        for stroke in strokes:
+            self.stroke(stroke)
+        return self.page.evaluate("window.digitDemo.bench.read()")
+
+
+def pad_css_px(page: Any) -> float:
+    return float(page.locator("#pad").bounding_box()["width"])
+
+
+@dataclass
+class FamilyResult:
+    """One family's figures for one pointer type."""
+
+    family: str
+    pointer: str
+    digits: int
+    correct: int
+    flagged_correct: int  # read right but flagged unsure
+    flagged_wrong: int  # read wrong and flagged unsure (the page said so)
+    whole_correct: int = 0  # all strokes read as one digit (classifyCanvas) right
+    trusted: int = 0  # digits drawn again with trusted input events
+    trusted_same: int = 0  # ... that read the same as when replayed in the page
+    misread: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.digits if self.digits else float("nan")
+
+
+def _json(strokes: Strokes) -> list[list[list[float]]]:
+    return [[[round(float(x), 5), round(float(y), 5)] for x, y in stroke] for stroke in strokes]
+
+
+def draw_and_read(page: Any, drawings: list[Strokes], pointer: str, pens: list[float] | None = None,
+                  chunk: int = 50) -> list[dict[str, Any]]:
+    """Replay drawings as pointer events inside the page (`digitDemo.bench.drawAndRead`) and read them."""
+    readings: list[dict[str, Any]] = []
+    for start in range(0, len(drawings), chunk):
+        part = [_json(d) for d in drawings[start:start + chunk]]
+        part_pens = pens[start:start + chunk] if pens else None
+        readings += page.evaluate("([d, p, w]) => window.digitDemo.bench.drawAndRead(d, p, w)",
+                                  [part, pointer, part_pens])
+    return readings
+
+
+def measure_families(page_for: Callable[[str], Any], traced: dict[str, list[Strokes]],
+                     labels: dict[str, np.ndarray], seed: int = SEED, pointers: tuple[str, ...] = POINTERS,
+                     families: tuple[str, ...] = FAMILIES, trusted: int = 0) -> list[FamilyResult]:
+    """Every family with every pointer type; the same digits and settings for mouse and touch.
+
+    All digits are replayed as pointer events dispatched in the page; the first `trusted` of each
+    family are drawn again with trusted events from Chrome's input pipeline (DevTools Input), and
+    the row counts how many of those read the same.
+    """
+    results = []
+    for pointer in pointers:
+        page = page_for(pointer)
+        pad_px = pad_css_px(page)
+        drawer = Drawer(page, pointer) if trusted else None
+        for f_index, family in enumerate(families):
+            rng = np.random.default_rng([seed, f_index])
+            made = [drawing(family, t, rng, pad_px) for t in traced[family]]
+            pens = [settings["pen"] or 0.09 for _, settings in made]
+            readings = draw_and_read(page, [strokes for strokes, _ in made], pointer, pens)
+            row = FamilyResult(family, pointer, 0, 0, 0, 0)
+            for (_, settings), read, label in zip(made, readings, labels[family], strict=True):
+                whole = read["whole"]
+                flagged = any(d["unsure"] for d in read["digits"])
+                right = read["number"] == str(int(label))  # what the page shows: one digit, the right one
+                row.digits += 1
+                row.correct += right
+                row.whole_correct += whole is not None and whole["digit"] == int(label)
+                row.flagged_correct += right and flagged
+                row.flagged_wrong += (not right) and flagged
+                if not right and len(row.misread) < 10:
+                    row.misread.append({"label": int(label), "read": read["number"], **settings})
+            if drawer is not None:
+                for (strokes, settings), read in list(zip(made, readings, strict=True))[:trusted]:
+                    page.evaluate("(w) => window.digitDemo.bench.setPenWidth(w)", settings["pen"] or 0.09)
+                    again = drawer.draw(strokes)
+                    row.trusted += 1
+                    row.trusted_same += again["number"] == read["number"]
+                page.evaluate("window.digitDemo.bench.setPenWidth(0.09)")
+            results.append(row)
+            same = f"; trusted events read the same {row.trusted_same}/{row.trusted}" if row.trusted else ""
+            say(f"    {pointer:5s} {family:9s} {row.accuracy:7.2%}  ({row.digits} digits, "
+                f"{row.flagged_correct} right ones flagged unsure, {row.flagged_wrong} wrong ones "
+                f"flagged{same})")
+    return results
+
+
+def measure_reference(page: Any, traced: dict[str, list[Strokes]], labels: dict[str, np.ndarray],
+                      seed: int = SEED) -> dict[str, Any]:
+    """The same traced digits drawn plainly (65% of the pad, centred, steady mouse): how well the
+    model reads the tracings themselves, the ceiling for every family."""
+    pad_px = pad_css_px(page)
+    drawings, truths = [], []
+    for family in traced:
+        for strokes, label in zip(traced[family], labels[family], strict=True):
+            placed = _place(normalised(strokes), 0.65, 0.5, 0.5)
+            drawings.append([_resample(s, SAMPLE_PX / pad_px) for s in placed])
+            truths.append(str(int(label)))
+    readings = draw_and_read(page, drawings, "mouse")
+    right = sum(read["number"] == truth for read, truth in zip(readings, truths, strict=True))
+    say(f"    the same tracings drawn plainly (65% of the pad, centred): {right / len(truths):.2%} "
+        f"of {len(truths)}")
+    return {"digits": len(truths), "accuracy": right / len(truths)}
+
+
+def measure_numbers(page: Any, images: np.ndarray, labels: np.ndarray, per_count: int, seed: int = SEED,
+                    counts: tuple[int, ...] = (2, 3, 4)) -> dict[str, Any]:
+    """2-4 test digits traced side by side; the share of numbers read exactly (mouse)."""
+    pad_px = pad_css_px(page)
+    rng = np.random.default_rng([seed, 99])
+    out: dict[str, Any] = {}
+    for count in counts:
+        drawings, truths = [], []
+        for _ in range(per_count):
+            pick = rng.choice(len(labels), count, replace=False)
+            drawings.append(number_drawing([trace_digit(images[i]) for i in pick], rng, pad_px))
+            truths.append("".join(str(int(labels[i])) for i in pick))
+        exact = 0
+        examples = []
+        for truth, read in zip(truths, draw_and_read(page, drawings, "mouse"), strict=True):
+            exact += read["number"] == truth
+            if read["number"] != truth and len(examples) < 5:
+                examples.append({"number": truth, "read": read["number"]})
+        out[str(count)] = {"numbers": per_count, "exact": exact / per_count, "misread": examples}
+        say(f"    {count}-digit numbers read exactly: {exact / per_count:.1%} of {per_count}")
+    return out
+
+
+def measure_noise(page: Any, count: int, seed: int = SEED) -> dict[str, Any]:
+    """Scribbles and dots: how often the page says it is unsure rather than naming a digit."""
+    pad_px = pad_css_px(page)
+    rng = np.random.default_rng([seed, 7])
+    flagged = {"scribble": 0, "dot": 0}
+    for kind in flagged:
+        drawings = [scribble(rng, pad_px) if kind == "scribble" else dot(rng) for _ in range(count)]
+        for read in draw_and_read(page, drawings, "mouse"):
+            flagged[kind] += any(d["unsure"] for d in read["digits"])
+    result = {kind: {"drawn": count, "flagged": n / count} for kind, n in flagged.items()}
+    say(f"    flagged unsure: scribbles {result['scribble']['flagged']:.0%}, "
+        f"dots {result['dot']['flagged']:.0%}")
+    return result
+
+
+def family_digits(images: np.ndarray, labels: np.ndarray, per_family: int, seed: int = SEED
+                  ) -> tuple[dict[str, list[Strokes]], dict[str, np.ndarray]]:
+    """Distinct random test digits for each family, traced once."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
+    traced, chosen = {}, {}
+    for k, family in enumerate(FAMILIES):
+        pick = order[k * per_family:(k + 1) * per_family]
+        traced[family] = [trace_digit(images[i]) for i in pick]
+        chosen[family] = labels[pick]
+    return traced, chosen
+
+
+def summarise(rows: list[FamilyResult]) -> dict[str, Any]:
+    """The table rows (JSON) plus overall accuracy and the unsure rate on correct digits, per pointer."""
+    table = [{"family": r.family, "pointer": r.pointer, "digits": r.digits, "accuracy": r.accuracy,
+              "as_one_digit": r.whole_correct / max(1, r.digits),
+              "trusted": r.trusted, "trusted_same": r.trusted_same,
+              "flagged_correct": r.flagged_correct / max(1, r.correct),
+              "flagged_wrong": r.flagged_wrong / max(1, r.digits - r.correct), "misread": r.misread}
+             for r in rows]
+    overall = {}
+    for pointer in {r.pointer for r in rows}:
+        mine = [r for r in rows if r.pointer == pointer]
+        digits = sum(r.digits for r in mine)
+        correct = sum(r.correct for r in mine)
+        overall[pointer] = {"digits": digits, "accuracy": correct / digits,
+                            "flagged_correct": sum(r.flagged_correct for r in mine) / max(1, correct),
+                            "worst_family": min(mine, key=lambda r: r.accuracy).family}
+    return {"families": table, "overall": overall}
+
+
+def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """All the figures for one exported model."""
+    per_family = bench.robustness_digits or bench.pick(SMOKE_DIGITS, FULL_DIGITS)
+    traced, chosen = family_digits(images, labels, per_family)
+    with serving(model_dir) as server, chromium() as browser:
+        pages: dict[str, Any] = {}
+        contexts = []
+
+        def page_for(pointer: str) -> Any:
+            if pointer not in pages:
+                context = browser.new_context(viewport={"width": 1200, "height": 860},
+                                              has_touch=pointer == "touch")
+                contexts.append(context)
+                page = context.new_page()
+                page.goto(server.url)
+                from benchmarks.pages import wait_ready
+
+                wait_ready(page, timeout_s=60)
+                pages[pointer] = page
+            return pages[pointer]
+
+        try:
+            started = time.perf_counter()
+            rows = measure_families(page_for, traced, chosen, trusted=bench.pick(1, TRUSTED))
+            page = page_for("mouse")
+            reference = measure_reference(page, traced, chosen)
+            numbers = measure_numbers(page, images, labels, bench.pick(SMOKE_NUMBERS, FULL_NUMBERS))
+            noise = measure_noise(page, bench.pick(SMOKE_NOISE, FULL_NOISE))
+            described = page.evaluate("() => window.digitDemo.describeBackend()")
+            pad_side = page.evaluate("window.digitDemo.pad.width")
+            seconds = time.perf_counter() - started
+        finally:
+            for context in contexts:
+                context.close()
+    return {"per_family": per_family, "pad_side": pad_side, "backend": described, **summarise(rows),
+            "reference": reference, "numbers": numbers, "noise": noise, "seconds": round(seconds, 1)}
+
+
+def screenshot_number(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.ndarray) -> str:
+    """The page after drawing a three-digit number with the mouse, saved beside the results."""
+    path = bench.out / SCREENSHOT
+    with serving(model_dir) as server, chromium() as browser, ready_page(browser, server.url) as page:
+        rng = np.random.default_rng(3)
+        strokes = number_drawing([trace_digit(images[i]) for i in (0, 1, 2)], rng, pad_css_px(page))
+        Drawer(page, "mouse").draw(strokes)
+        page.evaluate("window.digitDemo.readNumber()")
+        bench.out.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+    return SCREENSHOT
 
 
 def run(bench: Bench) -> dict[str, Any]:
-    """Re-draw the first N test digits on the page and compare the three accuracies; then draw the
-    first test digit large and save a screenshot of the page beside the results."""
-    digits = bench.robustness_digits or bench.pick(SMOKE_DIGITS, FULL_DIGITS)
-    section_banner("robustness", f"{digits:,} MNIST test digits re-drawn on the pad (seed {SEED})")
+    """The families (mouse and touch), numbers and noise for the benchmarked model, and for the
+    default model's export (artifacts/web_model) as well when --model names another."""
+    per_family = bench.robustness_digits or bench.pick(SMOKE_DIGITS, FULL_DIGITS)
+    section_banner("robustness", f"{per_family:,} MNIST test digits per drawing family, traced as strokes "
+                                 f"and drawn with mouse and touch events (seed {SEED})")
+    from common.paths import REPO_ROOT
     from train.data import load_test_set
 
     images, labels = load_test_set()
-    model_dir = web_model_dir(bench)
-    screenshot = bench.out / SCREENSHOT
-    with serving(model_dir) as server, chromium() as browser, ready_page(browser, server.url) as page:
-        described = page.evaluate("() => window.digitDemo.describeBackend()")
-        started = time.perf_counter()
-        result = measure_robustness(page, images[:digits], labels[:digits], seed=SEED)
-        seconds = time.perf_counter() - started
-        example = show_example(page, images[0])
-        bench.out.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(screenshot), full_page=True)
-    figures = {
-        "digits": result.digits,
-        "seed": result.seed,
-        "pad_side": result.pad_side,
-        "as_given": result.original,
-        "page_preprocessing": result.page,
-        "naive_resize": result.naive,
-        "gap_pp": round(result.gap_pp, 2),
-        "backend": described,
-        "seconds": round(seconds, 1),
-        "render_seconds": round(result.render_seconds, 1),
-        "misread_examples": result.misread[:10],
-        "screenshot": SCREENSHOT,
-    }
-    say(f"  page preprocessing {result.page:.2%}  naive resize {result.naive:.2%}  "
-        f"digits as given {result.original:.2%}  ({seconds:.1f} s, {described})")
-    say(f"  screenshot: {screenshot} (test digit 0 drawn large, read as {example['digit']})")
+    images = images[..., 0]
+    models = {"benchmarked": web_model_dir(bench)}
+    default_export = REPO_ROOT / "artifacts" / "web_model"
+    if bench.model_source.startswith("--model") and (default_export / "model.json").is_file():
+        models["default"] = default_export
+    figures: dict[str, Any] = {"seed": SEED, "model": bench.model_source, "models": {}}
+    for name, model_dir in models.items():
+        say(f"  model: {name} ({model_dir})")
+        figures["models"][name] = measure_model(bench, model_dir, images, labels)
+    figures["screenshot"] = screenshot_number(bench, models["benchmarked"], images, labels)
+    main = figures["models"]["benchmarked"]
+    figures["digits"] = main["per_family"]
+    for pointer, o in main["overall"].items():
+        say(f"  {pointer}: overall {o['accuracy']:.2%} over {o['digits']} digits, "
+            f"worst family {o['worst_family']}, right digits flagged unsure {o['flagged_correct']:.2%}")
     return figures

@@ -105,3 +105,83 @@ def preprocess(ink: np.ndarray) -> np.ndarray | None:
 def naive_resize(ink: np.ndarray) -> np.ndarray:
     """What naive demos do: the whole pad area-averaged to 28x28, no crop, no centring."""
     return np.clip(area_resize(ink, FIELD, FIELD), 0.0, 1.0).astype(np.float32)
+
+
+# ---------------------------------------------------------------- strokes → MNIST (preprocess.js twin)
+# See preprocess.js for why and for how PEN_FRACTION was measured (benchmarks/strokes.py).
+PEN_FRACTION = 0.125
+SUPERSAMPLE = 4
+CURVE_STEPS = 4
+
+
+def flatten_stroke(points: list) -> list[tuple[float, float]]:
+    """The pad's smoothed path (quadratics through successive midpoints) as a polyline."""
+    pts = [(float(x), float(y)) for x, y in points]
+    if len(pts) < 3:
+        return pts
+    out = [pts[0]]
+    start = pts[0]
+    for i in range(1, len(pts) - 1):
+        control = pts[i]
+        end = ((pts[i][0] + pts[i + 1][0]) / 2, (pts[i][1] + pts[i + 1][1]) / 2)
+        for k in range(1, CURVE_STEPS + 1):
+            t = k / CURVE_STEPS
+            u = 1 - t
+            out.append((u * u * start[0] + 2 * u * t * control[0] + t * t * end[0],
+                        u * u * start[1] + 2 * u * t * control[1] + t * t * end[1]))
+        start = end
+    out.append(pts[-1])
+    return out
+
+
+def strokes_box(strokes: list) -> tuple[float, float, float, float] | None:
+    """(left, top, right, bottom) of all points, or None."""
+    points = [p for s in strokes for p in s]
+    if not points:
+        return None
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def raster_strokes(strokes: list, pen: float = PEN_FRACTION) -> np.ndarray | None:
+    """Strokes → ink (H, W) re-drawn with a pen `pen` of the digit's box at 4x the 20 px box."""
+    paths = [flatten_stroke(s) for s in strokes if len(s)]
+    box = strokes_box(paths)
+    if box is None:
+        return None
+    left, top, right, bottom = box
+    w, h = right - left, bottom - top
+    side = max(w, h)
+    hi_box = BOX * SUPERSAMPLE
+    pen_px = pen * hi_box
+    r = pen_px / 2
+    scale = (hi_box - pen_px) / side if side > 0 else 0.0
+    width = math.ceil(w * scale + pen_px) + 2
+    height = math.ceil(h * scale + pen_px) + 2
+    ink = np.zeros((height, width))
+    for path in paths:
+        pts = [((x - left) * scale + r + 1, (y - top) * scale + r + 1) for x, y in path]
+        for k in range(max(1, len(pts) - 1)):
+            ax, ay = pts[k]
+            bx, by = pts[min(k + 1, len(pts) - 1)]
+            dx, dy = bx - ax, by - ay
+            len2 = dx * dx + dy * dy
+            x0 = max(0, math.floor(min(ax, bx) - r - 1))
+            x1 = min(width - 1, math.ceil(max(ax, bx) + r + 1))
+            y0 = max(0, math.floor(min(ay, by) - r - 1))
+            y1 = min(height - 1, math.ceil(max(ay, by) + r + 1))
+            py, px = np.mgrid[y0:y1 + 1, x0:x1 + 1] + 0.5
+            t = np.clip(((px - ax) * dx + (py - ay) * dy) / len2, 0, 1) if len2 > 0 else np.zeros_like(px)
+            dist = np.hypot(px - (ax + t * dx), py - (ay + t * dy))
+            v = np.clip(r + 0.5 - dist, 0.0, 1.0)
+            np.maximum(ink[y0:y1 + 1, x0:x1 + 1], v, out=ink[y0:y1 + 1, x0:x1 + 1])
+    return ink
+
+
+def preprocess_strokes(strokes: list, pen: float = PEN_FRACTION) -> np.ndarray | None:
+    """Strokes → float32 (28, 28) as MNIST was made from them (ink quantised to 8 bits, as the page's
+    ImageData), or None when there are none."""
+    ink = raster_strokes(strokes, pen)
+    if ink is None:
+        return None
+    return preprocess(np.floor(ink * 255 + 0.5) / 255)

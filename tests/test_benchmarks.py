@@ -58,9 +58,14 @@ def test_smoke_run_writes_sane_figures(small_model_path: Path, node_ready: str, 
         assert 0 < rows[key]["p50_ms"] <= rows[key]["p95_ms"]
 
     robustness = results["sections"]["robustness"]
-    assert robustness["digits"] == 100
-    for key in ("as_given", "page_preprocessing", "naive_resize"):
-        assert 0.0 <= robustness[key] <= 1.0
+    drawn = robustness["models"]["benchmarked"]
+    assert robustness["digits"] == drawn["per_family"] == 10
+    families = ("size", "corner", "rotation", "aspect", "jitter", "sparse", "thin pen", "thick pen")
+    assert {(row["family"], row["pointer"]) for row in drawn["families"]} == {
+        (family, pointer) for family in families for pointer in ("mouse", "touch")}
+    for row in drawn["families"]:
+        assert row["digits"] == 10 and 0.0 <= row["accuracy"] <= 1.0 and row["trusted"] == 1
+    assert set(drawn["numbers"]) == {"2", "3", "4"} and set(drawn["noise"]) == {"scribble", "dot"}
     assert (out / robustness["screenshot"]).read_bytes()[:4] == b"\x89PNG"
 
     server = results["sections"]["server"]
@@ -72,6 +77,7 @@ def test_smoke_run_writes_sane_figures(small_model_path: Path, node_ready: str, 
 
     markdown = (out / "benchmarks.md").read_text()
     assert "#### Export to TF.js" in markdown and "#### Server" in markdown
+    assert "#### Drawing robustness" in markdown and "| jitter |" in markdown
     assert (out / "browser_latency.png").stat().st_size > 0
 
 

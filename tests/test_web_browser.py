@@ -20,7 +20,7 @@ from benchmarks.pages import (
 )
 from benchmarks.robustness import measure_robustness
 from export.verify import MNIST_THRESHOLDS
-from tests.reference_preprocess import ink_from_rgba, preprocess
+from tests.reference_preprocess import ink_from_rgba, preprocess, preprocess_strokes
 
 pytestmark = pytest.mark.browser
 
@@ -108,10 +108,10 @@ def test_js_preprocessing_equals_python_reference(demo_page, mnist_test) -> None
     page.evaluate("window.digitDemo.clear()")
     assert js_preprocess(page) is None and preprocess(ink_from_rgba(pad_rgba(page))) is None
 
-    for strokes in (ONE, ZERO, SEVEN, SMALL_FOUR_IN_A_CORNER):  # drawn with the mouse
+    for strokes in (ONE, ZERO, SEVEN, SMALL_FOUR_IN_A_CORNER):  # drawn with the mouse: read from the strokes
         page.evaluate("window.digitDemo.clear()")
         draw(page, strokes)
-        js, python = js_preprocess(page), preprocess(ink_from_rgba(pad_rgba(page)))
+        js, python = js_preprocess(page), preprocess_strokes(page.evaluate("window.digitDemo.strokes()"))
         assert js is not None and python is not None
         assert np.abs(js - python).max() <= PREPROCESS_TOLERANCE
         assert js.max() > 0.9  # a real stroke, not an empty field
@@ -119,7 +119,7 @@ def test_js_preprocessing_equals_python_reference(demo_page, mnist_test) -> None
     rng = np.random.default_rng(11)
     side = page.evaluate("window.digitDemo.pad.width")
     for index in rng.choice(len(mnist_test[0]), size=12, replace=False):  # shifted and scaled digits
-        height = side * rng.uniform(0.3, 0.95)
+        height = side * rng.uniform(0.3, 0.95)  # painted without strokes: read from the pixels
         placement = {"cx": float(rng.uniform(height / 2, side - height / 2)),
                      "cy": float(rng.uniform(height / 2, side - height / 2)),
                      "height": float(height), "radius": int(rng.integers(-2, 6))}

@@ -5,15 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.strokes import trace_digit
 from tests.reference_preprocess import (
     BOX,
     CENTRE,
+    CURVE_STEPS,
     FIELD,
+    PEN_FRACTION,
     area_resize,
+    flatten_stroke,
     ink_bbox,
     ink_from_rgba,
     naive_resize,
     preprocess,
+    preprocess_strokes,
 )
 
 
@@ -125,3 +130,53 @@ def test_ink_from_rgba_reads_light_ink_on_transparent_or_dark() -> None:
     assert ink[1, 1] == 0.0
     with pytest.raises(ValueError):
         ink_from_rgba(np.zeros((2, 2, 3), np.uint8))
+
+
+# ---------------------------------------------------------------- strokes → MNIST (issue 10)
+
+def _scaled(strokes: list, factor: float, dx: float, dy: float) -> list:
+    return [[(x * factor + dx, y * factor + dy) for x, y in stroke] for stroke in strokes]
+
+
+FOUR = [[(0.30, 0.10), (0.12, 0.62), (0.52, 0.62)], [(0.42, 0.20), (0.44, 0.95)]]
+
+
+def test_strokes_read_the_same_small_or_large_anywhere() -> None:
+    """The point of reading strokes: a digit 15% of the pad in a corner gives the same 28x28 as
+    one 90% of the pad in the middle (the pad's fixed pen would have made the small one a blob)."""
+    small = preprocess_strokes(_scaled(FOUR, 0.15, 0.02, 0.01))
+    large = preprocess_strokes(_scaled(FOUR, 0.9, 0.05, 0.03))
+    assert small is not None and small.shape == (FIELD, FIELD) and small.dtype == np.float32
+    assert np.abs(small - large).max() < 0.02
+    cy, cx = centre_of_mass(small)
+    assert abs(cy - CENTRE) <= 0.5 and abs(cx - CENTRE) <= 0.5
+
+
+def test_stroke_width_is_the_calibrated_fraction_of_the_box() -> None:
+    """A T (square box): 20 px tall, and the stem's ink per row equals the pen, PEN_FRACTION x 20 px,
+    whatever the size it was drawn at."""
+    for size in (0.1, 0.8):
+        out = preprocess_strokes(_scaled([[(0, 0), (1, 0)], [(0.5, 0), (0.5, 1)]], size, 0.1, 0.1))
+        rows = np.flatnonzero(out.max(axis=1) > 0)
+        assert rows[-1] - rows[0] + 1 == BOX
+        stem = out[rows[0] + 6:rows[-1] - 3]
+        assert np.allclose(stem.sum(axis=1), PEN_FRACTION * BOX, atol=0.15), stem.sum(axis=1)
+    assert preprocess_strokes([]) is None and preprocess_strokes([[]]) is None
+
+
+def test_flattened_stroke_follows_the_pads_curves() -> None:
+    path = flatten_stroke([(0, 0), (1, 0), (1, 1)])
+    assert path[0] == (0.0, 0.0) and path[-1] == (1.0, 1.0)
+    assert len(path) == 2 + CURVE_STEPS
+    assert flatten_stroke([(0.2, 0.3)]) == [(0.2, 0.3)]
+
+
+def test_traced_mnist_digits_redraw_as_themselves(mnist_test) -> None:
+    """benchmarks/strokes.py traces test digits into strokes; re-drawn, they overlap the originals."""
+    images, _ = mnist_test
+    for image in images[:5, ..., 0]:
+        strokes = trace_digit(image)
+        assert strokes and all(s.ndim == 2 and s.shape[1] == 2 for s in strokes)
+        redrawn = preprocess_strokes([s.tolist() for s in strokes])
+        overlap = (redrawn * image).sum() / np.sqrt((redrawn ** 2).sum() * (image ** 2).sum())
+        assert overlap > 0.6, overlap

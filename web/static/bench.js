@@ -1,6 +1,7 @@
 // Measurement helpers exposed as `window.digitDemo.bench`: render MNIST digits onto the pad
-// at random positions, sizes and stroke thicknesses, and time predictions. `benchmarks/robustness.py`
-// and `benchmarks/browser.py` drive these from Playwright. Image sizes come from the contract (contract.js).
+// at random positions, sizes and stroke thicknesses, replay strokes as pointer events, and time
+// predictions. `benchmarks/robustness.py` and `benchmarks/browser.py` drive these from Playwright.
+// Image sizes come from the contract (contract.js).
 
 import { argmax, DEFAULT_CONTRACT } from './contract.js';
 import { naiveImageData, preprocessImageData, readCanvas } from './preprocess.js';
@@ -221,4 +222,33 @@ export async function latency({
     times.push(performance.now() - t0);
   }
   return times;
+}
+
+/**
+ * Replay strokes (arrays of [x, y] pad fractions) on a canvas as pointer events of `pointerType`
+ * ('mouse', 'touch' or 'pen'): pointerdown, one pointermove per point, pointerup, as a hand's
+ * input reaches the pad's listeners (dispatched from script: the benchmark's fast path; the
+ * benchmark also checks a sample with trusted events from Chrome's input pipeline).
+ */
+export function replayStrokes(canvas, strokes, pointerType = 'mouse') {
+  const rect = canvas.getBoundingClientRect();
+  const pointerId = pointerType === 'mouse' ? 1 : 7;
+  const fire = (type, [x, y], buttons) => canvas.dispatchEvent(new PointerEvent(type, {
+    pointerId,
+    pointerType,
+    isPrimary: true,
+    clientX: rect.left + x * rect.width,
+    clientY: rect.top + y * rect.height,
+    button: type === 'pointermove' ? -1 : 0,
+    buttons,
+    pressure: buttons ? 0.5 : 0,
+    bubbles: true,
+    cancelable: true,
+  }));
+  for (const stroke of strokes) {
+    if (!stroke.length) continue;
+    fire('pointerdown', stroke[0], 1);
+    for (let k = 1; k < stroke.length; k += 1) fire('pointermove', stroke[k], 1);
+    fire('pointerup', stroke[stroke.length - 1], 0);
+  }
 }

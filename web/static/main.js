@@ -3,13 +3,15 @@
 
 import { agreement, nativePredict, serverStatus } from './api.js';
 import * as bench from './bench.js';
-import { DEFAULT_CONTRACT, digitContract } from './contract.js';
+import { argmax, DEFAULT_CONTRACT, digitContract } from './contract.js';
 import {
   BACKENDS, chooseBackend, describeBackend, DigitModel, fetchJson, loadGraphModel, METADATA_URL, ModelError, runtime,
   trySetBackend,
 } from './model.js';
-import { Pad } from './pad.js';
-import { preprocessCanvas } from './preprocess.js';
+import { LINE_WIDTH, Pad } from './pad.js';
+import {
+  groupStrokes, preprocessCanvas, preprocessStrokes, strokesBox, UNSURE_PROBABILITY, unsureReason,
+} from './preprocess.js';
 import {
   hideError, ResultView, setStatus, showError, showMissingModel, showModelCard,
 } from './ui.js';
@@ -48,18 +50,88 @@ function reportError(err) {
   }
 }
 
-/** Preprocess the pad, predict, show. Resolves {digit, probs, ms, pixels}; digit null when empty. */
-async function classify() {
-  const pixels = preprocessCanvas(padCanvas, contract);
-  if (!pixels || !model) {
-    if (!pixels) view.reset();
-    return { digit: null, probs: null, ms: 0, pixels: null };
+/**
+ * Read the pad: the strokes grouped into digits (left to right), each re-drawn at MNIST's scale
+ * (preprocess.js), all classified in one batch; plus the whole drawing read as one digit.
+ * Resolves {digits: [{digit, probabilities, box, pixels, unsure}], whole, ms}, digits empty when
+ * nothing is drawn. A pad painted without strokes (bench.renderDigit) is read from its pixels.
+ */
+async function readPad() {
+  const strokes = pad.allStrokes();
+  const { pixels: size, classes } = contract;
+  const inputs = [];
+  const boxes = [];
+  const groupStrokeLists = [];
+  if (strokes.length) {
+    const groups = groupStrokes(strokes);
+    for (const members of groups) {
+      const chosen = members.map((i) => strokes[i]);
+      inputs.push(preprocessStrokes(chosen, contract));
+      boxes.push(strokesBox(chosen));
+      groupStrokeLists.push(chosen);
+    }
+    if (groups.length > 1) inputs.push(preprocessStrokes(strokes, contract)); // the whole, as one digit
+  } else {
+    const pixels = preprocessCanvas(padCanvas, contract);
+    if (pixels) {
+      inputs.push(pixels);
+      boxes.push(null);
+      groupStrokeLists.push(null);
+    }
   }
+  if (!inputs.length || !model) return { digits: [], whole: null, ms: 0 };
+  const batch = new Float32Array(inputs.length * size);
+  inputs.forEach((pixels, i) => batch.set(pixels, i * size));
   const t0 = performance.now();
-  const probs = await model.predict(pixels);
+  const probs = await model.predict(batch);
   const ms = performance.now() - t0;
-  const digit = view.show(probs, pixels, ms);
-  return { digit, probs: Array.from(probs), ms, pixels };
+  const reading = (i) => {
+    const probabilities = Array.from(probs.subarray(i * classes, (i + 1) * classes));
+    const digit = argmax(probabilities);
+    return { digit, probabilities, pixels: inputs[i] };
+  };
+  const digits = boxes.map((box, i) => {
+    const read = reading(i);
+    const unsure = groupStrokeLists[i] ? unsureReason(groupStrokeLists[i], read.probabilities[read.digit])
+      : (read.probabilities[read.digit] < UNSURE_PROBABILITY ? 'unsure' : null);
+    return { ...read, box, unsure };
+  });
+  const whole = digits.length > 1 ? reading(digits.length) : digits[0];
+  return { digits, whole, ms };
+}
+
+/** The number the digits spell and its confidence (product of the digits' top probabilities). */
+function numberOf(digits) {
+  return {
+    number: digits.map((d) => contract.labels[d.digit]).join(''),
+    confidence: digits.reduce((p, d) => p * d.probabilities[d.digit], 1),
+  };
+}
+
+/** Read the pad and show it. Resolves {digit, probs, ms, pixels, unsure, number, confidence, digits}. */
+async function classify() {
+  if (!model) return { digit: null, probs: null, ms: 0, pixels: null, digits: [] };
+  const { digits, whole, ms } = await readPad();
+  if (!digits.length) {
+    view.reset();
+    return { digit: null, probs: null, ms: 0, pixels: null, digits: [] };
+  }
+  const { number, confidence } = numberOf(digits);
+  if (digits.length === 1) {
+    view.show(digits[0].probabilities, digits[0].pixels, ms, digits[0].unsure);
+  } else {
+    view.showNumber(number, confidence, digits, ms);
+  }
+  return {
+    digit: whole.digit,
+    probs: whole.probabilities,
+    ms,
+    pixels: whole.pixels,
+    unsure: digits.length === 1 ? digits[0].unsure : null,
+    number,
+    confidence,
+    digits,
+  };
 }
 
 let liveQueued = false;
@@ -93,14 +165,26 @@ async function checkNative(result) {
 async function settle() {
   if (!model) return { digit: null, probs: null, ms: 0 };
   const result = await enqueue(classify);
-  view.announceResult(result.digit, result.probs);
+  view.announceResult(result.digit, result.probs, result);
   if (result.digit === null) {
     nativeSeq += 1;
     view.showNative(nativeOn ? null : { off: 'off' });
   } else {
     checkNative(result);
   }
-  return { digit: result.digit, probs: result.probs, ms: result.ms };
+  return {
+    digit: result.digit, probs: result.probs, ms: result.ms, unsure: result.unsure ?? null,
+    number: result.number ?? null, confidence: result.confidence ?? null,
+  };
+}
+
+/** The number on the pad: {number, confidence, digits: [{digit, probabilities, box, unsure}]}. */
+async function readNumber() {
+  await ready;
+  const result = await settle().then(() => enqueue(readPad));
+  const digits = result.digits.map(({ digit, probabilities, box, unsure }) => ({ digit, probabilities, box, unsure }));
+  if (!digits.length) return { number: null, confidence: null, digits };
+  return { ...numberOf(digits), unsure: digits.some((d) => d.unsure), digits };
 }
 
 const pad = new Pad(padCanvas, {
@@ -205,10 +289,19 @@ window.digitDemo = {
   backend: () => runtime().getBackend(),
   /** Float32Array of n images (n * 784 pixels for MNIST) in [0, 1] → Promise of n * 10 probabilities. */
   predictPixels: (pixels) => ready.then(() => enqueue(() => model.predict(pixels))),
-  /** A canvas (the pad by default) → Float32Array(784 for MNIST) as MNIST was made, or null when empty. */
-  preprocess: (canvas = padCanvas) => preprocessCanvas(canvas, contract),
-  /** Classify what is on the pad (updates the page); {digit: null} when the pad is empty. */
+  /**
+   * What the model reads, Float32Array(784 for MNIST) as MNIST was made, or null when empty: the
+   * pad's strokes re-drawn at MNIST's scale (all of them as one digit); with a canvas, or a pad
+   * painted without strokes, that canvas' pixels.
+   */
+  preprocess: (canvas) => (canvas || !pad.allStrokes().length ? preprocessCanvas(canvas || padCanvas, contract)
+    : preprocessStrokes(pad.allStrokes(), contract)),
+  /** Classify what is on the pad as one digit (updates the page); {digit: null} when the pad is empty. */
   classifyCanvas: () => ready.then(settle),
+  /** Read the pad as a number: {number, confidence, unsure, digits: [{digit, probabilities, box, unsure}]}. */
+  readNumber,
+  /** The pad's strokes: arrays of [x, y] in pad fractions. */
+  strokes: () => pad.allStrokes().map((s) => s.map((p) => [p[0], p[1]])),
   /** Clear the pad and the result. */
   clear: () => pad.clear(),
   /** Switch backend; rejects when it is not available. */
@@ -217,7 +310,32 @@ window.digitDemo = {
   timings,
   pad: padCanvas,
   bench: {
-    renderDigit: (pixels, placement) => bench.renderDigit(padCanvas, pixels, placement, contract),
+    renderDigit: (pixels, placement) => { pad.clear(); bench.renderDigit(padCanvas, pixels, placement, contract); },
+    /**
+     * Draw each drawing (strokes of [x, y] pad fractions) on a cleared pad with pointer events of
+     * `pointerType`, optionally with a pad pen width, and read it; resolves the readings in order.
+     */
+    drawAndRead: async (drawings, pointerType = 'mouse', penWidths = null) => {
+      await ready;
+      const readings = [];
+      for (let i = 0; i < drawings.length; i += 1) {
+        pad.clear();
+        if (penWidths) pad.setLineWidth(penWidths[i]);
+        bench.replayStrokes(padCanvas, drawings[i], pointerType);
+        readings.push(await window.digitDemo.bench.read());
+      }
+      pad.setLineWidth(LINE_WIDTH);
+      pad.clear();
+      return readings;
+    },
+    /** The pen shown on the pad, as a fraction of its side (the model's reading ignores it). */
+    setPenWidth: (fraction) => pad.setLineWidth(fraction),
+    /** Read the pad without touching the page: {number, digits: [{digit, top, unsure}], whole}. */
+    read: () => ready.then(() => enqueue(readPad)).then(({ digits, whole }) => ({
+      number: digits.map((d) => contract.labels[d.digit]).join(''),
+      digits: digits.map((d) => ({ digit: d.digit, top: d.probabilities[d.digit], unsure: d.unsure })),
+      whole: whole && { digit: whole.digit, top: whole.probabilities[whole.digit] },
+    })),
     robustness: (images, labels, seed = 1, options = {}) => ready.then(() => bench.robustness({
       canvas: padCanvas, predict: (p) => model.predict(p), images, labels, seed, options, contract,
     })),

@@ -1,9 +1,10 @@
 // The drawing pad: pointer events (mouse, touch, pen), smooth round strokes, undo, clear.
 // Strokes are kept in pad-relative coordinates (0..1), so a resize redraws them exactly.
 
-// Pen width as a fraction of the pad's side. MNIST strokes are about 3 px wide in the 20 px box;
-// a digit drawn at 70% of the pad's height then gets 20 * 0.09 / 0.7 = 2.6 px.
-const LINE_WIDTH = 0.09;
+// Pen width on the pad as a fraction of its side: only what the person sees. The model does not
+// read these pixels: preprocess.js re-draws the strokes (kept here) with a pen scaled to each
+// digit's size, so a small digit is read as well as a big one.
+export const LINE_WIDTH = 0.09;
 const INK = '#ffffff';
 
 export class Pad {
@@ -18,6 +19,7 @@ export class Pad {
     this.strokes = [];
     this.current = null;
     this.pointerId = null;
+    this.lineWidth = LINE_WIDTH;
     this.resize();
     new ResizeObserver(() => this.resize()).observe(canvas);
     canvas.addEventListener('pointerdown', (e) => this.down(e));
@@ -53,7 +55,11 @@ export class Pad {
     if (this.pointerId !== null || (event.pointerType === 'mouse' && event.button !== 0)) return;
     event.preventDefault();
     this.pointerId = event.pointerId;
-    this.canvas.setPointerCapture?.(event.pointerId);
+    try {
+      this.canvas.setPointerCapture?.(event.pointerId);
+    } catch {
+      // the pointer is already gone (or a replayed event): draw without capture
+    }
     this.current = [this.point(event)];
     this.drawDot(this.current[0]);
     this.handlers.onDraw?.();
@@ -78,6 +84,17 @@ export class Pad {
     this.pointerId = null;
     this.redraw();
     this.handlers.onStrokeEnd?.();
+  }
+
+  /** The strokes (arrays of [x, y] pad fractions), the one being drawn included. */
+  allStrokes() {
+    return this.current ? [...this.strokes, this.current] : this.strokes;
+  }
+
+  /** Change the pen shown on the pad (fraction of its side); the model's reading does not depend on it. */
+  setLineWidth(fraction) {
+    this.lineWidth = fraction;
+    this.redraw();
   }
 
   /** Remove the last stroke. */
@@ -105,7 +122,7 @@ export class Pad {
     ctx.fillStyle = INK;
     ctx.lineCap = 'round';
     ctx.lineJoin = 'round';
-    ctx.lineWidth = LINE_WIDTH * this.canvas.width;
+    ctx.lineWidth = this.lineWidth * this.canvas.width;
   }
 
   px([x, y]) {

@@ -5,6 +5,13 @@ import { argmax, DEFAULT_CONTRACT } from './contract.js';
 
 const $ = (id) => document.getElementById(id);
 
+// What the page says instead of a confident wrong answer (preprocess.js unsureReason).
+const UNSURE_TEXT = {
+  small: () => 'Too small to read: draw the digit larger',
+  scribble: () => 'That does not look like a digit',
+  unsure: (label, sure) => `Not sure: maybe a ${label} (${sure}). Try writing it more clearly`,
+};
+
 export class ResultView {
   constructor(contract = DEFAULT_CONTRACT) {
     this.digit = $('digit');
@@ -16,6 +23,7 @@ export class ResultView {
     this.ms = $('ms');
     this.native = $('native');
     this.announce = $('announce');
+    this.numberDigits = $('number-digits');
     this.useContract(contract);
   }
 
@@ -52,6 +60,10 @@ export class ResultView {
   reset() {
     this.digit.textContent = '?';
     this.digit.classList.add('idle');
+    this.digit.classList.remove('unsure', 'number');
+    this.numberDigits.replaceChildren();
+    this.numberDigits.hidden = true;
+    $('preview-caption').textContent = `What the model sees (${this.contract.rows}×${this.contract.columns})`;
     this.confidence.textContent = 'Draw a digit, 0 to 9';
     for (const row of this.rows) {
       row.fill.style.width = '0%';
@@ -63,32 +75,94 @@ export class ResultView {
     this.showNative(null);
   }
 
-  /** Show a prediction: probs (one per label), the input pixels, and the time it took; returns the class. */
-  show(probs, pixels, ms) {
-    const best = argmax(probs);
-    this.digit.textContent = this.contract.labels[best];
-    this.digit.classList.remove('idle');
-    this.confidence.textContent = `${(probs[best] * 100).toFixed(1)}% sure`;
+  /** The probability bars for one reading. */
+  showBars(probs, best) {
     this.rows.forEach((row, d) => {
       const p = Math.max(0, Math.min(1, probs[d]));
       row.fill.style.width = `${(p * 100).toFixed(2)}%`;
       row.value.textContent = `${(p * 100).toFixed(1)}%`;
       row.li.classList.toggle('top', d === best);
     });
+  }
+
+  /**
+   * Show one digit: probs (one per label), the input pixels, the time it took, and why it is not
+   * trusted (preprocess.js unsureReason: 'small', 'scribble', 'unsure', or null); returns the class.
+   */
+  show(probs, pixels, ms, unsure = null) {
+    const best = argmax(probs);
+    const label = this.contract.labels[best];
+    const sure = `${(probs[best] * 100).toFixed(1)}%`;
+    this.numberDigits.hidden = true;
+    this.numberDigits.replaceChildren();
+    this.digit.textContent = unsure ? '?' : label;
+    this.digit.classList.remove('idle', 'number');
+    this.digit.classList.toggle('unsure', Boolean(unsure));
+    this.confidence.textContent = unsure ? UNSURE_TEXT[unsure](label, sure) : `${sure} sure`;
+    this.showBars(probs, best);
     this.drawPreview(pixels);
+    $('preview-caption').textContent = `What the model sees (${this.contract.rows}×${this.contract.columns})`;
     this.ms.textContent = `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
     return best;
   }
 
+  /** Show several digits read as a number: each one's input and probability, the whole's confidence. */
+  showNumber(number, confidence, digits, ms) {
+    const unsure = digits.filter((d) => d.unsure);
+    this.digit.textContent = number;
+    this.digit.classList.remove('idle');
+    this.digit.classList.add('number');
+    this.digit.classList.toggle('unsure', unsure.length > 0);
+    const sure = `${(confidence * 100).toFixed(1)}%`;
+    this.confidence.textContent = unsure.length
+      ? `Not sure of digit ${unsure.map((d) => digits.indexOf(d) + 1).join(', ')}: write it more clearly (${sure})`
+      : `The number ${number}, ${sure} sure`;
+    this.numberDigits.replaceChildren();
+    let weakest = digits[0];
+    for (const d of digits) {
+      if (d.probabilities[d.digit] < weakest.probabilities[weakest.digit]) weakest = d;
+      const li = document.createElement('li');
+      li.classList.toggle('unsure', Boolean(d.unsure));
+      const canvas = document.createElement('canvas');
+      this.paint(canvas, d.pixels);
+      const text = document.createElement('span');
+      const ranked = d.probabilities.map((p, k) => [p, k]).sort((a, b) => b[0] - a[0]);
+      text.textContent = `${this.contract.labels[d.digit]}${d.unsure ? '?' : ''} ${(ranked[0][0] * 100).toFixed(1)}%`;
+      li.title = ranked.slice(0, 3).map(([p, k]) => `${this.contract.labels[k]}: ${(p * 100).toFixed(1)}%`).join(', ');
+      li.append(canvas, text);
+      this.numberDigits.append(li);
+    }
+    this.numberDigits.hidden = false;
+    this.showBars(weakest.probabilities, weakest.digit);
+    this.drawPreview(weakest.pixels);
+    $('preview-caption').textContent = `Least sure digit (${digits.indexOf(weakest) + 1} of ${digits.length}) as the model sees it`;
+    this.ms.textContent = `${ms.toFixed(ms < 10 ? 2 : 1)} ms for ${digits.length} digits`;
+  }
+
   /** Tell screen readers the settled answer (called on stroke end, not on every live update). */
-  announceResult(digit, probs) {
-    this.announce.textContent = digit === null ? 'Pad cleared'
-      : `Looks like a ${this.contract.labels[digit]}, ${(probs[digit] * 100).toFixed(0)} percent sure`;
+  announceResult(digit, probs, result = {}) {
+    if (digit === null) {
+      this.announce.textContent = 'Pad cleared';
+    } else if (result.digits && result.digits.length > 1) {
+      this.announce.textContent = `Reads as the number ${result.number}, ${(result.confidence * 100).toFixed(0)} percent sure`;
+    } else if (result.unsure) {
+      this.announce.textContent = `Not sure; it might be a ${this.contract.labels[digit]}`;
+    } else {
+      this.announce.textContent = `Looks like a ${this.contract.labels[digit]}, ${(probs[digit] * 100).toFixed(0)} percent sure`;
+    }
   }
 
   drawPreview(pixels) {
+    this.paint(this.preview, pixels);
+  }
+
+  /** Paint model-input pixels (white on black) onto a canvas of the input's size. */
+  paint(canvas, pixels) {
     const { rows, columns } = this.contract;
-    const image = this.previewCtx.createImageData(columns, rows);
+    canvas.width = columns;
+    canvas.height = rows;
+    const ctx = canvas.getContext('2d');
+    const image = ctx.createImageData(columns, rows);
     for (let i = 0; i < rows * columns; i += 1) {
       const v = Math.round(Math.max(0, Math.min(1, pixels[i])) * 255);
       image.data[4 * i] = v;
@@ -96,7 +170,7 @@ export class ResultView {
       image.data[4 * i + 2] = v;
       image.data[4 * i + 3] = 255;
     }
-    this.previewCtx.putImageData(image, 0, 0);
+    ctx.putImageData(image, 0, 0);
   }
 
   showBackend(text) {

@@ -1,0 +1,173 @@
+"""How drawings are read (issue 10): strokes re-drawn at MNIST's scale, small and corner digits,
+several digits read as a number, undo inside a number, and the page saying when it is unsure.
+
+MNIST test digits are traced into strokes (benchmarks/strokes.py) and drawn with Playwright's
+mouse: real pointer events through the pad. `python -m benchmarks --only robustness` measures
+the same at scale.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from benchmarks.pages import DECODE_F32, f32_to_base64
+from benchmarks.strokes import normalised, trace_digit
+from tests.reference_preprocess import preprocess_strokes
+
+pytestmark = pytest.mark.browser
+
+Strokes = list[np.ndarray]
+
+
+def draw(page: Any, strokes: Strokes, steps: int = 2) -> None:
+    """Draw strokes (pad fractions) with real mouse events."""
+    box = page.locator("#pad").bounding_box()
+    for stroke in strokes:
+        x, y = stroke[0]
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=steps)
+        page.mouse.up()
+
+
+def placed(strokes: Strokes, height: float, left: float, top: float) -> Strokes:
+    """Traced strokes scaled to `height` (pad fractions) with their box's top-left at (left, top)."""
+    unit = normalised(strokes)
+    points = np.vstack(unit)
+    lo, span = points.min(axis=0), np.ptp(points, axis=0)
+    scale = height / max(float(span[1]), 1e-6)
+    return [(s - lo) * scale + np.array([left, top]) for s in unit]
+
+
+def width_of(strokes: Strokes) -> float:
+    return float(np.ptp(np.vstack(strokes)[:, 0]))
+
+
+@pytest.fixture(scope="module")
+def clear_digits(demo_page, mnist_test) -> dict[int, Strokes]:
+    """For each label, the first test digit whose traced strokes the page's model reads right and
+    surely when re-drawn large (Python twin): the tests then check drawing habits, not the model."""
+    images, labels = mnist_test
+    chosen: dict[int, Strokes] = {}
+    for start in range(0, 400, 50):
+        batch = [(i, trace_digit(images[i, ..., 0])) for i in range(start, start + 50)
+                 if int(labels[i]) not in chosen]
+        pixels = np.stack([preprocess_strokes([s.tolist() for s in strokes]) for _, strokes in batch])
+        probs = np.asarray(demo_page.page.evaluate(
+            f"async (b64) => Array.from(await window.digitDemo.predictPixels(({DECODE_F32})(b64)))",
+            f32_to_base64(pixels)), np.float32).reshape(len(batch), 10)
+        for (i, strokes), p in zip(batch, probs, strict=True):
+            if int(labels[i]) not in chosen and p.argmax() == labels[i] and p.max() > 0.95:
+                chosen[int(labels[i])] = strokes
+        if len(chosen) == 10:
+            break
+    assert len(chosen) == 10, f"no clearly read test digit for {sorted(set(range(10)) - set(chosen))}"
+    return chosen
+
+
+def read_number(page: Any) -> dict[str, Any]:
+    return page.evaluate("window.digitDemo.readNumber()")
+
+
+def test_what_the_model_reads_equals_the_python_twin(demo_page, clear_digits) -> None:
+    page = demo_page.page
+    for label, (height, left, top) in {3: (0.2, 0.04, 0.05), 8: (0.8, 0.3, 0.1)}.items():
+        page.evaluate("window.digitDemo.clear()")
+        draw(page, placed(clear_digits[label], height, left, top))
+        strokes = page.evaluate("window.digitDemo.strokes()")
+        js = np.asarray(page.evaluate("Array.from(window.digitDemo.preprocess())"), np.float32)
+        js = js.reshape(28, 28)
+        python = preprocess_strokes(strokes)
+        assert np.abs(js - python).max() <= 0.01, label
+        assert js.max() > 0.9
+    page.evaluate("window.digitDemo.clear()")
+
+
+@pytest.mark.parametrize("corner", ["top-left", "bottom-right"])
+def test_small_digit_in_a_corner_reads_right(demo_page, clear_digits, corner: str) -> None:
+    """A digit 18% of the pad's height, pushed into a corner, reads as it does large and centred."""
+    page = demo_page.page
+    misread = []
+    for label in (2, 4, 5, 7):
+        strokes = placed(clear_digits[label], 0.18, 0.03, 0.03)
+        if corner == "bottom-right":
+            strokes = placed(clear_digits[label], 0.18, 0.97 - width_of(strokes), 0.79)
+        page.evaluate("window.digitDemo.clear()")
+        draw(page, strokes)
+        result = page.evaluate("window.digitDemo.classifyCanvas()")
+        if result["digit"] != label or result["unsure"]:
+            misread.append((label, result["digit"], result["unsure"]))
+    assert not misread, f"(label, read, unsure): {misread}"
+    assert page.locator("#digit").inner_text() == "7"
+    assert demo_page.errors == []
+
+
+def draw_number(page: Any, digits: Strokes, labels: tuple[int, ...], height: float = 0.3,
+                gap: float = 0.07) -> list[Strokes]:
+    """Draw the digits side by side; returns each digit's placed strokes."""
+    x = 0.05
+    out = []
+    for label in labels:
+        strokes = placed(digits[label], height, x, 0.35)
+        out.append(strokes)
+        x += width_of(strokes) + gap
+    for strokes in out:
+        draw(page, strokes)
+    return out
+
+
+def test_three_digit_number_reads_right(demo_page, clear_digits) -> None:
+    page = demo_page.page
+    page.evaluate("window.digitDemo.clear()")
+    draw_number(page, clear_digits, (3, 0, 9))
+    result = read_number(page)
+    assert result["number"] == "309", result
+    assert [d["digit"] for d in result["digits"]] == [3, 0, 9]
+    tops = [max(d["probabilities"]) for d in result["digits"]]
+    assert result["confidence"] == pytest.approx(float(np.prod(tops)), rel=1e-5)
+    boxes = [d["box"] for d in result["digits"]]
+    assert boxes[0]["right"] < boxes[1]["left"] < boxes[1]["right"] < boxes[2]["left"]
+    assert page.locator("#digit").inner_text() == "309"
+    assert page.locator("#number-digits li").count() == 3
+    assert "309" in page.locator("#announce").inner_text()
+    assert demo_page.errors == []
+
+
+def test_undo_in_the_middle_of_a_number(demo_page, clear_digits) -> None:
+    """Two digits, a stray stroke where the third goes, undo, the third digit: the number is right."""
+    page = demo_page.page
+    page.evaluate("window.digitDemo.clear()")
+    placed_digits = draw_number(page, clear_digits, (4, 1))
+    assert read_number(page)["number"] == "41"
+    right = max(float(np.vstack(s)[:, 0].max()) for s in placed_digits)
+    draw(page, [np.array([[right + 0.08, 0.4], [right + 0.2, 0.6]])])  # a slip
+    assert len(read_number(page)["digits"]) == 3
+    page.keyboard.press("Control+z")
+    assert read_number(page)["number"] == "41"
+    draw(page, placed(clear_digits[6], 0.3, right + 0.07, 0.35))
+    result = read_number(page)
+    assert result["number"] == "416", result
+    assert page.locator("#digit").inner_text() == "416"
+
+
+def test_scribble_and_dot_are_flagged(demo_page) -> None:
+    page = demo_page.page
+    page.evaluate("window.digitDemo.clear()")
+    rng = np.random.default_rng(4)
+    draw(page, [0.3 + 0.4 * rng.random((14, 2))])  # a scrawl back and forth
+    result = read_number(page)
+    assert result["unsure"] is True and result["digits"][0]["unsure"] == "scribble", result
+    assert page.locator("#digit").inner_text() == "?"
+    assert "not look like a digit" in page.locator("#confidence").inner_text()
+
+    page.evaluate("window.digitDemo.clear()")
+    draw(page, [np.array([[0.5, 0.5], [0.505, 0.51]])])  # a tiny tick
+    result = read_number(page)
+    assert result["digits"][0]["unsure"] == "small", result
+    assert "Too small" in page.locator("#confidence").inner_text()
+    page.evaluate("window.digitDemo.clear()")
+    assert demo_page.errors == []
