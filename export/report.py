@@ -20,7 +20,8 @@ def _result_lines(where: str, result: Any) -> list[str]:
         lines.append(f"  {where:<14} {name:<16} max |Δ| {figures['max_abs_diff']:.2e} "
                      f"({figures['relative_diff']:.1e} of scale {figures['scale']:.3g}){agree}")
     if "accuracy" in result:
-        lines.append(f"  {where:<14} test accuracy {_pct(result['accuracy'])}")
+        samples = f" on {result['samples']:,} digits" if result.get("samples") else ""
+        lines.append(f"  {where:<14} test accuracy {_pct(result['accuracy'])}{samples}")
     if not lines:
         lines.append(f"  {where:<14} {result.get('error') or ''}".rstrip())
     lines[-1] += f"  {verdict}"
