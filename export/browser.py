@@ -8,6 +8,7 @@ backend's threads need. Playwright is imported only when `browser_proof` runs.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -189,7 +190,8 @@ def browser_proof(model_dir: Path, backends: tuple[str, ...] = BACKENDS, timeout
 
     timeout_ms = int(timeout_s * 1000)
     wanted_classifiers = list(classifiers) if classifiers is not None else _classifiers(model_dir)
-    try:
+
+    def run_in_chromium() -> tuple[str, dict[str, Any]]:
         with sync_playwright() as playwright:
             args = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + WEBGL_ARGS
             browser = playwright.chromium.launch(executable_path=executable, args=args, timeout=timeout_ms)
@@ -210,6 +212,13 @@ def browser_proof(model_dir: Path, backends: tuple[str, ...] = BACKENDS, timeout
                                                     "timeoutMs": timeout_ms})
             finally:
                 browser.close()
+        return version, outcome
+
+    try:
+        # Its own thread: Playwright's sync API will not start in a thread where another sync
+        # Playwright (a test suite's, a notebook's) already runs its event loop.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            version, outcome = pool.submit(run_in_chromium).result()
     except PlaywrightError as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         raise ExportError(f"headless Chromium failed during the browser proof: {first}") from None
