@@ -253,6 +253,19 @@ def published(exported_model_dir: Path, tmp_path: Path) -> Path:
     return out
 
 
+def _largest_float_weight(model_json: Path) -> tuple[int, int]:
+    """Byte range, in the (single) shard, of the largest float32 weight."""
+    spans, offset = [], 0
+    for group in json.loads(model_json.read_text())["weightsManifest"]:
+        for weight in group["weights"]:
+            size = int(np.prod(weight["shape"])) * 4
+            if weight["dtype"] == "float32":
+                spans.append((size, offset))
+            offset += size
+    size, start = max(spans)
+    return start, start + size
+
+
 def _corrupting(damage: str):
     real = export.pipeline.convert_to_graph_model
 
@@ -260,8 +273,9 @@ def _corrupting(damage: str):
         rewrites = real(model, out_dir, quantize, verbose)
         shard = next(out_dir.glob("*.bin"))
         data = bytearray(shard.read_bytes())
-        if damage == "zeroed":
-            data[: len(data) // 4] = bytes(len(data) // 4)
+        if damage == "zeroed":  # the largest float weight: wrong numbers, not a graph that cannot run
+            start, end = _largest_float_weight(out_dir / "model.json")
+            data[start:end] = bytes(end - start)
         else:
             del data[len(data) // 2:]
         shard.write_bytes(bytes(data))
