@@ -205,6 +205,18 @@ def predict_pixels(page: Any, images: np.ndarray) -> np.ndarray:
     return np.asarray(probs, dtype=np.float32).reshape(count, 10)
 
 
+def draw_strokes(page: Any, strokes: Iterable[Any], steps: int = 2) -> None:
+    """Draw strokes on the pad with real (trusted) mouse events; points are fractions of its side."""
+    box = page.locator("#pad").bounding_box()
+    for stroke in strokes:
+        x, y = stroke[0]
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=steps)
+        page.mouse.up()
+
+
 def render_digit(page: Any, image: np.ndarray, placement: dict[str, float]) -> None:
     """Draw a 28x28 image on the pad (`digitDemo.bench.renderDigit`): centre `cx`/`cy`, `height` and
     stroke change `radius`, in pad pixels."""

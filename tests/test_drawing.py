@@ -13,25 +13,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.pages import DECODE_F32, f32_to_base64
+from benchmarks.pages import DECODE_F32, draw_strokes, f32_to_base64
 from benchmarks.strokes import normalised, trace_digit
 from tests.reference_preprocess import preprocess_strokes
 
 pytestmark = pytest.mark.browser
 
 Strokes = list[np.ndarray]
-
-
-def draw(page: Any, strokes: Strokes, steps: int = 2) -> None:
-    """Draw strokes (pad fractions) with real mouse events."""
-    box = page.locator("#pad").bounding_box()
-    for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=steps)
-        page.mouse.up()
 
 
 def placed(strokes: Strokes, height: float, left: float, top: float) -> Strokes:
@@ -77,7 +65,7 @@ def test_what_the_model_reads_equals_the_python_twin(demo_page, clear_digits) ->
     page = demo_page.page
     for label, (height, left, top) in {3: (0.2, 0.04, 0.05), 8: (0.8, 0.3, 0.1)}.items():
         page.evaluate("window.digitDemo.clear()")
-        draw(page, placed(clear_digits[label], height, left, top))
+        draw_strokes(page, placed(clear_digits[label], height, left, top))
         strokes = page.evaluate("window.digitDemo.strokes()")
         js = np.asarray(page.evaluate("Array.from(window.digitDemo.preprocess())"), np.float32)
         js = js.reshape(28, 28)
@@ -97,7 +85,7 @@ def test_small_digit_in_a_corner_reads_right(demo_page, clear_digits, corner: st
         if corner == "bottom-right":
             strokes = placed(clear_digits[label], 0.18, 0.97 - width_of(strokes), 0.79)
         page.evaluate("window.digitDemo.clear()")
-        draw(page, strokes)
+        draw_strokes(page, strokes)
         result = page.evaluate("window.digitDemo.classifyCanvas()")
         if result["digit"] != label or result["unsure"]:
             misread.append((label, result["digit"], result["unsure"]))
@@ -116,7 +104,7 @@ def draw_number(page: Any, digits: Strokes, labels: tuple[int, ...], height: flo
         out.append(strokes)
         x += width_of(strokes) + gap
     for strokes in out:
-        draw(page, strokes)
+        draw_strokes(page, strokes)
     return out
 
 
@@ -144,11 +132,11 @@ def test_undo_in_the_middle_of_a_number(demo_page, clear_digits) -> None:
     placed_digits = draw_number(page, clear_digits, (4, 1))
     assert read_number(page)["number"] == "41"
     right = max(float(np.vstack(s)[:, 0].max()) for s in placed_digits)
-    draw(page, [np.array([[right + 0.08, 0.4], [right + 0.2, 0.6]])])  # a slip
+    draw_strokes(page, [np.array([[right + 0.08, 0.4], [right + 0.2, 0.6]])])  # a slip
     assert len(read_number(page)["digits"]) == 3
     page.keyboard.press("Control+z")
     assert read_number(page)["number"] == "41"
-    draw(page, placed(clear_digits[6], 0.3, right + 0.07, 0.35))
+    draw_strokes(page, placed(clear_digits[6], 0.3, right + 0.07, 0.35))
     result = read_number(page)
     assert result["number"] == "416", result
     assert page.locator("#digit").inner_text() == "416"
@@ -158,14 +146,14 @@ def test_scribble_and_dot_are_flagged(demo_page) -> None:
     page = demo_page.page
     page.evaluate("window.digitDemo.clear()")
     rng = np.random.default_rng(4)
-    draw(page, [0.3 + 0.4 * rng.random((14, 2))])  # a scrawl back and forth
+    draw_strokes(page, [0.3 + 0.4 * rng.random((14, 2))])  # a scrawl back and forth
     result = read_number(page)
     assert result["unsure"] is True and result["digits"][0]["unsure"] == "scribble", result
     assert page.locator("#digit").inner_text() == "?"
     assert "not look like a digit" in page.locator("#confidence").inner_text()
 
     page.evaluate("window.digitDemo.clear()")
-    draw(page, [np.array([[0.5, 0.5], [0.505, 0.51]])])  # a tiny tick
+    draw_strokes(page, [np.array([[0.5, 0.5], [0.505, 0.51]])])  # a tiny tick
     result = read_number(page)
     assert result["digits"][0]["unsure"] == "small", result
     assert "Too small" in page.locator("#confidence").inner_text()

@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks.pages import (
     DECODE_F32,
+    draw_strokes,
     f32_to_base64,
     pad_rgba,
     predict_pixels,
@@ -40,18 +41,6 @@ def parity_set(mnist_test, small_model_path: Path) -> tuple[np.ndarray, np.ndarr
     images = mnist_test[0][:PARITY_DIGITS]
     native = keras.saving.load_model(small_model_path).predict(images, batch_size=500, verbose=0)
     return images, native
-
-
-def draw(page: Any, strokes: list[list[tuple[float, float]]], steps: int = 6) -> None:
-    """Draw with real mouse events; points are fractions of the pad's width and height."""
-    box = page.locator("#pad").bounding_box()
-    for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=steps)
-        page.mouse.up()
 
 
 def ellipse(cx: float, cy: float, rx: float, ry: float, points: int = 24) -> list[tuple[float, float]]:
@@ -110,7 +99,7 @@ def test_js_preprocessing_equals_python_reference(demo_page, mnist_test) -> None
 
     for strokes in (ONE, ZERO, SEVEN, SMALL_FOUR_IN_A_CORNER):  # drawn with the mouse: read from the strokes
         page.evaluate("window.digitDemo.clear()")
-        draw(page, strokes)
+        draw_strokes(page, strokes, steps=6)
         js, python = js_preprocess(page), preprocess_strokes(page.evaluate("window.digitDemo.strokes()"))
         assert js is not None and python is not None
         assert np.abs(js - python).max() <= PREPROCESS_TOLERANCE
@@ -134,7 +123,7 @@ def test_mouse_drawn_digits_are_classified(demo_page, artifacts_dir: Path) -> No
     page = demo_page.page
     for strokes, expected in ((ONE, 1), (ZERO, 0)):
         page.evaluate("window.digitDemo.clear()")
-        draw(page, strokes)
+        draw_strokes(page, strokes, steps=6)
         result = page.evaluate("window.digitDemo.classifyCanvas()")
         assert result["digit"] == expected, result
         assert math.isclose(sum(result["probs"]), 1.0, abs_tol=1e-4)
@@ -150,7 +139,7 @@ def test_mouse_drawn_digits_are_classified(demo_page, artifacts_dir: Path) -> No
     page.keyboard.press("Control+z")  # undo the only stroke: empty pad, no prediction
     page.wait_for_function("() => document.getElementById('digit').textContent === '?'")
     assert page.evaluate("window.digitDemo.classifyCanvas()")["digit"] is None
-    draw(page, ONE)
+    draw_strokes(page, ONE, steps=6)
     page.keyboard.press("Escape")
     assert js_preprocess(page) is None
     assert page.locator("#digit").inner_text() == "?"
@@ -182,7 +171,7 @@ def test_page_works_on_backend(live_server, open_page, parity_set, backend: str)
     browser = predict_pixels(page, images[:100])
     assert (browser.argmax(axis=1) == native[:100].argmax(axis=1)).all()
     assert np.abs(browser - native[:100]).max() <= MAX_ABS_DIFF
-    draw(page, ONE)
+    draw_strokes(page, ONE, steps=6)
     assert page.evaluate("window.digitDemo.classifyCanvas()")["digit"] == 1
     assert opened.errors == []
 
@@ -249,7 +238,7 @@ def test_phone_sized_screen_fits_the_pad_and_does_not_scroll_while_drawing(live_
     assert box["y"] + box["height"] <= 844, "the whole pad is visible without scrolling"
     assert box["width"] >= 250
     assert page.evaluate("getComputedStyle(window.digitDemo.pad).touchAction") == "none"
-    draw(page, ZERO)
+    draw_strokes(page, ZERO, steps=6)
     assert page.evaluate("window.scrollY") == 0
     assert page.evaluate("window.digitDemo.classifyCanvas()")["digit"] == 0
 
@@ -266,7 +255,7 @@ def test_wasm_failure_falls_back_to_another_backend(live_server, chromium) -> No
         backend = page.evaluate("window.digitDemo.backend()")
         assert backend in ("webgl", "cpu")
         assert "wasm was not available" in page.locator("#status").inner_text()
-        draw(page, ONE)
+        draw_strokes(page, ONE, steps=6)
         assert page.evaluate("window.digitDemo.classifyCanvas()")["digit"] == 1
         assert uncaught == []
     finally:
