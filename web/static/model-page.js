@@ -5,7 +5,7 @@
 import { fetchJson, METADATA_URL, ModelError } from './model.js';
 import { checkAll, loadBundle } from './proof-check.js';
 import {
-  bytes, hideError, provenOn, setStatus, showError, showMissingModel,
+  bytes, fillFacts, hideError, provenOn, setStatus, showError, showMissingModel,
 } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -76,16 +76,7 @@ function showFacts(meta) {
   if (typeof meta.quantization === 'string') facts.push(['Quantization', meta.quantization]);
   if (typeof meta.created_utc === 'string') facts.push(['Exported', meta.created_utc.replace('T', ' ').replace('Z', ' UTC')]);
   if (meta.verified === false) facts.push(['Warning', meta.warning || 'unverified export']);
-  const list = $('model-facts');
-  list.replaceChildren();
-  for (const [label, value] of facts) {
-    const dt = document.createElement('dt');
-    dt.textContent = label;
-    const dd = document.createElement('dd');
-    dd.textContent = value;
-    if (label === 'Warning') dd.className = 'warning';
-    list.append(dt, dd);
-  }
+  fillFacts($('model-facts'), facts);
 }
 
 function showSpecs(meta) {

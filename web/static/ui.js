@@ -302,11 +302,9 @@ function cardRows(meta) {
   return rows;
 }
 
-/** Fill the digit page's model card from metadata.json (read defensively: show what is there). */
-export function showModelCard(metadata) {
-  const list = $('model-card');
+/** Replace the <dl> `list`'s entries with [label, value] rows (a 'Warning' row is marked as one). */
+export function fillFacts(list, rows) {
   list.replaceChildren();
-  const rows = metadata && typeof metadata === 'object' ? cardRows(metadata) : [];
   for (const [label, value] of rows) {
     const dt = document.createElement('dt');
     dt.textContent = label;
@@ -315,6 +313,13 @@ export function showModelCard(metadata) {
     if (label === 'Warning') dd.className = 'warning';
     list.append(dt, dd);
   }
+}
+
+/** Fill the digit page's model card from metadata.json (read defensively: show what is there). */
+export function showModelCard(metadata) {
+  const list = $('model-card');
+  const rows = metadata && typeof metadata === 'object' ? cardRows(metadata) : [];
+  fillFacts(list, rows);
   if (!rows.length) {
     const dd = document.createElement('dd');
     dd.className = 'muted';
