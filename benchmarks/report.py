@@ -74,6 +74,11 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 # ---------------------------------------------------------------- sections
 
 
+def _eval_times(fig: dict[str, Any]) -> str:
+    per_epoch = fig.get("evals_per_epoch", 1)
+    return "after every epoch" if per_epoch == 1 else f"{per_epoch} times an epoch and at the end"
+
+
 def _training(fig: dict[str, Any], prefix: str) -> list[str]:
     target = fig["target"]
     rows = []
@@ -91,7 +96,7 @@ def _training(fig: dict[str, Any], prefix: str) -> list[str]:
     lines = [f"#### Training: time to {pct(target, 1)} test accuracy", "",
              f"{scope}one after the other, on {fig['device']}; "
              f"{fig['train_images']:,} training images; test accuracy on {fig['test_digits']:,} digits "
-             f"measured after every epoch (every {fig.get('mlp_eval_every', 100)} steps for the MLP) with "
+             f"measured {_eval_times(fig)} (every {fig.get('mlp_eval_every', 100)} steps for the MLP) with "
              "the evaluation time kept off "
              "the training clock.", ""]
     lines += table(["model", "parameters", "batch", "budget", f"time to {pct(target, 1)}", "best", "final",
