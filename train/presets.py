@@ -49,11 +49,13 @@ PRESETS: dict[str, Preset] = {
     ),
     # Tuned for a 2-core CPU (issue 11): a convnet with a cheap first layer that pools before BatchNorm, large
     # batches, Adam with short-memory betas (0.7, 0.9) at a high one-cycle peak (tuomaso/train_mnist_fast),
-    # and cheap shift/scale/rotate augmentation so that drawn digits read well.
+    # and cheap shift/scale/rotate augmentation so that drawn digits read well. Two epochs: the one-cycle
+    # schedule over two ends as accurate as over three (seeds 42-44: 99.39/99.38/99.33% against
+    # 99.41/99.40/99.37%) and passes 99.0% after 1.25-1.75 epochs instead of at the end of the third.
     "quick": Preset(
-        name="quick", model="cnn", optimizer="adam", lr=1e-2, betas=(0.7, 0.9), batch_size=256, epochs=3,
+        name="quick", model="cnn", optimizer="adam", lr=1e-2, betas=(0.7, 0.9), batch_size=256, epochs=2,
         schedule="one-cycle", augment="shift-scale-rotate",
-        description="≥99.3% (median of 3 seeds) in under a minute on a 2-core CPU",
+        description="≥99.3% (median of 3 seeds) in about half a minute on a 2-core CPU",
     ),
     "best": Preset(
         name="best", model="cnn-best", optimizer="adamw", lr=4e-3, weight_decay=5e-4, batch_size=128,
