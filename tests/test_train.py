@@ -165,3 +165,29 @@ def test_unwritable_out_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert cli.main(["--out", str(blocker / "out")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: --out {blocker / 'out'} is not writable")
+
+
+def test_best_preset_fits_200_kb_as_float16_and_its_drawing_augmentation_varies_the_pen(tmp_path: Path) -> None:
+    """The best preset's network has under 100K parameters (2 bytes each as float16: under 200 KB), and
+    its training-time augmentation moves and re-pens the digits (in training only), each image its own
+    way, with the stroke width drawn independently of the affine transform."""
+    from common.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
+    import numpy as np
+
+    from train import run
+    from train.presets import PRESETS
+
+    preset = PRESETS["best"]
+    model = run.build(preset, seed=3)
+    network = run.network_of(model)
+    assert network.name == "cnn_best" and network.count_params() < 100_000
+    augmentation = model.layers[0]
+    images = np.zeros((64, 28, 28, 1), np.float32)
+    images[:, 8:20, 12:16] = 1.0  # a thick bar: a "1"
+    augmented = np.asarray(augmentation(images, training=True))
+    assert np.array_equal(np.asarray(augmentation(images, training=False)), images)
+    assert not np.allclose(augmented[0], augmented[1])  # each image its own transform
+    ink = augmented.sum(axis=(1, 2, 3))
+    assert ink.max() > 1.3 * np.median(ink) and ink.min() < 0.7 * np.median(ink)  # thicker and thinner pens

@@ -12,7 +12,7 @@ MODEL_NAMES = ("seed-mlp", "cnn", "cnn-best")
 
 # Training-time augmentations train.run.build can put in front of a network (see train.models):
 # "shift-scale-rotate" is one affine resampling per image (cheap: how far and how big people draw);
-# "drawing" adds stroke-width changes and three separate resamplings (slower, for the best preset).
+# "drawing" adds stroke-width changes (a pen a pixel wider or narrower, 10% of the images each way).
 AUGMENTATIONS = ("none", "shift-scale-rotate", "drawing")
 
 
@@ -57,10 +57,13 @@ PRESETS: dict[str, Preset] = {
         schedule="one-cycle", augment="shift-scale-rotate",
         description="≥99.3% (median of 3 seeds) in about half a minute on a 2-core CPU",
     ),
+    # The quick recipe, longer, on a net that fits 200 KB as float16 (issue 11): 30 epochs of the pooled
+    # convnet with a 48-unit hidden layer reached 99.61% (16 epochs: 99.58%, what the earlier VGG-style
+    # best net reached in 24 epochs and ~5x the time per epoch).
     "best": Preset(
-        name="best", model="cnn-best", optimizer="adamw", lr=4e-3, weight_decay=5e-4, batch_size=128,
-        epochs=24, schedule="one-cycle", warmup_fraction=0.2, augment="drawing",
-        description="drawing augmentation, ≥99.7% in the browser within 200 KB (float16)",
+        name="best", model="cnn-best", optimizer="adam", lr=1e-2, betas=(0.7, 0.9), batch_size=256,
+        epochs=30, schedule="one-cycle", augment="drawing",
+        description="drawing augmentation, aiming at 99.7% in the browser within 200 KB (float16)",
     ),
 }
 
