@@ -221,6 +221,13 @@ def _robustness(fig: dict[str, Any]) -> list[str]:
             scrawl, dots = noise["scribble"], noise["dot"]
             lines += ["", f"Not digits, flagged unsure: scribbles {pct(scrawl['flagged'])} "
                       f"of {scrawl['drawn']}, dots {pct(dots['flagged'])} of {dots['drawn']}."]
+        painted = model.get("painted")
+        if painted:
+            lines += ["", f"The first {painted['digits']:,} test digits painted on the pad as images (40-95% "
+                      "of the pad, random position and stroke width) and read from its pixels: "
+                      f"**{pct(painted['page'])}** with the page's MNIST preprocessing, "
+                      f"{pct(painted['naive'])} with a naive whole-pad resize ({pct(painted['as_given'])} "
+                      "as given)."]
         lines.append("")
     return lines[:-1]
 

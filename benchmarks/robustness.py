@@ -18,7 +18,9 @@ same. Families (every digit also at a random position):
 - thin pen / thick pen: the pad's pen 2% / 16% of its side (only what the person sees).
 
 Then several digits side by side (2-4 at random sizes and spacing, read with the page's number
-reading), and inputs that are not digits (scribbles, dots), which the page should flag as unsure.
+reading), inputs that are not digits (scribbles, dots), which the page should flag as unsure, and,
+for the benchmarked model, 10,000 test digits painted on the pad as images and read from its pixels
+(the pixel path, `measure_robustness`).
 `python -m benchmarks --only robustness` runs it.
 """
 
@@ -42,6 +44,8 @@ FULL_NUMBERS = 100  # per digit count (2, 3, 4)
 SMOKE_NUMBERS = 3
 FULL_NOISE = 100  # scribbles and dots
 SMOKE_NOISE = 4
+FULL_PAINTED = 10_000  # test digits painted on the pad as images and read from its pixels
+SMOKE_PAINTED = 50
 TRUSTED = 3  # per family and pointer: drawn again with trusted input events (slow: ~3 s a digit here)
 SEED = 1
 SCREENSHOT = "page_screenshot.png"
@@ -458,8 +462,19 @@ def summarise(rows: list[FamilyResult]) -> dict[str, Any]:
     return {"families": table, "overall": overall}
 
 
-def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-    """All the figures for one exported model."""
+def measure_painted(page: Any, images: np.ndarray, labels: np.ndarray, count: int) -> dict[str, Any]:
+    """The first `count` test digits painted on the pad as images (random size 40-95% of the pad,
+    position and stroke width; seed 1) and read from its pixels: by the page's MNIST preprocessing, and
+    by a naive whole-pad resize, beside the same digits as given."""
+    result = measure_robustness(page, images[:count], labels[:count], seed=SEED)
+    say(f"    painted digits read from the pad's pixels: {result.summary()}")
+    return {"digits": result.digits, "page": result.page, "naive": result.naive,
+            "as_given": result.original}
+
+
+def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.ndarray,
+                  painted: int = 0) -> dict[str, Any]:
+    """All the figures for one exported model (and, when `painted`, that many painted digits)."""
     per_family = bench.robustness_digits or bench.pick(SMOKE_DIGITS, FULL_DIGITS)
     traced, chosen = family_digits(images, labels, per_family)
     with serving(model_dir) as server, chromium() as browser:
@@ -486,6 +501,7 @@ def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.n
             reference = measure_reference(page, traced, chosen)
             numbers = measure_numbers(page, images, labels, bench.pick(SMOKE_NUMBERS, FULL_NUMBERS))
             noise = measure_noise(page, bench.pick(SMOKE_NOISE, FULL_NOISE))
+            pixels = measure_painted(page, images, labels, painted) if painted else None
             described = page.evaluate("() => window.digitDemo.describeBackend()")
             pad_side = page.evaluate("window.digitDemo.pad.width")
             seconds = time.perf_counter() - started
@@ -493,7 +509,8 @@ def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.n
             for context in contexts:
                 context.close()
     return {"per_family": per_family, "pad_side": pad_side, "backend": described, **summarise(rows),
-            "reference": reference, "numbers": numbers, "noise": noise, "seconds": round(seconds, 1)}
+            "reference": reference, "numbers": numbers, "noise": noise,
+            **({"painted": pixels} if pixels else {}), "seconds": round(seconds, 1)}
 
 
 def screenshot_number(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.ndarray) -> str:
@@ -527,7 +544,8 @@ def run(bench: Bench) -> dict[str, Any]:
     figures: dict[str, Any] = {"seed": SEED, "model": bench.model_source, "models": {}}
     for name, model_dir in models.items():
         say(f"  model: {name} ({model_dir})")
-        figures["models"][name] = measure_model(bench, model_dir, images, labels)
+        painted = bench.pick(SMOKE_PAINTED, FULL_PAINTED) if name == "benchmarked" else 0
+        figures["models"][name] = measure_model(bench, model_dir, images, labels, painted)
     figures["screenshot"] = screenshot_number(bench, models["benchmarked"], images, labels)
     main = figures["models"]["benchmarked"]
     figures["digits"] = main["per_family"]

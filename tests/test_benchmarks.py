@@ -66,6 +66,8 @@ def test_smoke_run_writes_sane_figures(small_model_path: Path, node_ready: str, 
     for row in drawn["families"]:
         assert row["digits"] == 10 and 0.0 <= row["accuracy"] <= 1.0 and row["trusted"] == 1
     assert set(drawn["numbers"]) == {"2", "3", "4"} and set(drawn["noise"]) == {"scribble", "dot"}
+    painted = drawn["painted"]
+    assert painted["digits"] == 50 and 0.0 <= painted["naive"] <= 1.0 and painted["page"] > 0.5
     assert (out / robustness["screenshot"]).read_bytes()[:4] == b"\x89PNG"
 
     server = results["sections"]["server"]
@@ -78,6 +80,7 @@ def test_smoke_run_writes_sane_figures(small_model_path: Path, node_ready: str, 
     markdown = (out / "benchmarks.md").read_text()
     assert "#### Export to TF.js" in markdown and "#### Server" in markdown
     assert "#### Drawing robustness" in markdown and "| jitter |" in markdown
+    assert "test digits painted on the pad as images" in markdown
     assert (out / "browser_latency.png").stat().st_size > 0
 
 

@@ -167,7 +167,7 @@ def test_unwritable_out_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert len(lines) == 1 and lines[0].startswith(f"error: --out {blocker / 'out'} is not writable")
 
 
-def test_best_preset_fits_200_kb_as_float16_and_its_drawing_augmentation_varies_the_pen(tmp_path: Path) -> None:
+def test_best_preset_fits_200_kb_as_float16_and_its_augmentation_varies_the_pen() -> None:
     """The best preset's network has under 100K parameters (2 bytes each as float16: under 200 KB), and
     its training-time augmentation moves and re-pens the digits (in training only), each image its own
     way, with the stroke width drawn independently of the affine transform."""
