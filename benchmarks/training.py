@@ -104,9 +104,9 @@ def _accuracy_clock(x_test, y_test, every_steps: int):
             if not self.points or self.points[-1]["step"] != self.steps:
                 self._evaluate()
 
-        def _evaluate(self, seconds: float | None = None) -> None:
+        def _evaluate(self) -> None:
             paused = time.perf_counter()
-            seconds = self.training_seconds() if seconds is None else seconds
+            seconds = self.training_seconds()
             probs = self.model.predict(x_test, batch_size=1000, verbose=0)
             accuracy = float((np.argmax(probs, axis=1) == y_test).mean())
             self.points.append({"step": self.steps, "seconds": round(seconds, 3), "accuracy": accuracy})
