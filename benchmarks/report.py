@@ -179,7 +179,10 @@ def _robustness(fig: dict[str, Any]) -> list[str]:
                               "re-drawn, naive whole-canvas resize"], [row])
     lines = ["#### Drawing robustness", ""]
     for name, model in fig["models"].items():
-        which = fig.get("model") if name == "benchmarked" else "default model (artifacts/web_model)"
+        which = (str(fig.get("model") or name).removeprefix("--model ") if name == "benchmarked"
+                 else "the default model (artifacts/web_model)")
+        if len(fig["models"]) > 1:
+            lines += [f"**Model: {which}**", ""]
         trusted = sum(r.get("trusted", 0) for r in model["families"])
         same = sum(r.get("trusted_same", 0) for r in model["families"])
         lines += [f"MNIST test digits traced as strokes and drawn on the {model['pad_side']} px pad "
@@ -214,8 +217,11 @@ def _robustness(fig: dict[str, Any]) -> list[str]:
                       "and the model set for every family."]
         numbers = model.get("numbers", {})
         if numbers:
-            parts = [f"{count} digits {pct(n['exact'])} of {n['numbers']}" for count, n in numbers.items()]
-            lines += ["", "Numbers written side by side (mouse), read exactly: " + ", ".join(parts) + "."]
+            parts = [f"{count} digits **{pct(n['exact'])}** of {n['numbers']}"
+                     + (f" (split into {count} digits {pct(n['grouped'])}, digits right in those "
+                        f"{pct(n['digit_accuracy'])})" if "grouped" in n else "")
+                     for count, n in numbers.items()]
+            lines += ["", "Numbers written side by side (mouse), read exactly: " + "; ".join(parts) + "."]
         noise = model.get("noise", {})
         if noise:
             scrawl, dots = noise["scribble"], noise["dot"]

@@ -19,8 +19,8 @@ same. Families (every digit also at a random position):
 
 Then several digits side by side (2-4 at random sizes and spacing, read with the page's number
 reading), inputs that are not digits (scribbles, dots), which the page should flag as unsure, and,
-for the benchmarked model, 10,000 test digits painted on the pad as images and read from its pixels
-(the pixel path, `measure_robustness`).
+10,000 test digits painted on the pad as images and read from its pixels (the pixel path,
+`measure_robustness`).
 `python -m benchmarks --only robustness` runs it.
 """
 
@@ -40,7 +40,7 @@ from benchmarks.strokes import normalised, trace_digit
 
 FULL_DIGITS = 200  # per family and pointer type (different digits in each family)
 SMOKE_DIGITS = 10
-FULL_NUMBERS = 100  # per digit count (2, 3, 4)
+FULL_NUMBERS = 300  # per digit count (2, 3, 4)
 SMOKE_NUMBERS = 3
 FULL_NOISE = 100  # scribbles and dots
 SMOKE_NOISE = 4
@@ -394,7 +394,8 @@ def measure_reference(page: Any, traced: dict[str, list[Strokes]], labels: dict[
 
 def measure_numbers(page: Any, images: np.ndarray, labels: np.ndarray, per_count: int, seed: int = SEED,
                     counts: tuple[int, ...] = (2, 3, 4)) -> dict[str, Any]:
-    """2-4 test digits traced side by side; the share of numbers read exactly (mouse)."""
+    """2-4 test digits traced side by side (mouse): the share of numbers read exactly, of numbers split
+    into the right count of digits, and of digits read right in those."""
     pad_px = pad_css_px(page)
     rng = np.random.default_rng([seed, 99])
     out: dict[str, Any] = {}
@@ -404,14 +405,20 @@ def measure_numbers(page: Any, images: np.ndarray, labels: np.ndarray, per_count
             pick = rng.choice(len(labels), count, replace=False)
             drawings.append(number_drawing([trace_digit(images[i]) for i in pick], rng, pad_px))
             truths.append("".join(str(int(labels[i])) for i in pick))
-        exact = 0
+        exact = grouped = digits_right = 0
         examples = []
         for truth, read in zip(truths, draw_and_read(page, drawings, "mouse"), strict=True):
             exact += read["number"] == truth
+            if len(read["number"]) == count:  # grouped into the right number of digits
+                grouped += 1
+                digits_right += sum(a == b for a, b in zip(read["number"], truth, strict=True))
             if read["number"] != truth and len(examples) < 5:
                 examples.append({"number": truth, "read": read["number"]})
-        out[str(count)] = {"numbers": per_count, "exact": exact / per_count, "misread": examples}
-        say(f"    {count}-digit numbers read exactly: {exact / per_count:.1%} of {per_count}")
+        out[str(count)] = {"numbers": per_count, "exact": exact / per_count, "grouped": grouped / per_count,
+                           "digit_accuracy": digits_right / max(1, grouped * count), "misread": examples}
+        say(f"    {count}-digit numbers read exactly: {exact / per_count:.1%} of {per_count} (split into "
+            f"{count} digits: {grouped / per_count:.1%}; digits right in those: "
+            f"{out[str(count)]['digit_accuracy']:.2%})")
     return out
 
 
@@ -544,7 +551,7 @@ def run(bench: Bench) -> dict[str, Any]:
     figures: dict[str, Any] = {"seed": SEED, "model": bench.model_source, "models": {}}
     for name, model_dir in models.items():
         say(f"  model: {name} ({model_dir})")
-        painted = bench.pick(SMOKE_PAINTED, FULL_PAINTED) if name == "benchmarked" else 0
+        painted = bench.pick(SMOKE_PAINTED, FULL_PAINTED)
         figures["models"][name] = measure_model(bench, model_dir, images, labels, painted)
     figures["screenshot"] = screenshot_number(bench, models["benchmarked"], images, labels)
     main = figures["models"]["benchmarked"]

@@ -66,6 +66,9 @@ def test_smoke_run_writes_sane_figures(small_model_path: Path, node_ready: str, 
     for row in drawn["families"]:
         assert row["digits"] == 10 and 0.0 <= row["accuracy"] <= 1.0 and row["trusted"] == 1
     assert set(drawn["numbers"]) == {"2", "3", "4"} and set(drawn["noise"]) == {"scribble", "dot"}
+    for count, number in drawn["numbers"].items():
+        assert number["numbers"] == 3 and number["exact"] <= number["grouped"] <= 1.0, (count, number)
+        assert 0.0 <= number["digit_accuracy"] <= 1.0
     painted = drawn["painted"]
     assert painted["digits"] == 50 and 0.0 <= painted["naive"] <= 1.0 and painted["page"] > 0.5
     assert (out / robustness["screenshot"]).read_bytes()[:4] == b"\x89PNG"
