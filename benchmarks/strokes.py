@@ -24,6 +24,11 @@ def _zoom(image: np.ndarray, factor: int) -> np.ndarray:
     return zoom(image.astype(np.float64), factor, order=1)
 
 
+def _ring(img: np.ndarray) -> list[np.ndarray]:
+    """The 8 neighbours P2..P9 of every pixel of a zero-padded uint8 image."""
+    return [np.roll(np.roll(img, -dy, 0), -dx, 1) for dy, dx in _NEIGHBOURS]
+
+
 def thin(mask: np.ndarray) -> np.ndarray:
     """Zhang-Suen thinning of a boolean image to a one-pixel-wide 8-connected skeleton."""
     img = np.pad(mask.astype(np.uint8), 1)
@@ -31,7 +36,7 @@ def thin(mask: np.ndarray) -> np.ndarray:
     while changed:
         changed = False
         for step in (0, 1):
-            p = [np.roll(np.roll(img, -dy, 0), -dx, 1) for dy, dx in _NEIGHBOURS]
+            p = _ring(img)
             count = sum(p)
             seq = [*p, p[0]]
             transitions = sum(((seq[k] == 0) & (seq[k + 1] == 1)).astype(np.uint8) for k in range(8))
@@ -154,11 +159,6 @@ REDRAW_PEN = 1 / 7  # the page's pen relative to the strokes' box (PEN_FRACTION 
 # includes the pen: see tests/reference_preprocess.py raster_strokes)
 
 
-def _ring(img: np.ndarray) -> list[np.ndarray]:
-    """The 8 neighbours P2..P9 of every pixel of a zero-padded uint8 image."""
-    return [np.roll(np.roll(img, -dy, 0), -dx, 1) for dy, dx in _NEIGHBOURS]
-
-
 def _redundant(code: int) -> bool:
     """Whether a skeleton pixel whose neighbours P2..P9 are the bits of `code` can go: it ends
     nothing (two or more neighbours), they stay one 8-connected piece without it, and no hole opens
@@ -214,6 +214,7 @@ def _prune(skeleton: np.ndarray, radius: np.ndarray, factor: float | None = None
     if not skeleton.any():
         return skeleton
     typical = float(np.median(radius[skeleton]))
+    limit = (SPUR_FACTOR if factor is None else factor) * typical
     for _ in range(2):  # a second pass for the spurs of junctions that the first pass dissolved
         pixels = {(int(r), int(c)) for r, c in zip(*np.nonzero(skeleton), strict=True)}
 
@@ -241,7 +242,6 @@ def _prune(skeleton: np.ndarray, radius: np.ndarray, factor: float | None = None
                 at_junction.setdefault(junction, []).append((reach, branch[:-1]))
         changed = False
         for junction, branches in at_junction.items():
-            limit = (SPUR_FACTOR if factor is None else factor) * typical
             spurs = sorted(b for b in branches if b[0] < limit)
             keep = max(0, 2 - (degree[junction] - len(branches)))  # branches that must stay: longest
             for _, branch in spurs[:len(branches) - keep]:
