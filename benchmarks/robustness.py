@@ -414,11 +414,11 @@ def measure_numbers(page: Any, images: np.ndarray, labels: np.ndarray, per_count
                 digits_right += sum(a == b for a, b in zip(read["number"], truth, strict=True))
             if read["number"] != truth and len(examples) < 5:
                 examples.append({"number": truth, "read": read["number"]})
+        digit_accuracy = digits_right / max(1, grouped * count)
         out[str(count)] = {"numbers": per_count, "exact": exact / per_count, "grouped": grouped / per_count,
-                           "digit_accuracy": digits_right / max(1, grouped * count), "misread": examples}
+                           "digit_accuracy": digit_accuracy, "misread": examples}
         say(f"    {count}-digit numbers read exactly: {exact / per_count:.1%} of {per_count} (split into "
-            f"{count} digits: {grouped / per_count:.1%}; digits right in those: "
-            f"{out[str(count)]['digit_accuracy']:.2%})")
+            f"{count} digits: {grouped / per_count:.1%}; digits right in those: {digit_accuracy:.2%})")
     return out
 
 
@@ -479,9 +479,8 @@ def measure_painted(page: Any, images: np.ndarray, labels: np.ndarray, count: in
             "as_given": result.original}
 
 
-def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.ndarray,
-                  painted: int = 0) -> dict[str, Any]:
-    """All the figures for one exported model (and, when `painted`, that many painted digits)."""
+def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """All the figures for one exported model."""
     per_family = bench.robustness_digits or bench.pick(SMOKE_DIGITS, FULL_DIGITS)
     traced, chosen = family_digits(images, labels, per_family)
     with serving(model_dir) as server, chromium() as browser:
@@ -508,7 +507,7 @@ def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.n
             reference = measure_reference(page, traced, chosen)
             numbers = measure_numbers(page, images, labels, bench.pick(SMOKE_NUMBERS, FULL_NUMBERS))
             noise = measure_noise(page, bench.pick(SMOKE_NOISE, FULL_NOISE))
-            pixels = measure_painted(page, images, labels, painted) if painted else None
+            pixels = measure_painted(page, images, labels, bench.pick(SMOKE_PAINTED, FULL_PAINTED))
             described = page.evaluate("() => window.digitDemo.describeBackend()")
             pad_side = page.evaluate("window.digitDemo.pad.width")
             seconds = time.perf_counter() - started
@@ -516,8 +515,8 @@ def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.n
             for context in contexts:
                 context.close()
     return {"per_family": per_family, "pad_side": pad_side, "backend": described, **summarise(rows),
-            "reference": reference, "numbers": numbers, "noise": noise,
-            **({"painted": pixels} if pixels else {}), "seconds": round(seconds, 1)}
+            "reference": reference, "numbers": numbers, "noise": noise, "painted": pixels,
+            "seconds": round(seconds, 1)}
 
 
 def screenshot_number(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.ndarray) -> str:
@@ -551,8 +550,7 @@ def run(bench: Bench) -> dict[str, Any]:
     figures: dict[str, Any] = {"seed": SEED, "model": bench.model_source, "models": {}}
     for name, model_dir in models.items():
         say(f"  model: {name} ({model_dir})")
-        painted = bench.pick(SMOKE_PAINTED, FULL_PAINTED)
-        figures["models"][name] = measure_model(bench, model_dir, images, labels, painted)
+        figures["models"][name] = measure_model(bench, model_dir, images, labels)
     figures["screenshot"] = screenshot_number(bench, models["benchmarked"], images, labels)
     main = figures["models"]["benchmarked"]
     figures["digits"] = main["per_family"]
