@@ -24,8 +24,8 @@ from benchmarks.common import (
     say,
     utc_now,
 )
-from common.paths import NODE_MODULES, REPO_ROOT
-from train.data import DataError
+from mnist_tfjs.mnist import DataError
+from mnist_tfjs.paths import NODE_MODULES, REPO_ROOT
 
 MODULES = {"training": "benchmarks.training", "export": "benchmarks.export_bench",
            "browser": "benchmarks.browser", "robustness": "benchmarks.robustness",

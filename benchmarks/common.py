@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.paths import REPO_ROOT
-from common.versions import npm_version, package_version
+from mnist_tfjs.paths import REPO_ROOT
+from mnist_tfjs.versions import npm_version, package_version
 
 DEFAULT_MODEL = REPO_ROOT / "artifacts" / "model.keras"
 SECTIONS = ("training", "export", "browser", "robustness", "server", "zoo")

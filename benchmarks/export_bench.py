@@ -57,7 +57,7 @@ def run(bench: Bench) -> dict[str, Any]:
     model = bench.require_model()
     section_banner("export", f"{model.name} at {', '.join(QUANTIZATIONS)}; TF.js accuracy on "
                    f"{digits or 10_000:,} test digits")
-    from common.quiet import quiet_tensorflow
+    from mnist_tfjs.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     from export import VerificationError

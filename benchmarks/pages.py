@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import Bench, BenchError, say
-from common.chromium import find_chromium, launch_chromium
+from mnist_tfjs.chromium import find_chromium, launch_chromium
 
 ISOLATION_HEADERS = ("Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy")
 PAGE_MODEL_DIGITS = (300, 1000)  # parity-check digits (smoke, full) when a section exports the model itself
@@ -109,7 +109,7 @@ def web_model_dir(bench: Bench) -> Path:
     """The unquantized export of the benchmarked model: the export section's, or a fresh one."""
     if "none" not in bench.exports:
         from benchmarks.export_bench import export_model
-        from common.quiet import quiet_tensorflow
+        from mnist_tfjs.quiet import quiet_tensorflow
 
         quiet_tensorflow()
         from export import ExportError
@@ -135,7 +135,7 @@ def check_chromium() -> str:
 
 @contextlib.contextmanager
 def chromium() -> Iterator[Any]:
-    """Headless Chromium (common.chromium's flags, the same as the tests')."""
+    """Headless Chromium (mnist_tfjs.chromium's flags, the same as the tests')."""
     from playwright.sync_api import sync_playwright
 
     executable = check_chromium()

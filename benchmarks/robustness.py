@@ -538,8 +538,8 @@ def run(bench: Bench) -> dict[str, Any]:
     per_family = bench.robustness_digits or bench.pick(SMOKE_DIGITS, FULL_DIGITS)
     section_banner("robustness", f"{per_family:,} MNIST test digits per drawing family, traced as strokes "
                                  f"and drawn with mouse and touch events (seed {SEED})")
-    from common.paths import REPO_ROOT
-    from train.data import load_test_set
+    from mnist_tfjs.mnist import load_test_set
+    from mnist_tfjs.paths import REPO_ROOT
 
     images, labels = load_test_set()
     images = images[..., 0]

@@ -20,7 +20,7 @@ from typing import Any
 from benchmarks.common import Bench, BenchError, say, section_banner
 from benchmarks.load import run_load
 from benchmarks.pages import web_model_dir
-from common.paths import REPO_ROOT
+from mnist_tfjs.paths import REPO_ROOT
 
 CONNECTIONS = 4
 SERVING_LINE = "Serving the draw-a-digit page on "
@@ -137,7 +137,7 @@ def run(bench: Bench) -> dict[str, Any]:
     section_banner("server", f"`python -m web` (waitress, 4 threads) on 127.0.0.1; "
                    f"{CONNECTIONS} connections, {plan.static_s:g} s per static file, "
                    f"{plan.predict_s:g} s for /api/predict")
-    from train.data import load_test_set
+    from mnist_tfjs.mnist import load_test_set
 
     model_dir = web_model_dir(bench)
     images, _ = load_test_set()

@@ -386,7 +386,7 @@ def normalised(strokes: list[np.ndarray]) -> list[np.ndarray]:
 
 
 if __name__ == "__main__":  # python -m benchmarks.strokes: the calibration behind preprocess.js' PEN_FRACTION
-    from train.data import load_test_set
+    from mnist_tfjs.mnist import load_test_set
 
     images, _ = load_test_set()
     print(calibrate(images[:2000, ..., 0]))

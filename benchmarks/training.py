@@ -169,7 +169,7 @@ def run(bench: Bench) -> dict[str, Any]:
     plan = bench.pick(SMOKE, FULL)
     section_banner("training", f"quick preset vs Keras example convnet vs tutorial MLP, target {TARGET:.1%}"
                    + (" (smoke: tiny data)" if bench.smoke else ""))
-    from common.quiet import quiet_tensorflow
+    from mnist_tfjs.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     import keras

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Bench, say, section_banner
-from common.paths import REPO_ROOT
-from common.quiet import captured_output
+from mnist_tfjs.paths import REPO_ROOT
+from mnist_tfjs.quiet import captured_output
 
 ROUTES = ("this exporter", "official: layers model", "official: SavedModel → graph")
 NODE_SCRIPT = REPO_ROOT / "benchmarks" / "zoo_routes.js"
@@ -174,7 +174,7 @@ def official(name: str, route: str, model: Any, samples: dict, expected: dict, c
 
 def run(bench: Bench) -> dict[str, Any]:
     """Every zoo model (the fast ones in a smoke run) through the three routes."""
-    from common.quiet import quiet_tensorflow
+    from mnist_tfjs.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     from benchmarks.zoo_models import ZOO

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.quiet import quiet_tensorflow
+from mnist_tfjs.quiet import quiet_tensorflow
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

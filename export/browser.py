@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common.chromium import CHROMIUM_ARGS, find_chromium
-from common.paths import NODE_MODULES
 from export.errors import ExportError
+from mnist_tfjs.chromium import CHROMIUM_ARGS, find_chromium
+from mnist_tfjs.paths import NODE_MODULES
 
 BACKENDS = ("wasm", "webgl", "cpu")
 ORIGIN = "https://tfjs-proof.local"  # https: a secure context, so cross-origin isolation applies

@@ -17,9 +17,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from common.quiet import captured_output
 from export.errors import ExportError
 from export.specs import TensorSpec, input_specs, input_structure, output_specs, output_structure
+from mnist_tfjs.quiet import captured_output
 
 QUANTIZATIONS = ("none", "float16", "uint8")
 UNSUPPORTED_OPS = "Unsupported Ops"

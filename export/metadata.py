@@ -7,8 +7,8 @@ import platform
 import time
 from typing import Any
 
-from common.versions import package_version
 from export.specs import MNIST_CLASSES, TensorSpec
+from mnist_tfjs.versions import package_version
 
 SCHEMA_VERSION = 2
 LABELS = [str(digit) for digit in range(MNIST_CLASSES)]

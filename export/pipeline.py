@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from common.files import sha256_file
 from export.convert import (
     check_model_file,
     convert_to_graph_model,
@@ -53,6 +52,7 @@ from export.verify import (
     node_runtime,
     predict_with_tfjs,
 )
+from mnist_tfjs.files import sha256_file
 
 TEST_DIGITS = 10_000
 MNIST_BUNDLED = 256
@@ -60,7 +60,7 @@ CPU_DIGITS = 1_000  # MNIST digits the Node cpu backend proves (all of them on w
 
 
 def _test_digits(digits: int | None, data_dir: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
-    from train.data import DataError, load_test_set
+    from mnist_tfjs.mnist import DataError, load_test_set
 
     if digits is not None and not 1 <= digits <= TEST_DIGITS:
         raise ExportError(f"--digits {digits} is out of range; use 1 to {TEST_DIGITS}")
@@ -262,7 +262,7 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
     backends: TF.js backends for the Node.js proof.
     Returns the metadata written to `out_dir/metadata.json`. Raises ExportError (exit code 2) for
     model, sample or environment problems and VerificationError (exit code 1) when TF.js disagrees
-    with Keras; in both cases nothing under `out_dir` changes. Call `common.quiet.quiet_tensorflow()`
+    with Keras; in both cases nothing under `out_dir` changes. Call `mnist_tfjs.quiet.quiet_tensorflow()`
     first to hide TensorFlow's log lines.
     """
     say = log or (lambda _message: None)
@@ -273,7 +273,7 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
         raise ExportError(f"--samples-count {samples_count} must be at least 1")
     runtime = preflight(model_path, out_dir, quantize, verify, tuple(backends))
     if browser is None:
-        from common.chromium import find_chromium
+        from mnist_tfjs.chromium import find_chromium
 
         browser = verify and find_chromium() is not None
     out_dir = out_dir.resolve()  # staging goes beside the real folder ("." or a symlink included)

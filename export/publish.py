@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from common.files import sha256_file
 from export.errors import ExportError
+from mnist_tfjs.files import sha256_file
 
 METADATA = "metadata.json"
 MODEL_JSON = "model.json"

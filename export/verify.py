@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from common.paths import REPO_ROOT
 from export.errors import ExportError, VerificationError
+from mnist_tfjs.paths import REPO_ROOT
 
 SCRIPT = Path(__file__).resolve().parent / "predict.js"
 SETUP_HINT = f"run `npm ci` in {REPO_ROOT} (or `make setup`)"

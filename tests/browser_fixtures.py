@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from benchmarks.pages import VIEWPORT, serve_in_background, wait_ready
-from common.chromium import find_chromium, launch_chromium
-from common.paths import REPO_ROOT
+from mnist_tfjs.chromium import find_chromium, launch_chromium
+from mnist_tfjs.paths import REPO_ROOT
 from tests.helpers import require
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.paths import NODE_MODULES
-from common.quiet import quiet_tensorflow
+from mnist_tfjs.paths import NODE_MODULES
+from mnist_tfjs.quiet import quiet_tensorflow
 from tests.helpers import require
 
 quiet_tensorflow()
@@ -19,7 +19,7 @@ quiet_tensorflow()
 @pytest.fixture(scope="session")
 def mnist_test() -> tuple[np.ndarray, np.ndarray]:
     """The 10,000 MNIST test digits (float32, (N, 28, 28, 1)) and their labels."""
-    from train.data import load_test_set
+    from mnist_tfjs.mnist import load_test_set
 
     return load_test_set()
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from common.chromium import find_chromium
-from common.paths import REPO_ROOT
+from mnist_tfjs.chromium import find_chromium
+from mnist_tfjs.paths import REPO_ROOT
 from tests.helpers import require
 
 SMOKE_SECTIONS = "export,browser,robustness,server"  # training's smoke run is tested through its report

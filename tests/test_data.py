@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.paths import REPO_ROOT
-from train import data
-from train.data import IDX_FILES, DataError, find_data_dir, load_mnist, read_idx
+from mnist_tfjs import mnist as data
+from mnist_tfjs.mnist import IDX_FILES, DataError, find_data_dir, load_mnist, read_idx
+from mnist_tfjs.paths import REPO_ROOT
 
 
 @pytest.fixture()

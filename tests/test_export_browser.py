@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.paths import REPO_ROOT
 from export.errors import ExportError
+from mnist_tfjs.paths import REPO_ROOT
 from tests.helpers import require
 from tests.tiny_export import CLASSIFIERS, OUTPUTS, THRESHOLDS, build_generic_export
 
 
 @pytest.fixture(scope="module")
 def generic_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from common.chromium import find_chromium
+    from mnist_tfjs.chromium import find_chromium
 
     require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
     require((REPO_ROOT / "node_modules" / "@tensorflow" / "tfjs").is_dir(), "npm packages (`npm ci`)")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.paths import REPO_ROOT
+from mnist_tfjs.paths import REPO_ROOT
 
 
 def test_ruff_clean() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from common.paths import REPO_ROOT
+from mnist_tfjs.paths import REPO_ROOT
 from train import __main__ as cli
 
 METRIC_KEYS = {"test_accuracy", "test_loss", "val_accuracy", "params", "model", "preset", "epochs",
@@ -171,7 +171,7 @@ def test_best_preset_fits_200_kb_as_float16_and_its_augmentation_varies_the_pen(
     """The best preset's network has under 100K parameters (2 bytes each as float16: under 200 KB), and
     its training-time augmentation moves and re-pens the digits (in training only), each image its own
     way, with the stroke width drawn independently of the affine transform."""
-    from common.quiet import quiet_tensorflow
+    from mnist_tfjs.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     import numpy as np

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.paths import NODE_MODULES, REPO_ROOT
+from mnist_tfjs.paths import NODE_MODULES, REPO_ROOT
 from web import create_app
 from web.security import SECURITY_HEADERS
 

@@ -72,7 +72,7 @@ def convert(model: Any, out_dir: Path) -> None:
 
 def build_generic_export(folder: Path, samples: int = 64) -> Path:
     """Write the tiny model's export into `folder` (created): model, shards, metadata, proof bundle."""
-    from common.quiet import captured_output
+    from mnist_tfjs.quiet import captured_output
 
     folder.mkdir(parents=True, exist_ok=True)
     model = tiny_model()

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.quiet import quiet_tensorflow
+from mnist_tfjs.quiet import quiet_tensorflow
 from train.presets import MODEL_NAMES, PRESETS
 
 
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     quiet_tensorflow(args.verbose)  # before anything imports Keras
 
+    from mnist_tfjs.mnist import DataError
     from train.artifacts import OutputError
-    from train.data import DataError
     from train.run import TrainingError, train
 
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from common.files import atomic_path, write_json
+from mnist_tfjs.files import atomic_path, write_json
 
 CHECKPOINT_STATE = "checkpoint.json"
 

@@ -20,9 +20,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from mnist_tfjs.mnist import Mnist, load_mnist
 from train import artifacts
 from train.artifacts import EpochCheckpoint, read_checkpoint_state, remove_checkpoint
-from train.data import Mnist, load_mnist
 from train.devices import (
     DeviceSetup,
     configure_precision,

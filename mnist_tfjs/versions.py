@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import metadata
 
-from common.paths import NODE_MODULES
+from mnist_tfjs.paths import NODE_MODULES
 
 
 def package_version(dist: str) -> str | None:
