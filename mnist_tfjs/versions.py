@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import metadata
 
-from mnist_tfjs.paths import NODE_MODULES
+from mnist_tfjs.runtime import installed_node_modules
 
 
 def package_version(dist: str) -> str | None:
@@ -17,8 +17,11 @@ def package_version(dist: str) -> str | None:
 
 
 def npm_version(package: str) -> str | None:
-    """The version of an npm package installed in the repository's node_modules, or None."""
+    """The version of an npm package in the TF.js runtime, or None; never installs the runtime."""
+    folder = installed_node_modules()
+    if folder is None:
+        return None
     try:
-        return json.loads((NODE_MODULES / package / "package.json").read_text())["version"]
+        return json.loads((folder / package / "package.json").read_text())["version"]
     except (OSError, ValueError, KeyError):
         return None

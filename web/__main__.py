@@ -10,6 +10,7 @@ import threading
 import webbrowser
 from pathlib import Path
 
+from mnist_tfjs.runtime import RuntimeMissing
 from web.app import DEFAULT_MODEL_DIR, NATIVE_MODEL_NAME, WebSettings, create_app
 from web.contract import GENERIC_KIND, kind, read_metadata
 from web.pages import VENDOR
@@ -53,10 +54,7 @@ def _notes(args: argparse.Namespace, app_settings: WebSettings) -> list[str]:
     if not (model_dir / "model.json").is_file():
         notes.append(f"no exported model in {model_dir}: run `python -m train` then `python -m export`"
                      " (the page explains this too)")
-    for spec in VENDOR.values():
-        if not (app_settings.node_modules / spec.folder).is_dir():
-            notes.append(f"TF.js runtime missing ({app_settings.node_modules / spec.folder}): run `npm ci`")
-            break
+    notes.extend(_runtime_notes(app_settings))
     if args.no_native:
         notes.append("native check off (--no-native)")
     elif app_settings.native is None:
@@ -64,6 +62,18 @@ def _notes(args: argparse.Namespace, app_settings: WebSettings) -> list[str]:
     else:
         notes.append(f"native check: {app_settings.native.path} (loading in the background)")
     return notes
+
+
+def _runtime_notes(app_settings: WebSettings) -> list[str]:
+    """Resolve the TF.js runtime now (installing it on first use) rather than on the first page load."""
+    try:
+        folder = app_settings.node_modules
+    except RuntimeMissing as exc:
+        return [f"TF.js runtime missing: {exc}"]
+    for spec in VENDOR.values():
+        if not (folder / spec.folder).is_dir():
+            return [f"TF.js runtime missing ({folder / spec.folder}): run `npm ci`"]
+    return []
 
 
 def serve(args: argparse.Namespace) -> None:

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from mnist_tfjs.paths import NODE_MODULES, REPO_ROOT
+from mnist_tfjs.runtime import RuntimeMissing, node_modules
 from web.api import api
 from web.compression import init_compression
 from web.native import NativeModel
 from web.pages import pages
 from web.security import init_security
 
-DEFAULT_MODEL_DIR = REPO_ROOT / "artifacts" / "web_model"
-DEFAULT_NODE_MODULES = NODE_MODULES
+# Relative to the working folder, like `python -m export --out`'s default, so that an installed
+# `mnist-tfjs serve` finds what `mnist-tfjs export` wrote.
+DEFAULT_MODEL_DIR = Path("artifacts") / "web_model"
 MAX_BODY_BYTES = 6 * 1024 * 1024  # 256 images x 784 values as JSON text, with room to spare
 NATIVE_MODEL_NAME = "model.keras"
 
@@ -26,8 +28,17 @@ class WebSettings:
     """What one app instance serves; kept in `app.extensions["digit_web"]`."""
 
     model_dir: Path
-    node_modules: Path
     native: NativeModel | None
+    node_modules_given: Path | None = None
+
+    @cached_property
+    def node_modules(self) -> Path:
+        """The TF.js runtime folder: the one given to create_app, else the project's runtime.
+
+        Resolved on first use, because resolving may install the runtime from npm: an app that
+        never serves /vendor/ (most tests) never needs it. RuntimeMissing says how to get it.
+        """
+        return self.node_modules_given or node_modules()
 
 
 def default_native_path(model_dir: Path) -> Path | None:
@@ -41,13 +52,14 @@ def create_app(
     *,
     native: bool = True,
     native_model_path: str | Path | None = None,
-    node_modules: str | Path = DEFAULT_NODE_MODULES,
+    node_modules: str | Path | None = None,
 ) -> Flask:
     """Build the app serving the page, `model_dir`, the TF.js runtime and `/api/predict`.
 
     The native model is `native_model_path`, or else `model.keras` next to `model_dir`;
     `native=False` turns `/api/predict` off. Nothing is loaded here: the native model
-    loads on first use or when `app.extensions["digit_web"].native.load_in_background()` runs.
+    loads on first use or when `app.extensions["digit_web"].native.load_in_background()` runs,
+    and the TF.js runtime is `node_modules`, else `mnist_tfjs.runtime.node_modules()` on first use.
     """
     model_dir = Path(model_dir).expanduser().absolute()
     native_model: NativeModel | None = None
@@ -61,12 +73,13 @@ def create_app(
     app.json.sort_keys = False
     app.extensions["digit_web"] = WebSettings(
         model_dir=model_dir,
-        node_modules=Path(node_modules).expanduser().absolute(),
         native=native_model,
+        node_modules_given=Path(node_modules).expanduser().absolute() if node_modules else None,
     )
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(RuntimeMissing, _runtime_missing)
     init_security(app)
     init_compression(app)
     return app
@@ -84,3 +97,8 @@ def _http_error(exc: HTTPException) -> Response | tuple[Response, int]:
     if allow:
         response.headers["Allow"] = allow
     return response
+
+
+def _runtime_missing(exc: RuntimeMissing) -> tuple[Response, int]:
+    """503 with the one-line fix when a request needs the TF.js runtime and npm cannot provide it."""
+    return Response(f"503 TF.js runtime missing: {exc}\n", mimetype="text/plain"), 503

@@ -7,13 +7,13 @@ the model page for any other (`kind: generic`); `/model` is the model page for e
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app
 
-from mnist_tfjs.paths import REPO_ROOT
 from web.contract import GENERIC_KIND, kind, read_metadata
 from web.files import send
 
@@ -21,8 +21,21 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 STATIC_NAMES = re.compile(r"[A-Za-z0-9_-]+\.(?:html|js|css|svg|png|ico)")
 MODEL_NAMES = re.compile(r"model\.json|metadata\.json|proof\.json|proof\.bin|group\d+-shard\d+of\d+\.bin")
-# Files of the repository the pages share with the exporter: the proof runner (docs/export-format.md).
-SHARED_DIR = REPO_ROOT / "export"
+
+
+def _export_package_dir() -> Path:
+    """The folder of the `export` package, in a clone or in site-packages, found without importing it.
+
+    Importing `export` would load the whole export pipeline (TensorFlow) into the web server.
+    """
+    spec = importlib.util.find_spec("export")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the export package of mnist-tfjs is not installed; reinstall mnist-tfjs")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+# Files the pages share with the exporter: the proof runner (docs/export-format.md).
+SHARED_DIR = _export_package_dir()
 SHARED_NAMES = frozenset({"proof.js"})
 PAGES = frozenset({"index.html", "model.html"})
 
