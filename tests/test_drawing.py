@@ -1,4 +1,4 @@
-"""How drawings are read (issue 10): strokes re-drawn at MNIST's scale, small and corner digits,
+"""How drawings are read: strokes re-drawn at MNIST's scale, small and corner digits,
 several digits read as a number, undo inside a number, and the page saying when it is unsure.
 
 MNIST test digits are traced into strokes (benchmarks/strokes.py) and drawn with Playwright's

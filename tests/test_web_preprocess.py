@@ -132,7 +132,7 @@ def test_ink_from_rgba_reads_light_ink_on_transparent_or_dark() -> None:
         ink_from_rgba(np.zeros((2, 2, 3), np.uint8))
 
 
-# ---------------------------------------------------------------- strokes → MNIST (issue 10)
+# ---------------------------------------------------------------- strokes → MNIST
 
 def _scaled(strokes: list, factor: float, dx: float, dy: float) -> list:
     return [[(x * factor + dx, y * factor + dy) for x, y in stroke] for stroke in strokes]
