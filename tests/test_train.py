@@ -159,6 +159,20 @@ def test_help_does_not_start_tensorflow() -> None:
     assert result.stdout.strip() == "False"
 
 
+def test_every_preset_names_a_model_that_is_built_and_each_model_has_a_default_preset() -> None:
+    """train.presets is the source of the model names; train.models builds exactly those."""
+    from mnist_tfjs.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
+    from train.models import MODELS
+    from train.presets import DEFAULT_PRESET_FOR_MODEL, MODEL_NAMES, PRESETS
+
+    assert set(MODELS) == set(MODEL_NAMES)
+    assert DEFAULT_PRESET_FOR_MODEL == {"seed-mlp": "seed", "cnn": "quick", "cnn-best": "best"}
+    for model, preset in DEFAULT_PRESET_FOR_MODEL.items():
+        assert PRESETS[preset].model == model
+
+
 def test_unwritable_out_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

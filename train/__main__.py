@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from mnist_tfjs.quiet import quiet_tensorflow
-from train.presets import MODEL_NAMES, PRESETS
+from train.presets import DEFAULT_PRESET_FOR_MODEL, MODEL_NAMES, PRESETS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -23,11 +23,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "history.csv, training.png and confusion.png to --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    trains = ", ".join(f"{preset.model} for {name}" for name, preset in PRESETS.items())
+    natural = ", ".join(f"{preset} with --model {model}"
+                        for model, preset in DEFAULT_PRESET_FOR_MODEL.items())
     parser.add_argument("--model", choices=MODEL_NAMES, default=None,
-                        help="network to train (default: the preset's: cnn for quick, seed-mlp for "
-                             "seed, cnn-best for best)")
+                        help=f"network to train (default: the preset's: {trains})")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                        help="hyper-parameter preset (default: quick, or seed with --model seed-mlp)")
+                        help=f"hyper-parameter preset (default: quick, or the model's own: {natural})")
     parser.add_argument("--epochs", type=_positive_int, help="override the preset's epochs")
     parser.add_argument("--steps", type=_positive_int,
                         help="train for exactly this many batches instead of whole epochs")

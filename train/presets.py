@@ -1,4 +1,5 @@
-"""Hyper-parameters per preset, and the model names: one obvious place for every training knob.
+"""Hyper-parameters per preset: one obvious place for every training knob, and the source of the
+model names (each preset names the network it trains; train.models builds them by those names).
 
 Import-cheap on purpose (no Keras): `python -m train` builds its argument choices from here before
 TensorFlow starts."""
@@ -6,9 +7,6 @@ TensorFlow starts."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-
-# The networks train.models builds (MODELS there is keyed by these names).
-MODEL_NAMES = ("seed-mlp", "cnn", "cnn-best")
 
 # Training-time augmentations train.run.build can put in front of a network (see train.models):
 # "shift-scale-rotate" is one affine resampling per image (cheap: how far and how big people draw);
@@ -66,5 +64,16 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 
+
+def _default_presets() -> dict[str, str]:
+    """Model name → the first preset (in PRESETS' order) that trains it."""
+    defaults: dict[str, str] = {}
+    for preset in PRESETS.values():
+        defaults.setdefault(preset.model, preset.name)
+    return defaults
+
+
 # Each model's natural preset, used when --model is given without --preset.
-DEFAULT_PRESET_FOR_MODEL = {"seed-mlp": "seed", "cnn": "quick", "cnn-best": "best"}
+DEFAULT_PRESET_FOR_MODEL = _default_presets()
+# The networks the presets train: the names train.models.MODELS builds, and `--model`'s choices.
+MODEL_NAMES = tuple(DEFAULT_PRESET_FOR_MODEL)
