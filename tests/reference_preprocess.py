@@ -1,4 +1,5 @@
-"""Canvas pixels → a 28x28 MNIST-style image: the Python twin of `web/static/preprocess.js`.
+"""Canvas pixels or strokes → a 28x28 MNIST-style image: the Python twin of `web/static/preprocess.js`
+(pixels) and `web/static/strokes.js` (strokes).
 
 The steps follow how MNIST was made (LeCun, Cortes, Burges): crop to the ink's bounding
 box, scale the longer side to 20 px keeping the aspect ratio with area averaging (so
@@ -107,8 +108,8 @@ def naive_resize(ink: np.ndarray) -> np.ndarray:
     return np.clip(area_resize(ink, FIELD, FIELD), 0.0, 1.0).astype(np.float32)
 
 
-# ---------------------------------------------------------------- strokes → MNIST (preprocess.js twin)
-# See preprocess.js for why and for how PEN_FRACTION was measured (benchmarks/strokes.py).
+# ---------------------------------------------------------------- strokes → MNIST (strokes.js twin)
+# See strokes.js for why and for how PEN_FRACTION was measured (benchmarks/strokes.py).
 PEN_FRACTION = 0.125
 SUPERSAMPLE = 4
 CURVE_STEPS = 4

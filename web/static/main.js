@@ -8,13 +8,14 @@ import {
   BACKENDS, chooseBackend, describeBackend, DigitModel, fetchJson, loadGraphModel, METADATA_URL, ModelError, runtime,
   trySetBackend,
 } from './model.js';
+import { groupStrokes, numberOf } from './number.js';
 import { LINE_WIDTH, Pad } from './pad.js';
-import {
-  groupStrokes, preprocessCanvas, preprocessStrokes, strokesBox, UNSURE_PROBABILITY, unsureReason,
-} from './preprocess.js';
+import { preprocessCanvas } from './preprocess.js';
+import { preprocessStrokes, strokesBox } from './strokes.js';
 import {
   hideError, ResultView, setStatus, showError, showMissingModel, showModelCard,
 } from './ui.js';
+import { unsureReason } from './unsure.js';
 
 const LIVE_INTERVAL_MS = 50; // live predictions while drawing: at most one per 50 ms
 
@@ -51,10 +52,11 @@ function reportError(err) {
 }
 
 /**
- * Read the pad: the strokes grouped into digits (left to right), each re-drawn at MNIST's scale
- * (preprocess.js), all classified in one batch; plus the whole drawing read as one digit.
+ * Read the pad: the strokes grouped into digits (number.js, left to right), each re-drawn at
+ * MNIST's scale (strokes.js), all classified in one batch; plus the whole drawing read as one digit.
  * Resolves {digits: [{digit, probabilities, box, pixels, unsure}], whole, ms}, digits empty when
- * nothing is drawn. A pad painted without strokes (bench.renderDigit) is read from its pixels.
+ * nothing is drawn. A pad painted without strokes (bench.renderDigit) is read from its pixels
+ * (preprocess.js).
  */
 async function readPad() {
   const strokes = pad.allStrokes();
@@ -92,20 +94,10 @@ async function readPad() {
   };
   const digits = boxes.map((box, i) => {
     const read = reading(i);
-    const unsure = groupStrokeLists[i] ? unsureReason(groupStrokeLists[i], read.probabilities[read.digit])
-      : (read.probabilities[read.digit] < UNSURE_PROBABILITY ? 'unsure' : null);
-    return { ...read, box, unsure };
+    return { ...read, box, unsure: unsureReason(groupStrokeLists[i], read.probabilities[read.digit]) };
   });
   const whole = digits.length > 1 ? reading(digits.length) : digits[0];
   return { digits, whole, ms };
-}
-
-/** The number the digits spell and its confidence (product of the digits' top probabilities). */
-function numberOf(digits) {
-  return {
-    number: digits.map((d) => contract.labels[d.digit]).join(''),
-    confidence: digits.reduce((p, d) => p * d.probabilities[d.digit], 1),
-  };
 }
 
 /** Read the pad and show it. Resolves {digit, probs, ms, pixels, unsure, number, confidence, digits}. */
@@ -116,7 +108,7 @@ async function classify() {
     view.reset();
     return { digit: null, probs: null, ms: 0, pixels: null, digits: [] };
   }
-  const { number, confidence } = numberOf(digits);
+  const { number, confidence } = numberOf(digits, contract.labels);
   if (digits.length === 1) {
     view.show(digits[0].probabilities, digits[0].pixels, ms, digits[0].unsure);
   } else {
@@ -184,7 +176,7 @@ async function readNumber() {
   const result = await settle().then(() => enqueue(readPad));
   const digits = result.digits.map(({ digit, probabilities, box, unsure }) => ({ digit, probabilities, box, unsure }));
   if (!digits.length) return { number: null, confidence: null, digits };
-  return { ...numberOf(digits), unsure: digits.some((d) => d.unsure), digits };
+  return { ...numberOf(digits, contract.labels), unsure: digits.some((d) => d.unsure), digits };
 }
 
 const pad = new Pad(padCanvas, {

@@ -2,7 +2,7 @@
 // Strokes are kept in pad-relative coordinates (0..1), so a resize redraws them exactly.
 
 // Pen width on the pad as a fraction of its side: only what the person sees. The model does not
-// read these pixels: preprocess.js re-draws the strokes (kept here) with a pen scaled to each
+// read these pixels: strokes.js re-draws the strokes (kept here) with a pen scaled to each
 // digit's size, so a small digit is read as well as a big one.
 export const LINE_WIDTH = 0.09;
 const INK = '#ffffff';

@@ -5,7 +5,7 @@ import { argmax, DEFAULT_CONTRACT } from './contract.js';
 
 const $ = (id) => document.getElementById(id);
 
-// What the page says instead of a confident wrong answer (preprocess.js unsureReason).
+// What the page says instead of a confident wrong answer (unsure.js unsureReason).
 const UNSURE_TEXT = {
   small: () => 'Too small to read: draw the digit larger',
   scribble: () => 'That does not look like a digit',
@@ -87,7 +87,7 @@ export class ResultView {
 
   /**
    * Show one digit: probs (one per label), the input pixels, the time it took, and why it is not
-   * trusted (preprocess.js unsureReason: 'small', 'scribble', 'unsure', or null); returns the class.
+   * trusted (unsure.js unsureReason: 'small', 'scribble', 'unsure', or null); returns the class.
    */
   show(probs, pixels, ms, unsure = null) {
     const best = argmax(probs);
