@@ -1,6 +1,6 @@
 """Driving the real page from Python, for the benchmarks and the tests alike: the app on a background
-waitress server, headless Chromium through Playwright, and the page helpers (wait until ready, pass
-float32 arrays in, read the pad's pixels out).
+waitress server, headless Chromium through Playwright, and the page helpers (wait until ready, load
+the measurement helpers of page_bench.js into it, pass float32 arrays in, read the pad's pixels out).
 
 Only measurement code and tests import this; the product packages (`web`, `export`, `train`) never do.
 Playwright and waitress are imported only when called.
@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import numpy as np
 
@@ -25,6 +26,8 @@ from mnist_tfjs.chromium import find_chromium, launch_chromium
 ISOLATION_HEADERS = ("Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy")
 PAGE_MODEL_DIGITS = (300, 1000)  # parity-check digits (smoke, full) when a section exports the model itself
 VIEWPORT = {"width": 1200, "height": 860}
+PAGE_BENCH = Path(__file__).with_name("page_bench.js")  # the page's measurement helpers (digitDemo.bench)
+PAGE_BENCH_URL = "/benchmarks/page_bench.js"  # answered by Playwright in the page's origin, not by the app
 
 # JS: a base64 string of little-endian float32 values → Float32Array. Prefix for page.evaluate sources.
 DECODE_F32 = """(b64) => {
@@ -155,6 +158,7 @@ def ready_page(browser: Any, url: str, viewport: dict[str, int] | None = None) -
         page = context.new_page()
         page.goto(url)
         wait_ready(page, timeout_s=60)
+        install_page_bench(page)
         yield page
     finally:
         context.close()
@@ -177,6 +181,21 @@ def wait_ready(page: Any, timeout_s: float = 30.0) -> dict[str, Any]:
     if not outcome["ok"]:
         raise RuntimeError(f"page not ready: {outcome['error']}")
     return page.evaluate("() => window.digitDemo.timings")
+
+
+def install_page_bench(page: Any) -> None:
+    """Load benchmarks/page_bench.js into a ready page, once: it adds `window.digitDemo.bench`, the
+    measurement helpers the page itself does not ship. Playwright answers the module's URL on the
+    page's own origin (the app never serves it), so it passes the page's Content-Security-Policy and
+    imports the page's modules as the page does."""
+    if page.evaluate("() => window.digitDemo.bench !== undefined"):
+        return
+    url = urljoin(page.url, PAGE_BENCH_URL)
+    page.route(url, lambda route: route.fulfill(path=PAGE_BENCH, content_type="text/javascript"))
+    try:
+        page.evaluate("(url) => import(url).then(() => undefined)", url)
+    finally:
+        page.unroute(url)
 
 
 def set_backend(page: Any, backend: str) -> str | None:
@@ -220,6 +239,7 @@ def draw_strokes(page: Any, strokes: Iterable[Any], steps: int = 2) -> None:
 def render_digit(page: Any, image: np.ndarray, placement: dict[str, float]) -> None:
     """Draw a 28x28 image on the pad (`digitDemo.bench.renderDigit`): centre `cx`/`cy`, `height` and
     stroke change `radius`, in pad pixels."""
+    install_page_bench(page)
     page.evaluate(f"([b64, p]) => window.digitDemo.bench.renderDigit(({DECODE_F32})(b64), p)",
                   [f32_to_base64(image), placement])
 

@@ -3,10 +3,10 @@ pointer events (mouse and touch), read back through the page.
 
 Each digit is thinned and traced into polylines (benchmarks/strokes.py), then drawn on the pad as
 pointer events (pointerType 'mouse' or 'touch') dispatched in the page to the pad's own listeners
-(`digitDemo.bench.drawAndRead`, web/static/main.js and bench.js: fast), one family of drawing
-habits at a time, and read as the page reads it. A few digits of every family are drawn again with
-trusted events from Chrome's input pipeline (DevTools `Input.dispatchMouseEvent` /
-`Input.dispatchTouchEvent`, the path a person's hand takes; ~3 s a digit here) and must read the
+(`digitDemo.bench.drawAndRead`, benchmarks/page_bench.js loaded into the page: fast), one family of
+drawing habits at a time, and read as the page reads it. A few digits of every family are drawn again
+with trusted events from Chrome's input pipeline (DevTools `Input.dispatchMouseEvent` /
+`Input.dispatchTouchEvent`, the path a person's hand takes; seconds a digit) and must read the
 same. Families (every digit also at a random position):
 
 - size: the digit's height 15-95% of the pad's side;
@@ -35,7 +35,16 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import Bench, say, section_banner
-from benchmarks.pages import DECODE_F32, chromium, f32_to_base64, ready_page, serving, web_model_dir
+from benchmarks.pages import (
+    DECODE_F32,
+    chromium,
+    f32_to_base64,
+    install_page_bench,
+    ready_page,
+    serving,
+    wait_ready,
+    web_model_dir,
+)
 from benchmarks.strokes import normalised, trace_digit
 
 FULL_DIGITS = 200  # per family and pointer type (different digits in each family)
@@ -46,7 +55,7 @@ FULL_NOISE = 100  # scribbles and dots
 SMOKE_NOISE = 4
 FULL_PAINTED = 10_000  # test digits painted on the pad as images and read from its pixels
 SMOKE_PAINTED = 50
-TRUSTED = 3  # per family and pointer: drawn again with trusted input events (slow: ~3 s a digit here)
+TRUSTED = 3  # per family and pointer: drawn again with trusted input events (slow: seconds a digit)
 SEED = 1
 SCREENSHOT = "page_screenshot.png"
 POINTERS = ("mouse", "touch")
@@ -218,6 +227,7 @@ def measure_robustness(page: Any, images: np.ndarray, labels: np.ndarray, *, see
     count = int(images.shape[0])
     if labels.shape[0] != count:
         raise ValueError(f"{count} images but {labels.shape[0]} labels")
+    install_page_bench(page)
     options = {"minFrac": min_frac, "maxFrac": max_frac, "thin": thin, "thick": thick, **extra}
     result = page.evaluate(
         f"""async ([b64, labels, seed, options]) => {{
@@ -241,7 +251,6 @@ def measure_robustness(page: Any, images: np.ndarray, labels: np.ndarray, *, see
         render_seconds=result["renderMs"] / 1000.0,
         misread=result["misread"],
     )
-
 
 
 # ---------------------------------------------------------------- the page
@@ -494,9 +503,8 @@ def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.n
                 contexts.append(context)
                 page = context.new_page()
                 page.goto(server.url)
-                from benchmarks.pages import wait_ready
-
                 wait_ready(page, timeout_s=60)
+                install_page_bench(page)
                 pages[pointer] = page
             return pages[pointer]
 

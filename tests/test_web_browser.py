@@ -11,16 +11,15 @@ import numpy as np
 import pytest
 
 from benchmarks.pages import (
-    DECODE_F32,
     draw_strokes,
-    f32_to_base64,
     pad_rgba,
     predict_pixels,
+    render_digit,
     serve_in_background,
     wait_ready,
 )
 from benchmarks.robustness import measure_robustness
-from export.verify import MNIST_THRESHOLDS
+from export.rules import MNIST_THRESHOLDS
 from tests.reference_preprocess import ink_from_rgba, preprocess, preprocess_strokes
 
 pytestmark = pytest.mark.browser
@@ -70,6 +69,7 @@ def test_page_loads_ready_without_console_errors(live_server, open_page) -> None
     assert "Test accuracy" in card and "Download size" in card and "Same as Keras" in card
     assert page.locator("#native").inner_text() == "\N{EN DASH}"  # on, waiting for a drawing
     assert page.locator("[aria-live]").count() >= 1
+    assert page.evaluate("window.digitDemo.bench") is None, "measurement code is loaded only by benchmarks"
     assert opened.errors == []
 
 
@@ -112,8 +112,7 @@ def test_js_preprocessing_equals_python_reference(demo_page, mnist_test) -> None
         placement = {"cx": float(rng.uniform(height / 2, side - height / 2)),
                      "cy": float(rng.uniform(height / 2, side - height / 2)),
                      "height": float(height), "radius": int(rng.integers(-2, 6))}
-        page.evaluate(f"([b64, p]) => window.digitDemo.bench.renderDigit(({DECODE_F32})(b64), p)",
-                      [f32_to_base64(mnist_test[0][index]), placement])
+        render_digit(page, mnist_test[0][index], placement)
         js, python = js_preprocess(page), preprocess(ink_from_rgba(pad_rgba(page)))
         assert np.abs(js - python).max() <= PREPROCESS_TOLERANCE, placement
     page.evaluate("window.digitDemo.clear()")

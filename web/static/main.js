@@ -2,7 +2,6 @@
 // agreement check, keyboard shortcuts, and `window.digitDemo` for tests and power users.
 
 import { agreement, nativePredict, serverStatus } from './api.js';
-import * as bench from './bench.js';
 import { argmax, DEFAULT_CONTRACT, digitContract } from './contract.js';
 import {
   BACKENDS, chooseBackend, describeBackend, DigitModel, fetchJson, loadGraphModel, METADATA_URL, ModelError, runtime,
@@ -55,8 +54,8 @@ function reportError(err) {
  * Read the pad: the strokes grouped into digits (number.js, left to right), each re-drawn at
  * MNIST's scale (strokes.js), all classified in one batch; plus the whole drawing read as one digit.
  * Resolves {digits: [{digit, probabilities, box, pixels, unsure}], whole, ms}, digits empty when
- * nothing is drawn. A pad painted without strokes (bench.renderDigit) is read from its pixels
- * (preprocess.js).
+ * nothing is drawn. A pad painted without strokes (a benchmark's rendered image) is read from its
+ * pixels (preprocess.js).
  */
 async function readPad() {
   const strokes = pad.allStrokes();
@@ -301,38 +300,13 @@ window.digitDemo = {
   describeBackend,
   timings,
   pad: padCanvas,
-  bench: {
-    renderDigit: (pixels, placement) => { pad.clear(); bench.renderDigit(padCanvas, pixels, placement, contract); },
-    /**
-     * Draw each drawing (strokes of [x, y] pad fractions) on a cleared pad with pointer events of
-     * `pointerType`, optionally with a pad pen width, and read it; resolves the readings in order.
-     */
-    drawAndRead: async (drawings, pointerType = 'mouse', penWidths = null) => {
-      await ready;
-      const readings = [];
-      for (let i = 0; i < drawings.length; i += 1) {
-        pad.clear();
-        if (penWidths) pad.setLineWidth(penWidths[i]);
-        bench.replayStrokes(padCanvas, drawings[i], pointerType);
-        readings.push(await window.digitDemo.bench.read());
-      }
-      pad.setLineWidth(LINE_WIDTH);
-      pad.clear();
-      return readings;
-    },
-    /** The pen shown on the pad, as a fraction of its side (the model's reading ignores it). */
-    setPenWidth: (fraction) => pad.setLineWidth(fraction),
-    /** Read the pad without touching the page: {number, digits: [{digit, top, unsure}], whole}. */
-    read: () => ready.then(() => enqueue(readPad)).then(({ digits, whole }) => ({
-      number: digits.map((d) => contract.labels[d.digit]).join(''),
-      digits: digits.map((d) => ({ digit: d.digit, top: d.probabilities[d.digit], unsure: d.unsure })),
-      whole: whole && { digit: whole.digit, top: whole.probabilities[whole.digit] },
-    })),
-    robustness: (images, labels, seed = 1, options = {}) => ready.then(() => bench.robustness({
-      canvas: padCanvas, predict: (p) => model.predict(p), images, labels, seed, options, contract,
-    })),
-    latency: (options = {}) => ready.then(() => bench.latency({
-      predict: (p) => model.predict(p), contract, ...options,
-    })),
-  },
+  /** The model's contract (contract.js): input shape, labels and preprocessing from metadata.json. */
+  contract: () => contract,
+  /**
+   * Read the pad without updating the page: {digits: [{digit, probabilities, box, pixels, unsure}],
+   * whole, ms}, the whole drawing read as one digit beside its digits (null when nothing is drawn).
+   */
+  readPad: () => ready.then(() => enqueue(readPad)),
+  /** The pen shown on the pad, as a fraction of its side (the model's reading ignores it). */
+  setPenWidth: (fraction = LINE_WIDTH) => pad.setLineWidth(fraction),
 };

@@ -1,10 +1,15 @@
-// Measurement helpers exposed as `window.digitDemo.bench`: render MNIST digits onto the pad
-// at random positions, sizes and stroke thicknesses, replay strokes as pointer events, and time
-// predictions. `benchmarks/robustness.py` and `benchmarks/browser.py` drive these from Playwright.
-// Image sizes come from the contract (contract.js).
+// Measurement helpers for the draw-a-digit page, loaded into it only by the benchmarks and tests
+// (benchmarks/pages.py `install_page_bench`; the app never serves this file). They add
+// `window.digitDemo.bench`: render MNIST digits onto the pad at random positions, sizes and stroke
+// thicknesses, replay strokes as pointer events, read the pad, and time predictions.
+// benchmarks/robustness.py, benchmarks/browser.py and the browser tests drive them from Playwright.
+// They use the page's test API (`window.digitDemo`) and the page's own modules, nothing internal.
 
-import { argmax, DEFAULT_CONTRACT } from './contract.js';
-import { naiveImageData, preprocessImageData, readCanvas } from './preprocess.js';
+import { argmax } from '/static/contract.js';
+import { numberOf } from '/static/number.js';
+import { naiveImageData, preprocessImageData, readCanvas } from '/static/preprocess.js';
+
+const demo = window.digitDemo;
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same renderings everywhere. */
 function prng(seed) {
@@ -78,7 +83,7 @@ function toInk(canvas, scale) {
  * box `height` px tall, centred at (cx, cy), strokes grown or thinned by `radius` px. Replaces the
  * canvas content with an opaque black field and a white digit, smoothly up-scaled.
  */
-export function renderDigit(canvas, pixels, { cx, cy, height, radius = 0, ink = true }, contract = DEFAULT_CONTRACT) {
+function renderDigit(canvas, pixels, { cx, cy, height, radius = 0, ink = true }, contract) {
   const { rows, columns } = contract;
   const source = scratch('source', columns, rows);
   const image = source.getContext('2d').createImageData(columns, rows);
@@ -132,7 +137,7 @@ export function renderDigit(canvas, pixels, { cx, cy, height, radius = 0, ink = 
 }
 
 /** Random rendering parameters for a pad of `side` px: size, position and stroke change. */
-export function randomPlacement(random, side, options = {}) {
+function randomPlacement(random, side, options = {}) {
   const {
     minFrac = 0.4, maxFrac = 0.95, thin = 0.0125, thick = 0.025,
   } = options;
@@ -145,13 +150,14 @@ export function randomPlacement(random, side, options = {}) {
   return { cx, cy, height, radius, ink: options.ink ?? true };
 }
 
-async function accuracy(predict, pixels, labels, contract, batch = 250) {
+/** The share of `labels` the model reads right from `pixels` (one image per label), and its answers. */
+async function accuracy(pixels, labels, contract, batch = 250) {
   const { pixels: size, classes } = contract;
   let correct = 0;
   const predicted = new Int32Array(labels.length);
   for (let start = 0; start < labels.length; start += batch) {
     const end = Math.min(labels.length, start + batch);
-    const probs = await predict(pixels.subarray(start * size, end * size));
+    const probs = await demo.predictPixels(pixels.subarray(start * size, end * size));
     for (let i = start; i < end; i += 1) {
       predicted[i] = argmax(probs, (i - start) * classes, classes);
       if (predicted[i] === labels[i]) correct += 1;
@@ -165,9 +171,10 @@ async function accuracy(predict, pixels, labels, contract, batch = 250) {
  * preprocessing and through the naive whole-canvas resize, and compare with the digits as
  * given. Returns accuracies and the placements of the misread ones.
  */
-export async function robustness({
-  canvas, predict, images, labels, seed = 1, options = {}, contract = DEFAULT_CONTRACT,
-}) {
+async function robustness(images, labels, seed = 1, options = {}) {
+  await demo.ready;
+  const canvas = demo.pad;
+  const contract = demo.contract();
   const n = labels.length;
   const size = contract.pixels;
   if (images.length !== n * size) throw new TypeError(`need ${n}*${size} pixels for ${n} labels`);
@@ -187,9 +194,9 @@ export async function robustness({
     naive.set(naiveImageData(pixels, contract), i * size);
   }
   const renderMs = performance.now() - started;
-  const original = await accuracy(predict, images, labels, contract);
-  const viaPage = await accuracy(predict, page, labels, contract);
-  const viaNaive = await accuracy(predict, naive, labels, contract);
+  const original = await accuracy(images, labels, contract);
+  const viaPage = await accuracy(page, labels, contract);
+  const viaNaive = await accuracy(naive, labels, contract);
   const misread = [];
   for (let i = 0; i < n && misread.length < 50; i += 1) {
     if (viaPage.predicted[i] !== labels[i]) {
@@ -209,16 +216,15 @@ export async function robustness({
 }
 
 /** Time `runs` predictions of `batch` random images after `warmup` untimed ones; ms per call. */
-export async function latency({
-  predict, batch = 1, runs = 50, warmup = 5, seed = 7, contract = DEFAULT_CONTRACT,
-}) {
+async function latency({ batch = 1, runs = 50, warmup = 5, seed = 7 } = {}) {
+  await demo.ready;
   const random = prng(seed);
-  const pixels = Float32Array.from({ length: batch * contract.pixels }, () => random());
-  for (let i = 0; i < warmup; i += 1) await predict(pixels);
+  const pixels = Float32Array.from({ length: batch * demo.contract().pixels }, () => random());
+  for (let i = 0; i < warmup; i += 1) await demo.predictPixels(pixels);
   const times = [];
   for (let i = 0; i < runs; i += 1) {
     const t0 = performance.now();
-    await predict(pixels);
+    await demo.predictPixels(pixels);
     times.push(performance.now() - t0);
   }
   return times;
@@ -230,7 +236,7 @@ export async function latency({
  * input reaches the pad's listeners (dispatched from script: the benchmark's fast path; the
  * benchmark also checks a sample with trusted events from Chrome's input pipeline).
  */
-export function replayStrokes(canvas, strokes, pointerType = 'mouse') {
+function replayStrokes(canvas, strokes, pointerType = 'mouse') {
   const rect = canvas.getBoundingClientRect();
   const pointerId = pointerType === 'mouse' ? 1 : 7;
   const fire = (type, [x, y], buttons) => canvas.dispatchEvent(new PointerEvent(type, {
@@ -252,3 +258,45 @@ export function replayStrokes(canvas, strokes, pointerType = 'mouse') {
     fire('pointerup', stroke[stroke.length - 1], 0);
   }
 }
+
+/** Read the pad without touching the page: {number, digits: [{digit, top, unsure}], whole}. */
+async function read() {
+  const { digits, whole } = await demo.readPad();
+  return {
+    number: numberOf(digits, demo.contract().labels).number,
+    digits: digits.map((d) => ({ digit: d.digit, top: d.probabilities[d.digit], unsure: d.unsure })),
+    whole: whole && { digit: whole.digit, top: whole.probabilities[whole.digit] },
+  };
+}
+
+/**
+ * Draw each drawing (strokes of [x, y] pad fractions) on a cleared pad with pointer events of
+ * `pointerType`, optionally with a pad pen width, and read it; resolves the readings in order.
+ */
+async function drawAndRead(drawings, pointerType = 'mouse', penWidths = null) {
+  await demo.ready;
+  const readings = [];
+  for (let i = 0; i < drawings.length; i += 1) {
+    demo.clear();
+    if (penWidths) demo.setPenWidth(penWidths[i]);
+    replayStrokes(demo.pad, drawings[i], pointerType);
+    readings.push(await read());
+  }
+  demo.setPenWidth();
+  demo.clear();
+  return readings;
+}
+
+demo.bench = {
+  /** Clear the pad and paint a digit image on it (no strokes: the page reads its pixels). */
+  renderDigit: (pixels, placement) => {
+    demo.clear();
+    renderDigit(demo.pad, pixels, placement, demo.contract());
+  },
+  drawAndRead,
+  /** The pen shown on the pad, as a fraction of its side (the model's reading ignores it). */
+  setPenWidth: (fraction) => demo.setPenWidth(fraction),
+  read,
+  robustness,
+  latency,
+};
