@@ -21,7 +21,8 @@ Then several digits side by side (2-4 at random sizes and spacing, read with the
 reading), inputs that are not digits (scribbles, dots), which the page should flag as unsure, and,
 10,000 test digits painted on the pad as images and read from its pixels (the pixel path,
 `measure_robustness`).
-`python -m benchmarks --only robustness` runs it.
+`python -m benchmarks --only robustness` runs it; `--digits N` draws N test digits per family and
+pointer type (at most the test set's 10,000; see `family_digits` for which).
 """
 
 from __future__ import annotations
@@ -446,14 +447,22 @@ def measure_noise(page: Any, count: int, seed: int = SEED) -> dict[str, Any]:
     return result
 
 
+def digits_per_family(bench: Bench, available: int) -> int:
+    """The test digits each family draws: `--digits N`, else the plan's, at most the `available` ones."""
+    return min(bench.robustness_digits or bench.pick(SMOKE_DIGITS, FULL_DIGITS), available)
+
+
 def family_digits(images: np.ndarray, labels: np.ndarray, per_family: int, seed: int = SEED
                   ) -> tuple[dict[str, list[Strokes]], dict[str, np.ndarray]]:
-    """Distinct random test digits for each family, traced once."""
+    """`per_family` random test digits for each family (distinct within a family up to the whole
+    set), traced once. One seeded shuffle of the set is cut into consecutive blocks, one per family,
+    wrapping around at its end: families draw different digits while all the blocks fit in the set
+    (up to 1,250 each of MNIST's 10,000) and share some beyond that."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(labels))
     traced, chosen = {}, {}
     for k, family in enumerate(FAMILIES):
-        pick = order[k * per_family:(k + 1) * per_family]
+        pick = np.take(order, np.arange(k * per_family, (k + 1) * per_family), mode="wrap")
         traced[family] = [trace_digit(images[i]) for i in pick]
         chosen[family] = labels[pick]
     return traced, chosen
@@ -490,7 +499,7 @@ def measure_painted(page: Any, images: np.ndarray, labels: np.ndarray, count: in
 
 def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """All the figures for one exported model."""
-    per_family = bench.robustness_digits or bench.pick(SMOKE_DIGITS, FULL_DIGITS)
+    per_family = digits_per_family(bench, len(labels))
     traced, chosen = family_digits(images, labels, per_family)
     with serving(model_dir) as server, chromium() as browser:
         pages: dict[str, Any] = {}
@@ -543,14 +552,14 @@ def screenshot_number(bench: Bench, model_dir: Any, images: np.ndarray, labels: 
 def run(bench: Bench) -> dict[str, Any]:
     """The families (mouse and touch), numbers and noise for the benchmarked model, and for the
     default model's export (artifacts/web_model) as well when --model names another."""
-    per_family = bench.robustness_digits or bench.pick(SMOKE_DIGITS, FULL_DIGITS)
-    section_banner("robustness", f"{per_family:,} MNIST test digits per drawing family, traced as strokes "
-                                 f"and drawn with mouse and touch events (seed {SEED})")
     from mnist_tfjs.mnist import load_test_set
     from mnist_tfjs.paths import REPO_ROOT
 
     images, labels = load_test_set()
     images = images[..., 0]
+    per_family = digits_per_family(bench, len(labels))
+    section_banner("robustness", f"{per_family:,} MNIST test digits per drawing family, traced as strokes "
+                                 f"and drawn with mouse and touch events (seed {SEED})")
     models = {"benchmarked": web_model_dir(bench)}
     default_export = REPO_ROOT / "artifacts" / "web_model"
     if bench.model_source.startswith("--model") and (default_export / "model.json").is_file():

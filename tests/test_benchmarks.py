@@ -141,6 +141,17 @@ def test_server_section_serves_every_request(smoke_run: SmokeRun) -> None:
     assert server["rss_before_kib"] > 0 and server["rss_after_kib"] > 0
 
 
+def test_every_family_gets_its_digits_however_many_are_asked(mnist_test) -> None:
+    """More digits per family than the set holds for the families side by side (8 x 5 of 20): each
+    family still draws its 5, all different (the blocks of one shuffle wrap around)."""
+    images, labels = mnist_test[0][:20, ..., 0], mnist_test[1][:20]
+    traced, chosen = robustness_bench.family_digits(images, labels, per_family=5)
+    assert list(traced) == list(chosen) == list(robustness_bench.FAMILIES)
+    for family in robustness_bench.FAMILIES:
+        assert len(traced[family]) == len(chosen[family]) == 5, family
+        assert len({strokes[0].tobytes() for strokes in traced[family]}) == 5, family
+
+
 def _training_figures() -> dict:
     def run(name: str, label: str, reached: float | None, curve: list[float]) -> dict:
         points = [{"step": 100 * (i + 1), "seconds": 10.0 * (i + 1), "accuracy": a}
