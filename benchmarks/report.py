@@ -287,6 +287,58 @@ def _zoo(fig: dict[str, Any]) -> list[str]:
                           "agreement", "download", "Node wasm", "Chromium wasm", "Chromium webgl"], rows)
 
 
+def _gb(value: int | None) -> str:
+    return "n/a" if not value else f"{value / 1e9:.2f} GB"
+
+
+def _samples_cell(samples: dict[str, int | None]) -> str:
+    """{"node wasm": 256, "node cpu": 40, "browser wasm": 256} -> 'Node wasm 256, cpu 40; Chromium
+    wasm 256'."""
+    groups: dict[str, list[str]] = {}
+    for name, count in samples.items():
+        where, _, backend = name.partition(" ")
+        groups.setdefault(where, []).append(f"{backend} {'?' if count is None else count}")
+    titles = {"node": "Node", "browser": "Chromium"}
+    cells = [f"{titles.get(where, where)} {', '.join(counts)}" for where, counts in groups.items()]
+    return "; ".join(cells) or "-"
+
+
+def _apps_goal(row: dict[str, Any]) -> str:
+    seconds = f"≤ {row['goal_s']:g} s, " if row.get("goal_s") is not None else ""
+    goal = f"{seconds}≤ {_gb(row['goal_peak_bytes'])}"
+    return f"{goal}: **met**" if row["meets_goal"] else f"{goal}: missed ({'; '.join(row['goal_misses'])})"
+
+
+def _apps(fig: dict[str, Any]) -> list[str]:
+    rows = []
+    for row in fig["rows"]:
+        verdict = f"**{row['verdict']}**" if row["verdict"] == "PASS" else f"{row['verdict']}: {row['error']}"
+        largest = row.get("largest_shard_bytes")
+        rows.append([row["model"], f"{row['parameters'] / 1e6:.1f}M", f"{row['export_s']:.0f} s",
+                     f"{_gb(row['peak_tree_bytes'])} ({_gb(row.get('peak_tree_pss_bytes'))} PSS) / "
+                     f"{row['peak_process']} {_gb(row['peak_process_bytes'])}",
+                     size(row["download_bytes"]),
+                     "-" if not row["shards"] else f"{row['shards']} (largest {size(largest)})",
+                     _samples_cell(row["samples"]), verdict, _apps_goal(row)])
+    budgets = {(row.get("proof") or {}).get("budget_s") for row in fig["rows"]} - {None}
+    budget = (f" Each backend compares samples for at most {', '.join(f'{b:g}' for b in sorted(budgets))} s "
+              "(the exporter's default), so slow backends prove fewer samples." if budgets else "")
+    notes = [f"{row['model']}: {row['note']}" for row in fig["rows"] if row.get("note")]
+    lines = ["#### Application-size networks through the exporter", "",
+             f"`{fig['command']}` at its defaults (Node.js and headless Chromium proofs), run as a "
+             "user runs it from a temporary folder, after the model was built and saved "
+             "(`benchmarks/app_models.py`: `keras.applications` with `weights=None`, BatchNorm "
+             "statistics set from the exporter's own input distribution so that the outputs vary). "
+             f"{fig['passed']} of {fig['models']} passed, {fig['goals_met']} met their goals. Export: "
+             f"wall time from command to published folder (limit {fig['timeout_s']} s). Peak memory: "
+             "the export's process tree (Python, Node.js, Chromium), RSS summed over the tree every "
+             f"{fig['memory_sample_s']:g} s (in brackets PSS, which counts shared pages once) / its "
+             f"largest single process. Samples: those each backend compared with Keras.{budget}", ""]
+    lines += table(["model", "parameters", "export", "peak memory: tree / largest process", "download",
+                    "weight shards", "samples per backend", "verdict", "goal"], rows)
+    return lines + (["", "; ".join(notes) + "."] if notes else [])
+
+
 def render_markdown(results: dict[str, Any], image_prefix: str = "") -> str:
     """The results as a Markdown block (a heading per section, tables, plots under `image_prefix`)."""
     machine = results["machine"]
@@ -301,7 +353,7 @@ def render_markdown(results: dict[str, Any], image_prefix: str = "") -> str:
         lines += ["", "**Smoke run (tiny settings): these figures only show that the suite works.**"]
     renderers = {"training": lambda f: _training(f, image_prefix), "export": _export,
                  "browser": lambda f: _browser(f, image_prefix), "robustness": _robustness, "server": _server,
-                 "zoo": _zoo}
+                 "zoo": _zoo, "apps": _apps}
     for name, render in renderers.items():
         if name in sections:
             lines += ["", *render(sections[name])]
