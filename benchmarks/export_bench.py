@@ -34,15 +34,15 @@ def _row(quantize: str, wall: float, metadata: dict[str, Any] | None, error: str
     }
 
 
-def export_model(bench: Bench, quantize: str, digits: int | None) -> tuple[dict[str, Any], float]:
-    """Export `bench.model` at `quantize` into the work folder (remembered in `bench.exports`);
-    returns (metadata, wall seconds). Raises BenchError for user/environment problems."""
-    from export import ExportError, VerificationError, run_export
+def export_at(bench: Bench, quantize: str, digits: int | None) -> tuple[dict[str, Any], float]:
+    """Export `bench.model` at `quantize` into the work folder (remembered in `bench.exports`), proven
+    in Node.js; returns (metadata, wall seconds). Raises BenchError for user/environment problems."""
+    from export import ExportError, VerificationError, export_model
 
     out = bench.work / f"web_model-{quantize}"
     started = time.perf_counter()
     try:
-        metadata = run_export(bench.require_model(), out, quantize=quantize, verify=True, digits=digits)
+        metadata = export_model(bench.require_model(), out, quantize=quantize, digits=digits, browser=False)
     except VerificationError:
         raise
     except ExportError as exc:
@@ -70,7 +70,7 @@ def run(bench: Bench) -> dict[str, Any]:
     for quantize in QUANTIZATIONS:
         started = time.perf_counter()
         try:
-            metadata, wall = export_model(bench, quantize, digits)
+            metadata, wall = export_at(bench, quantize, digits)
             error = None
         except VerificationError as exc:
             metadata, wall, error = exc.metadata, time.perf_counter() - started, str(exc)

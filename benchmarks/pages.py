@@ -111,7 +111,7 @@ def serving(model_dir: Path, *, isolated: bool = True) -> Iterator[BackgroundSer
 def web_model_dir(bench: Bench) -> Path:
     """The unquantized export of the benchmarked model: the export section's, or a fresh one."""
     if "none" not in bench.exports:
-        from benchmarks.export_bench import export_model
+        from benchmarks.export_bench import export_at
         from mnist_tfjs.quiet import quiet_tensorflow
 
         quiet_tensorflow()
@@ -119,7 +119,7 @@ def web_model_dir(bench: Bench) -> Path:
 
         say("  exporting the model for the page (quantization none)")
         try:
-            export_model(bench, "none", bench.pick(*PAGE_MODEL_DIGITS))
+            export_at(bench, "none", bench.pick(*PAGE_MODEL_DIGITS))
         except ExportError as exc:
             raise BenchError(f"export for the page: {exc}") from None
     return bench.exports["none"]

@@ -178,10 +178,10 @@ def run(bench: Bench) -> dict[str, Any]:
 
     quiet_tensorflow()
     from benchmarks.zoo_models import ZOO
-    from export.pipeline import keras_outputs
+    from export.reference import keras_outputs
+    from export.rules import THRESHOLDS
     from export.samples import generate, is_classifier
     from export.specs import input_specs, output_specs
-    from export.verify import THRESHOLDS
 
     entries = [(name, entry) for name, entry in ZOO.items() if entry.fast or not bench.smoke]
     if bench.smoke:

@@ -1,11 +1,10 @@
 """Any Keras 3 model → TensorFlow.js graph model, with a parity proof in TF.js itself and an atomic publish.
 
 `export_model(model_or_path, out_dir, samples=None, quantize="none", ...)` is the API (see its
-docstring); `python -m export` is the command line around it. `run_export` is the MNIST-era
-signature, kept for its callers.
+docstring); `python -m export` is the command line around it.
 """
 
 from export.errors import ExportError, VerificationError
-from export.pipeline import export_model, run_export
+from export.pipeline import export_model
 
-__all__ = ["ExportError", "VerificationError", "export_model", "run_export"]
+__all__ = ["ExportError", "VerificationError", "export_model"]

@@ -10,6 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from export.errors import ExportError
+from export.pipeline import DEFAULT_SHARD_MB, ExportOptions, export_model, preflight
+from export.report import format_table
+from export.rules import DEFAULT_PROOF_SECONDS
+from export.samples import DEFAULT_SAMPLES
+from export.verify import NODE_BACKENDS
+from mnist_tfjs.contract import MNIST_KIND, MNIST_TEST_DIGITS
 from mnist_tfjs.quiet import quiet_tensorflow
 
 
@@ -32,13 +39,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--samples", type=Path, default=None,
                         help="proof samples: an .npz with one array per model input, keyed by input name "
                              "(default: generated from the input specs)")
-    parser.add_argument("--samples-count", type=_positive, default=256,
+    parser.add_argument("--samples-count", type=_positive, default=DEFAULT_SAMPLES,
                         help="how many samples to generate without --samples (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated samples (default: 0)")
     parser.add_argument("--digits", type=_digit_count, default=None,
-                        help="MNIST digit models: prove on the first N test digits instead of all 10,000")
-    parser.add_argument("--backend", choices=["all", "wasm", "cpu"], default="all",
-                        help="TF.js backends of the Node.js proof (default: %(default)s = wasm and cpu)")
+                        help=f"MNIST digit models: prove on the first N test digits instead of all "
+                             f"{MNIST_TEST_DIGITS:,}")
+    parser.add_argument("--backend", choices=["all", *NODE_BACKENDS], default="all",
+                        help="TF.js backends of the Node.js proof (default: %(default)s = "
+                             f"{' and '.join(NODE_BACKENDS)})")
+    parser.add_argument("--proof-seconds", type=_seconds, default=DEFAULT_PROOF_SECONDS,
+                        help="how long each backend may compare samples: fast backends get through all of "
+                             "them, slow ones at least a few; 0 = every sample on every backend "
+                             "(default: %(default)s)")
+    parser.add_argument("--shard-mb", type=_megabytes, default=DEFAULT_SHARD_MB,
+                        help="size of each weight file in MB (default: %(default)s, TF.js' convention)")
+    parser.add_argument("--accept-constant-outputs", action="store_true",
+                        help="publish even when Keras' outputs barely vary across the samples (the proof "
+                             "then compares constants; by default that is refused)")
     parser.add_argument("--browser", action=argparse.BooleanOptionalAction, default=None,
                         help="also prove in headless Chromium (wasm, webgl, cpu); default: on when Chromium "
                              "is found")
@@ -66,9 +84,29 @@ def _digit_count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 10000, got {text}") from None
-    if not 1 <= value <= 10_000:
-        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 10000, got {text}")
+        value = 0
+    if not 1 <= value <= MNIST_TEST_DIGITS:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MNIST_TEST_DIGITS}, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, got {text}")
+    return value
+
+
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a size in MB above 0, got {text}")
     return value
 
 
@@ -76,22 +114,28 @@ def _log(message: str) -> None:
     print(f"export: {message}", file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
-    args = parse_args(argv)
-    from export.errors import ExportError
-    from export.pipeline import BACKENDS, export_model, preflight
-    from export.report import format_table
+def _options(args: argparse.Namespace) -> ExportOptions:
+    return ExportOptions(samples=args.samples, samples_count=args.samples_count, seed=args.seed,
+                         digits=args.digits, quantize=args.quantize, verify=args.verify, browser=args.browser,
+                         backends=NODE_BACKENDS if args.backend == "all" else (args.backend,),
+                         proof_seconds=args.proof_seconds, shard_mb=args.shard_mb,
+                         accept_constant_outputs=args.accept_constant_outputs, data_dir=args.data_dir,
+                         verbose=args.verbose)
 
-    backends = BACKENDS if args.backend == "all" else (args.backend,)
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code.
+
+    Progress lines (which step, which backend, samples done, time left) go to stderr when it is a
+    terminal or with --verbose; piped or captured runs stay quiet.
+    """
+    args = parse_args(argv)
+    options = _options(args)
     try:
-        preflight(args.model, args.out, args.quantize, args.verify, backends)  # fast, before TF loads
+        preflight(args.model, args.out, options)  # fast, before TF loads
         quiet_tensorflow(args.verbose)
-        metadata = export_model(args.model, args.out, samples=args.samples, samples_count=args.samples_count,
-                                seed=args.seed, digits=args.digits, quantize=args.quantize,
-                                verify=args.verify, browser=args.browser, backends=backends,
-                                data_dir=args.data_dir, verbose=args.verbose,
-                                log=_log if args.verbose else None)
+        metadata = export_model(args.model, args.out, **vars(options),
+                                log=_log if args.verbose or sys.stderr.isatty() else None)
     except ExportError as exc:
         if exc.metadata is not None:
             print(format_table(exc.metadata))
@@ -105,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"published a verified TF.js graph model in {args.out}/")
     else:
         print(f"published an UNVERIFIED TF.js graph model in {args.out}/ (see metadata.json)")
-    if metadata["kind"] == "mnist-digits":
+    if metadata["kind"] == MNIST_KIND:
         default_out = Path("artifacts/web_model")
         where = "" if args.out.resolve() == default_out.resolve() else f" --model-dir {args.out}"
         print(f"next: python -m web{where}")

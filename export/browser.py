@@ -9,82 +9,59 @@ backend's threads need. Playwright is imported only when `browser_proof` runs.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from export.errors import ExportError
 from mnist_tfjs.chromium import CHROMIUM_ARGS, find_chromium
-from mnist_tfjs.paths import NODE_MODULES
+from mnist_tfjs.contract import ISOLATION_HEADERS, TFJS_BUNDLE, TFJS_WASM_BUNDLE, VENDOR_FILES
+from mnist_tfjs.runtime import RuntimeMissing, node_modules
 
-BACKENDS = ("wasm", "webgl", "cpu")
+BROWSER_BACKENDS = ("wasm", "webgl", "cpu")
 ORIGIN = "https://tfjs-proof.local"  # https: a secure context, so cross-origin isolation applies
 PROOF_JS = Path(__file__).resolve().parent / "proof.js"
-TFJS_DIST = "@tensorflow/tfjs/dist"
-WASM_DIST = "@tensorflow/tfjs-backend-wasm/dist"
-TFJS_FILE = "tf.es2017.min.js"  # the bundle the web app serves
-WASM_FILES = frozenset({"tf-backend-wasm.es2017.min.js", "tfjs-backend-wasm.wasm",
-                        "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"})
 # WebGL without a GPU: Chromium's software renderer (SwiftShader) through ANGLE.
 WEBGL_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+PROGRESS_PREFIX = "tfjs-proof-progress "
 
-HEADERS = {
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Embedder-Policy": "require-corp",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+HEADERS = {**ISOLATION_HEADERS, "Cache-Control": "no-store"}
 TYPES = {".js": "text/javascript", ".json": "application/json", ".wasm": "application/wasm",
          ".bin": "application/octet-stream", ".html": "text/html"}
 
 HARNESS = f"""<!doctype html>
 <meta charset="utf-8">
 <title>TF.js proof</title>
-<script src="/vendor/tfjs/{TFJS_FILE}"></script>
-<script src="/vendor/tfjs-backend-wasm/tf-backend-wasm.es2017.min.js"></script>
+<script src="/vendor/tfjs/{TFJS_BUNDLE}"></script>
+<script src="/vendor/tfjs-backend-wasm/{TFJS_WASM_BUNDLE}"></script>
 <script src="/proof.js"></script>
 """
 
-# Runs in the harness page: each backend in turn, the model loaded afresh on it, the proof run.
-RUN_PROOF = """async ({backends, batch, classifiers, timeoutMs}) => {
-  const withTimeout = (promise, what) => {
-    let timer;
-    const timeout = new Promise((_, reject) => {
-      const message = `${what} did not finish in ${timeoutMs / 1000} s`;
-      timer = setTimeout(() => reject(new Error(message)), timeoutMs);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-  };
-  const fetchOk = async (url) => {
+# Runs in the harness page: the bundle read, then the shared runner's proof on each backend, with
+# each step bounded in time and progress sent back as console lines.
+RUN_PROOF = """async ({backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix}) => {
+  const bounded = (promise, what) => Promise.race([promise, new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(`${what} did not finish in ${timeoutMs / 1000} s`)), timeoutMs))]);
+  const fetched = async (url) => {
     const response = await fetch(url);
     if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
     return response;
   };
-  const json = await (await fetchOk('/model/proof.json')).json();
-  const bin = await (await fetchOk('/model/proof.bin')).arrayBuffer();
-  const bundle = tfjsProof.readBundle(json, bin);
+  const bundle = tfjsProof.readBundle(await (await fetched('/bundle/proof.json')).json(),
+                                      await (await fetched('/bundle/proof.bin')).arrayBuffer());
   tf.wasm.setWasmPaths('/vendor/tfjs-backend-wasm/');
   tf.enableProdMode();
-  const results = {};
-  const errors = {};
-  for (const name of backends) {
-    try {
-      const ok = await withTimeout(tf.setBackend(name), `starting ${name}`);
-      if (!ok || tf.getBackend() !== name) throw new Error(`the ${name} backend did not start`);
-      await tf.ready();
-      const model = await withTimeout(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`);
-      try {
-        results[name] = await withTimeout(tfjsProof.runProof(tf, model, bundle, {batch, classifiers}),
-                                          `the proof on ${name}`);
-      } finally {
-        model.dispose();
-      }
-    } catch (err) {
-      errors[name] = String(err && err.message || err);
-    }
-  }
-  return {results, errors, tfjs: tf.version.tfjs, isolated: self.crossOriginIsolated};
+  const outcome = await tfjsProof.proveOnBackends(tf, bundle, {
+    backends, batch, budgetMs, classifiers,
+    setBackend: async (name) => (await bounded(tf.setBackend(name), `starting ${name}`))
+      && (await tf.ready(), tf.getBackend() === name),
+    loadModel: (name) => bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`),
+    onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
+  });
+  return {...outcome, tfjs: tf.version.tfjs, isolated: self.crossOriginIsolated};
 }"""
 
 
@@ -106,23 +83,33 @@ def _model_file(model_dir: Path, name: str) -> Path | None:
     return path if allowed and path.is_file() else None
 
 
-def _resolve(model_dir: Path, node_modules: Path, url_path: str) -> Path | str | None:
+def _resolve(folders: _Folders, url_path: str) -> Path | str | None:
     """The file (or the harness text) answering `url_path` on the fake origin, or None (404)."""
     if url_path in ("/", "/index.html"):
         return HARNESS
     if url_path == "/proof.js":
         return PROOF_JS
-    if url_path == f"/vendor/tfjs/{TFJS_FILE}":
-        return node_modules / TFJS_DIST / TFJS_FILE
     prefix, _, name = url_path.rpartition("/")
-    if prefix == "/vendor/tfjs-backend-wasm" and name in WASM_FILES:
-        return node_modules / WASM_DIST / name
+    vendor = VENDOR_FILES.get(prefix.removeprefix("/vendor/")) if prefix.startswith("/vendor/") else None
+    if vendor is not None and name in vendor[1]:
+        return folders.node_modules / vendor[0] / name
     if prefix == "/model":
-        return _model_file(model_dir, name)
+        return _model_file(folders.model, name)
+    if prefix == "/bundle" and name in ("proof.json", "proof.bin"):
+        return folders.bundle / name
     return None
 
 
-def _route_handler(model_dir: Path, node_modules: Path):
+@dataclass(frozen=True)
+class _Folders:
+    """What the fake origin serves: the model, the proof bundle, the npm packages."""
+
+    model: Path
+    bundle: Path
+    node_modules: Path
+
+
+def _route_handler(folders: _Folders) -> Callable[[Any], None]:
     from urllib.parse import urlsplit
 
     def handle(route: Any) -> None:
@@ -130,7 +117,7 @@ def _route_handler(model_dir: Path, node_modules: Path):
         if f"{url.scheme}://{url.netloc}" != ORIGIN:
             route.abort()  # nothing leaves the machine
             return
-        target = _resolve(model_dir, node_modules, url.path)
+        target = _resolve(folders, url.path)
         if isinstance(target, str):
             route.fulfill(status=200, headers={**HEADERS, "Content-Type": TYPES[".html"]}, body=target)
         elif target is not None and target.is_file():
@@ -143,86 +130,121 @@ def _route_handler(model_dir: Path, node_modules: Path):
     return handle
 
 
-def _check_folder(model_dir: Path, node_modules: Path) -> None:
-    for name in ("model.json", "proof.json", "proof.bin"):
-        if not (model_dir / name).is_file():
-            raise ExportError(f"no {name} in {model_dir}: the browser proof needs the model and its "
+def _check_folders(folders: _Folders) -> None:
+    for folder, name in ((folders.model, "model.json"), (folders.bundle, "proof.json"),
+                         (folders.bundle, "proof.bin")):
+        if not (folder / name).is_file():
+            raise ExportError(f"no {name} in {folder}: the browser proof needs the model and its "
                               "proof bundle")
-    for path in (node_modules / TFJS_DIST / TFJS_FILE, node_modules / WASM_DIST / "tfjs-backend-wasm.wasm"):
-        if not path.is_file():
-            raise ExportError(f"TF.js runtime missing ({path}): run `npm ci`")
+    for package, (folder, files) in VENDOR_FILES.items():
+        missing = [name for name in files if not name.endswith(".map")
+                   and not (folders.node_modules / folder / name).is_file()]
+        if missing:
+            raise ExportError(f"TF.js runtime missing ({package}: {missing[0]} in "
+                              f"{folders.node_modules / folder}): run `npm ci`")
     if not PROOF_JS.is_file():
         raise ExportError(f"the proof runner {PROOF_JS} is missing")
 
 
-def browser_proof(model_dir: Path, backends: tuple[str, ...] = BACKENDS, timeout_s: float = 120.0, *,
-                  batch: int = 32, classifiers: Sequence[str] | None = None,
-                  node_modules: Path = NODE_MODULES) -> dict[str, dict[str, Any]]:
-    """Run the export's proof in headless Chromium on each of `backends`; {backend: RESULT}.
+def _check_backends(backends: tuple[str, ...]) -> None:
+    unknown = [b for b in backends if b not in BROWSER_BACKENDS]
+    if unknown or not backends:
+        raise ExportError(f"unknown browser backend(s) {unknown or '(none)'}; "
+                          f"use {', '.join(BROWSER_BACKENDS)}")
 
-    `model_dir` holds model.json, its shards, proof.json and proof.bin (a staging folder will do).
-    `classifiers` names the outputs whose argmax agreement counts; None reads them from
-    metadata.json's `outputs` when it is there (outputs marked `"classifier": true` in proof.json
-    count either way). `timeout_s` bounds each step (browser start, each backend's start, model
-    load and proof).
+
+def _chromium_and_playwright() -> str:
+    """Chromium's path, once Chromium and Playwright are known to be there (ExportError if not)."""
+    executable = find_chromium()
+    if executable is None:
+        raise ExportError("Chromium not found for the browser proof: install Debian's `chromium` "
+                          "or set CHROMIUM_PATH")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        raise ExportError("Playwright for Python is missing for the browser proof "
+                          "(`pip install playwright`)") from None
+    return executable
+
+
+def _progress_listener(on_progress: Callable[[dict[str, Any]], None] | None) -> Callable[[Any], None]:
+    def listen(message: Any) -> None:
+        text = message.text
+        if on_progress is not None and text.startswith(PROGRESS_PREFIX):
+            with contextlib.suppress(ValueError):
+                on_progress(json.loads(text[len(PROGRESS_PREFIX):]))
+
+    return listen
+
+
+def _run_in_chromium(executable: str, folders: _Folders, arguments: dict[str, Any],
+                     on_progress: Callable[[dict[str, Any]], None] | None) -> tuple[str, dict[str, Any]]:
+    """Open the harness on the fake origin and run RUN_PROOF; (Chromium's version, its outcome)."""
+    from playwright.sync_api import sync_playwright
+
+    timeout_ms = arguments["timeoutMs"]
+    with sync_playwright() as playwright:
+        args = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + WEBGL_ARGS
+        browser = playwright.chromium.launch(executable_path=executable, args=args, timeout=timeout_ms)
+        try:
+            version = browser.version
+            context = browser.new_context(service_workers="block")
+            context.route("**/*", _route_handler(folders))
+            page = context.new_page()
+            page.set_default_timeout(timeout_ms)
+            page_errors: list[str] = []
+            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            page.on("console", _progress_listener(on_progress))
+            page.goto(f"{ORIGIN}/", wait_until="load")
+            if not page.evaluate("() => typeof tf === 'object' && typeof tfjsProof === 'object'"):
+                raise ExportError(f"the proof page did not load TF.js or proof.js in Chromium {version}"
+                                  + (f" ({page_errors[0]})" if page_errors else ""))
+            return version, page.evaluate(RUN_PROOF, arguments)
+        finally:
+            browser.close()
+
+
+def browser_proof(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKENDS, timeout_s: float = 120.0, *,
+                  bundle_dir: Path | None = None, budget_s: float | None = None, batch: int = 32,
+                  classifiers: Sequence[str] | None = None, modules: Path | None = None,
+                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, dict[str, Any]]:
+    """Run the proof in headless Chromium on each of `backends`; {backend: RESULT}.
+
+    `model_dir` holds model.json and its shards (a staging folder will do); `bundle_dir` the proof
+    bundle (proof.json + proof.bin; default: `model_dir`'s). Each backend compares samples for at
+    most `budget_s` seconds (None: all of them). `classifiers` names the outputs whose argmax
+    agreement counts; None reads them from metadata.json's `outputs` when it is there (outputs
+    marked `"classifier": true` in proof.json count either way). `timeout_s` bounds each step
+    (browser start, each backend's start, model load). `modules`: the node_modules folder with
+    the TF.js runtime (default: the project's).
 
     RESULT is the shared runner's (docs/export-format.md) plus "chromium" (the browser's version)
     and "tfjs" (the runtime's). Raises ExportError (one line) when Chromium or Playwright is
     missing, a file is missing, or a backend cannot start or run the model; a proof that runs but
     fails is a RESULT with "passed": false, not an exception.
     """
-    model_dir = Path(model_dir)
-    node_modules = Path(node_modules)
-    unknown = [b for b in backends if b not in BACKENDS]
-    if unknown or not backends:
-        raise ExportError(f"unknown browser backend(s) {unknown or '(none)'}; use {', '.join(BACKENDS)}")
-    _check_folder(model_dir, node_modules)
-    executable = find_chromium()
-    if executable is None:
-        raise ExportError("Chromium not found for the browser proof: install Debian's `chromium` "
-                          "or set CHROMIUM_PATH")
+    _check_backends(backends)
     try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        raise ExportError("Playwright for Python is missing for the browser proof "
-                          "(`pip install playwright`)") from None
+        folders = _Folders(Path(model_dir), Path(bundle_dir or model_dir), Path(modules or node_modules()))
+    except RuntimeMissing as exc:
+        raise ExportError(str(exc)) from None
+    _check_folders(folders)
+    executable = _chromium_and_playwright()
+    from playwright.sync_api import Error as PlaywrightError
 
-    timeout_ms = int(timeout_s * 1000)
-    wanted_classifiers = list(classifiers) if classifiers is not None else _classifiers(model_dir)
-
-    def run_in_chromium() -> tuple[str, dict[str, Any]]:
-        with sync_playwright() as playwright:
-            args = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + WEBGL_ARGS
-            browser = playwright.chromium.launch(executable_path=executable, args=args, timeout=timeout_ms)
-            try:
-                version = browser.version
-                context = browser.new_context(service_workers="block")
-                context.route("**/*", _route_handler(model_dir, node_modules))
-                page = context.new_page()
-                page.set_default_timeout(timeout_ms)
-                page_errors: list[str] = []
-                page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-                page.goto(f"{ORIGIN}/", wait_until="load")
-                if not page.evaluate("() => typeof tf === 'object' && typeof tfjsProof === 'object'"):
-                    raise ExportError(f"the proof page did not load TF.js or proof.js in Chromium {version}"
-                                      + (f" ({page_errors[0]})" if page_errors else ""))
-                outcome = page.evaluate(RUN_PROOF, {"backends": list(backends), "batch": batch,
-                                                    "classifiers": wanted_classifiers,
-                                                    "timeoutMs": timeout_ms})
-            finally:
-                browser.close()
-        return version, outcome
-
+    arguments = {"backends": list(backends), "batch": batch,
+                 "budgetMs": 1000 * budget_s if budget_s else None,
+                 "classifiers": list(classifiers) if classifiers is not None else _classifiers(folders.model),
+                 "timeoutMs": int(timeout_s * 1000), "progressPrefix": PROGRESS_PREFIX}
     try:
         # Its own thread: Playwright's sync API will not start in a thread where another sync
         # Playwright (a test suite's, a notebook's) already runs its event loop.
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            version, outcome = pool.submit(run_in_chromium).result()
+            version, outcome = pool.submit(_run_in_chromium, executable, folders, arguments,
+                                           on_progress).result()
     except PlaywrightError as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         raise ExportError(f"headless Chromium failed during the browser proof: {first}") from None
-
     if outcome["errors"]:
         failed = "; ".join(f"{name}: {error}" for name, error in outcome["errors"].items())
         raise ExportError(f"the browser proof could not run in Chromium {version}: {failed}")

@@ -22,6 +22,7 @@ from export.specs import TensorSpec, input_specs, input_structure, output_specs,
 from mnist_tfjs.quiet import captured_output
 
 QUANTIZATIONS = ("none", "float16", "uint8")
+DEFAULT_SHARD_BYTES = 4 * 1024 * 1024  # TF.js' convention: weight files a browser caches well
 UNSUPPORTED_OPS = "Unsupported Ops"
 # What to change for the ops TF.js 4.22 is known to lack.
 OP_ADVICE = {
@@ -164,11 +165,12 @@ def _unsupported(message: str, function: Any, model: Any) -> ExportError:
 
 
 def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", verbose: bool = False,
-                           ) -> list[dict[str, Any]]:
+                           shard_bytes: int = DEFAULT_SHARD_BYTES) -> list[dict[str, Any]]:
     """Write `model` as a TF.js graph model (`model.json` + shards) into the existing folder `out_dir`.
 
     The signature uses the Keras input and output names (see `export.specs`). The intermediate
-    SavedModel lives in its own temporary folder, never inside `out_dir`. Returns the graph-level
+    SavedModel lives in its own temporary folder, never inside `out_dir`. Weights go into files of
+    at most `shard_bytes` (`group1-shard1ofN.bin`, ...). Returns the graph-level
     rewrites made (`metadata.rewrites` entries).
     """
     import keras
@@ -202,7 +204,8 @@ def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", ve
                                  "what": f"{einsums[0]} einsum(s) traced as transpose + reshape + MatMul "
                                          "(TF.js' wasm backend has no Einsum)"})
             tfjs.converters.convert_tf_saved_model(str(saved_model), str(out_dir),
-                                                   quantization_dtype_map=dtype_map)
+                                                   quantization_dtype_map=dtype_map,
+                                                   weight_shard_size_bytes=shard_bytes)
     except ExportError:
         raise
     except Exception as exc:

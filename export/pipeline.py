@@ -1,21 +1,23 @@
-"""`export_model`: load, rewrite, convert, prove parity (Node.js, then Chromium), publish atomically.
+"""`export_model`: choose samples → predict with Keras → convert → prove in TF.js → publish.
 
-The one entry point the CLI, the benchmarks, the tests and notebooks use.
+The one entry point the CLI, the benchmarks, the tests and notebooks use; each step below is a
+function of its own.
 """
 
 from __future__ import annotations
 
-import re
+import contextlib
 import shutil
-import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from export.convert import (
+    DEFAULT_SHARD_BYTES,
     check_model_file,
     convert_to_graph_model,
     load_model,
@@ -24,6 +26,7 @@ from export.convert import (
 )
 from export.errors import ExportError, VerificationError
 from export.metadata import build_metadata, mnist_block
+from export.prove import ProofResults, Reference, cannot_run, kept_loop_refusal, prove
 from export.publish import (
     check_out_dir,
     file_inventory,
@@ -32,206 +35,91 @@ from export.publish import (
     swap_into_place,
     write_metadata,
 )
-from export.rewrite import MAX_UNROLL, exact_gelu_layers, loop_layers, risky_unrolls, unroll_rnns
-from export.samples import (
-    DEFAULT_SAMPLES,
-    bundle_count,
-    check_samples,
-    generate,
-    is_classifier,
-    load_samples,
+from export.reference import keras_outputs
+from export.rewrite import exact_gelu_layers, risky_unrolls, unroll_rnns
+from export.rules import (
+    DEFAULT_PROOF_SECONDS,
+    MNIST_THRESHOLDS,
+    THRESHOLDS,
+    constant_outputs,
     output_scale,
+    output_spread,
+)
+from export.samples import (
+    BUNDLE_MAX_SAMPLES,
+    DEFAULT_SAMPLES,
+    Samples,
+    bundle_count,
+    generic_samples,
+    is_classifier,
+    mnist_digits,
     write_bundle,
 )
 from export.specs import TensorSpec, input_specs, looks_like_mnist, output_specs
-from export.verify import (
-    BACKENDS,
-    MNIST_THRESHOLDS,
-    THRESHOLDS,
-    accuracy_failures,
-    node_runtime,
-    predict_with_tfjs,
-)
-from mnist_tfjs.files import sha256_file
+from export.verify import NODE_BACKENDS, node_runtime
+from mnist_tfjs.contract import MNIST_KIND
 
-TEST_DIGITS = 10_000
-MNIST_BUNDLED = 256
-CPU_DIGITS = 1_000  # MNIST digits the Node cpu backend proves (all of them on wasm)
+DEFAULT_SHARD_MB = DEFAULT_SHARD_BYTES / (1024 * 1024)
+UNROLL_PROBE = 64  # samples on which an unrolled RNN must match its loop
 
 
-def _test_digits(digits: int | None, data_dir: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
-    from mnist_tfjs.mnist import DataError, load_test_set
+@dataclass(frozen=True)
+class ExportOptions:
+    """Everything `export_model` takes besides the model and the folder, checked once."""
 
-    if digits is not None and not 1 <= digits <= TEST_DIGITS:
-        raise ExportError(f"--digits {digits} is out of range; use 1 to {TEST_DIGITS}")
-    try:
-        images, labels = load_test_set(data_dir)
-    except DataError as exc:
-        raise ExportError(str(exc)) from None
-    return (images, labels) if digits is None else (images[:digits], labels[:digits])
+    samples: str | Path | Mapping[str, Any] | None = None
+    samples_count: int = DEFAULT_SAMPLES
+    seed: int = 0
+    digits: int | None = None
+    quantize: str = "none"
+    verify: bool = True
+    browser: bool | None = None
+    backends: tuple[str, ...] = NODE_BACKENDS
+    proof_seconds: float = DEFAULT_PROOF_SECONDS
+    shard_mb: float = DEFAULT_SHARD_MB
+    accept_constant_outputs: bool = False
+    data_dir: str | Path | None = None
+    verbose: bool = False
+
+    def check(self) -> None:
+        """Raise ExportError (one line) for an option no export can use."""
+        quantization_map(self.quantize)
+        if self.samples_count < 1:
+            raise ExportError(f"--samples-count {self.samples_count} must be at least 1")
+        if self.proof_seconds < 0:
+            raise ExportError(f"--proof-seconds {self.proof_seconds:g} must be 0 (no limit) or more")
+        if not self.shard_mb > 0:
+            raise ExportError(f"--shard-mb {self.shard_mb:g} must be more than 0")
+        unknown = [b for b in self.backends if b not in NODE_BACKENDS]
+        if unknown or not self.backends:
+            wrong = unknown[0] if unknown else "(none)"
+            raise ExportError(f"backend {wrong!r} is not one of {', '.join(NODE_BACKENDS)}")
+
+    @property
+    def budget_s(self) -> float | None:
+        return self.proof_seconds or None
 
 
-def preflight(model_path: Path | None, out_dir: Path, quantize: str = "none", verify: bool = True,
-              backends: tuple[str, ...] = BACKENDS) -> dict[str, str] | None:
+def preflight(model_path: Path | None, out_dir: Path, options: ExportOptions) -> dict[str, str] | None:
     """The checks that need no TensorFlow: options, model file, --out, Node.js and npm packages.
 
-    Returns the Node/TF.js versions when `verify`, else None. Raises ExportError.
+    Returns the Node/TF.js versions when verifying, else None. Raises ExportError.
     """
-    quantization_map(quantize)
-    unknown = [b for b in backends if b not in BACKENDS]
-    if unknown or not backends:
-        wrong = unknown[0] if unknown else "(none)"
-        raise ExportError(f"backend {wrong!r} is not one of {', '.join(BACKENDS)}")
+    options.check()
     if model_path is not None:
         check_model_file(model_path)
     check_out_dir(out_dir, model_path)
-    return node_runtime() if verify else None
+    return node_runtime() if options.verify else None
 
 
-def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
-                  arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Keras' own outputs for the samples, {output name: float32/int32 array}."""
-    import tensorflow as tf
-
-    from export.convert import serving_function
-
-    serve = serving_function(model, inputs, outputs)
-    count = len(next(iter(arrays.values())))
-    parts: dict[str, list[np.ndarray]] = {spec.name: [] for spec in outputs}
-    for start in range(0, count, 256):
-        feed = [tf.constant(arrays[spec.name][start:start + 256]) for spec in inputs]
-        result = serve(*feed)
-        for spec in outputs:
-            parts[spec.name].append(np.asarray(result[spec.name]))
-    return {spec.name: np.concatenate(parts[spec.name]).astype(np.float32 if spec.dtype == "float32"
-                                                                 else np.int32)
-            for spec in outputs}
-
-
-def _browser_proof(staging: Path, backends: tuple[str, ...] | None,
-                   ) -> tuple[dict[str, Any] | None, str | None]:
-    try:
-        from export.browser import browser_proof
-    except ImportError:
-        return None, None
-    results = browser_proof(staging) if backends is None else browser_proof(staging, backends=backends)
-    version = None
-    for result in results.values():
-        if isinstance(result, dict) and result.get("chromium"):
-            version = str(result["chromium"])
-    return results, version
-
-
-def _kept_loop_refusal(model: Any, backend: str, reason: str, kept: list[str]) -> ExportError | None:
-    """The refusal for an RNN that had to keep its loop (Keras computes it differently unrolled)."""
-    loops = [layer for layer in loop_layers(model) if layer.name in kept]
-    if not loops:
-        return None
-    layer = loops[0]
-    return ExportError(f"layer {layer.name} ({type(layer).__name__}) keeps its while loop (unrolled, Keras "
-                       "itself computes a masked Bidirectional with return_sequences differently) and "
-                       f"TF.js 4.22 cannot run that loop on {backend} ({reason}); prove on the cpu backend "
-                       "only (--backend cpu), or drop the mask or return_sequences")
-
-
-def _close(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> bool:
-    return all(np.allclose(got[name], want[name], rtol=1e-5, atol=1e-6 * output_scale(want[name]))
-               for name in want)
-
-
-def _unroll_checked(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
-                    arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
-                    ) -> tuple[Any, list[dict[str, Any]], list[str]]:
-    """Unroll fixed-length RNNs where Keras computes the same unrolled.
-
-    Returns (model, rewrites, names of the layers that keep their loop because unrolling changed them).
-    """
-    converted, rewrites = unroll_rnns(model)
-    if not rewrites:
-        return model, [], []
-    probe = {name: values[:64] for name, values in arrays.items()}
-    want = {name: values[:64] for name, values in expected.items()}
-    if _close(keras_outputs(converted, inputs, outputs, probe), want):
-        return converted, rewrites, []
-    skip = risky_unrolls(model, rewrites)
-    if skip:
-        converted, rewrites = unroll_rnns(model, skip)
-        if not rewrites or _close(keras_outputs(converted, inputs, outputs, probe), want):
-            return (converted if rewrites else model), rewrites, sorted(skip)
-    return model, [], [r["layer"] for r in rewrites]
-
-
-def _cannot_run(exc: VerificationError, model: Any, backend: str, kept: list[str]) -> ExportError:
-    """One line for a model TF.js cannot run: the layer, the op and what to change (exit 2)."""
-    loops = loop_layers(model)
-    reason = str(exc).split(": ", 1)[-1]
-    kept_loop = _kept_loop_refusal(model, backend, reason, kept)
-    if kept_loop is not None:
-        return kept_loop
-    if loops:
-        layer = loops[0]
-        return ExportError(f"layer {layer.name} ({type(layer).__name__}) keeps a while loop (variable or "
-                           f"> {MAX_UNROLL}-step sequence) that TF.js 4.22 cannot run on {backend} "
-                           f"({reason}); "
-                           f"fix the sequence length in keras.Input(shape=(T, ...)) with T ≤ {MAX_UNROLL} so "
-                           "the exporter unrolls it, or prove on the cpu backend only (--backend cpu)")
-    match = re.search(r"[Kk]ernel '(\w+)' not registered|'(\w+)' is not yet implemented|[Oo]p '?(\w+)'? "
-                      r"(?:is )?not (?:supported|implemented)", reason)
-    if match:
-        op = next(g for g in match.groups() if g)
-        return ExportError(f"TF.js ({backend} backend) has no kernel for op {op} ({reason}); replace the "
-                           "layer that uses it with standard layers, or try --backend cpu")
-    return exc
-
-
-def _node_proof(staging: Path, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
-                outputs: list[TensorSpec], labels: np.ndarray | None, thresholds: dict[str, float],
-                classifiers: dict[str, bool], backends: tuple[str, ...], *, cpu_samples: int | None,
-                on_failure: Callable[[VerificationError, str], ExportError], say: Callable[[str], None],
-                ) -> tuple[dict[str, Any], float | None]:
-    """Run the staged model in TF.js under Node.js on every backend; ({backend: RESULT}, TF.js accuracy).
-
-    With `labels` (digit models) each RESULT also gets the test accuracy and the accuracy rules;
-    `cpu_samples` caps the samples of the cpu backend (10-50x slower than wasm).
-    """
-    count = len(next(iter(arrays.values())))
-    runs: dict[int, list[str]] = {}
-    for backend in backends:
-        n = min(count, cpu_samples) if backend == "cpu" and cpu_samples else count
-        runs.setdefault(n, []).append(backend)
-    results: dict[str, Any] = {}
-    exported_accuracy = None
-    with tempfile.TemporaryDirectory(prefix="tfjs-export-proof-") as tmp:
-        for n, group in runs.items():
-            folder = Path(tmp) / str(n)
-            folder.mkdir()
-            write_bundle(folder, arrays, expected, classifiers, thresholds, n)
-            wanted = [(s.name, s.dtype, (n, *expected[s.name].shape[1:])) for s in outputs]
-            say(f"running the exported model in TF.js (Node.js, {', '.join(group)}) on {n:,} samples")
-            try:
-                found = predict_with_tfjs(staging, folder, tuple(group), samples=n,
-                                          outputs=wanted if labels is not None else None)
-            except VerificationError as exc:
-                raise on_failure(exc, getattr(exc, "backend", None) or group[0]) from None
-            for backend, (result, values) in found.items():
-                if labels is not None and values is not None:
-                    accuracy = float((values[outputs[0].name].argmax(axis=1) == labels[:n]).mean())
-                    result["accuracy"] = accuracy
-                    if n == count:  # the accuracy rules hold for the whole test set only
-                        exported_accuracy = accuracy if exported_accuracy is None else exported_accuracy
-                        native = float((expected[outputs[0].name].argmax(axis=1) == labels).mean())
-                        extra = accuracy_failures(native, accuracy, thresholds)
-                        result["failures"] = list(result["failures"]) + extra
-                        result["passed"] = result["passed"] and not extra
-                results[backend] = result
-    return {backend: results[backend] for backend in backends}, exported_accuracy
-
-
-def _load(model_or_path: Any, say: Callable[[str], None]) -> tuple[Any, dict[str, Any]]:
+def load(model_or_path: Any, say: Callable[[str], None]) -> tuple[Any, dict[str, Any]]:
+    """The Keras model and metadata.json's `source` (file, hash, size, name, parameters)."""
     if isinstance(model_or_path, (str, Path)):
         path = Path(model_or_path)
         say(f"loading {path}")
         model = load_model(path)
+        from mnist_tfjs.files import sha256_file
+
         source = {"path": str(path), "sha256": sha256_file(path), "bytes": path.stat().st_size}
     else:
         use_tensorflow_backend()
@@ -246,12 +134,158 @@ def _load(model_or_path: Any, say: Callable[[str], None]) -> tuple[Any, dict[str
     return model, source
 
 
+def predict(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], samples: Samples,
+            say: Callable[[str], None]) -> dict[str, np.ndarray]:
+    """Keras' outputs for the samples, in batches, with progress."""
+    what = "test digits" if samples.kind == MNIST_KIND else "samples"
+    say(f"predicting {samples.count:,} {what} with Keras")
+    return keras_outputs(model, inputs, outputs, samples.arrays)
+
+
+def choose_reference(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
+                     options: ExportOptions, say: Callable[[str], None]) -> Reference:
+    """The proof's samples and Keras' outputs for them: MNIST test digits for a digit classifier,
+    else the samples given or generated from the input specs."""
+    reference = None
+    if options.samples is None and looks_like_mnist(inputs, outputs):
+        digits = mnist_digits(inputs, options.digits, options.data_dir)
+        expected = predict(model, inputs, outputs, digits, say)
+        if is_classifier(expected[outputs[0].name]):
+            reference = (digits, expected)
+    if reference is None:
+        samples = generic_samples(model, inputs, options.samples, options.samples_count, options.seed)
+        reference = (samples, predict(model, inputs, outputs, samples, say))
+    samples, expected = reference
+    thresholds = (MNIST_THRESHOLDS if samples.kind == MNIST_KIND else THRESHOLDS)[options.quantize]
+    classifiers = {name: is_classifier(values) for name, values in expected.items()}
+    return Reference(samples, expected, outputs, classifiers, thresholds)
+
+
+def check_outputs_vary(reference: Reference, accept_constant: bool) -> dict[str, float]:
+    """Each output's spread across the samples; refuse a proof that would compare constants."""
+    spreads = {name: output_spread(values) for name, values in reference.expected.items()}
+    flat = constant_outputs(spreads, reference.thresholds)
+    if flat and not accept_constant:
+        name = flat[0]
+        raise ExportError(f"output {name!r} barely varies across the {reference.samples.count:,} proof "
+                          f"samples (spread {spreads[name]:.1e} of its scale), so the proof would compare "
+                          "constants; pass real inputs with --samples FILE.npz (or give BatchNorm layers "
+                          "real statistics), or --accept-constant-outputs to publish anyway")
+    return spreads
+
+
+def _close(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> bool:
+    return all(np.allclose(got[name], want[name], rtol=1e-5, atol=1e-6 * output_scale(want[name]))
+               for name in want)
+
+
+def unroll_checked(model: Any, inputs: list[TensorSpec], reference: Reference,
+                   ) -> tuple[Any, list[dict[str, Any]], list[str]]:
+    """Unroll fixed-length RNNs where Keras computes the same unrolled.
+
+    Returns (model, rewrites, names of the layers that keep their loop because unrolling changed them).
+    """
+    converted, rewrites = unroll_rnns(model)
+    if not rewrites:
+        return model, [], []
+    probe = {name: values[:UNROLL_PROBE] for name, values in reference.samples.arrays.items()}
+    want = {name: values[:UNROLL_PROBE] for name, values in reference.expected.items()}
+    outputs = reference.outputs
+    if _close(keras_outputs(converted, inputs, outputs, probe), want):
+        return converted, rewrites, []
+    skip = risky_unrolls(model, rewrites)
+    if skip:
+        converted, rewrites = unroll_rnns(model, skip)
+        if not rewrites or _close(keras_outputs(converted, inputs, outputs, probe), want):
+            return (converted if rewrites else model), rewrites, sorted(skip)
+    return model, [], [r["layer"] for r in rewrites]
+
+
+def convert(model: Any, inputs: list[TensorSpec], reference: Reference, staging: Path, options: ExportOptions,
+            say: Callable[[str], None]) -> tuple[Any, list[dict[str, Any]], list[str]]:
+    """Rewrite what TF.js cannot run, then write the graph model into `staging`.
+
+    Returns (the model as converted, every rewrite made, RNN layers that keep their loop).
+    """
+    converted, rewrites, kept_loops = unroll_checked(model, inputs, reference)
+    gelu_layers = exact_gelu_layers(model)
+    say(f"converting to a TF.js graph model (quantization: {options.quantize})")
+    graph_rewrites = convert_to_graph_model(converted, staging, options.quantize, verbose=options.verbose,
+                                            shard_bytes=int(options.shard_mb * 1024 * 1024))
+    if gelu_layers:
+        graph_rewrites = [r for r in graph_rewrites if r["class"] != "gelu"]
+    return converted, rewrites + gelu_layers + graph_rewrites, kept_loops
+
+
+def run_proof(staging: Path, converted: Any, kept_loops: list[str], reference: Reference,
+              options: ExportOptions, browser: bool, say: Callable[[str], None]) -> ProofResults:
+    """The proof in Node.js and (with `browser`) Chromium, with this model's refusals."""
+    def refuse_kept_loop(backend: str, failure: str) -> None:
+        refusal = kept_loop_refusal(converted, backend, failure, kept_loops) if kept_loops else None
+        if refusal is not None:
+            raise refusal
+
+    return prove(staging, reference, node_backends=options.backends, browser=browser,
+                 budget_s=options.budget_s,
+                 on_failure=lambda exc, backend: cannot_run(exc, converted, backend, kept_loops),
+                 on_wrong_values=refuse_kept_loop, say=say)
+
+
+def proof_block(reference: Reference, results: ProofResults | None, spreads: dict[str, float],
+                bundled: int, options: ExportOptions) -> dict[str, Any]:
+    """metadata.json's `proof`: the samples, the rules, the spread of each output, every backend."""
+    return {
+        "samples": reference.samples.count, **reference.samples.info, "bundled": bundled,
+        "thresholds": reference.thresholds, "budget_s": options.budget_s,
+        "output_spread": spreads,
+        "constant_outputs_accepted": bool(constant_outputs(spreads, reference.thresholds)),
+        "node": results.node if results else None, "browser": results.browser if results else None,
+        "passed": (not results.failures) if results else None,
+    }
+
+
+def _mnist_block(reference: Reference, results: ProofResults | None) -> dict[str, Any] | None:
+    native = reference.native_accuracy()
+    if reference.samples.kind != MNIST_KIND or native is None:
+        return None
+    return mnist_block(reference.samples.count, native, results.exported_accuracy if results else None)
+
+
+@contextlib.contextmanager
+def staged(out_dir: Path) -> Iterator[Path]:
+    """A staging folder beside `out_dir` (after recovering from an earlier crash), removed at the end."""
+    recover(out_dir)
+    staging = make_staging(out_dir)
+    try:
+        yield staging
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def bundle_for_page(staging: Path, reference: Reference) -> int:
+    """Write the samples the model page re-checks (proof.json + proof.bin) beside the model; how many."""
+    bundled = bundle_count(reference.samples.arrays, reference.expected, most=BUNDLE_MAX_SAMPLES)
+    write_bundle(staging, reference.samples.arrays, reference.expected, reference.classifiers,
+                 reference.thresholds, bundled)
+    return bundled
+
+
+def publish(staging: Path, out_dir: Path, metadata: dict[str, Any], say: Callable[[str], None]) -> None:
+    """Write metadata.json and swap the staged folder into place."""
+    write_metadata(staging, metadata)
+    say(f"publishing into {out_dir}")
+    swap_into_place(staging, out_dir)
+
+
 def export_model(model_or_path: Any, out_dir: str | Path, *,
                  samples: str | Path | Mapping[str, Any] | None = None,
                  samples_count: int = DEFAULT_SAMPLES, seed: int = 0, digits: int | None = None,
                  quantize: str = "none", verify: bool = True, browser: bool | None = None,
-                 backends: tuple[str, ...] = BACKENDS, data_dir: str | Path | None = None,
-                 verbose: bool = False, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                 backends: tuple[str, ...] = NODE_BACKENDS, proof_seconds: float = DEFAULT_PROOF_SECONDS,
+                 shard_mb: float = DEFAULT_SHARD_MB, accept_constant_outputs: bool = False,
+                 data_dir: str | Path | None = None, verbose: bool = False,
+                 log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Export a Keras model (a `keras.Model` or a `.keras` path) to a proven TF.js graph model in `out_dir`.
 
     samples: an .npz path or {input name: array}; default: `samples_count` samples generated from
@@ -259,126 +293,55 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
       10,000 by default).
     quantize: "none", "float16" or "uint8" weights. verify: run the parity proof (False publishes an
       UNVERIFIED model). browser: also prove in headless Chromium (default: when Chromium is found).
-    backends: TF.js backends for the Node.js proof.
+    backends: TF.js backends for the Node.js proof. proof_seconds: how long each backend may compare
+      samples (every sample when 0). shard_mb: the size of each weight file.
+    accept_constant_outputs: publish even when Keras' outputs barely vary across the samples.
     Returns the metadata written to `out_dir/metadata.json`. Raises ExportError (exit code 2) for
     model, sample or environment problems and VerificationError (exit code 1) when TF.js disagrees
-    with Keras; in both cases nothing under `out_dir` changes. Call `mnist_tfjs.quiet.quiet_tensorflow()`
-    first to hide TensorFlow's log lines.
+    with Keras; in both cases nothing under `out_dir` changes. Call
+    `mnist_tfjs.quiet.quiet_tensorflow()` first to hide TensorFlow's log lines.
     """
     say = log or (lambda _message: None)
     started = time.monotonic()
+    options = ExportOptions(samples=samples, samples_count=samples_count, seed=seed, digits=digits,
+                            quantize=quantize, verify=verify, browser=browser, backends=tuple(backends),
+                            proof_seconds=proof_seconds, shard_mb=shard_mb,
+                            accept_constant_outputs=accept_constant_outputs, data_dir=data_dir,
+                            verbose=verbose)
     out_dir = Path(out_dir)
     model_path = Path(model_or_path) if isinstance(model_or_path, (str, Path)) else None
-    if samples_count < 1:
-        raise ExportError(f"--samples-count {samples_count} must be at least 1")
-    runtime = preflight(model_path, out_dir, quantize, verify, tuple(backends))
-    if browser is None:
-        from mnist_tfjs.chromium import find_chromium
-
-        browser = verify and find_chromium() is not None
+    runtime = preflight(model_path, out_dir, options)
+    with_browser = options.verify and _browser_wanted(options.browser)
     out_dir = out_dir.resolve()  # staging goes beside the real folder ("." or a symlink included)
-    recover(out_dir)
-    staging = make_staging(out_dir)
-    try:
-        model, source = _load(model_or_path, say)
+    with staged(out_dir) as staging:
+        model, source = load(model_or_path, say)
         inputs, outputs = input_specs(model), output_specs(model)
-
-        # samples and Keras' outputs for them
-        kind, labels, sample_info = "generic", None, {}
-        if samples is None and looks_like_mnist(inputs, outputs):
-            images, labels = _test_digits(digits, data_dir)
-            arrays = {inputs[0].name: images}
-            say(f"predicting {len(labels):,} test digits with Keras")
-            expected = keras_outputs(model, inputs, outputs, arrays)
-            if is_classifier(expected[outputs[0].name]):
-                kind, sample_info = "mnist-digits", {"source": "mnist-test", "seed": None}
-            else:
-                labels = None
-        if kind == "generic":
-            if samples is None:
-                arrays, how = generate(model, inputs, samples_count, seed)
-                sample_info = {"source": "generated", "seed": seed, "generated": how}
-            elif isinstance(samples, (str, Path)):
-                arrays = load_samples(Path(samples), inputs)
-                sample_info = {"source": "file", "seed": None, "file": str(samples)}
-            else:
-                arrays = check_samples(dict(samples), inputs, "samples")
-                sample_info = {"source": "given", "seed": None}
-            say(f"predicting {len(next(iter(arrays.values()))):,} samples with Keras")
-            expected = keras_outputs(model, inputs, outputs, arrays)
-        count = len(next(iter(arrays.values())))
-        classifiers = {name: is_classifier(values) for name, values in expected.items()}
-        thresholds = (MNIST_THRESHOLDS if kind == "mnist-digits" else THRESHOLDS)[quantize]
-
-        # rewrites, conversion
-        converted, rewrites, kept_loops = _unroll_checked(model, inputs, outputs, arrays, expected)
-        gelu_layers = exact_gelu_layers(model)
-        say(f"converting to a TF.js graph model (quantization: {quantize})")
-        graph_rewrites = convert_to_graph_model(converted, staging, quantize, verbose=verbose)
-        if gelu_layers:
-            graph_rewrites = [r for r in graph_rewrites if r["class"] != "gelu"]
-        rewrites = rewrites + gelu_layers + graph_rewrites
-
-        # the proof
-        node_results: dict[str, Any] | None = None
-        browser_results: dict[str, Any] | None = None
-        chromium_version = None
-        exported_accuracy = None
-        failures: list[str] = []
-        if verify:
-            node_results, exported_accuracy = _node_proof(
-                staging, arrays, expected, outputs, labels, thresholds, classifiers, backends,
-                cpu_samples=CPU_DIGITS if kind == "mnist-digits" else None,
-                on_failure=lambda exc, backend: _cannot_run(exc, converted, backend, kept_loops), say=say)
-            for backend, result in node_results.items():
-                failures += [f"node {backend}: {f}" for f in result["failures"]]
-                if result["failures"] and kept_loops:  # wrong values, not a crash: the same refusal
-                    refusal = _kept_loop_refusal(converted, backend, result["failures"][0], kept_loops)
-                    if refusal is not None:
-                        raise refusal
-        bundled = bundle_count(arrays, expected, most=MNIST_BUNDLED if kind == "mnist-digits" else 256)
-        write_bundle(staging, arrays, expected, classifiers, thresholds, bundled)
-        if verify and browser and not failures:
-            say("running the proof in headless Chromium")
-            browser_results, chromium_version = _browser_proof(staging, None)
-            for backend, result in (browser_results or {}).items():
-                if not (isinstance(result, dict) and result.get("passed")):
-                    result = result if isinstance(result, dict) else {}
-                    reasons = result.get("failures") or [result.get("error") or "did not pass"]
-                    failures += [f"browser {backend}: {f}" for f in reasons]
-        proof = {
-            "samples": count, **sample_info, "bundled": bundled, "thresholds": thresholds,
-            "node": node_results, "browser": browser_results,
-            "passed": (not failures) if verify else None,
-        }
-        mnist = None
-        if kind == "mnist-digits":
-            native_accuracy = float((expected[outputs[0].name].argmax(axis=1) == labels).mean())
-            mnist = mnist_block(count, native_accuracy, exported_accuracy)
-        metadata = build_metadata(kind=kind, inputs=inputs, outputs=outputs, classifiers=classifiers,
-                                  rewrites=rewrites, quantize=quantize, proof=proof, mnist=mnist,
-                                  files=file_inventory(staging), source=source, runtime=runtime,
-                                  chromium=chromium_version, verified=verify,
-                                  seconds=time.monotonic() - started)
-        if failures:
+        reference = choose_reference(model, inputs, outputs, options, say)
+        spreads = check_outputs_vary(reference, options.accept_constant_outputs) if options.verify else {}
+        converted, rewrites, kept_loops = convert(model, inputs, reference, staging, options, say)
+        results = (run_proof(staging, converted, kept_loops, reference, options, with_browser, say)
+                   if options.verify else None)
+        bundled = bundle_for_page(staging, reference)
+        metadata = build_metadata(
+            kind=reference.samples.kind, inputs=inputs, outputs=outputs, classifiers=reference.classifiers,
+            rewrites=rewrites, quantize=options.quantize,
+            proof=proof_block(reference, results, spreads, bundled, options),
+            mnist=_mnist_block(reference, results), files=file_inventory(staging), source=source,
+            runtime=runtime, chromium=results.chromium if results else None, verified=options.verify,
+            seconds=time.monotonic() - started)
+        if results and results.failures:
+            failures = results.failures
             raise VerificationError(f"parity proof failed ({failures[0]}"
                                     f"{f'; {len(failures) - 1} more' if len(failures) > 1 else ''}); "
                                     f"nothing published, {out_dir} is unchanged", metadata)
-        write_metadata(staging, metadata)
-        say(f"publishing into {out_dir}")
-        swap_into_place(staging, out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        publish(staging, out_dir, metadata, say)
     return metadata
 
 
-def run_export(model_path: str | Path, out_dir: str | Path, quantize: str = "none", verify: bool = True,
-               digits: int | None = None, *, data_dir: str | Path | None = None, backend: str = "all",
-               verbose: bool = False, log: Callable[[str], None] | None = None,
-               browser: bool | None = False) -> dict[str, Any]:
-    """The MNIST-era entry point, kept for its callers: `export_model` with the old arguments
-    (Node.js proof only unless `browser`; `backend` "all", "wasm" or "cpu")."""
-    backends = BACKENDS if backend in ("all", "auto") else (backend,)
-    return export_model(model_path, out_dir, quantize=quantize, verify=verify, digits=digits,
-                        data_dir=data_dir, backends=backends, verbose=verbose, log=log, browser=browser)
+def _browser_wanted(browser: bool | None) -> bool:
+    """`--browser`/`--no-browser` as given; by default, whenever Chromium is found."""
+    if browser is not None:
+        return browser
+    from mnist_tfjs.chromium import find_chromium
+
+    return find_chromium() is not None

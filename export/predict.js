@@ -4,11 +4,14 @@
 //
 //   node export/predict.js --check
 //       prints {"ok": true, "tfjs": "4.22.0", "node": "20.x"} when the packages load.
-//   node export/predict.js MODEL_DIR BUNDLE_DIR [--backend wasm,cpu] [--batch N] [--outputs FILE]
+//   node export/predict.js MODEL_DIR BUNDLE_DIR [--backend wasm,cpu] [--batch N] [--budget-s S]
+//                          [--outputs FILE]
 //       runs the model in MODEL_DIR on BUNDLE_DIR/proof.json + proof.bin on each backend listed
-//       (one process), prints one JSON line {"ok": true, "seconds": {backend: s}, "results":
-//       {backend: RESULT}}; --outputs writes TF.js' outputs to FILE.<backend> as raw little-endian
-//       arrays, concatenated in proof.json's order of expected arrays.
+//       (one process), each on as many samples as S seconds allow (all without --budget-s),
+//       prints one JSON line {"ok": true, "seconds": {backend: s}, "results": {backend: RESULT}};
+//       --outputs writes TF.js' outputs to FILE.<backend> as raw little-endian arrays,
+//       concatenated in proof.json's order of expected arrays. Progress goes to stderr as
+//       lines `PROGRESS {"backend", "done", "total", "elapsedMs", "msPerSample"}`.
 //
 // Exit codes: 0 ok, 3 npm package missing, 4 Node.js too old, 5 model or data problem.
 // Every failure prints one JSON line {"ok": false, "error": "..."} on stdout.
@@ -113,54 +116,75 @@ function option(argv, name, fallback) {
   return [argv.slice(0, at).concat(argv.slice(at + 2)), argv[at + 1]];
 }
 
+function parseArgs(argv) {
+  let args = argv;
+  let wanted;
+  let batchText;
+  let budgetText;
+  let outputsPath;
+  [args, wanted] = option(args, '--backend', 'wasm');
+  [args, batchText] = option(args, '--batch', '32');
+  [args, budgetText] = option(args, '--budget-s', 'Infinity');
+  [args, outputsPath] = option(args, '--outputs', null);
+  const batch = Number(batchText);
+  const budget = Number(budgetText);
+  const backends = String(wanted).split(',');
+  if (args.length !== 2 || !backends.every((b) => ['wasm', 'cpu'].includes(b))
+      || !Number.isInteger(batch) || batch <= 0 || !(budget > 0)) {
+    fail(5, 'usage: predict.js MODEL_DIR BUNDLE_DIR [--backend wasm|cpu|wasm,cpu] [--batch N] '
+            + '[--budget-s S] [--outputs FILE]');
+  }
+  return {modelDir: args[0], bundleDir: args[1], backends, batch, budgetMs: 1000 * budget, outputsPath};
+}
+
+function readProofBundle(bundleDir) {
+  try {
+    return proof.readBundle(fs.readFileSync(path.join(bundleDir, 'proof.json'), 'utf8'),
+                            fs.readFileSync(path.join(bundleDir, 'proof.bin')));
+  } catch (err) {
+    return fail(5, `cannot read the proof bundle in ${bundleDir} (${err.message})`);
+  }
+}
+
+// Progress for the caller, one JSON line on stderr per call of the model (stdout carries the result).
+function reportProgress(progress) {
+  process.stderr.write(`PROGRESS ${JSON.stringify(progress)}\n`);
+}
+
 async function main(argv) {
   const tf = loadTf();
   if (argv[0] === '--check') {
     process.stdout.write(JSON.stringify({ok: true, tfjs: tf.version.tfjs, node: process.versions.node}) + '\n');
     return;
   }
-  let args = argv;
-  let wanted;
-  let batchText;
-  let outputsPath;
-  [args, wanted] = option(args, '--backend', 'wasm');
-  [args, batchText] = option(args, '--batch', '32');
-  [args, outputsPath] = option(args, '--outputs', null);
-  const batch = Number(batchText);
-  const backends = String(wanted).split(',');
-  if (args.length !== 2 || !backends.every((b) => ['wasm', 'cpu'].includes(b))
-      || !Number.isInteger(batch) || batch <= 0) {
-    fail(5, 'usage: predict.js MODEL_DIR BUNDLE_DIR [--backend wasm|cpu|wasm,cpu] [--batch N] [--outputs FILE]');
-  }
-  const [modelDir, bundleDir] = args;
-  let bundle;
-  try {
-    bundle = proof.readBundle(fs.readFileSync(path.join(bundleDir, 'proof.json'), 'utf8'),
-                              fs.readFileSync(path.join(bundleDir, 'proof.bin')));
-  } catch (err) {
-    fail(5, `cannot read the proof bundle in ${bundleDir} (${err.message})`);
-  }
-  const artifacts = readModelArtifacts(modelDir);
-  const results = {};
+  const opts = parseArgs(argv);
+  const bundle = readProofBundle(opts.bundleDir);
+  const artifacts = readModelArtifacts(opts.modelDir);
   const seconds = {};
-  for (const backend of backends) {  // one process for all: TF.js starts once
-    await chooseBackend(tf, backend);
-    let model;
-    try {
-      model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
-    } catch (err) {
-      fail(5, `TF.js cannot load the model (${err.message})`);
-    }
-    const started = process.hrtime.bigint();
-    const result = await proof.runProof(tf, model, bundle, {batch, keepOutputs: Boolean(outputsPath)});
-    seconds[backend] = Number(process.hrtime.bigint() - started) / 1e9;
-    if (outputsPath) {
-      const parts = bundle.expected.map((e) => Buffer.from(result.values[e.name].buffer));
-      fs.writeFileSync(`${outputsPath}.${backend}`, Buffer.concat(parts));
-      delete result.values;
-    }
-    model.dispose();
-    results[backend] = result;
+  let started = 0;
+  const {results, errors} = await proof.proveOnBackends(tf, bundle, {
+    backends: opts.backends, batch: opts.batch, budgetMs: opts.budgetMs,
+    keepOutputs: Boolean(opts.outputsPath), onProgress: reportProgress,
+    setBackend: async (backend) => {  // one process for all backends: TF.js starts once
+      await chooseBackend(tf, backend);
+      started = Date.now();
+      return true;
+    },
+    loadModel: () => tf.loadGraphModel(tf.io.fromMemory(artifacts)),
+    onResult: ({backend, result}) => {
+      if (!result) return;
+      seconds[backend] = (Date.now() - started) / 1000;
+      if (opts.outputsPath) {
+        const parts = bundle.expected.map((e) => Buffer.from(result.values[e.name].buffer));
+        fs.writeFileSync(`${opts.outputsPath}.${backend}`, Buffer.concat(parts));
+        delete result.values;
+      }
+    },
+  });
+  const failed = opts.backends.find((backend) => errors[backend]);
+  if (failed) {
+    currentBackend = failed;
+    fail(5, errors[failed]);
   }
   currentBackend = null;
   process.stdout.write(JSON.stringify({

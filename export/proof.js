@@ -1,12 +1,15 @@
-// The parity proof, shared by Node.js (export/predict.js) and the browser (window.tfjsProof):
-// run a TF.js graph model on bundled sample inputs and compare every output with Keras' own.
+// The parity proof, shared by Node.js (export/predict.js), headless Chromium (export/browser.py)
+// and the model page (web/static/proof-check.js): run a TF.js graph model on bundled sample inputs
+// and compare every output with Keras' own.
 //
 //   const bundle = tfjsProof.readBundle(proofJson, proofBinArrayBuffer);
-//   const result = await tfjsProof.runProof(tf, graphModel, bundle, {batch: 32});
+//   const result = await tfjsProof.runProof(tf, graphModel, bundle, {batch: 32, budgetMs: 8000});
+//   const {results, errors} = await tfjsProof.proveOnBackends(tf, bundle, {backends, setBackend, loadModel});
 //
 // proof.json lists raw little-endian arrays inside proof.bin (see docs/export-format.md).
 // A RESULT says, per output: max |Δ|, the output's scale (max |Keras value|), their ratio,
-// argmax agreement for classifier outputs, and whether TF.js returned only finite values.
+// argmax agreement for classifier outputs, and whether TF.js returned only finite values; and how
+// many samples the backend compared within its time budget, and why it stopped there.
 (function (root, factory) {
   if (typeof module === 'object' && module.exports) {
     module.exports = factory();
@@ -17,6 +20,11 @@
   'use strict';
 
   const TYPES = {float32: Float32Array, int32: Int32Array};
+  // Fewest samples a backend compares, however slow it is; and how long one call should take
+  // at most once the cost of a sample is known (bigger batches are faster, smaller ones let the
+  // budget cut the proof close to its limit).
+  const MIN_SAMPLES = 4;
+  const TARGET_CALL_MS = 250;
 
   function product(shape) {
     return shape.reduce((a, b) => a * b, 1);
@@ -28,20 +36,23 @@
     return bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
   }
 
+  function readArray(entry, buffer) {
+    const Type = TYPES[entry.dtype];
+    if (!Type) throw new Error(`proof.json: array ${entry.name} has unsupported dtype ${entry.dtype}`);
+    const count = product(entry.shape);
+    if (entry.bytes !== count * 4 || entry.offset + entry.bytes > buffer.byteLength || entry.offset % 4) {
+      throw new Error(`proof.json: array ${entry.name} does not fit proof.bin (${buffer.byteLength} bytes)`);
+    }
+    return {name: entry.name, dtype: entry.dtype, shape: entry.shape, data: new Type(buffer, entry.offset, count)};
+  }
+
   // proofJson: the parsed proof.json (or its text); bin: proof.bin as ArrayBuffer / Buffer.
   function readBundle(proofJson, bin) {
     const manifest = typeof proofJson === 'string' ? JSON.parse(proofJson) : proofJson;
     const buffer = toArrayBuffer(bin);
     const bundle = {samples: manifest.samples, thresholds: manifest.thresholds || {}, inputs: [], expected: []};
     for (const entry of manifest.arrays) {
-      const Type = TYPES[entry.dtype];
-      if (!Type) throw new Error(`proof.json: array ${entry.name} has unsupported dtype ${entry.dtype}`);
-      const count = product(entry.shape);
-      if (entry.bytes !== count * 4 || entry.offset + entry.bytes > buffer.byteLength || entry.offset % 4) {
-        throw new Error(`proof.json: array ${entry.name} does not fit proof.bin (${buffer.byteLength} bytes)`);
-      }
-      const array = {name: entry.name, dtype: entry.dtype, shape: entry.shape,
-                     data: new Type(buffer, entry.offset, count)};
+      const array = readArray(entry, buffer);
       if (entry.role === 'input') {
         bundle.inputs.push(array);
       } else if (entry.role === 'expected') {
@@ -78,131 +89,228 @@
     return top;
   }
 
-  // Run `model` (a tf.GraphModel) on every sample of `bundle`, `options.batch` samples per call.
-  // options.keepOutputs: also return {name: typed array} of TF.js' outputs (Node uses it for accuracy);
-  // options.classifiers: output names to treat as classifiers besides those proof.json marks.
-  // ms_per_call is the mean of the timed calls (feed, run, read back) after one untimed warm-up call.
-  async function runProof(tf, model, bundle, options) {
-    const opts = Object.assign({batch: 32, keepOutputs: false, classifiers: []}, options || {});
-    const named = new Set(opts.classifiers);
-    const isClassifier = (e) => Boolean(e.classifier) || named.has(e.name);
-    const thresholds = bundle.thresholds || {};
-    const maxRelative = thresholds.max_relative_diff;
-    const minAgreement = thresholds.min_agreement;
-    const n = bundle.samples;
-    const names = bundle.expected.map((e) => e.name);
-    const stats = {};
-    const kept = {};
+  function maxAbs(data) {
+    let scale = 0;
+    for (let i = 0; i < data.length; i++) scale = Math.max(scale, Math.abs(data[i]));
+    return scale;
+  }
+
+  // Running comparison figures of one output.
+  function newStats(e, keepOutputs) {
+    const scale = typeof e.scale === 'number' ? e.scale : maxAbs(e.data);
+    return {maxAbs: 0, scale, finite: true, width: product(e.shape.slice(1)), rows: 0, agree: 0, ties: 0,
+            kept: keepOutputs ? new (TYPES[e.dtype])(e.data.length) : null};
+  }
+
+  // Fold TF.js' values `got` for the samples from `start` into the output's figures.
+  function compareOutput(s, e, got, start, classifier, tieRule) {
+    const offset = start * s.width;
+    for (let k = 0; k < got.length; k++) {
+      const d = Math.abs(got[k] - e.data[offset + k]);
+      if (!Number.isFinite(got[k])) s.finite = false;
+      else if (d > s.maxAbs) s.maxAbs = d;
+    }
+    if (s.kept) s.kept.set(got, offset);
+    if (!classifier) return;
+    const classes = e.shape[e.shape.length - 1];
+    const rows = got.length / classes;
+    const ours = argmaxRows(got, 0, rows, classes);
+    const theirs = argmaxRows(e.data, offset, rows, classes);
+    // A flip between two classes whose Keras scores differ by less than the allowed error
+    // is a tie, not a disagreement (only with a max_relative_diff rule).
+    const tieMargin = typeof tieRule === 'number' ? 2 * tieRule * s.scale : 0;
+    for (let r = 0; r < rows; r++) {
+      if (ours[r] === theirs[r]) {
+        s.agree += 1;
+      } else {
+        const base = offset + r * classes;
+        if (e.data[base + theirs[r]] - e.data[base + ours[r]] <= tieMargin) s.ties += 1;
+      }
+    }
+    s.rows += rows;
+  }
+
+  // The per-output figures and the failures against the thresholds.
+  function judge(bundle, stats, isClassifier) {
+    const {max_relative_diff: maxRelative, min_agreement: minAgreement} = bundle.thresholds || {};
+    const outputs = {};
+    const failures = [];
     for (const e of bundle.expected) {
-      const width = product(e.shape.slice(1));
-      let scale = e.scale;
-      if (typeof scale !== 'number') {
-        scale = 0;
-        for (let i = 0; i < e.data.length; i++) scale = Math.max(scale, Math.abs(e.data[i]));
+      const s = stats[e.name];
+      const classifier = isClassifier(e);
+      const relative = s.scale > 0 ? s.maxAbs / s.scale : s.maxAbs;
+      const entry = {max_abs_diff: s.maxAbs, scale: s.scale, relative_diff: relative,
+                     agreement: classifier ? s.agree / Math.max(1, s.rows) : null,
+                     ties: classifier ? s.ties : null, all_finite: s.finite};
+      outputs[e.name] = entry;
+      if (!s.finite) failures.push(`${e.name}: TF.js returned NaN or infinite values`);
+      if (typeof maxRelative === 'number' && !(relative <= maxRelative)) {
+        failures.push(`${e.name}: max |Δ| ${relative.toExponential(2)} of the output's scale `
+                      + `> ${maxRelative.toExponential(0)}`);
       }
-      stats[e.name] = {maxAbs: 0, scale, finite: true, width, rows: 0, agree: 0, ties: 0};
-      if (opts.keepOutputs) kept[e.name] = new (TYPES[e.dtype])(e.data.length);
+      if (classifier && typeof minAgreement === 'number'
+          && (s.agree + s.ties) / Math.max(1, s.rows) < minAgreement - 1e-9) {
+        failures.push(`${e.name}: argmax agreement ${(100 * entry.agreement).toFixed(2)} % `
+                      + `< ${(100 * minAgreement).toFixed(2)} %`);
+      }
     }
-    const feedsFor = (start, count) => {
-      const feeds = {};
-      for (const input of bundle.inputs) {
-        const width = product(input.shape.slice(1));
-        const slice = input.data.subarray(start * width, (start + count) * width);
-        feeds[input.name] = tf.tensor(slice, [count].concat(input.shape.slice(1)), input.dtype);
-      }
-      return feeds;
-    };
-    // One untimed call first: WebGL compiles its shaders and wasm sets up on the first run.
-    const warmFeeds = feedsFor(0, Math.min(opts.batch, n));
+    return {outputs, failures};
+  }
+
+  function feedsFor(tf, bundle, start, count) {
+    const feeds = {};
+    for (const input of bundle.inputs) {
+      const width = product(input.shape.slice(1));
+      const slice = input.data.subarray(start * width, (start + count) * width);
+      feeds[input.name] = tf.tensor(slice, [count].concat(input.shape.slice(1)), input.dtype);
+    }
+    return feeds;
+  }
+
+  // One model call on `count` samples from `start`: feed, run, read back; {values, ms}.
+  async function timedCall(tf, model, bundle, start, count) {
+    const names = bundle.expected.map((e) => e.name);
+    const feeds = feedsFor(tf, bundle, start, count);
+    const began = now();
+    let outputs;
     try {
-      const warm = await model.executeAsync(warmFeeds, names);
-      (Array.isArray(warm) ? warm : [warm]).forEach((t) => t.dispose());
+      outputs = await model.executeAsync(feeds, names);
     } finally {
-      Object.values(warmFeeds).forEach((t) => t.dispose());
+      Object.values(feeds).forEach((t) => t.dispose());
     }
-    let calls = 0;
-    let ms = 0;
-    for (let start = 0; start < n; start += opts.batch) {
-      const count = Math.min(opts.batch, n - start);
-      const feeds = feedsFor(start, count);
-      const began = now();
-      let outputs;
-      try {
-        outputs = await model.executeAsync(feeds, names);
-      } finally {
-        Object.values(feeds).forEach((t) => t.dispose());
-      }
-      if (!Array.isArray(outputs)) outputs = [outputs];
+    if (!Array.isArray(outputs)) outputs = [outputs];
+    try {
       const values = [];
       for (const t of outputs) values.push(await t.data());
-      ms += now() - began;
-      calls += 1;
+      const ms = now() - began;
       outputs.forEach((t, i) => {
         const e = bundle.expected[i];
         const shape = [count].concat(e.shape.slice(1));
         if (t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k])) {
-          outputs.forEach((o) => o.dispose());
           throw new Error(`output ${e.name} has shape [${t.shape}], expected [${shape}]`);
         }
       });
+      return {values, ms};
+    } finally {
       outputs.forEach((t) => t.dispose());
-      bundle.expected.forEach((e, i) => {
-        const s = stats[e.name];
-        const got = values[i];
-        const offset = start * s.width;
-        for (let k = 0; k < got.length; k++) {
-          const d = Math.abs(got[k] - e.data[offset + k]);
-          if (!Number.isFinite(got[k])) s.finite = false;
-          else if (d > s.maxAbs) s.maxAbs = d;
-        }
-        if (opts.keepOutputs) kept[e.name].set(got, offset);
-        if (isClassifier(e)) {
-          const classes = e.shape[e.shape.length - 1];
-          const rows = count * s.width / classes;
-          const ours = argmaxRows(got, 0, rows, classes);
-          const theirs = argmaxRows(e.data, offset, rows, classes);
-          // A flip between two classes whose Keras scores differ by less than the allowed error
-          // is a tie, not a disagreement (only with a max_relative_diff rule).
-          const tieMargin = typeof maxRelative === 'number' ? 2 * maxRelative * s.scale : 0;
-          for (let r = 0; r < rows; r++) {
-            if (ours[r] === theirs[r]) {
-              s.agree += 1;
-            } else {
-              const base = offset + r * classes;
-              const margin = e.data[base + theirs[r]] - e.data[base + ours[r]];
-              if (margin <= tieMargin) s.ties += 1;
-            }
-          }
-          s.rows += rows;
-        }
-      });
     }
-    const result = {passed: true, samples: n, batch: opts.batch,
-                    ms_per_call: calls ? Math.round(1000 * ms / calls) / 1000 : null, failures: [], outputs: {}};
-    for (const e of bundle.expected) {
-      const s = stats[e.name];
-      const relative = s.scale > 0 ? s.maxAbs / s.scale : s.maxAbs;
-      const entry = {max_abs_diff: s.maxAbs, scale: s.scale, relative_diff: relative,
-                     agreement: isClassifier(e) ? s.agree / Math.max(1, s.rows) : null,
-                     ties: isClassifier(e) ? s.ties : null, all_finite: s.finite};
-      result.outputs[e.name] = entry;
-      if (!s.finite) result.failures.push(`${e.name}: TF.js returned NaN or infinite values`);
-      if (typeof maxRelative === 'number' && !(relative <= maxRelative)) {
-        result.failures.push(`${e.name}: max |Δ| ${relative.toExponential(2)} of the output's scale `
-                             + `> ${maxRelative.toExponential(0)}`);
-      }
-      if (isClassifier(e) && typeof minAgreement === 'number') {
-        const counted = (s.agree + s.ties) / Math.max(1, s.rows);
-        if (counted < minAgreement - 1e-9) {
-          result.failures.push(`${e.name}: argmax agreement ${(100 * entry.agreement).toFixed(2)} % `
-                               + `< ${(100 * minAgreement).toFixed(2)} %`);
-        }
+  }
+
+  // How many samples the next call takes: the first timed call measures one sample; then as many
+  // as fit TARGET_CALL_MS (at most `batch`), and no more than the budget still allows once
+  // `minSamples` are compared.
+  function nextCount(done, timed, total, msPerSample, leftMs, opts) {
+    if (timed === 0) return Math.min(1, total - done);
+    const perSample = Math.max(msPerSample, 1e-3);
+    let count = Math.max(1, Math.min(opts.batch, Math.floor(TARGET_CALL_MS / perSample)));
+    if (done >= opts.minSamples) count = Math.min(count, Math.floor(leftMs / perSample));
+    else count = Math.min(count, opts.minSamples - done);
+    return Math.min(count, total - done);
+  }
+
+  // Run `model` (a tf.GraphModel) on the bundle's samples, as many as `options.budgetMs` allows
+  // (all of them when it is not set, at least `minSamples`), and compare with Keras.
+  // options.keepOutputs: also return {name: typed array} of TF.js' outputs (rows past `samples` are 0);
+  // options.classifiers: output names to treat as classifiers besides those proof.json marks;
+  // options.onProgress({done, total, elapsedMs, msPerSample}) after each call.
+  // The first call, on sample 0, is a warm-up (WebGL compiles its shaders, wasm sets up): its
+  // outputs are compared, its time is not; ms_per_call and ms_per_sample come from the others.
+  async function runProof(tf, model, bundle, options) {
+    const opts = Object.assign({batch: 32, keepOutputs: false, classifiers: [], minSamples: MIN_SAMPLES,
+                                onProgress: null}, options || {});
+    const budgetMs = typeof opts.budgetMs === 'number' && opts.budgetMs > 0 ? opts.budgetMs : Infinity;
+    const named = new Set(opts.classifiers);
+    const isClassifier = (e) => Boolean(e.classifier) || named.has(e.name);
+    const tieRule = (bundle.thresholds || {}).max_relative_diff;
+    const total = bundle.samples;
+    const stats = {};
+    for (const e of bundle.expected) stats[e.name] = newStats(e, opts.keepOutputs);
+    const compare = (values, start) => bundle.expected.forEach(
+      (e, i) => compareOutput(stats[e.name], e, values[i], start, isClassifier(e), tieRule));
+
+    compare((await timedCall(tf, model, bundle, 0, 1)).values, 0);
+    const began = now();
+    let done = 1;
+    let timed = 0;
+    let calls = 0;
+    let callMs = 0;
+    let largestBatch = 1;
+    while (done < total) {
+      const elapsed = now() - began;
+      const count = nextCount(done, timed, total, timed ? elapsed / timed : 0, budgetMs - elapsed, opts);
+      if (count < 1) break;
+      const {values, ms} = await timedCall(tf, model, bundle, done, count);
+      compare(values, done);
+      done += count;
+      timed += count;
+      calls += 1;
+      callMs += ms;
+      largestBatch = Math.max(largestBatch, count);
+      if (opts.onProgress) {
+        const elapsedMs = now() - began;
+        opts.onProgress({done, total, elapsedMs, msPerSample: elapsedMs / timed});
       }
     }
-    result.passed = result.failures.length === 0;
-    if (opts.keepOutputs) result.values = kept;
+    if (calls === 0) {  // a one-sample bundle: time sample 0 once more, so the result has a speed
+      callMs = (await timedCall(tf, model, bundle, 0, 1)).ms;
+      calls = 1;
+      timed = 1;
+    }
+    const seconds = (now() - began) / 1000;
+    const {outputs, failures} = judge(bundle, stats, isClassifier);
+    const result = {
+      passed: failures.length === 0, samples: done, of: total, batch: largestBatch,
+      ms_per_call: calls ? Math.round(1000 * callMs / calls) / 1000 : null,
+      ms_per_sample: timed ? Math.round(1e6 * seconds / timed) / 1000 : null,
+      budget_s: Number.isFinite(budgetMs) ? budgetMs / 1000 : null,
+      stopped_by: done < total ? 'time budget' : 'all samples',
+      failures, outputs,
+    };
+    if (opts.keepOutputs) {
+      result.values = {};
+      for (const e of bundle.expected) result.values[e.name] = stats[e.name].kept;
+    }
     return result;
   }
 
-  return {readBundle, runProof, version: 1};
+  function message(err) {
+    return String(err && err.message || err);
+  }
+
+  // The proof on each backend in turn, the model loaded afresh on each:
+  //   options.backends: names; options.setBackend(name) → true when it started;
+  //   options.loadModel(name) → a tf.GraphModel; options.describe(name) → text kept as `described`;
+  //   options.onResult({backend, result, error, available}) as each finishes; the rest goes to runProof
+  //   (options.onProgress also gets {backend}).
+  // Returns {results: {backend: RESULT}, errors: {backend: message}}.
+  async function proveOnBackends(tf, bundle, options) {
+    const {backends, setBackend, loadModel, describe, onResult} = options;
+    const results = {};
+    const errors = {};
+    for (const backend of backends) {
+      let model = null;
+      let outcome;
+      try {
+        if (!(await setBackend(backend))) {
+          outcome = {backend, available: false, error: `the ${backend} backend did not start`};
+        } else {
+          const described = describe ? await describe(backend) : backend;
+          model = await loadModel(backend);
+          const onProgress = options.onProgress && ((p) => options.onProgress(Object.assign({backend}, p)));
+          const result = await runProof(tf, model, bundle, Object.assign({}, options, {onProgress}));
+          outcome = {backend, available: true, described, result};
+        }
+      } catch (err) {
+        outcome = {backend, available: true, error: message(err)};
+      } finally {
+        if (model) model.dispose();
+      }
+      if (outcome.result) results[backend] = outcome.result;
+      else errors[backend] = outcome.error;
+      if (onResult) await onResult(outcome);
+    }
+    return {results, errors};
+  }
+
+  return {readBundle, runProof, proveOnBackends, MIN_SAMPLES, version: 2};
 }));

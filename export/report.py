@@ -25,7 +25,19 @@ def _result_lines(where: str, result: Any) -> list[str]:
     if not lines:
         lines.append(f"  {where:<14} {result.get('error') or ''}".rstrip())
     lines[-1] += f"  {verdict}"
+    if result.get("of"):
+        lines.append(f"  {'':<14} {_samples_line(result)}")
     return lines
+
+
+def _samples_line(result: dict[str, Any]) -> str:
+    """How many samples a backend compared and why it stopped there, e.g. "12 of 256 samples at ..."."""
+    per_sample = result.get("ms_per_sample")
+    cost = f", {per_sample:,.1f} ms each" if per_sample is not None else ""
+    if result.get("stopped_by") == "time budget":
+        budget = f"{result.get('budget_s'):g} s budget"
+        return f"{result['samples']:,} of {result['of']:,} samples ({budget}{cost})"
+    return f"all {result['samples']:,} samples{cost}"
 
 
 def format_table(metadata: dict[str, Any]) -> str:
@@ -39,6 +51,12 @@ def format_table(metadata: dict[str, Any]) -> str:
         rule = ", ".join(f"{key} {value:g}" for key, value in limits.items())
         lines.append(f"TF.js parity on {proof.get('samples', 0):,} samples ({proof.get('source')}), "
                      f"quantization {metadata['quantization']}; need {rule}")
+        spreads = proof.get("output_spread") or {}
+        if spreads:
+            accepted = proof.get("constant_outputs_accepted")
+            flat = " (accepted with --accept-constant-outputs)" if accepted else ""
+            figures = ", ".join(f"{name} {value:.2g}" for name, value in spreads.items())
+            lines.append(f"  output spread  {figures} of scale across samples{flat}")
         for backend, result in (proof.get("node") or {}).items():
             lines += _result_lines(f"node {backend}", result)
         for backend, result in (proof.get("browser") or {}).items():

@@ -1,22 +1,68 @@
-"""The proof's samples: given in an .npz file, generated from the input specs, or MNIST test digits;
-and the bundle (`proof.json` + `proof.bin`) that carries them and Keras' outputs beside the model.
+"""The proof's samples: given in an .npz file or as arrays, generated from the input specs, or MNIST
+test digits; and the bundle (`proof.json` + `proof.bin`) that carries them and Keras' outputs.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from export.errors import ExportError
+from export.rules import output_scale
 from export.specs import TensorSpec
+from mnist_tfjs.contract import GENERIC_KIND, MNIST_KIND, MNIST_TEST_DIGITS
 
 DEFAULT_SAMPLES = 256
 DYNAMIC_SIZE = 16  # what a dynamic (None) dimension other than the batch becomes in generated samples
 BUNDLE_LIMIT = 1_000_000  # bytes of proof.bin
 BUNDLE_MAX_SAMPLES = 256
+
+
+@dataclass(frozen=True)
+class Samples:
+    """The proof's inputs, {input name: array}, and what they are (metadata.json's proof fields)."""
+
+    kind: str  # MNIST_KIND: MNIST test digits with `labels`; GENERIC_KIND: anything else
+    arrays: dict[str, np.ndarray]
+    info: dict[str, Any]
+    labels: np.ndarray | None = None
+
+    @property
+    def count(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+
+def mnist_digits(inputs: list[TensorSpec], digits: int | None, data_dir: str | Path | None) -> Samples:
+    """The first `digits` MNIST test digits (all of them by default), with their labels."""
+    from mnist_tfjs.mnist import DataError, load_test_set
+
+    if digits is not None and not 1 <= digits <= MNIST_TEST_DIGITS:
+        raise ExportError(f"--digits {digits} is out of range; use 1 to {MNIST_TEST_DIGITS}")
+    try:
+        images, labels = load_test_set(data_dir)
+    except DataError as exc:
+        raise ExportError(str(exc)) from None
+    count = len(labels) if digits is None else digits
+    return Samples(MNIST_KIND, {inputs[0].name: images[:count]}, {"source": "mnist-test", "seed": None},
+                   labels[:count])
+
+
+def generic_samples(model: Any, inputs: list[TensorSpec],
+                    given: str | Path | Mapping[str, Any] | None, count: int, seed: int) -> Samples:
+    """The samples a user gave (an .npz path or {input name: array}), else `count` generated ones."""
+    if given is None:
+        arrays, how = generate(model, inputs, count, seed)
+        return Samples(GENERIC_KIND, arrays, {"source": "generated", "seed": seed, "generated": how})
+    if isinstance(given, (str, Path)):
+        return Samples(GENERIC_KIND, load_samples(Path(given), inputs),
+                       {"source": "file", "seed": None, "file": str(given)})
+    return Samples(GENERIC_KIND, check_samples(dict(given), inputs, "samples"),
+                   {"source": "given", "seed": None})
 
 
 def _consumers(model: Any, spec_index: int) -> list[Any]:
@@ -172,12 +218,6 @@ def write_bundle(folder: Path, inputs: dict[str, np.ndarray], expected: dict[str
     manifest = {"samples": count, "thresholds": thresholds, "arrays": arrays}
     (folder / "proof.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
-
-
-def output_scale(values: np.ndarray) -> float:
-    """The scale differences are measured against: the largest |value| Keras gave (1.0 if all zero)."""
-    scale = float(np.max(np.abs(values))) if values.size else 0.0
-    return scale if scale > 0 and np.isfinite(scale) else 1.0
 
 
 def is_classifier(values: np.ndarray) -> bool:

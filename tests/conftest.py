@@ -55,11 +55,12 @@ def small_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def exported_model_dir(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory,
                        node_ready: str) -> Path:
-    """`small_model_path` exported by `export.run_export` (unquantized, verified on 1,000 digits)."""
-    from export import run_export
+    """`small_model_path` exported by `export.export_model` (unquantized, verified in Node on 1,000
+    digits)."""
+    from export import export_model
 
     out = tmp_path_factory.mktemp("export") / "web_model"
-    run_export(small_model_path, out, quantize="none", verify=True, digits=1000)
+    export_model(small_model_path, out, quantize="none", verify=True, digits=1000, browser=False)
     return out
 
 

@@ -249,8 +249,9 @@ def test_browser_proof_is_called_on_the_staged_folder_and_can_block(passed: bool
 
     seen: list[set[str]] = []
 
-    def browser_proof(stage_dir: Path, backends: tuple[str, ...] = ("wasm", "webgl", "cpu")) -> dict:
-        seen.append({p.name for p in Path(stage_dir).iterdir()})
+    def browser_proof(stage_dir: Path, backends: tuple[str, ...] = ("wasm", "webgl", "cpu"), *,
+                      bundle_dir: Path, **_options: object) -> dict:
+        seen.append({p.name for folder in (stage_dir, bundle_dir) for p in Path(folder).iterdir()})
         return {b: {"passed": passed, "samples": 8, "failures": [] if passed else ["probs: off"],
                     "outputs": {}} for b in backends}
 
@@ -284,7 +285,7 @@ def test_no_browser_module_records_null(tmp_path: Path, monkeypatch: pytest.Monk
 @pytest.mark.node
 @pytest.mark.parametrize("quantize", ["float16", "uint8"])
 def test_quantized_generic_export_uses_its_thresholds(quantize: str, tmp_path: Path, node_ready: str) -> None:
-    from export.verify import THRESHOLDS
+    from export.rules import THRESHOLDS
 
     metadata = export_model(ZOO["two_in_two_out"].build(), tmp_path / "web_model", quantize=quantize,
                             samples_count=32, backends=("wasm",), browser=False)

@@ -16,11 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from export.rules import THRESHOLDS as THRESHOLDS_BY_QUANTIZATION
+
 INPUT = "features"
 FEATURES = 6
 OUTPUTS = {"scores": 3, "value": 2}
 CLASSIFIERS = ("scores",)
-THRESHOLDS = {"max_relative_diff": 1e-4, "min_agreement": 1.0}
+THRESHOLDS = THRESHOLDS_BY_QUANTIZATION["none"]
 
 
 def write_proof(folder: Path, inputs: dict[str, np.ndarray], expected: dict[str, np.ndarray],

@@ -11,8 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-MNIST_KIND = "mnist-digits"
-GENERIC_KIND = "generic"
+from mnist_tfjs.contract import GENERIC_KIND, MNIST_KIND
+
+__all__ = ["GENERIC_KIND", "MNIST_KIND", "image_shape", "input_spec", "kind", "read_metadata"]
 # MNIST's image when metadata.json does not say (no export yet, or an unreadable file).
 DEFAULT_IMAGE_SHAPE = (28, 28, 1)
 

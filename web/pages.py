@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app
 
+from mnist_tfjs.contract import VENDOR_FILES
 from web.contract import GENERIC_KIND, kind, read_metadata
 from web.files import send
 
@@ -48,19 +49,8 @@ class VendorPackage:
     files: frozenset[str]
 
 
-VENDOR: dict[str, VendorPackage] = {
-    "tfjs": VendorPackage("@tensorflow/tfjs/dist", frozenset({"tf.es2017.min.js", "tf.es2017.min.js.map"})),
-    "tfjs-backend-wasm": VendorPackage(
-        "@tensorflow/tfjs-backend-wasm/dist",
-        frozenset({
-            "tf-backend-wasm.es2017.min.js",
-            "tf-backend-wasm.es2017.min.js.map",
-            "tfjs-backend-wasm.wasm",
-            "tfjs-backend-wasm-simd.wasm",
-            "tfjs-backend-wasm-threaded-simd.wasm",
-        }),
-    ),
-}
+VENDOR: dict[str, VendorPackage] = {name: VendorPackage(folder, files)
+                                   for name, (folder, files) in VENDOR_FILES.items()}
 
 VENDOR_CACHE = "public, max-age=86400"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
+from mnist_tfjs.contract import ISOLATION_HEADERS
+
 # Only our own scripts. 'wasm-unsafe-eval' lets WebAssembly compile. `blob:` is there for the
 # wasm backend's threads: tfjs-backend-wasm 4.22 starts its Emscripten pthread workers from
 # blob: URLs and each worker `importScripts()` the backend's factory from another blob: URL
@@ -23,9 +25,7 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 SECURITY_HEADERS: dict[str, str] = {
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Embedder-Policy": "require-corp",
-    "Cross-Origin-Resource-Policy": "same-origin",
+    **ISOLATION_HEADERS,
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

@@ -95,6 +95,13 @@ function showSpecs(meta) {
   }));
 }
 
+/** "190 of 256" when a time budget stopped a backend early, else the count it compared. */
+function samplesSeen(result) {
+  if (!isNumber(result.samples)) return '–';
+  const seen = result.samples.toLocaleString('en');
+  return isNumber(result.of) && result.of > result.samples ? `${seen} of ${result.of.toLocaleString('en')}` : seen;
+}
+
 function showProof(meta) {
   const summary = $('proof-summary');
   const body = $('proof-table').tBodies[0];
@@ -117,15 +124,17 @@ function showProof(meta) {
   for (const runtime of ['node', 'browser']) {
     const results = proof[runtime];
     if (!isObject(results)) {
-      body.append(row([runtime, 'not run', '–', '–', '–'], { 1: 'muted-text' }));
+      body.append(row([runtime, 'not run', '–', '–', '–', '–'], { 1: 'muted-text' }));
       continue;
     }
     for (const [backend, result] of Object.entries(results)) {
       if (!isObject(result)) continue;
       const w = worst(result);
-      const tr = row([`${runtime} ${backend}`, result.passed ? 'passed' : 'failed', exp(w.relative),
-        percent(w.agreement), ms(result.ms_per_call)], { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
+      const tr = row([`${runtime} ${backend}`, result.passed ? 'passed' : 'failed', samplesSeen(result),
+        exp(w.relative), percent(w.agreement), ms(result.ms_per_call)],
+      { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
       if (!result.passed && Array.isArray(result.failures)) tr.title = result.failures.join('\n');
+      else if (result.stopped_by === 'time budget') tr.title = `${result.budget_s} s budget for this backend`;
       body.append(tr);
     }
   }

@@ -31,32 +31,22 @@ export async function loadBundle() {
 }
 
 /**
- * Run the bundle on one backend: {backend, available, described, result} (result is the runner's
- * RESULT), {backend, available: false} when this browser cannot start it, or {backend, error}.
+ * The shared runner's proof on every backend in BACKENDS order, one after another; `onResult` sees
+ * each as it finishes: {backend, available, described, result}, {backend, available: false} when
+ * this browser cannot start it, or {backend, error}.
  */
-export async function checkBackend(backend, bundle, { classifiers = [], batch = 32 } = {}) {
-  const runner = proofRunner();
-  if (!(await trySetBackend(backend))) return { backend, available: false };
-  const described = await describeBackend();
-  let graph = null;
-  try {
-    graph = await loadGraphModel();
-    const result = await runner.runProof(runtime(), graph, bundle, { batch, classifiers });
-    return { backend, available: true, described, result };
-  } catch (err) {
-    return { backend, available: true, described, error: err.message || String(err) };
-  } finally {
-    if (graph) graph.dispose();
-  }
-}
-
-/** Every backend in BACKENDS order, one after another; `onResult` sees each as it finishes. */
-export async function checkAll(bundle, options = {}, onResult = () => {}) {
-  const results = [];
-  for (const backend of BACKENDS) {
-    const outcome = await checkBackend(backend, bundle, options);
-    results.push(outcome);
-    onResult(outcome);
-  }
-  return results;
+export async function checkAll(bundle, { classifiers = [], batch = 32 } = {}, onResult = () => {}) {
+  const outcomes = [];
+  await proofRunner().proveOnBackends(runtime(), bundle, {
+    backends: BACKENDS, batch, classifiers,
+    setBackend: trySetBackend,
+    describe: () => describeBackend(),
+    loadModel: () => loadGraphModel(),
+    onResult: (outcome) => {
+      const shown = outcome.available === false ? { backend: outcome.backend, available: false } : outcome;
+      outcomes.push(shown);
+      onResult(shown);
+    },
+  });
+  return outcomes;
 }

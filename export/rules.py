@@ -1,0 +1,67 @@
+"""What a proof must show before a model is published: the thresholds TF.js must meet against
+Keras, the MNIST accuracy rules, the time each backend may spend, and the rule that refuses a proof
+whose reference outputs do not vary (a model that ignored its input would pass it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Per quantization: what TF.js must achieve against Keras, per output and backend. The relative
+# difference is max |TF.js - Keras| over max |Keras| of that output; agreement is argmax agreement
+# for classifier outputs (softmax), where a flip between two classes closer than the allowed error
+# counts as a tie, not a disagreement.
+THRESHOLDS: dict[str, dict[str, float]] = {
+    "none": {"max_relative_diff": 1e-4, "min_agreement": 1.0},
+    "float16": {"max_relative_diff": 2e-2, "min_agreement": 0.99},
+    "uint8": {"max_relative_diff": 0.1, "min_agreement": 0.95},
+}
+# MNIST digit models keep the rules they were published under (accuracy on the test digits).
+MNIST_THRESHOLDS: dict[str, dict[str, float]] = {
+    "none": {"max_relative_diff": 1e-4, "min_agreement": 1.0},
+    "float16": {"min_agreement": 0.9995, "max_accuracy_change_pp": 0.02},
+    "uint8": {"max_accuracy_drop_pp": 0.1},
+}
+
+# Seconds each backend may spend comparing samples (after its warm-up call): fast backends get
+# through every sample, slow ones (TF.js' plain-JS cpu backend needs over a second for a
+# 224x224 image) compare at least a few. 0 means no limit: every sample on every backend.
+DEFAULT_PROOF_SECONDS = 8.0
+
+# Outputs vary "too little" when the largest deviation of any sample from the mean output is at
+# most this share of the output's scale, or at most the allowed difference itself: then a model
+# that returned the mean for every input would pass, and the proof shows nothing.
+MIN_SPREAD = 1e-3
+
+
+def accuracy_failures(native_accuracy: float, exported_accuracy: float,
+                      limits: dict[str, float]) -> list[str]:
+    """The MNIST accuracy rules (float16, uint8) that the exported model misses."""
+    change = 100.0 * (exported_accuracy - native_accuracy)
+    eps = 1e-9  # figures are ratios of integers; compare without float noise
+    failures = []
+    if "max_accuracy_change_pp" in limits and abs(change) > limits["max_accuracy_change_pp"] + eps:
+        failures.append(f"accuracy change {change:+.3f} pp exceeds ±{limits['max_accuracy_change_pp']} pp")
+    if "max_accuracy_drop_pp" in limits and -change > limits["max_accuracy_drop_pp"] + eps:
+        failures.append(f"accuracy drop {-change:.3f} pp exceeds {limits['max_accuracy_drop_pp']} pp")
+    return failures
+
+
+def output_scale(values: np.ndarray) -> float:
+    """The scale differences are measured against: the largest |value| Keras gave (1.0 if all zero)."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    return scale if scale > 0 and np.isfinite(scale) else 1.0
+
+
+def output_spread(values: np.ndarray) -> float:
+    """How much one output varies across samples: max |value - mean over samples| / the output's scale."""
+    if len(values) < 2:
+        return 0.0
+    as_float = values.astype(np.float64, copy=False)
+    return float(np.max(np.abs(as_float - as_float.mean(axis=0)))) / output_scale(values)
+
+
+def constant_outputs(spreads: dict[str, float], thresholds: dict[str, float]) -> list[str]:
+    """Names of the outputs that vary too little across the samples for the proof to mean anything."""
+    floor = max(MIN_SPREAD, thresholds.get("max_relative_diff", 0.0))
+    return [name for name, spread in spreads.items() if spread <= floor]
