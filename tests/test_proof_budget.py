@@ -63,7 +63,8 @@ def test_each_backend_compares_what_its_budget_allows(tmp_path: Path, node_ready
         assert result["of"] == 200 and result["stopped_by"] == "time budget"
         assert 4 <= result["samples"] < 200 and result["ms_per_sample"] > 0
 
-    unlimited = export_model(_classifier(), tmp_path / "all", samples_count=200, proof_seconds=0, browser=False)
+    unlimited = export_model(_classifier(), tmp_path / "all", samples_count=200, proof_seconds=0,
+                             browser=False)
     for result in unlimited["proof"]["node"].values():
         assert result["samples"] == result["of"] == 200 and result["stopped_by"] == "all samples"
     assert unlimited["proof"]["budget_s"] is None
