@@ -22,6 +22,8 @@ from benchmarks.common import (
     BenchError,
     machine_info,
     say,
+    shown_command,
+    shown_path,
     utc_now,
 )
 from mnist_tfjs.mnist import DataError
@@ -52,7 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the server section's load generator (default: wrk when installed, else Python)")
     parser.add_argument("--digits", type=_positive_int, default=None,
                         help="MNIST test digits the robustness section draws per drawing family and "
-                             "pointer type (default: 200; 10 with --smoke; at most 1250)")
+                             "pointer type (default: 200; 10 with --smoke; at most 10,000; above 1,250 "
+                             "per family the families share digits)")
     parser.add_argument("--out", type=Path, default=None,
                         help="where results go (default: docs/; with --smoke: test-artifacts/bench-smoke/)")
     args = parser.parse_args(argv)
@@ -80,7 +83,7 @@ def resolve_model(args: argparse.Namespace) -> tuple[Path | None, str]:
     if not needs_model:
         return None, ""
     if args.model is not None:
-        path, source = args.model, f"--model {args.model}"
+        path, source = args.model, f"--model {shown_path(args.model)}"
     elif DEFAULT_MODEL.is_file():
         path, source = DEFAULT_MODEL, str(DEFAULT_MODEL.relative_to(REPO_ROOT))
     elif "training" in args.sections:
@@ -144,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"benchmarks{' (smoke)' if args.smoke else ''}: {', '.join(args.sections)} on {machine['cpu']} "
             f"({machine['logical_cpus']} logical CPUs); results to {args.out}/")
         previous = report.load_json(args.out / report.JSON_NAME)
-        command = " ".join(["python -m benchmarks", *(sys.argv[1:] if argv is None else argv)])
+        command = shown_command(sys.argv[1:] if argv is None else argv)
         written: list[Path] = []
 
         def save(sections: dict[str, Any]) -> None:

@@ -55,6 +55,31 @@ class Bench:
         return self.model
 
 
+def shown_path(path: Path | str) -> str:
+    """`path` as the results record it, so they carry no machine's folders: relative to the current
+    folder when it lies inside it, else relative to the repository when it lies inside that, else just
+    the file name."""
+    given = Path(path).expanduser()
+    for target, base in ((Path(os.path.abspath(given)), Path(os.path.abspath(Path.cwd()))),
+                         (given.resolve(), Path.cwd().resolve()), (given.resolve(), REPO_ROOT.resolve())):
+        if target.is_relative_to(base):
+            return target.relative_to(base).as_posix()
+    return given.name
+
+
+def shown_command(argv: list[str]) -> str:
+    """`python -m benchmarks ARGS` as the results record it: absolute paths shown by `shown_path`."""
+    words = []
+    for word in argv:
+        option, equals, value = word.partition("=")
+        if equals and option.startswith("--") and Path(value).is_absolute():
+            word = f"{option}={shown_path(value)}"
+        elif Path(word).is_absolute():
+            word = shown_path(word)
+        words.append(word)
+    return " ".join(["python -m benchmarks", *words])
+
+
 def say(message: str) -> None:
     """Print one progress or result line now."""
     print(message, flush=True)
