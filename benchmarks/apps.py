@@ -237,8 +237,9 @@ def goal_misses(row: dict[str, Any]) -> list[str]:
         misses.append(row["verdict"])
     if row["goal_s"] is not None and row["export_s"] > row["goal_s"]:
         misses.append(f"{row['export_s']:.0f} s > {row['goal_s']:g} s")
-    if row["peak_tree_bytes"] > GOAL_PEAK_BYTES:
-        misses.append(f"{row['peak_tree_bytes'] / 1e9:.2f} GB > {GOAL_PEAK_BYTES / 1e9:g} GB")
+    if row["peak_process_bytes"] > GOAL_PEAK_BYTES:
+        misses.append(f"{row['peak_process']} {row['peak_process_bytes'] / 1e9:.2f} GB > "
+                      f"{GOAL_PEAK_BYTES / 1e9:g} GB")
     return misses
 
 

@@ -11,6 +11,10 @@
 | the converter fuses `x @ W + y` / `conv(x) + c` into `_FusedMatMul` / `_FusedConv2D` with a
   rank-2 `y` (an RNN's `h @ U`) or a scalar `c` (MobileNetV3's hard sigmoid); the wasm backend takes
   rank-1 biases only | split them into MatMul/Conv2D + AddV2 (`unfuse_odd_biases`) |
+| TensorFlow's remapper fuses a convolution, its bias and a hard swish (MobileNetV3, with BatchNorm
+  folded into the convolution) into `_FusedConv2D` with `_FusedHardSwish`, an activation no TF.js
+  backend has | keep the convolution + bias fused, then `x·relu6(x + 3)·⅙` as AddV2, Relu6 and two
+  Mul nodes, with the two constants in a weight file of their own (`unfuse_hard_swish`) |
 
 Why the loop never starts: the converter lowers `While` to v1 control flow (Enter/Merge/Switch/
 Exit) and keeps the lowering's control-only edges (`^node`) from `NoOp` nodes to the `Enter`
@@ -34,6 +38,7 @@ import base64
 import contextlib
 import json
 import math
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -310,6 +315,69 @@ def unfuse_odd_biases(model_json: Path) -> int:
             split += 1
         nodes.extend(extra)
     if split:
+        model_json.write_text(json.dumps(manifest))
+    return split
+
+
+HARD_SWISH = "_FusedHardSwish"
+HARD_SWISH_CONSTANTS = {"hard_swish/three": 3.0, "hard_swish/one_sixth": 1.0 / 6.0}
+
+
+def _const_node(name: str) -> dict[str, Any]:
+    """A float32 scalar Const; TF.js reads its value from the weights manifest under the same name."""
+    return {"name": name, "op": "Const",
+            "attr": {"value": {"tensor": {"dtype": "DT_FLOAT", "tensorShape": {}}},
+                     "dtype": {"type": "DT_FLOAT"}}}
+
+
+def _add_scalar_weights(manifest: dict[str, Any], folder: Path, values: dict[str, float]) -> None:
+    """Put float32 scalars in a weight group and shard file of their own (existing shards untouched)."""
+    group = len(manifest.get("weightsManifest", [])) + 1
+    shard = f"group{group}-shard1of1.bin"
+    (folder / shard).write_bytes(struct.pack(f"<{len(values)}f", *values.values()))
+    manifest.setdefault("weightsManifest", []).append(
+        {"paths": [shard], "weights": [{"name": name, "shape": [], "dtype": "float32"} for name in values]})
+
+
+def _fused_ops(node: dict[str, Any]) -> list[str]:
+    listed = node.get("attr", {}).get("fused_ops", {}).get("list", {}).get("s", [])
+    return [base64.b64decode(item).decode() for item in listed]
+
+
+def _hard_swish_nodes(name: str, x: str, typed: dict[str, Any]) -> list[dict[str, Any]]:
+    """`name` = x · relu6(x + 3) · ⅙, as TF.js ops."""
+    three, sixth = HARD_SWISH_CONSTANTS
+    return [
+        {"name": f"{name}/hard_swish_shift", "op": "AddV2", "input": [x, three], "attr": dict(typed)},
+        {"name": f"{name}/hard_swish_gate", "op": "Relu6", "input": [f"{name}/hard_swish_shift"],
+         "attr": dict(typed)},
+        {"name": f"{name}/hard_swish_scale", "op": "Mul", "input": [f"{name}/hard_swish_gate", sixth],
+         "attr": dict(typed)},
+        {"name": name, "op": "Mul", "input": [x, f"{name}/hard_swish_scale"], "attr": dict(typed)},
+    ]
+
+
+def unfuse_hard_swish(model_json: Path) -> int:
+    """Take `_FusedHardSwish` out of fused convolutions and MatMuls: the base op keeps its bias, the
+    hard swish follows as plain ops. Returns the nodes split (0: files unchanged)."""
+    manifest = json.loads(model_json.read_text())
+    split = 0
+    for nodes in _node_lists(manifest):
+        extra = []
+        for node in nodes:
+            fused = _fused_ops(node)
+            if node.get("op") not in FUSED_BASE or fused[1:] != [HARD_SWISH]:
+                continue
+            name = node["name"]
+            node["name"] = f"{name}/unfused_hard_swish"
+            node["attr"]["fused_ops"]["list"]["s"] = [base64.b64encode(b"BiasAdd").decode()]
+            typed = {k: node["attr"][k] for k in ("T",) if k in node["attr"]}
+            extra += _hard_swish_nodes(name, node["name"], typed)
+            split += 1
+        nodes.extend(extra)
+    if split:
+        manifest["modelTopology"]["node"].extend(_const_node(name) for name in HARD_SWISH_CONSTANTS)
+        _add_scalar_weights(manifest, model_json.parent, HARD_SWISH_CONSTANTS)
         model_json.write_text(json.dumps(manifest))
     return split
 

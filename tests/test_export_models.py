@@ -4,6 +4,7 @@ with one line, exit code 2 and nothing published."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import io
@@ -297,3 +298,36 @@ def test_quantized_generic_export_uses_its_thresholds(quantize: str, tmp_path: P
     manifest = json.loads((tmp_path / "web_model" / "model.json").read_text())["weightsManifest"]
     weights = [w for group in manifest for w in group["weights"]]
     assert quantize in {w.get("quantization", {}).get("dtype") for w in weights}
+
+
+def _conv_bn_hard_swish() -> Any:
+    """Conv2D → BatchNorm (with statistics) → hard swish, as MobileNetV3 stacks them: TensorFlow fuses
+    the three into one `_FusedConv2D` with `_FusedHardSwish`, which no TF.js backend runs."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x_in = keras.Input((16, 16, 3), name="image")
+    x = keras.layers.Conv2D(8, 3, padding="same", use_bias=False)(x_in)
+    norm = keras.layers.BatchNormalization()
+    x = keras.layers.Activation("hard_swish")(norm(x))
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(x_in, keras.layers.Dense(3, activation="softmax", name="probs")(x))
+    rng = np.random.default_rng(0)
+    norm.set_weights([rng.uniform(0.5, 1.5, 8), rng.normal(0, 0.3, 8), rng.normal(0, 0.3, 8),
+                      rng.uniform(0.5, 1.5, 8)])
+    return model
+
+
+@pytest.mark.node
+def test_fused_hard_swish_is_split_and_proven_on_wasm_and_cpu(tmp_path: Path, node_ready: str) -> None:
+    out = tmp_path / "web_model"
+    metadata = export_model(_conv_bn_hard_swish(), out, samples_count=32, browser=False)
+    assert [r["class"] for r in metadata["rewrites"]] == ["hard swish"]
+    assert metadata["proof"]["passed"] is True and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    graph = json.loads((out / "model.json").read_text())
+    fused = [base64.b64decode(op).decode() for node in graph["modelTopology"]["node"]
+             for op in node.get("attr", {}).get("fused_ops", {}).get("list", {}).get("s", [])]
+    assert "BiasAdd" in fused and "_FusedHardSwish" not in fused
+    constants = graph["weightsManifest"][-1]
+    assert [w["name"] for w in constants["weights"]] == ["hard_swish/three", "hard_swish/one_sixth"]
+    assert (out / constants["paths"][0]).stat().st_size == 8

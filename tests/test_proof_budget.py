@@ -61,7 +61,7 @@ def test_each_backend_compares_what_its_budget_allows(tmp_path: Path, node_ready
     assert proof["passed"] is True and proof["budget_s"] == 1e-3
     for result in proof["node"].values():
         assert result["of"] == 200 and result["stopped_by"] == "time budget"
-        assert 4 <= result["samples"] < 200 and result["ms_per_sample"] > 0
+        assert 2 <= result["samples"] < 200 and result["ms_per_sample"] > 0
 
     unlimited = export_model(_classifier(), tmp_path / "all", samples_count=200, proof_seconds=0,
                              browser=False)
