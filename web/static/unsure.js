@@ -6,7 +6,7 @@
 // MAX_INK_LENGTH box sides or it turns back sharply, by more than 120 degrees, MAX_SHARP_TURNS
 // times or more), or when the model's top probability is below UNSURE_PROBABILITY. MNIST test
 // digits traced as strokes measure 1.0-3.8 box sides (median 2.4) and turn back sharply at most 3
-// times; see README "How drawings are read" for how often right answers get flagged.
+// times; see docs/drawing.md for how often right answers get flagged.
 
 import { flattenStroke, strokesBox } from './strokes.js';
 
