@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from export.errors import ExportError
 from export.pipeline import DEFAULT_SHARD_MB, ExportOptions, export_model, preflight
@@ -70,44 +72,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def _checked(convert: Callable[[str], Any], accept: Callable[[Any], bool], what: str) -> Callable[[str], Any]:
+    """An argparse type: the text converted, when `accept` takes it; else "must be <what>"."""
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+
+    return parse
 
 
-def _digit_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MNIST_TEST_DIGITS:
-        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MNIST_TEST_DIGITS}, got {text}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, got {text}")
-    return value
-
-
-def _megabytes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a size in MB above 0, got {text}")
-    return value
+_positive = _checked(int, lambda n: n >= 1, "a positive integer")
+_digit_count = _checked(int, lambda n: 1 <= n <= MNIST_TEST_DIGITS,
+                        f"an integer from 1 to {MNIST_TEST_DIGITS}")
+_seconds = _checked(float, lambda s: s >= 0, "a number of seconds, 0 or more")
+_megabytes = _checked(float, lambda mb: mb > 0, "a size in MB above 0")
 
 
 def _log(message: str) -> None:

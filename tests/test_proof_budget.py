@@ -109,3 +109,18 @@ def test_verbose_export_reports_progress_per_backend(tmp_path: Path, node_ready:
     assert "node wasm: 40/40 samples, done" in stderr.getvalue()
     assert "node cpu: 40/40 samples, done" in stderr.getvalue()
     assert "all 40 samples" in stdout.getvalue()  # the table says what each backend compared
+
+
+@pytest.mark.parametrize(("option", "value", "expected"), [
+    ("--proof-seconds", "-1", "must be a number of seconds, 0 or more"),
+    ("--proof-seconds", "soon", "must be a number of seconds, 0 or more"),
+    ("--shard-mb", "0", "must be a size in MB above 0"),
+    ("--samples-count", "0", "must be a positive integer"),
+    ("--digits", "10001", "must be an integer from 1 to 10000"),
+])
+def test_bad_option_values_are_refused_in_one_line(option: str, value: str, expected: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--model", "m.keras", option, value])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"{expected}, got {value}")
