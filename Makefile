@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 OUT ?= artifacts
 PORT ?= 5000
 
-.PHONY: setup demo train export serve test lint bench clean
+.PHONY: setup demo train export serve test test-slow lint bench clean
 
 ## setup: virtual environment with the project and its test tools, plus the npm packages
 setup: $(VENV)/.installed node_modules/.package-lock.json
@@ -34,10 +34,17 @@ export: setup
 serve: setup
 	$(PY) -m web --model-dir $(OUT)/web_model --port $(PORT)
 
-## test: everything the tests need (Chromium included, where we may install it), then pytest
+## test: everything the tests need (Chromium included, where we may install it), then every test
+## but the slow end-to-end runs (a few minutes; each capability keeps a quick test here)
 test: setup
 	bash scripts/install-chromium.sh
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not slow"
+
+## test-slow: the end-to-end runs `make test` leaves out (full-set export, wheel install, benchmark
+## smoke runs, repeat and multi-device training); CI runs both
+test-slow: setup
+	bash scripts/install-chromium.sh
+	$(PY) -m pytest -m slow
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,5 +1,6 @@
-"""Shared fixtures: MNIST test digits, Node with the npm packages, a small trained model and its TF.js
-export; the browser fixtures come from tests/browser_fixtures.py. Helpers live in tests/helpers.py."""
+"""Shared fixtures: MNIST test digits, Node with the npm packages, a small trained model, its Keras
+predictions and its TF.js export, and the tiny hand-built generic export; the browser fixtures come
+from tests/browser_fixtures.py. Helpers live in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -53,6 +54,16 @@ def small_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_model_probs(small_model_path: Path, mnist_test: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Keras' probabilities from `small_model_path` for all 10,000 test digits (batches of 500),
+    computed once for the export and browser parity tests. Read only."""
+    import keras
+
+    model = keras.saving.load_model(small_model_path, compile=False)
+    return np.asarray(model.predict(mnist_test[0], batch_size=500, verbose=0))
+
+
+@pytest.fixture(scope="session")
 def exported_model_dir(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory,
                        node_ready: str) -> Path:
     """`small_model_path` exported by `export.export_model` (unquantized, verified in Node on 1,000
@@ -62,6 +73,15 @@ def exported_model_dir(small_model_path: Path, tmp_path_factory: pytest.TempPath
     out = tmp_path_factory.mktemp("export") / "web_model"
     export_model(small_model_path, out, quantize="none", verify=True, digits=1000, browser=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_generic_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/tiny_export.py's hand-built generic export (no exporter, no Node), built once for the
+    browser proof and the model page tests; a test that changes it works on a copy."""
+    from tests.tiny_export import build_generic_export
+
+    return build_generic_export(tmp_path_factory.mktemp("generic") / "web_model")
 
 
 # Chromium/Playwright and live-server fixtures for the web tests.

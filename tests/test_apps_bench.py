@@ -17,6 +17,7 @@ from tests.helpers import require
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
 
+@pytest.mark.slow  # a whole `python -m export` with its Node and Chromium proofs, about a minute
 @pytest.mark.browser
 @pytest.mark.node
 def test_smoke_section_exports_and_reports_a_sane_row(node_ready: str, tmp_path: Path) -> None:

@@ -42,7 +42,8 @@ def _bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def smoke_run(small_model_path: Path, node_ready: str, tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
     """The sections run once, together (the browser and robustness sections reuse the export
-    section's model); each test below checks one section's figures."""
+    section's model); each test below checks one section's figures. The run takes minutes (three
+    exports, every browser backend, drawn digits, load tests), so its tests are marked slow."""
     require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
     out = tmp_path_factory.mktemp("bench")
     result = _bench("--smoke", "--only", ",".join(SMOKE_SECTIONS), "--model", str(small_model_path),
@@ -52,6 +53,7 @@ def smoke_run(small_model_path: Path, node_ready: str, tmp_path_factory: pytest.
     return SmokeRun(out, json.loads((out / "benchmarks.json").read_text()))
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.node
 def test_smoke_run_reports_the_sections_asked_for(smoke_run: SmokeRun) -> None:
@@ -66,6 +68,7 @@ def test_smoke_run_reports_the_sections_asked_for(smoke_run: SmokeRun) -> None:
     assert (smoke_run.out / "browser_latency.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.node
 def test_export_section_shrinks_the_download_and_keeps_the_accuracy(smoke_run: SmokeRun) -> None:
@@ -82,6 +85,7 @@ def test_export_section_shrinks_the_download_and_keeps_the_accuracy(smoke_run: S
         assert abs(row["tfjs_accuracy"] - row["keras_accuracy"]) <= 0.05, row
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.node
 def test_browser_section_times_every_backend(smoke_run: SmokeRun) -> None:
@@ -98,6 +102,7 @@ def test_browser_section_times_every_backend(smoke_run: SmokeRun) -> None:
         assert rows[key]["runs"] >= 1 and 0 < rows[key]["p50_ms"] <= rows[key]["p95_ms"]
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.node
 def test_robustness_section_reads_what_it_draws(smoke_run: SmokeRun) -> None:
@@ -130,6 +135,7 @@ def test_robustness_section_reads_what_it_draws(smoke_run: SmokeRun) -> None:
     assert (smoke_run.out / robustness["screenshot"]).read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.node
 def test_server_section_serves_every_request(smoke_run: SmokeRun) -> None:

@@ -70,12 +70,9 @@ def digits(mnist_test: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.nd
 
 
 @pytest.fixture(scope="module")
-def native_all(small_model_path: Path, mnist_test: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Keras' predictions of `small_model_path` for all 10,000 test digits, computed here."""
-    import keras
-
-    model = keras.saving.load_model(small_model_path, compile=False)
-    return np.asarray(model.predict(mnist_test[0], batch_size=500, verbose=0))
+def native_all(small_model_probs: np.ndarray) -> np.ndarray:
+    """Keras' predictions of `small_model_path` for all 10,000 test digits (the shared fixture)."""
+    return small_model_probs
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +186,7 @@ def test_published_folder_is_a_graph_model_with_honest_metadata(exported_model_d
     np.testing.assert_allclose(arrays["probs"], native_probs[:256], atol=1e-6)
 
 
+@pytest.mark.slow  # the export at the CLI's defaults: all 10,000 digits, each backend's whole time budget
 @pytest.mark.node
 def test_trained_model_full_test_set_parity(full_export: tuple[Path, str], native_all: np.ndarray,
                                             mnist_test: tuple[np.ndarray, np.ndarray]) -> None:

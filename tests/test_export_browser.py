@@ -12,16 +12,17 @@ import pytest
 from export.errors import ExportError
 from mnist_tfjs.paths import REPO_ROOT
 from tests.helpers import require
-from tests.tiny_export import CLASSIFIERS, OUTPUTS, THRESHOLDS, build_generic_export
+from tests.tiny_export import CLASSIFIERS, OUTPUTS, THRESHOLDS
 
 
 @pytest.fixture(scope="module")
-def generic_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def generic_export(request: pytest.FixtureRequest) -> Path:
+    """The shared tiny generic export, once Chromium and the npm packages are known to be there."""
     from mnist_tfjs.chromium import find_chromium
 
     require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
     require((REPO_ROOT / "node_modules" / "@tensorflow" / "tfjs").is_dir(), "npm packages (`npm ci`)")
-    return build_generic_export(tmp_path_factory.mktemp("generic") / "web_model")
+    return request.getfixturevalue("tiny_generic_export")
 
 
 def _expected(folder: Path) -> dict[str, np.ndarray]:

@@ -20,7 +20,8 @@ from mnist_tfjs.chromium import find_chromium
 from mnist_tfjs.paths import REPO_ROOT
 from tests.helpers import require
 
-pytestmark = pytest.mark.install
+# Slow: a wheel build, a fresh venv, the TF.js runtime from npm and an export proven in Chromium.
+pytestmark = [pytest.mark.install, pytest.mark.slow]
 
 # What the build never reads; copying the rest keeps setuptools' build/ and egg-info out of the
 # shared working tree, and tests/ and benchmarks/ in the copy prove the wheel leaves them out.

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.browser_fixtures import OpenedPage
-from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS, build_generic_export
+from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS
 
 pytestmark = pytest.mark.browser
 
@@ -32,8 +32,9 @@ def read_bundle(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 
 @pytest.fixture(scope="module")
-def generic_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_generic_export(tmp_path_factory.mktemp("model-page") / "web_model")
+def generic_export(tiny_generic_export: Path) -> Path:
+    """The shared tiny generic export (tests that change it work on a copy)."""
+    return tiny_generic_export
 
 
 def _serve(folder: Path) -> Any:

@@ -66,6 +66,7 @@ def test_saved_model_reproduces_metrics(cnn_run: Path, mnist_test) -> None:
     assert accuracy == pytest.approx(read_metrics(cnn_run)["test_accuracy"], abs=1e-6)
 
 
+@pytest.mark.slow  # a second full CLI training run
 def test_same_seed_same_metrics(cnn_run: Path, tmp_path: Path) -> None:
     again = run_train(*SMALL_RUN, "--out", str(tmp_path))
     assert again.returncode == 0, again.stderr
@@ -74,6 +75,7 @@ def test_same_seed_same_metrics(cnn_run: Path, tmp_path: Path) -> None:
     assert second["test_loss"] == first["test_loss"]
 
 
+@pytest.mark.slow  # a CLI training run of the tutorial MLP; the CNN's run above covers the CLI quickly
 def test_seed_mlp_trains_and_evaluates(tmp_path: Path) -> None:
     result = run_train("--model", "seed-mlp", "--steps", "200", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -118,6 +120,7 @@ def test_resume_without_checkpoint_is_an_error(tmp_path: Path, capsys: pytest.Ca
         f"error: no checkpoint in {tmp_path} to resume from; run without --resume"
 
 
+@pytest.mark.slow  # a CLI training run in a fresh process under MirroredStrategy
 def test_data_parallel_on_two_logical_cpus(tmp_path: Path) -> None:
     """The multi-GPU path (MirroredStrategy) on a CPU split into two logical devices."""
     result = run_train("--cpu-devices", "2", *TINY_RUN, "--out", str(tmp_path))
@@ -128,6 +131,7 @@ def test_data_parallel_on_two_logical_cpus(tmp_path: Path) -> None:
     assert metrics["test_accuracy"] > 0.9
 
 
+@pytest.mark.slow  # JAX compiles the model and the loop afresh: about a minute
 def test_training_code_is_backend_agnostic(tmp_path: Path) -> None:
     """The same models, schedule and loop train under JAX."""
     pytest.importorskip("jax")

@@ -33,13 +33,9 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def parity_set(mnist_test, small_model_path: Path) -> tuple[np.ndarray, np.ndarray]:
+def parity_set(mnist_test, small_model_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The first 1,000 test digits and the native Keras probabilities for them."""
-    import keras
-
-    images = mnist_test[0][:PARITY_DIGITS]
-    native = keras.saving.load_model(small_model_path).predict(images, batch_size=500, verbose=0)
-    return images, native
+    return mnist_test[0][:PARITY_DIGITS], small_model_probs[:PARITY_DIGITS]
 
 
 def ellipse(cx: float, cy: float, rx: float, ry: float, points: int = 24) -> list[tuple[float, float]]:
@@ -189,6 +185,7 @@ def test_backend_selector_switches_and_reports_failures(demo_page, parity_set) -
     assert page.evaluate("window.digitDemo.backend()") == "wasm"
 
 
+@pytest.mark.slow  # 1,000 digits re-drawn three ways; tests/test_drawing.py draws a few quickly
 def test_drawings_anywhere_and_any_size_are_read_as_well_as_mnist(live_server, open_page, mnist_test,
                                                                   artifacts_dir: Path) -> None:
     """MNIST digits re-drawn on the pad (40-95% of its height, anywhere, thinner or bolder strokes).
