@@ -189,18 +189,23 @@ def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", ve
 
     The signature uses the Keras input and output names (see `export.specs`). The intermediate
     SavedModel lives in its own temporary folder, never inside `out_dir`. Weights go into files of
-    at most `shard_bytes` (`group1-shard1ofN.bin`, ...). Returns the graph-level
-    rewrites made (`metadata.rewrites` entries).
+    at most `shard_bytes` (`group1-shard1ofN.bin`, ...). Returns the rewrites made while tracing
+    and on the converted graph (`metadata.rewrites` entries).
     """
+    rewrites = _trace_and_convert(model, out_dir, quantize, verbose, shard_bytes)
+    release_freed_memory()
+    model_json = out_dir / "model.json"
+    if not model_json.is_file():
+        raise ExportError("the TF.js converter wrote no model.json; rerun with --verbose for its log")
+    return rewrites + rewrite_graph(model_json)
+
+
+def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
+                       shard_bytes: int) -> list[dict[str, Any]]:
+    """SavedModel (traced with the rewrites TF.js needs) → the TF.js converter; the tracing rewrites."""
     import keras
 
-    from export.rewrite import (
-        einsum_as_matmul,
-        exact_gelu_as_erf,
-        strip_control_edges,
-        unfuse_hard_swish,
-        unfuse_odd_biases,
-    )
+    from export.rewrite import einsum_as_matmul, exact_gelu_as_erf
 
     dtype_map = quantization_map(quantize)
     tfjs = import_tensorflowjs()
@@ -236,15 +241,19 @@ def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", ve
                           "rerun with --verbose for its log") from None
     finally:
         shutil.rmtree(saved_model, ignore_errors=True)
-    model_json = out_dir / "model.json"
-    if not model_json.is_file():
-        raise ExportError("the TF.js converter wrote no model.json; rerun with --verbose for its log")
+    return rewrites
+
+
+def rewrite_graph(model_json: Path) -> list[dict[str, Any]]:
+    """The rewrites of the converted graph itself (export/rewrite.py), each as a `metadata.rewrites` entry."""
+    from export.rewrite import strip_control_edges, unfuse_hard_swish, unfuse_odd_biases
+
+    rewrites = []
     removed = strip_control_edges(model_json)
     if removed:
         rewrites.append({"layer": None, "class": "while loop",
                          "what": f"removed {removed} control-only edges of the converted while loop(s) "
                                  "(TF.js' executor never schedules their NoOp sources)"})
-    release_freed_memory()
     split = unfuse_odd_biases(model_json)
     if split:
         rewrites.append({"layer": None, "class": "fused bias",
