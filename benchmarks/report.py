@@ -333,7 +333,8 @@ def _apps(fig: dict[str, Any]) -> list[str]:
              f"wall time from command to published folder (limit {fig['timeout_s']} s). Peak memory: "
              "the export's process tree (Python, Node.js, Chromium), RSS summed over the tree every "
              f"{fig['memory_sample_s']:g} s (in brackets PSS, which counts shared pages once) / its "
-             f"largest single process. Samples: those each backend compared with Keras.{budget}", ""]
+             f"largest single process, the export process itself, on which the 2.5 GB goal is judged. "
+             f"Samples: those each backend compared with Keras.{budget}", ""]
     lines += table(["model", "parameters", "export", "peak memory: tree / largest process", "download",
                     "weight shards", "samples per backend", "verdict", "goal"], rows)
     return lines + (["", "; ".join(notes) + "."] if notes else [])
