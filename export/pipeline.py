@@ -26,7 +26,7 @@ from export.convert import (
 )
 from export.errors import ExportError, VerificationError
 from export.metadata import build_metadata, mnist_block
-from export.prove import ProofResults, Reference, cannot_run, kept_loop_refusal, prove
+from export.prove import ProgressLine, ProofResults, Reference, cannot_run, kept_loop_refusal, prove
 from export.publish import (
     check_out_dir,
     file_inventory,
@@ -58,6 +58,7 @@ from export.samples import (
 from export.specs import TensorSpec, input_specs, looks_like_mnist, output_specs
 from export.verify import NODE_BACKENDS, node_runtime
 from mnist_tfjs.contract import MNIST_KIND
+from mnist_tfjs.files import sha256_file
 
 DEFAULT_SHARD_MB = DEFAULT_SHARD_BYTES / (1024 * 1024)
 UNROLL_PROBE = 64  # samples on which an unrolled RNN must match its loop
@@ -118,8 +119,6 @@ def load(model_or_path: Any, say: Callable[[str], None]) -> tuple[Any, dict[str,
         path = Path(model_or_path)
         say(f"loading {path}")
         model = load_model(path)
-        from mnist_tfjs.files import sha256_file
-
         source = {"path": str(path), "sha256": sha256_file(path), "bytes": path.stat().st_size}
     else:
         use_tensorflow_backend()
@@ -139,7 +138,14 @@ def predict(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], sam
     """Keras' outputs for the samples, in batches, with progress."""
     what = "test digits" if samples.kind == MNIST_KIND else "samples"
     say(f"predicting {samples.count:,} {what} with Keras")
-    return keras_outputs(model, inputs, outputs, samples.arrays)
+    progress, started = ProgressLine("Keras", say, None), time.monotonic()
+
+    def on_batch(done: int, total: int) -> None:
+        elapsed_ms = 1000 * (time.monotonic() - started)
+        progress({"backend": "predictions", "done": done, "total": total, "elapsedMs": elapsed_ms,
+                  "msPerSample": elapsed_ms / done})
+
+    return keras_outputs(model, inputs, outputs, samples.arrays, on_batch=on_batch)
 
 
 def choose_reference(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
