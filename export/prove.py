@@ -9,7 +9,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ class ProofResults:
     browser: dict[str, Any] | None = None
     chromium: str | None = None
     exported_accuracy: float | None = None
-    failures: list[str] | None = None
+    failures: list[str] = field(default_factory=list)
 
 
 class ProgressLine:

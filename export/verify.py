@@ -26,6 +26,7 @@ from mnist_tfjs.runtime import RuntimeMissing, node_modules
 
 SCRIPT = Path(__file__).resolve().parent / "predict.js"
 NODE_BACKENDS = ("wasm", "cpu")
+SETUP_HINT = "run `npm ci` in the project folder (or `make setup`)"
 CHECK_TIMEOUT_S = 60
 # Beyond its budget a backend needs time to start, load the model and make its warm-up call.
 STARTUP_ALLOWANCE_S = 300
@@ -40,10 +41,6 @@ def _node_environment() -> dict[str, str]:
     except RuntimeMissing as exc:
         raise ExportError(str(exc)) from None
     return {**os.environ, "NODE_PATH": str(modules)}
-
-
-def _setup_hint() -> str:
-    return "run `npm ci` in the project folder (or `make setup`)"
 
 
 def _status_line(stdout: str) -> dict[str, Any]:
@@ -133,9 +130,9 @@ def _timeout_message(timeout: float, progress: dict[str, Any]) -> str:
 def _node_error(code: int, status: dict[str, Any], stderr_tail: str) -> ExportError:
     message = status.get("error") or stderr_tail or f"exit code {code}"
     if code == 3:
-        return ExportError(f"{message}; {_setup_hint()}")
+        return ExportError(f"{message}; {SETUP_HINT}")
     if code == 4:
-        return ExportError(f"{message}; install a newer Node.js, then {_setup_hint()}")
+        return ExportError(f"{message}; install a newer Node.js, then {SETUP_HINT}")
     return VerificationError(f"TF.js could not run the exported model: {message}")
 
 
@@ -146,7 +143,7 @@ def node_runtime(node: str | None = None) -> dict[str, str]:
         raise _node_error(code, status, stderr_tail)
     if code != 0 or not status.get("ok"):
         reason = status.get("error") or stderr_tail or f"exit code {code}"
-        raise ExportError(f"Node.js cannot load TF.js ({reason}); {_setup_hint()}")
+        raise ExportError(f"Node.js cannot load TF.js ({reason}); {SETUP_HINT}")
     return {"node": str(status["node"]), "tfjs": str(status["tfjs"])}
 
 
