@@ -91,8 +91,8 @@ def _resolve(folders: _Folders, url_path: str) -> Path | str | None:
         return PROOF_JS
     prefix, _, name = url_path.rpartition("/")
     vendor = VENDOR_FILES.get(prefix.removeprefix("/vendor/")) if prefix.startswith("/vendor/") else None
-    if vendor is not None and name in vendor[1]:
-        return folders.node_modules / vendor[0] / name
+    if vendor is not None and name in vendor.files:
+        return folders.node_modules / vendor.folder / name
     if prefix == "/model":
         return _model_file(folders.model, name)
     if prefix == "/bundle" and name in ("proof.json", "proof.bin"):

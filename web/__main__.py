@@ -10,10 +10,10 @@ import threading
 import webbrowser
 from pathlib import Path
 
+from mnist_tfjs.contract import VENDOR_FILES
 from mnist_tfjs.runtime import RuntimeMissing
 from web.app import DEFAULT_MODEL_DIR, NATIVE_MODEL_NAME, WebSettings, create_app
 from web.contract import GENERIC_KIND, kind, read_metadata
-from web.pages import VENDOR
 
 
 class CliError(Exception):
@@ -70,7 +70,7 @@ def _runtime_notes(app_settings: WebSettings) -> list[str]:
         folder = app_settings.node_modules
     except RuntimeMissing as exc:
         return [f"TF.js runtime missing: {exc}"]
-    for spec in VENDOR.values():
+    for spec in VENDOR_FILES.values():
         if not (folder / spec.folder).is_dir():
             return [f"TF.js runtime missing ({folder / spec.folder}): run `npm ci`"]
     return []

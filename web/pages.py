@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app
@@ -40,17 +39,6 @@ SHARED_DIR = _export_package_dir()
 SHARED_NAMES = frozenset({"proof.js"})
 PAGES = frozenset({"index.html", "model.html"})
 
-
-@dataclass(frozen=True)
-class VendorPackage:
-    """An npm package folder we serve a fixed list of files from."""
-
-    folder: str  # relative to node_modules
-    files: frozenset[str]
-
-
-VENDOR: dict[str, VendorPackage] = {name: VendorPackage(folder, files)
-                                   for name, (folder, files) in VENDOR_FILES.items()}
 
 VENDOR_CACHE = "public, max-age=86400"
 
@@ -95,7 +83,7 @@ def model_file(name: str) -> Response:
 @pages.get("/vendor/<package>/<name>")
 def vendor_file(package: str, name: str) -> Response:
     """The TF.js runtime (and the wasm backend's .wasm files) from node_modules."""
-    spec = VENDOR.get(package)
+    spec = VENDOR_FILES.get(package)
     if spec is None:
         abort(404)
     return send(_settings().node_modules / spec.folder, name, allowed=spec.files, cache_control=VENDOR_CACHE)
