@@ -1,5 +1,5 @@
-"""What an export folder means to everyone who reads it: the kinds of model, the TF.js runtime
-files a page or a proof loads from npm, and the headers that let the wasm backend use threads.
+"""What an export folder means to everyone who reads it: the kinds of model, the runtime files
+(TF.js, LiteRT.js) a page or a proof loads from npm, and the headers that let wasm use threads.
 
 `export` writes by these names and `web` serves by them; neither imports the other.
 """
@@ -11,7 +11,7 @@ from typing import NamedTuple
 MNIST_KIND = "mnist-digits"  # a digit classifier on 28x28x1 images: the draw-a-digit page
 GENERIC_KIND = "generic"  # any other model: the model page
 MNIST_TEST_DIGITS = 10_000  # the MNIST test set, every digit of which a digit model's proof reads
-
+LITERT_MODEL = "model.tflite"  # the LiteRT.js target beside model.json (metadata.json's `litert` block)
 
 
 class VendorPackage(NamedTuple):
@@ -31,6 +31,31 @@ VENDOR_FILES: dict[str, VendorPackage] = {
     "tfjs-backend-wasm": VendorPackage(
         "@tensorflow/tfjs-backend-wasm/dist",
         frozenset({TFJS_WASM_BUNDLE, f"{TFJS_WASM_BUNDLE}.map", *WASM_BINARIES})),
+    "litertjs": VendorPackage("@litertjs/core/dist", frozenset({"index.js", "index.js.map"})),
+    # LiteRT.js picks one pair by the browser's features: plain (relaxed SIMD), threaded (relaxed
+    # SIMD + threads, asked for), jspi (asked for), compat (no relaxed SIMD).
+    "litertjs-wasm": VendorPackage(
+        "@litertjs/core/wasm",
+        frozenset(f"litert_wasm{variant}_internal.{ext}" for variant in ("", "_compat", "_threaded", "_jspi")
+                  for ext in ("js", "wasm"))),
+    "litertjs-wasm-utils": VendorPackage("@litertjs/wasm-utils/dist",
+                                         frozenset({"index.js", "index.js.map"})),
+}
+
+# LiteRT.js is an ES module importing '@litertjs/wasm-utils' by bare name: a page imports
+# LITERT_MODULE after an import map (<script type="importmap">) of LITERT_IMPORT_MAP, and hands
+# LITERT_WASM_DIR to loadLiteRt().
+LITERT_MODULE = "/vendor/litertjs/index.js"
+LITERT_WASM_DIR = "/vendor/litertjs-wasm/"
+LITERT_IMPORT_MAP: dict[str, dict[str, str]] = {
+    "imports": {"@litertjs/wasm-utils": "/vendor/litertjs-wasm-utils/index.js"}}
+# What a page downloads to run each runtime in a browser with relaxed SIMD (every current
+# Chromium), as (vendor name, file): the runtime download figures in metadata.json's `runtimes`.
+RUNTIME_FILES: dict[str, tuple[tuple[str, str], ...]] = {
+    "tfjs": (("tfjs", TFJS_BUNDLE), ("tfjs-backend-wasm", TFJS_WASM_BUNDLE),
+             ("tfjs-backend-wasm", "tfjs-backend-wasm-threaded-simd.wasm")),
+    "litert": (("litertjs", "index.js"), ("litertjs-wasm-utils", "index.js"),
+               ("litertjs-wasm", "litert_wasm_internal.js"), ("litertjs-wasm", "litert_wasm_internal.wasm")),
 }
 
 # Cross-origin isolation: the wasm backend's threads need SharedArrayBuffer, which browsers give
