@@ -1,10 +1,14 @@
 // The parity proof, shared by Node.js (export/predict.js), headless Chromium (export/browser.py)
-// and the model page (web/static/proof-check.js): run a TF.js graph model on bundled sample inputs
-// and compare every output with Keras' own.
+// and the model page (web/static/proof-check.js): run a model on bundled sample inputs and compare
+// every output with Keras' own. The model is a TF.js graph model (pass the `tf` namespace as the
+// runtime) or anything a runtime adapter runs (export/litert-proof.js for LiteRT.js).
 //
 //   const bundle = tfjsProof.readBundle(proofJson, proofBinArrayBuffer);
 //   const result = await tfjsProof.runProof(tf, graphModel, bundle, {batch: 32, budgetMs: 8000});
 //   const {results, errors} = await tfjsProof.proveOnBackends(tf, bundle, {backends, setBackend, loadModel});
+//
+// A runtime adapter: {runBatch(model, bundle, start, count) → {values: [typed array per expected
+// output, in bundle order], ms}, release(model)}; `ms` covers the call and the read-back only.
 //
 // proof.json lists raw little-endian arrays inside proof.bin (see docs/export-format.md).
 // A RESULT says, per output: max |Δ|, the output's scale (max |Keras value|), their ratio,
@@ -26,6 +30,7 @@
   // faster, smaller ones let the budget cut the proof close to its limit).
   const MIN_SAMPLES = 2;
   const TARGET_CALL_MS = 250;
+  const MIN_TIMED_CALLS = 3;  // the fewest calls a batch-1 timing takes the median of
 
   function product(shape) {
     return shape.reduce((a, b) => a * b, 1);
@@ -169,7 +174,7 @@
   }
 
   // One model call on `count` samples from `start`: feed, run, read back; {values, ms}.
-  async function timedCall(tf, model, bundle, start, count) {
+  async function tfjsCall(tf, model, bundle, start, count) {
     const names = bundle.expected.map((e) => e.name);
     const feeds = feedsFor(tf, bundle, start, count);
     const began = now();
@@ -197,6 +202,15 @@
     }
   }
 
+  // The runtime adapter for TF.js (`tf` is its namespace), or `runtime` itself when it is one.
+  function adapterFor(runtime) {
+    if (runtime && typeof runtime.runBatch === 'function') return runtime;
+    return {
+      runBatch: (model, bundle, start, count) => tfjsCall(runtime, model, bundle, start, count),
+      release: (model) => model.dispose(),
+    };
+  }
+
   // How many samples the next call takes: the first timed call measures one sample; then as many
   // as fit TARGET_CALL_MS (at most `batch`), and no more than the budget still allows once
   // `minSamples` are compared.
@@ -209,14 +223,16 @@
     return Math.min(count, total - done);
   }
 
-  // Run `model` (a tf.GraphModel) on the bundle's samples, as many as `options.budgetMs` allows
-  // (all of them when it is not set, at least `minSamples`), and compare with Keras.
+  // Run `model` (a tf.GraphModel, or a runtime adapter's model) on the bundle's samples, as many as
+  // `options.budgetMs` allows (all of them when it is not set, at least `minSamples`), and compare
+  // with Keras.
   // options.keepOutputs: also return {name: typed array} of TF.js' outputs (rows past `samples` are 0);
   // options.classifiers: output names to treat as classifiers besides those proof.json marks;
   // options.onProgress({done, total, elapsedMs, msPerSample}) after each call.
   // The first call, on sample 0, is a warm-up (WebGL compiles its shaders, wasm sets up): its
   // outputs are compared, its time is not; ms_per_call and ms_per_sample come from the others.
-  async function runProof(tf, model, bundle, options) {
+  async function runProof(runtime, model, bundle, options) {
+    const adapter = adapterFor(runtime);
     const opts = Object.assign({batch: 32, keepOutputs: false, classifiers: [], minSamples: MIN_SAMPLES,
                                 onProgress: null}, options || {});
     const budgetMs = typeof opts.budgetMs === 'number' && opts.budgetMs > 0 ? opts.budgetMs : Infinity;
@@ -229,7 +245,7 @@
     const compare = (values, start) => bundle.expected.forEach(
       (e, i) => compareOutput(stats[e.name], e, values[i], start, isClassifier(e), tieRule));
 
-    compare((await timedCall(tf, model, bundle, 0, 1)).values, 0);
+    compare((await adapter.runBatch(model, bundle, 0, 1)).values, 0);
     const began = now();
     let done = 1;
     let timed = 0;
@@ -240,7 +256,7 @@
       const elapsed = now() - began;
       const count = nextCount(done, timed, total, timed ? elapsed / timed : 0, budgetMs - elapsed, opts);
       if (count < 1) break;
-      const {values, ms} = await timedCall(tf, model, bundle, done, count);
+      const {values, ms} = await adapter.runBatch(model, bundle, done, count);
       compare(values, done);
       done += count;
       timed += count;
@@ -253,7 +269,7 @@
       }
     }
     if (calls === 0) {  // a one-sample bundle: time sample 0 once more, so the result has a speed
-      callMs = (await timedCall(tf, model, bundle, 0, 1)).ms;
+      callMs = (await adapter.runBatch(model, bundle, 0, 1)).ms;
       calls = 1;
       timed = 1;
     }
@@ -274,6 +290,25 @@
     return result;
   }
 
+  // Milliseconds per call at batch 1: the median of `calls` calls on the bundle's samples in turn,
+  // after `warmup` untimed ones (feeding and reading back included, as in the proof).
+  // A slow backend stops once `budgetMs` is spent and it has made MIN_TIMED_CALLS timed calls.
+  async function timeCalls(runtime, model, bundle, options) {
+    const {calls, warmup, budgetMs} = Object.assign({calls: 30, warmup: 2, budgetMs: Infinity}, options || {});
+    const adapter = adapterFor(runtime);
+    const began = now();
+    const call = async (i) => (await adapter.runBatch(model, bundle, i % bundle.samples, 1)).ms;
+    for (let i = 0; i < warmup; i++) await call(i);
+    const times = [];
+    while (times.length < calls && (times.length < MIN_TIMED_CALLS || now() - began < budgetMs)) {
+      times.push(await call(warmup + times.length));
+    }
+    times.sort((a, b) => a - b);
+    const middle = Math.floor(times.length / 2);
+    const median = times.length % 2 ? times[middle] : (times[middle - 1] + times[middle]) / 2;
+    return {ms: Math.round(1000 * median) / 1000, calls: times.length};
+  }
+
   function message(err) {
     return String(err && err.message || err);
   }
@@ -282,9 +317,11 @@
   //   options.backends: names; options.setBackend(name) → true when it started;
   //   options.loadModel(name) → a tf.GraphModel; options.describe(name) → text kept as `described`;
   //   options.onResult({backend, result, error, available}) as each finishes; the rest goes to runProof
-  //   (options.onProgress also gets {backend}).
+  //   (options.onProgress also gets {backend}); options.timeCalls: N also times N warm batch-1 calls
+  //   after the proof (for at most options.timeBudgetMs), kept in RESULT as batch1_ms (median) and
+  //   batch1_calls.
   // Returns {results: {backend: RESULT}, errors: {backend: message}}.
-  async function proveOnBackends(tf, bundle, options) {
+  async function proveOnBackends(runtime, bundle, options) {
     const {backends, setBackend, loadModel, describe, onResult} = options;
     const results = {};
     const errors = {};
@@ -298,13 +335,19 @@
           const described = describe ? await describe(backend) : backend;
           model = await loadModel(backend);
           const onProgress = options.onProgress && ((p) => options.onProgress(Object.assign({backend}, p)));
-          const result = await runProof(tf, model, bundle, Object.assign({}, options, {onProgress}));
+          const result = await runProof(runtime, model, bundle, Object.assign({}, options, {onProgress}));
+          if (options.timeCalls > 0) {
+            const timing = await timeCalls(runtime, model, bundle,
+                                           {calls: options.timeCalls, budgetMs: options.timeBudgetMs});
+            result.batch1_ms = timing.ms;
+            result.batch1_calls = timing.calls;
+          }
           outcome = {backend, available: true, described, result};
         }
       } catch (err) {
         outcome = {backend, available: true, error: message(err)};
       } finally {
-        if (model) model.dispose();
+        if (model) adapterFor(runtime).release(model);
       }
       if (outcome.result) results[backend] = outcome.result;
       else errors[backend] = outcome.error;
@@ -313,5 +356,5 @@
     return {results, errors};
   }
 
-  return {readBundle, runProof, proveOnBackends, MIN_SAMPLES, version: 2};
+  return {readBundle, runProof, proveOnBackends, timeCalls, MIN_SAMPLES, version: 3};
 }));

@@ -1,0 +1,109 @@
+"""The LiteRT.js target: a Keras model as `model.tflite`, compiled for one sample per call.
+
+Route: a `keras.export.ExportArchive` SavedModel whose endpoint has fixed shapes (batch 1, and
+the proof samples' sizes for other dynamic dimensions), named like the TF.js signature, →
+`tf.lite.TFLiteConverter.from_saved_model`. (`from_keras_model` and `from_concrete_functions`
+leave READ_VARIABLE ops on a Keras 3 model that crash at inference; LiteRT.js rejects a `-1`
+batch for a `[1, ...]` tensor.) Builtin TFLite ops only: LiteRT.js has no TensorFlow (Flex) ops.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from export.convert import release_freed_memory, serving_function
+from export.specs import TensorSpec
+from mnist_tfjs.quiet import captured_output
+
+BATCH = 1
+
+
+class TfliteUnavailable(Exception):
+    """The TFLite converter cannot take the model (one line: what it said)."""
+
+
+@dataclass(frozen=True)
+class TfliteModel:
+    """The converted file and its signature, as metadata.json's `litert` block records it."""
+
+    path: Path
+    signature: str
+    inputs: list[dict[str, Any]]  # {name, dtype, shape, index} in the Keras order
+    outputs: list[dict[str, Any]]
+
+
+def fixed_specs(inputs: list[TensorSpec], samples: dict[str, np.ndarray]) -> list[TensorSpec]:
+    """The inputs with batch 1 and every other dynamic dimension set to the samples' size."""
+    fixed = []
+    for spec in inputs:
+        sample_shape = samples[spec.name].shape[1:]
+        shape = tuple(int(size if dim is None else dim) for dim, size in zip(spec.shape[1:], sample_shape,
+                                                                              strict=True))
+        fixed.append(TensorSpec(spec.name, spec.dtype, (BATCH, *shape), spec.keras_dtype))
+    return fixed
+
+
+def _converter_message(exc: Exception) -> str:
+    """The line of the converter's error that names the problem (its messages run to pages)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if "not supported" in line or "error:" in line:
+            return line.split("error:", 1)[-1].strip()[:200]
+    return (lines[0][:200] if lines else type(exc).__name__)
+
+
+def write_tflite(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
+                 samples: dict[str, np.ndarray], path: Path, verbose: bool = False) -> TfliteModel:
+    """Convert `model` to a batch-1 `.tflite` at `path`; TfliteUnavailable when the converter refuses."""
+    import keras
+    import tensorflow as tf
+
+    fixed = fixed_specs(inputs, samples)
+    saved_model = Path(tempfile.mkdtemp(prefix="litert-export-savedmodel-"))
+    try:
+        with captured_output(verbose):
+            archive = keras.export.ExportArchive()
+            archive.track(model)
+            archive.add_endpoint("serve", serving_function(model, fixed, outputs))
+            archive.write_out(str(saved_model), verbose=verbose)
+            converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+            path.write_bytes(converter.convert())
+    except Exception as exc:  # the converter raises many types (ConverterError, ValueError, ...)
+        raise TfliteUnavailable(f"the TFLite converter cannot take this model: {_converter_message(exc)}"
+                                ) from None
+    finally:
+        shutil.rmtree(saved_model, ignore_errors=True)
+        release_freed_memory()
+    return describe(path, inputs, outputs)
+
+
+def describe(path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> TfliteModel:
+    """The `.tflite`'s signature: names, shapes and dtypes as LiteRT sees them, in the Keras order."""
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    signatures = interpreter.get_signature_list()
+    if len(signatures) != 1:
+        raise TfliteUnavailable(f"the converted model has {len(signatures)} signatures, expected one")
+    key = next(iter(signatures))
+    runner = interpreter.get_signature_runner(key)
+    return TfliteModel(path, key, _entries(runner.get_input_details(), signatures[key]["inputs"], inputs),
+                       _entries(runner.get_output_details(), signatures[key]["outputs"], outputs))
+
+
+def _entries(details: dict[str, dict[str, Any]], order: list[str],
+             specs: list[TensorSpec]) -> list[dict[str, Any]]:
+    missing = [spec.name for spec in specs if spec.name not in details]
+    if missing:
+        raise TfliteUnavailable(f"the converted model's signature lacks {missing[0]!r} "
+                                f"(it has {', '.join(details)})")
+    return [{"name": spec.name, "dtype": np.dtype(details[spec.name]["dtype"]).name,
+             "shape": [int(d) for d in details[spec.name]["shape"]], "index": order.index(spec.name)}
+            for spec in specs]
