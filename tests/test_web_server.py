@@ -117,6 +117,101 @@ def test_tfjs_bundle_is_compressed(client, encoding: str) -> None:
     assert again.data == response.data, "the compressed body is the same (and cached) on the next request"
 
 
+LITERT_WASM = NODE_MODULES / "@litertjs" / "core" / "wasm"
+
+
+@needs_npm
+@pytest.mark.parametrize(("url", "source", "mimetype"), [
+    ("/vendor/litertjs/index.js", "@litertjs/core/dist/index.js", "text/javascript"),
+    ("/vendor/litertjs-wasm-utils/index.js", "@litertjs/wasm-utils/dist/index.js", "text/javascript"),
+    ("/vendor/litertjs-wasm/litert_wasm_internal.js", "@litertjs/core/wasm/litert_wasm_internal.js",
+     "text/javascript"),
+    ("/vendor/litertjs-wasm/litert_wasm_internal.wasm", "@litertjs/core/wasm/litert_wasm_internal.wasm",
+     "application/wasm"),
+    ("/vendor/litertjs-wasm/litert_wasm_compat_internal.wasm",
+     "@litertjs/core/wasm/litert_wasm_compat_internal.wasm", "application/wasm"),
+])
+def test_litert_runtime_is_served_from_node_modules(client, url: str, source: str, mimetype: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    assert response.mimetype == mimetype
+    assert response.data == (NODE_MODULES / source).read_bytes()
+    assert "max-age" in response.headers["Cache-Control"]
+    assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+    assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
+@needs_npm
+def test_litert_wasm_is_compressed_to_under_a_third(client) -> None:
+    from flask_compress.compat import compression
+
+    plain = (LITERT_WASM / "litert_wasm_internal.wasm").read_bytes()
+    response = client.get("/vendor/litertjs-wasm/litert_wasm_internal.wasm",
+                          headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
+    assert response.headers["Content-Encoding"] == "zstd" and response.mimetype == "application/wasm"
+    assert len(response.data) < len(plain) / 3
+    assert compression.zstd.decompress(response.data) == plain
+
+
+@needs_npm
+def test_precompressed_runtime_files_are_served_and_kept(model_dir: Path) -> None:
+    import brotli
+    from flask_compress.compat import compression
+
+    from web.compression import PRECOMPRESS_LEVELS, compress_hard, precompress, runtime_files
+
+    app = create_app(model_dir, native=False, node_modules=NODE_MODULES)
+    big = runtime_files(NODE_MODULES)
+    assert LITERT_WASM / "litert_wasm_internal.wasm" in big and TFJS in big
+    assert all(path.stat().st_size >= 1_000_000 for path in big)
+    # the same path through a small file: compressed once, hard, then served as made
+    source = LITERT_WASM / "litert_wasm_internal.js"
+    plain = source.read_bytes()
+    sizes = precompress(app, [source])
+    client = app.test_client()
+    decode = {"zstd": compression.zstd.decompress, "br": brotli.decompress, "gzip": gzip.decompress}
+    for algorithm in PRECOMPRESS_LEVELS:
+        response = client.get("/vendor/litertjs-wasm/litert_wasm_internal.js",
+                              headers={"Accept-Encoding": algorithm})
+        assert response.headers["Content-Encoding"] == algorithm
+        assert response.data == compress_hard(plain, algorithm), algorithm
+        assert len(response.data) == sizes[source.name][algorithm] < len(plain) / 3
+        assert decode[algorithm](response.data) == plain
+    cache = app.extensions["digit_web_compress"].cache
+    key = next(k for k in cache._kept if k.startswith("zstd;"))
+    cache.set(key, b"a request's own body")
+    assert cache.get(key) == compress_hard(plain, "zstd"), "a request never replaces a precompressed body"
+
+
+def test_pages_carry_the_import_map_the_policy_admits(client, generic_client) -> None:
+    import re
+
+    from mnist_tfjs.contract import LITERT_IMPORT_MAP, VENDOR_FILES
+    from web.security import CONTENT_SECURITY_POLICY, IMPORT_MAP, script_hash
+
+    for page in (client.get("/"), client.get("/model"), generic_client.get("/")):
+        html = page.get_data(as_text=True)
+        inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, re.S)
+        assert inline == [IMPORT_MAP], "the import map is the pages' only inline script"
+        first_module = html.index('type="module"')
+        assert html.index('type="importmap"') < first_module, "the map comes before any module loads"
+    assert json.loads(IMPORT_MAP) == LITERT_IMPORT_MAP
+    assert script_hash(IMPORT_MAP) in CONTENT_SECURITY_POLICY.split("script-src ", 1)[1].split(";")[0]
+    for target in LITERT_IMPORT_MAP["imports"].values():
+        package, name = target.removeprefix("/vendor/").split("/")
+        assert name in VENDOR_FILES[package].files
+    assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY
+
+
+def test_tflite_model_is_served_beside_the_graph_model(client, model_dir: Path) -> None:
+    (model_dir / "model.tflite").write_bytes(b"TFL3" + os.urandom(2000))
+    response = client.get("/model/model.tflite")
+    assert response.status_code == 200 and response.mimetype == "application/octet-stream"
+    assert response.data == (model_dir / "model.tflite").read_bytes()
+    assert response.headers["ETag"] == f'"{hashlib.sha256(response.data).hexdigest()}"'
+    assert client.get("/model/other.tflite").status_code == 404
+
+
 def test_small_and_binary_files_are_not_compressed(client) -> None:
     shard = client.get("/model/group1-shard1of1.bin", headers={"Accept-Encoding": "gzip, br"})
     assert "Content-Encoding" not in shard.headers
@@ -193,6 +288,9 @@ def test_content_security_policy_allows_only_our_scripts() -> None:
     "/vendor/tfjs/..%2f..%2f..%2f..%2fpyproject.toml",
     "/vendor/nope/tf.min.js",
     "/vendor/tfjs-backend-wasm/index.js",
+    "/vendor/litertjs/package.json",
+    "/vendor/litertjs-wasm/index.js",
+    "/vendor/litertjs-wasm/..%2f..%2fpackage.json",
     "/index.html/../../app.py",
     "/app.py",
     "/web/app.py",

@@ -13,6 +13,7 @@ from pathlib import Path
 from mnist_tfjs.contract import VENDOR_FILES
 from mnist_tfjs.runtime import RuntimeMissing
 from web.app import DEFAULT_MODEL_DIR, NATIVE_MODEL_NAME, WebSettings, create_app
+from web.compression import precompress_in_background, runtime_files
 from web.contract import GENERIC_KIND, kind, read_metadata
 
 
@@ -101,8 +102,11 @@ def serve(args: argparse.Namespace) -> None:
     if settings.native is not None:
         settings.native.quiet = not args.verbose
         settings.native.load_in_background()
-    for note in _notes(args, settings):
+    notes = _notes(args, settings)
+    for note in notes:
         print(f"  {note}")
+    if not any(note.startswith("TF.js runtime missing") for note in notes):
+        precompress_in_background(app, runtime_files(settings.node_modules))
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"  listening on {args.host}: other machines can reach this server")
     page = "model page" if kind(read_metadata(settings.model_dir)) == GENERIC_KIND else "draw-a-digit page"

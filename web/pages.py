@@ -1,5 +1,5 @@
 """The pages, their own JS/CSS, the exported model folder, the shared proof runner and the TF.js
-runtime from node_modules.
+and LiteRT.js runtimes from node_modules.
 
 `/` is the draw-a-digit page for an MNIST export (`kind: mnist-digits`, or schema-1 metadata) and
 the model page for any other (`kind: generic`); `/model` is the model page for every export.
@@ -20,7 +20,8 @@ from web.files import send
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 STATIC_NAMES = re.compile(r"[A-Za-z0-9_-]+\.(?:html|js|css|svg|png|ico)")
-MODEL_NAMES = re.compile(r"model\.json|metadata\.json|proof\.json|proof\.bin|group\d+-shard\d+of\d+\.bin")
+MODEL_NAMES = re.compile(
+    r"model\.json|model\.tflite|metadata\.json|proof\.json|proof\.bin|group\d+-shard\d+of\d+\.bin")
 
 
 def _export_package_dir() -> Path:
@@ -76,13 +77,14 @@ def static_file(name: str) -> Response:
 
 @pages.get("/model/<name>")
 def model_file(name: str) -> Response:
-    """The exported TF.js graph model: model.json, weight shards, metadata.json, proof.json, proof.bin."""
+    """The export: the TF.js graph model (model.json, weight shards), the LiteRT.js model (model.tflite),
+    metadata.json, and the proof bundle (proof.json, proof.bin)."""
     return send(_settings().model_dir, name, allowed=MODEL_NAMES)
 
 
 @pages.get("/vendor/<package>/<name>")
 def vendor_file(package: str, name: str) -> Response:
-    """The TF.js runtime (and the wasm backend's .wasm files) from node_modules."""
+    """The TF.js and LiteRT.js runtimes (their .wasm files too) from node_modules."""
     spec = VENDOR_FILES.get(package)
     if spec is None:
         abort(404)

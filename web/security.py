@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+
 from flask import Flask, Response
 
-from mnist_tfjs.contract import ISOLATION_HEADERS
+from mnist_tfjs.contract import ISOLATION_HEADERS, LITERT_IMPORT_MAP
+
+# The pages' one inline script: the import map that resolves LiteRT.js' bare import of
+# '@litertjs/wasm-utils' to our served copy. Each page holds exactly this text inside
+# <script type="importmap">; the policy admits it by its hash (and no other inline script).
+IMPORT_MAP = json.dumps(LITERT_IMPORT_MAP)
+
+
+def script_hash(text: str) -> str:
+    """A CSP hash source for an inline script whose content is exactly `text`."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
 
 # Only our own scripts. 'wasm-unsafe-eval' lets WebAssembly compile. `blob:` is there for the
 # wasm backend's threads: tfjs-backend-wasm 4.22 starts its Emscripten pthread workers from
@@ -13,7 +28,7 @@ from mnist_tfjs.contract import ISOLATION_HEADERS
 # this origin, so no outside code is admitted; without it the threaded wasm build cannot start.
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
-    "script-src 'self' blob: 'wasm-unsafe-eval'",
+    f"script-src 'self' blob: 'wasm-unsafe-eval' {script_hash(IMPORT_MAP)}",
     "worker-src 'self' blob:",
     "style-src 'self'",
     "img-src 'self' data: blob:",

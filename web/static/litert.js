@@ -1,0 +1,149 @@
+// LiteRT.js, the second runtime: loaded only when a page asks for it (its wasm is 9 MB), from our
+// own server (node_modules through /vendor/), and the export's model.tflite checked against the
+// sha256 metadata.json lists before it is compiled. The page's import map resolves LiteRT.js' bare
+// import of '@litertjs/wasm-utils'.
+
+import { DEFAULT_CONTRACT } from './contract.js';
+import { ModelError } from './model.js';
+
+export const LITERT_MODULE = '/vendor/litertjs/index.js';
+export const LITERT_WASM_DIR = '/vendor/litertjs-wasm/';
+export const TFLITE_URL = '/model/model.tflite';
+export const LITERT_BACKENDS = ['wasm'];
+
+let loading = null;
+
+/** The LiteRT.js module with its wasm runtime loaded (once per page); ModelError when it cannot start. */
+export function loadLiteRtRuntime() {
+  if (!loading) {
+    loading = (async () => {
+      let litert;
+      try {
+        litert = await import(LITERT_MODULE);
+      } catch (err) {
+        throw new ModelError(`The LiteRT.js runtime did not load (${LITERT_MODULE}: ${err.message}). `
+          + 'Run `npm ci` in the project folder and restart `python -m web`.', 'runtime');
+      }
+      // LiteRT's wasm logs its set-up on stderr ("INFO: Created TensorFlow Lite XNNPACK delegate"),
+      // which Emscripten prints as console errors; its Module object, read once when LiteRT.js
+      // starts the wasm, sends them to the debug log instead, and keeps real errors as errors.
+      globalThis.Module = {
+        printErr: (text) => (/^(E|F|ERROR|FATAL)\b/.test(text) ? console.error : console.debug)(text),
+      };
+      try {
+        await litert.loadLiteRt(LITERT_WASM_DIR);
+      } catch (err) {
+        throw new ModelError(`LiteRT.js could not start its wasm runtime: ${err.message}`, 'runtime');
+      }
+      return litert;
+    })();
+    loading.catch(() => { loading = null; });
+  }
+  return loading;
+}
+
+/** metadata.json's `litert` block when the export holds a proven .tflite, else null. */
+export function provenLiteRt(metadata) {
+  const block = metadata?.litert;
+  return block && typeof block === 'object' && block.status === 'proven' ? block : null;
+}
+
+/** The sha256 metadata.json lists for the .tflite (its `litert` block, else its `files` table). */
+function expectedSha256(metadata, name) {
+  return metadata?.litert?.sha256 ?? metadata?.files?.[name]?.sha256 ?? null;
+}
+
+async function sha256Hex(bytes) {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * The export's .tflite as bytes, refused (ModelError kind 'integrity') when its sha256 differs from
+ * the one metadata.json lists or when metadata.json lists none: a file that is not the proven one
+ * never runs.
+ */
+export async function fetchTflite(metadata, url = TFLITE_URL) {
+  const name = metadata?.litert?.model || 'model.tflite';
+  const expected = expectedSha256(metadata, name);
+  if (!expected) throw new ModelError(`metadata.json lists no sha256 for ${name}; re-export the model.`, 'integrity');
+  let response;
+  try {
+    response = await fetch(url, { cache: 'no-cache' });
+  } catch (err) {
+    throw new ModelError(`Cannot reach the server for ${url} (${err.message}).`, 'network');
+  }
+  if (!response.ok) throw new ModelError(`${url} answered HTTP ${response.status}.`, 'load');
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const actual = await sha256Hex(bytes);
+  if (actual !== expected) {
+    throw new ModelError(`${name} is not the file the export proved (sha256 ${actual.slice(0, 12)}…, `
+      + `metadata.json says ${expected.slice(0, 12)}…); refusing to run it. Re-export the model.`, 'integrity');
+  }
+  return bytes;
+}
+
+/** Compile .tflite bytes on `accelerator` ('wasm'): the LiteRT.js CompiledModel. */
+export async function compileTflite(bytes, accelerator = 'wasm') {
+  const litert = await loadLiteRtRuntime();
+  try {
+    return await litert.loadAndCompile(bytes, { accelerator });
+  } catch (err) {
+    throw new ModelError(`LiteRT.js could not compile the model on ${accelerator}: ${err.message}`, 'load');
+  }
+}
+
+/**
+ * The digit model on LiteRT.js, with DigitModel's interface (model.js): predict(n images) and
+ * warmUp(). A .tflite has a fixed batch of 1, so n images are n calls.
+ */
+export class LiteRtDigitModel {
+  constructor(litert, compiled, contract = DEFAULT_CONTRACT) {
+    this.litert = litert;
+    this.compiled = compiled;
+    this.contract = contract;
+  }
+
+  /** Fetch, check and compile the export's .tflite for `contract` (contract.js). */
+  static async load(metadata, contract = DEFAULT_CONTRACT, accelerator = 'wasm') {
+    const bytes = await fetchTflite(metadata);
+    const compiled = await compileTflite(bytes, accelerator);
+    return new LiteRtDigitModel(await loadLiteRtRuntime(), compiled, contract);
+  }
+
+  /** n images of contract.pixels values in [0, 1] → Float32Array of n * contract.classes probabilities. */
+  async predict(pixels) {
+    const { rows, columns, channels, pixels: size, classes } = this.contract;
+    if (!(pixels instanceof Float32Array) || pixels.length === 0 || pixels.length % size !== 0) {
+      throw new TypeError(`predictPixels needs a Float32Array of n*${size} values`);
+    }
+    const n = pixels.length / size;
+    const probs = new Float32Array(n * classes);
+    for (let i = 0; i < n; i += 1) {
+      const input = new this.litert.Tensor(pixels.slice(i * size, (i + 1) * size), [1, rows, columns, channels]);
+      let outputs;
+      try {
+        outputs = await this.compiled.run([input]);
+      } finally {
+        input.delete();
+      }
+      try {
+        const values = outputs[0].toTypedArray();
+        if (values.length !== classes) throw new ModelError(`model returned ${values.length} values`);
+        probs.set(values, i * classes);
+      } finally {
+        outputs.forEach((t) => t.delete());
+      }
+    }
+    return probs;
+  }
+
+  async warmUp(runs = 3) {
+    const blank = new Float32Array(this.contract.pixels);
+    for (let i = 0; i < runs; i += 1) await this.predict(blank);
+  }
+
+  dispose() {
+    this.compiled.delete();
+  }
+}
