@@ -1,5 +1,9 @@
-// Wiring: start-up (backend, model, warm-up), live prediction while drawing, the native
+// Wiring: start-up (runtime, backend, model, warm-up), live prediction while drawing, the native
 // agreement check, keyboard shortcuts, and `window.digitDemo` for tests and power users.
+//
+// Two runtimes read the digit: TF.js (wasm, webgl or cpu) with the graph model, the first-load
+// default (docs/web.md: its smaller download reaches a first answer sooner), and LiteRT.js (wasm)
+// with the export's model.tflite where the export proved one, loaded only when chosen.
 
 import { agreement, nativePredict, serverStatus } from './api.js';
 import { argmax, DEFAULT_CONTRACT, digitContract } from './contract.js';
@@ -7,6 +11,7 @@ import {
   BACKENDS, chooseBackend, describeBackend, DigitModel, fetchJson, loadGraphModel, METADATA_URL, ModelError, runtime,
   trySetBackend,
 } from './model.js';
+import { LiteRtDigitModel, provenLiteRt } from './litert.js';
 import { groupStrokes, numberOf } from './number.js';
 import { LINE_WIDTH, Pad } from './pad.js';
 import { preprocessCanvas } from './preprocess.js';
@@ -20,12 +25,22 @@ const LIVE_INTERVAL_MS = 50; // live predictions while drawing: at most one per 
 
 const padCanvas = document.getElementById('pad');
 const backendSelect = document.getElementById('backend-select');
-const requested = new URLSearchParams(window.location.search).get('backend');
+const query = new URLSearchParams(window.location.search);
+const requested = query.get('backend');
 const preferred = BACKENDS.includes(requested) ? requested : 'wasm';
+export const RUNTIMES = ['tfjs', 'litert'];
+const DEFAULT_RUNTIME = 'tfjs';
+const LITERT_OPTION = 'litert-wasm'; // the selector's LiteRT.js entry
+const firstRuntime = RUNTIMES.includes(query.get('runtime')) ? query.get('runtime') : DEFAULT_RUNTIME;
 
 const view = new ResultView();
-const timings = { start: performance.now(), readyMs: null, backendMs: null, modelMs: null, warmupMs: null };
-let model = null;
+const timings = {
+  start: performance.now(), readyMs: null, backendMs: null, modelMs: null, warmupMs: null, runtime: null,
+};
+let model = null; // the model in use: models.tfjs or models.litert
+const models = { tfjs: null, litert: null };
+let runtimeName = null; // 'tfjs' or 'litert'
+let metadata = null;
 let contract = DEFAULT_CONTRACT; // input shape, labels and preprocessing from metadata.json
 let nativeOn = false;
 let nativeSeq = 0;
@@ -200,54 +215,143 @@ document.addEventListener('keydown', (event) => {
   }
 });
 
+/** The runtime and backend in use, for people: "TF.js wasm (SIMD, threads: 2)", "LiteRT.js wasm (XNNPack)". */
+async function describeRuntime() {
+  return runtimeName === 'litert' ? 'LiteRT.js wasm (XNNPack)' : `TF.js ${await describeBackend()}`;
+}
+
 async function showBackend() {
-  backendSelect.value = runtime().getBackend();
-  const described = await describeBackend();
+  backendSelect.value = runtimeName === 'litert' ? LITERT_OPTION : runtime().getBackend();
+  const described = await describeRuntime();
   view.showBackend(described);
   return described;
 }
 
-/** Switch backend (wasm, webgl, cpu), warm up, re-classify; rejects if that backend cannot start. */
+/** The LiteRT.js option: offered when the export holds a proven .tflite, greyed out with the reason otherwise. */
+function offerLiteRt() {
+  const option = backendSelect.querySelector(`option[value="${LITERT_OPTION}"]`);
+  const block = metadata?.litert;
+  option.disabled = !provenLiteRt(metadata);
+  option.title = option.disabled
+    ? `This export has no proven LiteRT.js model${block?.reason ? `: ${block.reason}` : ''}` : '';
+}
+
+/** TF.js on `backend` with the graph model (loaded on first use); the backend actually started. */
+async function startTfjs(backend) {
+  const tf = runtime();
+  tf.enableProdMode();
+  const started = await chooseBackend(backend);
+  if (!models.tfjs) models.tfjs = new DigitModel(await loadGraphModel(), contract);
+  return started;
+}
+
+/** LiteRT.js with the export's .tflite (fetched, checked against metadata.json, compiled on first use). */
+async function startLiteRt() {
+  if (!provenLiteRt(metadata)) {
+    const reason = metadata?.litert?.reason;
+    throw new ModelError(`This export has no proven LiteRT.js model${reason ? ` (${reason})` : ''}.`, 'backend');
+  }
+  if (!models.litert) models.litert = await LiteRtDigitModel.load(metadata, contract);
+}
+
+/** Switch TF.js backend (wasm, webgl, cpu), on TF.js; warm up, re-classify; rejects if it cannot start. */
 async function setBackend(name) {
   if (!BACKENDS.includes(name)) throw new Error(`unknown backend ${name}; use one of ${BACKENDS.join(', ')}`);
   await ready;
   await enqueue(async () => {
+    if (!models.tfjs) await startTfjs(name);
     const previous = runtime().getBackend();
     if (!(await trySetBackend(name))) {
       await trySetBackend(previous);
       throw new ModelError(`The ${name} backend is not available in this browser; staying on ${previous}.`, 'backend');
     }
-    await model.warmUp();
+    await models.tfjs.warmUp();
+    model = models.tfjs;
+    runtimeName = 'tfjs';
   }).finally(showBackend);
   if (!pad.empty) await settle();
 }
 
+/** Switch runtime: 'tfjs' (on `backend`, default wasm) or 'litert' (wasm); rejects when it cannot start. */
+async function setRuntime(name, backend = 'wasm') {
+  if (!RUNTIMES.includes(name)) throw new Error(`unknown runtime ${name}; use one of ${RUNTIMES.join(', ')}`);
+  if (name === 'tfjs') return setBackend(backend);
+  if (backend !== 'wasm') throw new Error(`LiteRT.js runs on wasm here, not ${backend}`);
+  await ready;
+  await enqueue(async () => {
+    await startLiteRt();
+    await models.litert.warmUp();
+    model = models.litert;
+    runtimeName = 'litert';
+  }).finally(showBackend);
+  if (!pad.empty) await settle();
+  return undefined;
+}
+
 backendSelect.addEventListener('change', () => {
-  const name = backendSelect.value;
+  const choice = backendSelect.value;
+  const litert = choice === LITERT_OPTION;
   backendSelect.disabled = true;
-  setStatus(`Switching to ${name}…`);
-  setBackend(name)
-    .then(() => { hideError(); setStatus(`Ready on ${name}`, 'ok'); })
+  setStatus(`Switching to ${litert ? 'LiteRT.js wasm' : `TF.js ${choice}`}…`);
+  (litert ? setRuntime('litert') : setBackend(choice))
+    .then(async () => { hideError(); setStatus(`Ready on ${await describeRuntime()}`, 'ok'); })
     .catch((err) => showError(err.message))
     .finally(() => { backendSelect.disabled = false; });
 });
 
-async function start() {
+/** Start TF.js: its backend while the server's status comes in, then metadata.json with the graph model. */
+async function startOnTfjs(statusPromise) {
   setStatus('Loading TF.js…');
   const tf = runtime();
   tf.enableProdMode();
-  const [status, backend] = await Promise.all([serverStatus(), chooseBackend(preferred)]);
+  const [status, backend] = await Promise.all([statusPromise, chooseBackend(preferred)]);
   timings.backendMs = performance.now() - timings.start;
+  const metadataPromise = checkStatus(status);
+  setStatus(`Loading the model on ${backend}…`);
+  const [meta, graph] = await Promise.all([metadataPromise, loadGraphModel()]);
+  useMetadata(meta);
+  models.tfjs = new DigitModel(graph, contract);
+  runtimeName = 'tfjs';
+  return backend !== preferred ? ` (${preferred} was not available)` : '';
+}
+
+/** Start LiteRT.js (asked for with ?runtime=litert); TF.js when this export has no proven .tflite. */
+async function startOnLiteRt(statusPromise) {
+  setStatus('Loading LiteRT.js…');
+  useMetadata(await checkStatus(await statusPromise));
+  timings.backendMs = performance.now() - timings.start;
+  try {
+    await startLiteRt();
+  } catch (err) {
+    if (!(err instanceof ModelError) || err.kind !== 'backend') throw err;
+    const backend = await startTfjs(preferred);
+    runtimeName = 'tfjs';
+    return ` (LiteRT.js was not available: ${err.message}${backend !== preferred ? `; nor ${preferred}` : ''})`;
+  }
+  runtimeName = 'litert';
+  return '';
+}
+
+/** The server's status: native check on or off, a model or not; resolves metadata.json (or null). */
+function checkStatus(status) {
   nativeOn = Boolean(status?.native);
   if (!nativeOn) view.showNative({ off: 'off' });
   if (status && !status.model) throw new ModelError('No exported model on the server yet.', 'missing');
+  return status?.metadata === false ? Promise.resolve(null) : fetchJson(METADATA_URL).catch(() => null);
+}
 
-  setStatus(`Loading the model on ${backend}…`);
-  const metadataPromise = status?.metadata === false ? Promise.resolve(null) : fetchJson(METADATA_URL).catch(() => null);
-  const [metadata, graph] = await Promise.all([metadataPromise, loadGraphModel()]);
-  contract = digitContract(metadata);
+function useMetadata(meta) {
+  metadata = meta;
+  contract = digitContract(meta);
   view.useContract(contract);
-  model = new DigitModel(graph, contract);
+  offerLiteRt();
+}
+
+async function start() {
+  const statusPromise = serverStatus();
+  const fellBack = firstRuntime === 'litert' ? await startOnLiteRt(statusPromise) : await startOnTfjs(statusPromise);
+  model = models[runtimeName];
+  timings.runtime = runtimeName;
   timings.modelMs = performance.now() - timings.start;
   await model.warmUp();
   timings.warmupMs = performance.now() - timings.start;
@@ -255,7 +359,6 @@ async function start() {
 
   const described = await showBackend();
   backendSelect.disabled = false;
-  const fellBack = backend !== preferred ? ` (${preferred} was not available)` : '';
   timings.readyMs = performance.now();
   setStatus(`Ready: ${described}${fellBack}, loaded in ${Math.round(timings.readyMs)} ms`, 'ok');
   if (!pad.empty) await settle();
@@ -276,8 +379,10 @@ window.addEventListener('unhandledrejection', (event) => {
 window.digitDemo = {
   /** Resolves when the model is loaded and warmed up; rejects with the reason it is not. */
   ready,
-  /** The TF.js backend in use: 'wasm', 'webgl' or 'cpu'. */
-  backend: () => runtime().getBackend(),
+  /** The backend in use: 'wasm', 'webgl' or 'cpu' on TF.js; 'wasm' on LiteRT.js. */
+  backend: () => (runtimeName === 'litert' ? 'wasm' : runtime().getBackend()),
+  /** The runtime in use: 'tfjs' or 'litert' (null before start-up has chosen). */
+  runtime: () => runtimeName,
   /** Float32Array of n images (n * 784 pixels for MNIST) in [0, 1] → Promise of n * 10 probabilities. */
   predictPixels: (pixels) => ready.then(() => enqueue(() => model.predict(pixels))),
   /**
@@ -295,9 +400,12 @@ window.digitDemo = {
   strokes: () => pad.allStrokes().map((s) => s.map((p) => [p[0], p[1]])),
   /** Clear the pad and the result. */
   clear: () => pad.clear(),
-  /** Switch backend; rejects when it is not available. */
+  /** Switch TF.js backend (switching to TF.js); rejects when it is not available. */
   setBackend,
-  describeBackend,
+  /** Switch runtime: setRuntime('litert') or setRuntime('tfjs', backend); rejects when it is not available. */
+  setRuntime,
+  /** The runtime and backend in use, described: "TF.js wasm (SIMD, threads: 2)", "LiteRT.js wasm (XNNPack)". */
+  describeBackend: describeRuntime,
   timings,
   pad: padCanvas,
   /** The model's contract (contract.js): input shape, labels and preprocessing from metadata.json. */
