@@ -1,7 +1,10 @@
-"""`python -m export`: any Keras 3 model → proven TF.js graph model, published atomically.
+"""`python -m export`: any Keras 3 model → proven TF.js graph model (and, where it converts and
+proves, a LiteRT.js `model.tflite` beside it), published atomically.
 
 Exit codes: 0 published; 1 the parity proof failed (nothing published); 2 a model, samples,
-usage or environment problem (nothing published); 130 interrupted (nothing published).
+usage or environment problem (nothing published); 3 the TF.js model is published but the
+`model.tflite` asked for with --litert is not (refused, unavailable); 130 interrupted (nothing
+published). Without --litert a `.tflite` left out is a warning line, and the exit code stays 0.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from export.errors import ExportError
+from export.litert import PUBLISHED
 from export.pipeline import DEFAULT_SHARD_MB, ExportOptions, export_model, preflight
 from export.report import format_table
 from export.rules import DEFAULT_PROOF_SECONDS
@@ -62,6 +66,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--browser", action=argparse.BooleanOptionalAction, default=None,
                         help="also prove in headless Chromium (wasm, webgl, cpu); default: on when Chromium "
                              "is found")
+    parser.add_argument("--litert", action=argparse.BooleanOptionalAction, default=None,
+                        help="also publish model.tflite for LiteRT.js (batch 1), proven in headless Chromium "
+                             "like the TF.js model, with per-runtime timings and download sizes; default: "
+                             "on whenever the browser proof runs (a .tflite that does not convert or prove "
+                             "is left out with a warning); --litert makes that an error (exit code 3)")
     parser.add_argument("--no-verify", dest="verify", action="store_false",
                         help="skip the TF.js parity proof (experiments only; metadata.json says UNVERIFIED)")
     parser.add_argument("--data-dir", type=Path, default=None,
@@ -100,6 +109,7 @@ def _log(message: str) -> None:
 def _options(args: argparse.Namespace) -> ExportOptions:
     return ExportOptions(samples=args.samples, samples_count=args.samples_count, seed=args.seed,
                          digits=args.digits, quantize=args.quantize, verify=args.verify, browser=args.browser,
+                         litert=args.litert,
                          backends=NODE_BACKENDS if args.backend == "all" else (args.backend,),
                          proof_seconds=args.proof_seconds, shard_mb=args.shard_mb,
                          accept_constant_outputs=args.accept_constant_outputs, data_dir=args.data_dir,
@@ -128,15 +138,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ninterrupted; nothing published, {args.out} is unchanged", file=sys.stderr)
         return 130
     print(format_table(metadata))
+    litert = metadata.get("litert") or {}
+    also = " and model.tflite for LiteRT.js" if litert.get("status") in PUBLISHED else ""
     if metadata["verified"]:
-        print(f"published a verified TF.js graph model in {args.out}/")
+        print(f"published a verified TF.js graph model{also} in {args.out}/")
     else:
-        print(f"published an UNVERIFIED TF.js graph model in {args.out}/ (see metadata.json)")
+        print(f"published an UNVERIFIED TF.js graph model{also} in {args.out}/ (see metadata.json)")
+    code = _litert_verdict(litert, asked=bool(args.litert))
     if metadata["kind"] == MNIST_KIND:
         default_out = Path("artifacts/web_model")
         where = "" if args.out.resolve() == default_out.resolve() else f" --model-dir {args.out}"
         print(f"next: python -m web{where}")
-    return 0
+    return code
+
+
+def _litert_verdict(litert: dict[str, Any], asked: bool) -> int:
+    """Say so when model.tflite was left out (an error with --litert: exit code 3); the exit code."""
+    status = litert.get("status")
+    if status in (*PUBLISHED, "off", None) or not (asked or status in ("refused", "unavailable")):
+        return 0
+    print(f"{'error' if asked else 'warning'}: model.tflite not published ({status}): {litert.get('reason')}",
+          file=sys.stderr)
+    return 3 if asked else 0
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """The parity proof in headless Chromium: TF.js on each browser backend (wasm, webgl, cpu) runs the
-proof bundled with an export (`proof.json` + `proof.bin`) through the shared runner `export/proof.js`.
+proof bundled with an export (`proof.json` + `proof.bin`) through the shared runner `export/proof.js`;
+`litert_proof` runs the same proof on `model.tflite` through LiteRT.js (`export/litert-proof.js`)
+and times both runtimes at batch 1 in the same page.
 
-No web server: Playwright answers every request of a fake origin from the export folder, the TF.js
-runtime in node_modules and `export/proof.js`, with the cross-origin isolation headers the wasm
-backend's threads need. Playwright is imported only when `browser_proof` runs.
+No web server: Playwright answers every request of a fake origin from the export folder, the npm
+runtimes in node_modules and the two runner files, with the cross-origin isolation headers the wasm
+threads need. Playwright is imported only when a proof runs.
 """
 
 from __future__ import annotations
@@ -18,12 +20,25 @@ from typing import Any
 
 from export.errors import ExportError
 from mnist_tfjs.chromium import CHROMIUM_ARGS, find_chromium
-from mnist_tfjs.contract import ISOLATION_HEADERS, TFJS_BUNDLE, TFJS_WASM_BUNDLE, VENDOR_FILES
+from mnist_tfjs.contract import (
+    ISOLATION_HEADERS,
+    LITERT_IMPORT_MAP,
+    LITERT_MODEL,
+    LITERT_MODULE,
+    LITERT_WASM_DIR,
+    TFJS_BUNDLE,
+    TFJS_WASM_BUNDLE,
+    VENDOR_FILES,
+)
 from mnist_tfjs.runtime import RuntimeMissing, node_modules
 
 BROWSER_BACKENDS = ("wasm", "webgl", "cpu")
+LITERT_ACCELERATORS = ("wasm", "webgpu")
 ORIGIN = "https://tfjs-proof.local"  # https: a secure context, so cross-origin isolation applies
 PROOF_JS = Path(__file__).resolve().parent / "proof.js"
+LITERT_PROOF_JS = Path(__file__).resolve().parent / "litert-proof.js"
+TIMED_CALLS = 30  # batch-1 calls whose median is a runtime's ms per call
+TIMING_BUDGET_S = 3.0  # at most this long per backend (at least 3 calls), after 2 warm-up calls
 # WebGL without a GPU: Chromium's software renderer (SwiftShader) through ANGLE.
 WEBGL_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 PROGRESS_PREFIX = "tfjs-proof-progress "
@@ -38,11 +53,12 @@ HARNESS = f"""<!doctype html>
 <script src="/vendor/tfjs/{TFJS_BUNDLE}"></script>
 <script src="/vendor/tfjs-backend-wasm/{TFJS_WASM_BUNDLE}"></script>
 <script src="/proof.js"></script>
+<script src="/litert-proof.js"></script>
+<script type="importmap">{json.dumps(LITERT_IMPORT_MAP)}</script>
 """
 
-# Runs in the harness page: the bundle read, then the shared runner's proof on each backend, with
-# each step bounded in time and progress sent back as console lines.
-RUN_PROOF = """async ({backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix}) => {
+# Shared by the two page scripts: a time bound for each step, and the proof bundle.
+PAGE_PRELUDE = """
   const bounded = (promise, what) => Promise.race([promise, new Promise((_, reject) =>
     setTimeout(() => reject(new Error(`${what} did not finish in ${timeoutMs / 1000} s`)), timeoutMs))]);
   const fetched = async (url) => {
@@ -54,15 +70,60 @@ RUN_PROOF = """async ({backends, batch, budgetMs, classifiers, timeoutMs, progre
                                       await (await fetched('/bundle/proof.bin')).arrayBuffer());
   tf.wasm.setWasmPaths('/vendor/tfjs-backend-wasm/');
   tf.enableProdMode();
+  const tfjsBackend = async (name) => (await bounded(tf.setBackend(name), `starting ${name}`))
+    && (await tf.ready(), tf.getBackend() === name);
+"""
+
+# Runs in the harness page: the bundle read, then the shared runner's proof on each backend, with
+# each step bounded in time and progress sent back as console lines.
+RUN_PROOF = ("""async ({backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix}) => {"""
+             + PAGE_PRELUDE + """
   const outcome = await tfjsProof.proveOnBackends(tf, bundle, {
     backends, batch, budgetMs, classifiers,
-    setBackend: async (name) => (await bounded(tf.setBackend(name), `starting ${name}`))
-      && (await tf.ready(), tf.getBackend() === name),
+    setBackend: tfjsBackend,
     loadModel: (name) => bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`),
     onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
   });
   return {...outcome, tfjs: tf.version.tfjs, isolated: self.crossOriginIsolated};
-}"""
+}""")
+
+# Runs in the harness page: LiteRT.js' proof of model.tflite on each accelerator (batch 1), each
+# timed at batch 1 after its proof; then each TF.js backend timed the same way on model.json.
+RUN_LITERT = ("""async ({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs, progressPrefix,
+                    timeCalls, timeBudgetMs, module, wasmDir, modelUrl}) => {""" + PAGE_PRELUDE + """
+  const litert = await bounded(import(module), 'loading LiteRT.js');
+  await bounded(litert.loadLiteRt(wasmDir), 'starting LiteRT.js');
+  const skipped = {};
+  const accelerator = async (name) => {
+    if (name !== 'webgpu') return name === 'wasm';
+    const adapter = self.navigator.gpu ? await self.navigator.gpu.requestAdapter() : null;
+    if (!adapter) skipped[name] = 'no WebGPU adapter in this browser';
+    return Boolean(adapter);
+  };
+  const outcome = await tfjsProof.proveOnBackends(litertProof.runtime(litert), bundle, {
+    backends: accelerators, batch: 1, budgetMs, classifiers, timeCalls, timeBudgetMs,
+    setBackend: accelerator,
+    loadModel: (name) => bounded(litert.loadAndCompile(modelUrl, {accelerator: name}),
+                                 `compiling the model for ${name}`),
+    onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
+  });
+  for (const name of Object.keys(skipped)) delete outcome.errors[name];
+  const tfjsMs = {};
+  const tfjsErrors = {};
+  for (const name of tfjsBackends) {
+    let model = null;
+    try {
+      if (!(await tfjsBackend(name))) throw new Error(`the ${name} backend did not start`);
+      model = await bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`);
+      tfjsMs[name] = await tfjsProof.timeCalls(tf, model, bundle, {calls: timeCalls, budgetMs: timeBudgetMs});
+    } catch (err) {
+      tfjsErrors[name] = String(err && err.message || err);
+    } finally {
+      if (model) model.dispose();
+    }
+  }
+  return {...outcome, skipped, tfjsMs, tfjsErrors, tfjs: tf.version.tfjs, isolated: self.crossOriginIsolated};
+}""")
 
 
 def _classifiers(model_dir: Path) -> list[str]:
@@ -77,7 +138,7 @@ def _classifiers(model_dir: Path) -> list[str]:
 
 def _model_file(model_dir: Path, name: str) -> Path | None:
     """A file the harness may fetch from the export folder: model.json, shards, the proof bundle."""
-    allowed = name in ("model.json", "proof.json", "proof.bin", "metadata.json") or (
+    allowed = name in ("model.json", LITERT_MODEL, "proof.json", "proof.bin", "metadata.json") or (
         name.startswith("group") and name.endswith(".bin") and "/" not in name)
     path = model_dir / name
     return path if allowed and path.is_file() else None
@@ -89,6 +150,8 @@ def _resolve(folders: _Folders, url_path: str) -> Path | str | None:
         return HARNESS
     if url_path == "/proof.js":
         return PROOF_JS
+    if url_path == "/litert-proof.js":
+        return LITERT_PROOF_JS
     prefix, _, name = url_path.rpartition("/")
     vendor = VENDOR_FILES.get(prefix.removeprefix("/vendor/")) if prefix.startswith("/vendor/") else None
     if vendor is not None and name in vendor.files:
@@ -130,9 +193,9 @@ def _route_handler(folders: _Folders) -> Callable[[Any], None]:
     return handle
 
 
-def _check_folders(folders: _Folders) -> None:
-    for folder, name in ((folders.model, "model.json"), (folders.bundle, "proof.json"),
-                         (folders.bundle, "proof.bin")):
+def _check_folders(folders: _Folders, model_files: tuple[str, ...] = ("model.json",)) -> None:
+    needed = [(folders.model, name) for name in model_files]
+    for folder, name in [*needed, (folders.bundle, "proof.json"), (folders.bundle, "proof.bin")]:
         if not (folder / name).is_file():
             raise ExportError(f"no {name} in {folder}: the browser proof needs the model and its "
                               "proof bundle")
@@ -140,10 +203,11 @@ def _check_folders(folders: _Folders) -> None:
         missing = [name for name in files if not name.endswith(".map")
                    and not (folders.node_modules / folder / name).is_file()]
         if missing:
-            raise ExportError(f"TF.js runtime missing ({package}: {missing[0]} in "
+            raise ExportError(f"browser runtime missing ({package}: {missing[0]} in "
                               f"{folders.node_modules / folder}): run `npm ci`")
-    if not PROOF_JS.is_file():
-        raise ExportError(f"the proof runner {PROOF_JS} is missing")
+    for runner in (PROOF_JS, LITERT_PROOF_JS):
+        if not runner.is_file():
+            raise ExportError(f"the proof runner {runner} is missing")
 
 
 def _check_backends(backends: tuple[str, ...]) -> None:
@@ -177,9 +241,9 @@ def _progress_listener(on_progress: Callable[[dict[str, Any]], None] | None) -> 
     return listen
 
 
-def _run_in_chromium(executable: str, folders: _Folders, arguments: dict[str, Any],
+def _run_in_chromium(executable: str, folders: _Folders, script: str, arguments: dict[str, Any],
                      on_progress: Callable[[dict[str, Any]], None] | None) -> tuple[str, dict[str, Any]]:
-    """Open the harness on the fake origin and run RUN_PROOF; (Chromium's version, its outcome)."""
+    """Open the harness on the fake origin and run `script`; (Chromium's version, its outcome)."""
     from playwright.sync_api import sync_playwright
 
     timeout_ms = arguments["timeoutMs"]
@@ -199,7 +263,7 @@ def _run_in_chromium(executable: str, folders: _Folders, arguments: dict[str, An
             if not page.evaluate("() => typeof tf === 'object' && typeof tfjsProof === 'object'"):
                 raise ExportError(f"the proof page did not load TF.js or proof.js in Chromium {version}"
                                   + (f" ({page_errors[0]})" if page_errors else ""))
-            return version, page.evaluate(RUN_PROOF, arguments)
+            return version, page.evaluate(script, arguments)
         finally:
             browser.close()
 
@@ -224,29 +288,88 @@ def browser_proof(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKENDS,
     fails is a RESULT with "passed": false, not an exception.
     """
     _check_backends(backends)
-    try:
-        folders = _Folders(Path(model_dir), Path(bundle_dir or model_dir), Path(modules or node_modules()))
-    except RuntimeMissing as exc:
-        raise ExportError(str(exc)) from None
+    folders = _folders(model_dir, bundle_dir, modules)
     _check_folders(folders)
     executable = _chromium_and_playwright()
-    from playwright.sync_api import Error as PlaywrightError
-
     arguments = {"backends": list(backends), "batch": batch,
                  "budgetMs": 1000 * budget_s if budget_s else None,
                  "classifiers": list(classifiers) if classifiers is not None else _classifiers(folders.model),
                  "timeoutMs": int(timeout_s * 1000), "progressPrefix": PROGRESS_PREFIX}
-    try:
-        # Its own thread: Playwright's sync API will not start in a thread where another sync
-        # Playwright (a test suite's, a notebook's) already runs its event loop.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            version, outcome = pool.submit(_run_in_chromium, executable, folders, arguments,
-                                           on_progress).result()
-    except PlaywrightError as exc:
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise ExportError(f"headless Chromium failed during the browser proof: {first}") from None
+    version, outcome = _in_own_thread(executable, folders, RUN_PROOF, arguments, on_progress)
     if outcome["errors"]:
         failed = "; ".join(f"{name}: {error}" for name, error in outcome["errors"].items())
         raise ExportError(f"the browser proof could not run in Chromium {version}: {failed}")
     return {name: {**outcome["results"][name], "chromium": version, "tfjs": outcome["tfjs"]}
             for name in backends}
+
+
+def _folders(model_dir: Path, bundle_dir: Path | None, modules: Path | None) -> _Folders:
+    try:
+        return _Folders(Path(model_dir), Path(bundle_dir or model_dir), Path(modules or node_modules()))
+    except RuntimeMissing as exc:
+        raise ExportError(str(exc)) from None
+
+
+def _in_own_thread(executable: str, folders: _Folders, script: str, arguments: dict[str, Any],
+                   on_progress: Callable[[dict[str, Any]], None] | None) -> tuple[str, dict[str, Any]]:
+    """`_run_in_chromium` in a thread of its own: Playwright's sync API will not start in a thread
+    where another sync Playwright (a test suite's, a notebook's) already runs its event loop."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_run_in_chromium, executable, folders, script, arguments, on_progress).result()
+    except PlaywrightError as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise ExportError(f"headless Chromium failed during the browser proof: {first}") from None
+
+
+@dataclass(frozen=True)
+class LitertRun:
+    """LiteRT.js in headless Chromium: its proof per accelerator, and both runtimes' batch-1 timings."""
+
+    results: dict[str, dict[str, Any]]  # accelerator: RESULT (with batch1_ms, batch1_calls)
+    errors: dict[str, str]  # accelerator: why LiteRT.js could not load or run the model
+    skipped: dict[str, str]  # accelerator: why it was not tried (no WebGPU adapter)
+    tfjs_ms: dict[str, dict[str, float]]  # TF.js backend: {"ms", "calls"} at batch 1
+    tfjs_errors: dict[str, str]
+    chromium: str
+    tfjs: str
+
+
+def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELERATORS,
+                 tfjs_backends: tuple[str, ...] = BROWSER_BACKENDS, timeout_s: float = 120.0, *,
+                 bundle_dir: Path | None = None, budget_s: float | None = None,
+                 classifiers: Sequence[str] | None = None, time_calls: int = TIMED_CALLS,
+                 time_budget_s: float = TIMING_BUDGET_S, modules: Path | None = None,
+                 on_progress: Callable[[dict[str, Any]], None] | None = None) -> LitertRun:
+    """Prove `model.tflite` in `model_dir` through LiteRT.js in headless Chromium, then time it and
+    the TF.js graph model beside it (`model.json`) at batch 1 in the same page.
+
+    Each accelerator compares samples one per call for at most `budget_s` seconds (None: all), then
+    makes `time_calls` warm calls (at most `time_budget_s` seconds, at least 3) whose median is its
+    `batch1_ms`; each TF.js backend in `tfjs_backends` is timed the same way. An accelerator this
+    browser lacks (WebGPU in headless Chromium without a GPU) is in `skipped`, one LiteRT.js cannot
+    compile or run the model on in `errors`: neither raises. Raises ExportError (one line) when
+    Chromium, Playwright, a runtime file or LiteRT.js itself is missing or will not start.
+    """
+    unknown = [a for a in accelerators if a not in LITERT_ACCELERATORS]
+    if unknown or not accelerators:
+        raise ExportError(f"unknown LiteRT.js accelerator(s) {unknown or '(none)'}; "
+                          f"use {', '.join(LITERT_ACCELERATORS)}")
+    _check_backends(tfjs_backends or BROWSER_BACKENDS)
+    folders = _folders(model_dir, bundle_dir, modules)
+    _check_folders(folders, ("model.json", LITERT_MODEL))
+    executable = _chromium_and_playwright()
+    arguments = {"accelerators": list(accelerators), "tfjsBackends": list(tfjs_backends),
+                 "budgetMs": 1000 * budget_s if budget_s else None,
+                 "classifiers": list(classifiers) if classifiers is not None else _classifiers(folders.model),
+                 "timeoutMs": int(timeout_s * 1000), "progressPrefix": PROGRESS_PREFIX,
+                 "timeCalls": time_calls, "timeBudgetMs": 1000 * time_budget_s, "module": LITERT_MODULE,
+                 "wasmDir": LITERT_WASM_DIR, "modelUrl": f"/model/{LITERT_MODEL}"}
+    version, outcome = _in_own_thread(executable, folders, RUN_LITERT, arguments, on_progress)
+    skipped = {name: f"{reason} (headless Chromium {version})" for name, reason in outcome["skipped"].items()}
+    results = {name: {**result, "chromium": version} for name, result in outcome["results"].items()}
+    return LitertRun(results=results, errors=dict(outcome["errors"]), skipped=skipped,
+                     tfjs_ms=dict(outcome["tfjsMs"]), tfjs_errors=dict(outcome["tfjsErrors"]),
+                     chromium=version, tfjs=outcome["tfjs"])

@@ -1,4 +1,5 @@
-"""`export_model`: choose samples → predict with Keras → convert → prove in TF.js → publish.
+"""`export_model`: choose samples → predict with Keras → convert → prove in TF.js → the LiteRT.js
+target beside it → publish.
 
 The one entry point the CLI, the benchmarks, the tests and notebooks use; each step below is a
 function of its own.
@@ -25,6 +26,7 @@ from export.convert import (
     use_tensorflow_backend,
 )
 from export.errors import ExportError, VerificationError
+from export.litert import LitertTarget, litert_target, status_block
 from export.metadata import build_metadata, mnist_block
 from export.prove import ProgressLine, ProofResults, Reference, cannot_run, kept_loop_refusal, prove
 from export.publish import (
@@ -75,6 +77,7 @@ class ExportOptions:
     quantize: str = "none"
     verify: bool = True
     browser: bool | None = None
+    litert: bool | None = None
     backends: tuple[str, ...] = NODE_BACKENDS
     proof_seconds: float = DEFAULT_PROOF_SECONDS
     shard_mb: float = DEFAULT_SHARD_MB
@@ -110,6 +113,9 @@ def preflight(model_path: Path | None, out_dir: Path, options: ExportOptions) ->
     if model_path is not None:
         check_model_file(model_path)
     check_out_dir(out_dir, model_path)
+    if options.litert and options.verify and not _browser_wanted(options.browser):
+        raise ExportError("--litert needs the browser proof (LiteRT.js runs only in a browser): drop "
+                          "--no-browser, or install Debian's `chromium` (or set CHROMIUM_PATH)")
     return node_runtime() if options.verify else None
 
 
@@ -250,6 +256,17 @@ def proof_block(reference: Reference, results: ProofResults | None, spreads: dic
     }
 
 
+def second_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
+                  staging: Path, results: ProofResults | None, options: ExportOptions, browser: bool,
+                  say: Callable[[str], None]) -> LitertTarget:
+    """The LiteRT.js target, once the TF.js model it is published beside has passed its proof."""
+    if results is not None and results.failures:
+        return LitertTarget(status_block("unproven", "not tried: the TF.js proof failed"))
+    return litert_target(model, inputs, outputs, reference, staging, wanted=options.litert,
+                         verify=options.verify, browser=browser, budget_s=options.budget_s,
+                         verbose=options.verbose, say=say)
+
+
 def _mnist_block(reference: Reference, results: ProofResults | None) -> dict[str, Any] | None:
     native = reference.native_accuracy()
     if reference.samples.kind != MNIST_KIND or native is None:
@@ -288,7 +305,8 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
                  samples: str | Path | Mapping[str, Any] | None = None,
                  samples_count: int = DEFAULT_SAMPLES, seed: int = 0, digits: int | None = None,
                  quantize: str = "none", verify: bool = True, browser: bool | None = None,
-                 backends: tuple[str, ...] = NODE_BACKENDS, proof_seconds: float = DEFAULT_PROOF_SECONDS,
+                 litert: bool | None = None, backends: tuple[str, ...] = NODE_BACKENDS,
+                 proof_seconds: float = DEFAULT_PROOF_SECONDS,
                  shard_mb: float = DEFAULT_SHARD_MB, accept_constant_outputs: bool = False,
                  data_dir: str | Path | None = None, verbose: bool = False,
                  log: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -299,6 +317,10 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
       10,000 by default).
     quantize: "none", "float16" or "uint8" weights. verify: run the parity proof (False publishes an
       UNVERIFIED model). browser: also prove in headless Chromium (default: when Chromium is found).
+    litert: also publish `model.tflite` for LiteRT.js where it converts and its Chromium proof passes
+      (None, the default: whenever the browser proof runs; True: required, ExportError without a
+      browser; False: off). Its verdict is metadata's `litert` block whatever it is; the TF.js
+      model is published either way.
     backends: TF.js backends for the Node.js proof. proof_seconds: how long each backend may compare
       samples (every sample when 0). shard_mb: the size of each weight file.
     accept_constant_outputs: publish even when Keras' outputs barely vary across the samples.
@@ -310,7 +332,8 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
     say = log or (lambda _message: None)
     started = time.monotonic()
     options = ExportOptions(samples=samples, samples_count=samples_count, seed=seed, digits=digits,
-                            quantize=quantize, verify=verify, browser=browser, backends=tuple(backends),
+                            quantize=quantize, verify=verify, browser=browser, litert=litert,
+                            backends=tuple(backends),
                             proof_seconds=proof_seconds, shard_mb=shard_mb,
                             accept_constant_outputs=accept_constant_outputs, data_dir=data_dir,
                             verbose=verbose)
@@ -328,12 +351,15 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
         results = (run_proof(staging, converted, kept_loops, reference, options, with_browser, say)
                    if options.verify else None)
         bundled = bundle_for_page(staging, reference)
+        target = second_target(converted, inputs, outputs, reference, staging, results, options,
+                               with_browser, say)
         metadata = build_metadata(
             kind=reference.samples.kind, inputs=inputs, outputs=outputs, classifiers=reference.classifiers,
             rewrites=rewrites, quantize=options.quantize,
             proof=proof_block(reference, results, spreads, bundled, options),
             mnist=_mnist_block(reference, results), files=file_inventory(staging), source=source,
             runtime=runtime, chromium=results.chromium if results else None, verified=options.verify,
+            litert=target.block, runtimes=target.runtimes, extra_versions=target.versions,
             seconds=time.monotonic() - started)
         if results and results.failures:
             failures = results.failures

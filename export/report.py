@@ -70,9 +70,52 @@ def format_table(metadata: dict[str, Any]) -> str:
         lines.append(f"  test accuracy  {_pct(accuracy['native'])} Keras → "
                      f"{_pct(accuracy['exported'])} TF.js "
                      f"on {accuracy['digits']:,} digits")
+    lines += litert_lines(metadata.get("litert"), metadata.get("runtimes"))
     for rewrite in metadata.get("rewrites") or []:
         lines.append(f"  rewrite        {rewrite.get('layer') or rewrite['class']}: {rewrite['what']}")
     size = metadata["download_bytes"]
     lines.append(f"  download size  {size:,} bytes ({size / 1024:.1f} KiB)")
     lines.append(f"  export time    {metadata['export_seconds']:.1f} s")
     return "\n".join(lines)
+
+
+def _kib(size: int) -> str:
+    return f"{size / 1024:,.0f} KiB" if size < 1024 * 1024 else f"{size / 1024 / 1024:,.2f} MiB"
+
+
+def litert_lines(litert: dict[str, Any] | None, runtimes: dict[str, Any] | None) -> list[str]:
+    """The LiteRT.js target: its proof per accelerator, its verdict, and the runtime advice."""
+    if not litert:
+        return []
+    lines = []
+    proof = litert.get("proof") or {}
+    for accelerator, result in (proof.get("browser") or {}).items():
+        lines += _result_lines(f"LiteRT.js {accelerator}", result)
+    for accelerator, reason in (proof.get("skipped") or {}).items():
+        lines.append(f"  {'LiteRT.js ' + accelerator:<14} not run: {reason}")
+    status = litert["status"]
+    if status in ("proven", "unverified"):
+        size = litert.get("bytes") or 0
+        lines.append(f"  model.tflite   {status}, batch {litert.get('batch')}, {size:,} bytes ({_kib(size)})")
+    else:
+        lines.append(f"  model.tflite   not published ({status}): {litert.get('reason')}")
+    if runtimes:
+        lines += _runtime_lines(runtimes)
+    return lines
+
+
+def _runtime_lines(runtimes: dict[str, Any]) -> list[str]:
+    """Per runtime: ms per call at batch 1 by backend, and the downloads; then the advice."""
+    lines = []
+    for name, label in (("tfjs", "TF.js"), ("litert", "LiteRT.js")):
+        figures = runtimes.get(name)
+        if not figures:
+            continue
+        calls = ", ".join(f"{backend} {ms:.3g} ms" for backend, ms in figures["ms_per_call"].items())
+        lines.append(f"  {label:<14} batch 1: {calls} (median of {figures['calls']} calls); download "
+                     f"{_kib(figures['runtime_gzip_bytes'])} runtime + {_kib(figures['model_gzip_bytes'])} "
+                     f"model ({runtimes.get('compression')})")
+    advice = runtimes.get("advice") or {}
+    if advice.get("text"):
+        lines.append(f"  advice         {advice['text']}")
+    return lines

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,9 @@ def describe(path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec]) ->
     """The `.tflite`'s signature: names, shapes and dtypes as LiteRT sees them, in the Keras order."""
     import tensorflow as tf
 
-    interpreter = tf.lite.Interpreter(model_path=str(path))
+    with warnings.catch_warnings():  # tf.lite.Interpreter warns of its move to ai_edge_litert
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=str(path))
     signatures = interpreter.get_signature_list()
     if len(signatures) != 1:
         raise TfliteUnavailable(f"the converted model has {len(signatures)} signatures, expected one")

@@ -1,0 +1,146 @@
+"""The LiteRT.js target of an export: convert to `model.tflite`, prove it in headless Chromium with
+the TF.js proof's samples and thresholds, keep it only when it agrees with Keras, and say which
+runtime to ship (metadata.json's `litert` and `runtimes` blocks, docs/export-format.md).
+
+The TF.js model is published whatever happens here: a `.tflite` the converter cannot write,
+LiteRT.js cannot run, or that disagrees with Keras is left out, with the reason in one line.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from export.errors import ExportError
+from export.prove import BROWSER_BUNDLE_BYTES, ProgressLine, Reference, failures_of
+from export.runtimes import RuntimeFigures, runtime_paths, runtimes_block, sizes
+from export.samples import bundle_count, write_bundle
+from export.specs import TensorSpec
+from export.tflite import BATCH, TfliteModel, TfliteUnavailable, write_tflite
+from mnist_tfjs.contract import LITERT_MODEL, RUNTIME_FILES
+from mnist_tfjs.runtime import RuntimeMissing, node_modules
+from mnist_tfjs.versions import npm_version
+
+PUBLISHED = ("proven", "unverified")
+NO_BROWSER = ("no browser proof (--no-browser, or Chromium not found), and LiteRT.js runs only in a "
+              "browser")
+
+
+@dataclass
+class LitertTarget:
+    """What the LiteRT.js step decided: metadata's `litert` block, and `runtimes` when both were timed."""
+
+    block: dict[str, Any]
+    runtimes: dict[str, Any] | None = None
+    versions: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return str(self.block["status"])
+
+
+def status_block(status: str, reason: str | None, tflite: TfliteModel | None = None,
+                 proof: dict[str, Any] | None = None) -> dict[str, Any]:
+    """metadata.json's `litert` block; the model and its signature only where there is a file."""
+    exists = tflite is not None and tflite.path.is_file()
+    return {"model": LITERT_MODEL if status in PUBLISHED else None, "status": status, "reason": reason,
+            "bytes": tflite.path.stat().st_size if exists else None,
+            "batch": BATCH, "signature": tflite.signature if tflite else None,
+            "inputs": tflite.inputs if tflite else None, "outputs": tflite.outputs if tflite else None,
+            "proof": proof}
+
+
+def _refuse(status: str, reason: str, tflite: TfliteModel, proof: dict[str, Any] | None = None
+            ) -> LitertTarget:
+    """Take the `.tflite` back out of the staging folder, keep its figures and the reason."""
+    block = status_block(status, reason, tflite, proof)
+    tflite.path.unlink(missing_ok=True)
+    return LitertTarget(block)
+
+
+def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
+                  staging: Path, *, wanted: bool | None, verify: bool, browser: bool, budget_s: float | None,
+                  verbose: bool = False, say: Callable[[str], None] = lambda _message: None) -> LitertTarget:
+    """Write, prove and keep (or leave out) `staging/model.tflite` beside the proven TF.js model.
+
+    wanted False: off. Without `verify` the file is published unverified, like the TF.js model;
+    without `browser` it is not written at all (LiteRT.js runs only in a browser).
+    """
+    if wanted is False:
+        return LitertTarget(status_block("off", "--no-litert"))
+    if verify and not browser:
+        return LitertTarget(status_block("unproven", NO_BROWSER))
+    say("converting to model.tflite for LiteRT.js (batch 1)")
+    try:
+        tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, staging / LITERT_MODEL,
+                              verbose)
+    except TfliteUnavailable as exc:
+        (staging / LITERT_MODEL).unlink(missing_ok=True)
+        return LitertTarget(status_block("unavailable", str(exc)))
+    if not verify:
+        return LitertTarget(status_block("unverified", "--no-verify: never compared with Keras", tflite))
+    return prove_tflite(tflite, reference, staging, budget_s, say)
+
+
+def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budget_s: float | None,
+                 say: Callable[[str], None]) -> LitertTarget:
+    """LiteRT.js' proof in Chromium on the browser bundle; the verdict and, when proven, the advice."""
+    try:
+        from export.browser import litert_proof
+    except ImportError:
+        return _refuse("unproven", "the browser proof (export.browser, Playwright) is not installed", tflite)
+    say("proving in headless Chromium through LiteRT.js, then timing both runtimes at batch 1")
+    classifiers = [name for name, is_classifier in reference.classifiers.items() if is_classifier]
+    with tempfile.TemporaryDirectory(prefix="litert-export-proof-") as tmp:
+        bundle = Path(tmp)
+        most = bundle_count(reference.samples.arrays, reference.expected, limit=BROWSER_BUNDLE_BYTES,
+                            most=reference.samples.count)
+        write_bundle(bundle, reference.samples.arrays, reference.expected, reference.classifiers,
+                     reference.thresholds, max(1, most))
+        try:
+            run = litert_proof(staging, bundle_dir=bundle, budget_s=budget_s, classifiers=classifiers,
+                               on_progress=ProgressLine("LiteRT.js", say, budget_s))
+        except ExportError as exc:
+            return _refuse("unavailable", f"LiteRT.js did not run in Chromium: {exc}", tflite)
+    versions = {"litertjs": npm_version("@litertjs/core")}
+    proof = {"browser": run.results or None, "skipped": run.skipped or None, "passed": None}
+    if run.errors:
+        accelerator, error = next(iter(run.errors.items()))
+        target = _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.tflite: {error}", tflite,
+                         proof)
+    elif failures := failures_of("LiteRT.js", run.results):
+        proof["passed"] = False
+        more = f"; {len(failures) - 1} more" if len(failures) > 1 else ""
+        target = _refuse("refused", f"disagrees with Keras ({failures[0]}{more})", tflite, proof)
+    else:
+        proof["passed"] = True
+        target = LitertTarget(status_block("proven", None, tflite, proof),
+                              runtimes=_runtimes(run, staging, tflite))
+    target.versions = versions
+    return target
+
+
+def _runtimes(run: Any, staging: Path, tflite: TfliteModel) -> dict[str, Any] | None:
+    """Both runtimes' figures from the LiteRT run's timings and the files; None if either has none."""
+    tfjs_ms = {backend: timing["ms"] for backend, timing in run.tfjs_ms.items()}
+    litert_ms = {name: result["batch1_ms"] for name, result in run.results.items() if "batch1_ms" in result}
+    if not tfjs_ms or not litert_ms:
+        return None
+    try:
+        modules = node_modules()
+    except RuntimeMissing:
+        return None
+    tfjs_model = [p for p in sorted(staging.iterdir())
+                  if p.name == "model.json" or (p.name.startswith("group") and p.suffix == ".bin")]
+    fewest = min([t["calls"] for t in run.tfjs_ms.values()]
+                 + [r["batch1_calls"] for r in run.results.values() if "batch1_calls" in r])
+    figures = {}
+    for name, ms, model_files in (("tfjs", tfjs_ms, tfjs_model), ("litert", litert_ms, [tflite.path])):
+        runtime_raw, runtime_gzip = sizes(runtime_paths(name, modules))
+        model_raw, model_gzip = sizes(model_files)
+        figures[name] = RuntimeFigures(runtime_raw, runtime_gzip, model_raw, model_gzip, ms, fewest,
+                                       tuple(file for _, file in RUNTIME_FILES[name]))
+    return runtimes_block(figures)

@@ -1,0 +1,116 @@
+"""Which runtime to ship: per runtime, what a page downloads and what a call costs, and after how
+many calls per page visit the bigger download pays for itself (metadata.json's `runtimes` block).
+
+A visit that makes n calls costs download_bytes · 8 / speed + n · ms_per_call on a runtime; the
+network speed is an assumption, named in the block.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
+
+# Lighthouse's default mobile throttling, the speed most page-weight advice is judged at.
+NETWORK = {"name": "Lighthouse's mobile throttling (\"Slow 4G\")", "mbit_per_s": 1.6384}
+GZIP_LEVEL = 6  # what web servers use by default
+COMPRESSION = f"gzip -{GZIP_LEVEL}"
+NAMES = {"tfjs": "TF.js", "litert": "LiteRT.js"}
+
+
+@functools.lru_cache(maxsize=64)
+def _gzip_size(path: Path, mtime_ns: int) -> int:
+    return len(gzip.compress(path.read_bytes(), compresslevel=GZIP_LEVEL, mtime=0))
+
+
+def sizes(paths: Iterable[Path]) -> tuple[int, int]:
+    """(bytes, gzip bytes) of the files together."""
+    raw = packed = 0
+    for path in paths:
+        stat = path.stat()
+        raw += stat.st_size
+        packed += _gzip_size(path, stat.st_mtime_ns)
+    return raw, packed
+
+
+def runtime_paths(runtime: str, node_modules: Path) -> list[Path]:
+    """The files a page downloads to run `runtime` (mnist_tfjs.contract.RUNTIME_FILES)."""
+    return [node_modules / VENDOR_FILES[package].folder / name for package, name in RUNTIME_FILES[runtime]]
+
+
+@dataclass(frozen=True)
+class RuntimeFigures:
+    """One runtime as a page meets it."""
+
+    runtime_bytes: int
+    runtime_gzip_bytes: int
+    model_bytes: int
+    model_gzip_bytes: int
+    ms_per_call: Mapping[str, float]  # backend: median ms of a warm batch-1 call
+    calls: int  # how many calls each median is of (the fewest)
+    files: tuple[str, ...] = ()
+
+    @property
+    def best(self) -> str:
+        return min(self.ms_per_call, key=lambda backend: self.ms_per_call[backend])
+
+    @property
+    def download_gzip_bytes(self) -> int:
+        return self.runtime_gzip_bytes + self.model_gzip_bytes
+
+    def as_json(self) -> dict[str, Any]:
+        return {"runtime_files": list(self.files), "runtime_bytes": self.runtime_bytes,
+                "runtime_gzip_bytes": self.runtime_gzip_bytes, "model_bytes": self.model_bytes,
+                "model_gzip_bytes": self.model_gzip_bytes, "ms_per_call": dict(self.ms_per_call),
+                "calls": self.calls, "best": self.best}
+
+
+def download_s(gzip_bytes: int, mbit_per_s: float) -> float:
+    """Seconds to download `gzip_bytes` at `mbit_per_s` (10^6 bits a second)."""
+    return gzip_bytes * 8 / (mbit_per_s * 1e6)
+
+
+def break_even_calls(download_gap_s: float, saved_ms_per_call: float) -> int:
+    """The fewest calls per visit at which a download `download_gap_s` bigger but `saved_ms_per_call`
+    faster runtime costs less: the smallest n with n · saved > gap."""
+    if saved_ms_per_call <= 0:
+        raise ValueError("the runtime with the bigger download must be the faster one")
+    return max(1, math.floor(download_gap_s * 1000 / saved_ms_per_call) + 1)
+
+
+def advice(figures: Mapping[str, RuntimeFigures],
+           mbit_per_s: float = NETWORK["mbit_per_s"]) -> dict[str, Any]:
+    """First answer, fastest call, and the break-even between them (metadata.runtimes.advice)."""
+    downloads = {name: download_s(f.download_gzip_bytes, mbit_per_s) for name, f in figures.items()}
+    calls = {name: f.ms_per_call[f.best] for name, f in figures.items()}
+    first = min(figures, key=lambda name: (downloads[name], calls[name]))
+    fastest = min(figures, key=lambda name: (calls[name], downloads[name]))
+
+    def label(name: str) -> str:
+        return f"{NAMES.get(name, name)} ({figures[name].best})"
+
+    speed = f"{mbit_per_s:g} Mbit/s"
+    if first == fastest:
+        return {"first_answer": first, "fastest": fastest, "download_gap_s": 0.0, "saved_ms_per_call": 0.0,
+                "break_even_calls": None, "ship": first,
+                "text": f"{label(first)} is both the smaller download at {speed} and the faster call "
+                        f"({calls[first]:.3g} ms): ship it."}
+    gap, saved = downloads[fastest] - downloads[first], calls[first] - calls[fastest]
+    n = break_even_calls(gap, saved)
+    return {"first_answer": first, "fastest": fastest, "download_gap_s": round(gap, 3),
+            "saved_ms_per_call": round(saved, 3), "break_even_calls": n, "ship": first,
+            "text": f"{label(first)} gives the first answer {gap:.1f} s sooner at {speed}; {label(fastest)} "
+                    f"saves {saved:.3g} ms a call and wins from {n:,} calls per page visit "
+                    "(or on repeat visits, once cached)."}
+
+
+def runtimes_block(figures: Mapping[str, RuntimeFigures]) -> dict[str, Any]:
+    """metadata.json's `runtimes`: the assumptions, each runtime's figures, and the advice."""
+    return {"network": dict(NETWORK), "compression": COMPRESSION,
+            **{name: f.as_json() for name, f in figures.items()}, "advice": advice(figures)}
