@@ -1,5 +1,6 @@
-"""The model page in headless Chromium, for a small generic export: card, parity table, and the
-"Check in this browser" button that re-runs the bundled proof on wasm, webgl and cpu."""
+"""The model page in headless Chromium, for a small generic export: card, parity table, the runtime
+advice, and the "Check in this browser" button that re-runs the bundled proof on TF.js wasm, webgl
+and cpu, and on LiteRT.js where the export holds a proven .tflite (the race between the two)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.browser_fixtures import OpenedPage
-from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS
+from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS, tiny_model
 
 pytestmark = pytest.mark.browser
 
@@ -61,13 +62,51 @@ def open_model_page(open_page: Callable[..., OpenedPage], url: str, viewport: di
     return opened
 
 
-def run_check(page: Any) -> list[dict[str, Any]]:
-    """Click the button and wait for one row per backend; the page's outcomes."""
+def run_check(page: Any, rows: int = len(BACKENDS)) -> list[dict[str, Any]]:
+    """Click the button and wait for `rows` rows (one per backend); the page's outcomes."""
     page.click("#check")
     page.wait_for_function(
-        f"() => document.querySelectorAll('#check-table tbody tr').length === {len(BACKENDS)}"
-        " && !document.getElementById('check').disabled", timeout=60_000)
+        f"() => document.querySelectorAll('#check-table tbody tr').length === {rows}"
+        " && !document.getElementById('check').disabled", timeout=90_000)
     return page.evaluate("window.modelPage.results()")
+
+
+def add_litert(folder: Path) -> Path:
+    """The tiny model's .tflite (the exporter's converter, batch 1) beside its graph model, recorded in
+    metadata.json as the exporter records a proven one, with a runtimes advice block."""
+    import hashlib
+
+    from export.specs import input_specs, output_specs
+    from export.tflite import write_tflite
+
+    _, arrays = read_bundle(folder)
+    model = tiny_model()  # seeded: the same weights as the export's
+    tflite = write_tflite(model, input_specs(model), output_specs(model), {INPUT: arrays[INPUT]},
+                          folder / "model.tflite")
+    data = tflite.path.read_bytes()
+    metadata = json.loads((folder / "metadata.json").read_text())
+    result = {**metadata["proof"]["node"]["cpu"], "batch": 1, "ms_per_call": 0.05}
+    metadata["files"]["model.tflite"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    metadata["litert"] = {"model": "model.tflite", "status": "proven", "reason": None, "bytes": len(data),
+                          "batch": 1, "signature": tflite.signature, "inputs": tflite.inputs,
+                          "outputs": tflite.outputs, "proof": {"browser": {"wasm": result}, "passed": True}}
+    metadata["runtimes"] = {
+        "network": {"name": "Slow 4G", "mbit_per_s": 1.6384}, "compression": "gzip -6",
+        "tfjs": {"runtime_gzip_bytes": 420_000, "model_bytes": 2_000, "model_gzip_bytes": 1_500,
+                 "ms_per_call": {"wasm": 0.09, "webgl": 1.2, "cpu": 0.1}, "best": "wasm"},
+        "litert": {"runtime_gzip_bytes": 2_900_000, "model_bytes": 2_500, "model_gzip_bytes": 1_800,
+                   "ms_per_call": {"wasm": 0.04}, "best": "wasm"},
+        "advice": {"first_answer": "tfjs", "fastest": "litert", "break_even_calls": 242_000, "ship": "tfjs",
+                   "text": "TF.js (wasm) gives the first answer 12.1 s sooner."}}
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def litert_export(generic_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("litert") / "web_model"
+    shutil.copytree(generic_export, folder)
+    return add_litert(folder)
 
 
 def test_model_page_checks_every_backend_against_the_bundle(generic_server, generic_export: Path,
@@ -78,14 +117,15 @@ def test_model_page_checks_every_backend_against_the_bundle(generic_server, gene
     outputs = page.locator("#outputs tbody").inner_text()
     assert all(name in outputs for name in OUTPUTS)
     proof_rows = page.locator("#proof-table tbody tr").all_inner_texts()
-    assert proof_rows[0].split("\t")[:2] == ["node cpu", "passed"]
-    assert proof_rows[1].split("\t")[:2] == ["browser", "not run"]
+    assert proof_rows[0].split("\t")[:2] == ["TF.js node cpu", "passed"]
+    assert proof_rows[1].split("\t")[:2] == ["TF.js browser", "not run"]
+    assert page.locator("#advice-card").is_hidden(), "no runtime advice without a proven .tflite"
     assert page.locator("#digit-link").is_hidden(), "no digit page for a generic model"
 
     manifest, arrays = read_bundle(generic_export)
     thresholds = manifest["thresholds"]
     results = run_check(page)
-    assert [r["backend"] for r in results] == BACKENDS
+    assert [(r["runtime"], r["backend"]) for r in results] == [("tfjs", b) for b in BACKENDS]
     for outcome in results:
         backend = outcome["backend"]
         assert outcome["available"] is True, f"{backend} did not start in headless Chromium"
@@ -100,7 +140,11 @@ def test_model_page_checks_every_backend_against_the_bundle(generic_server, gene
         assert row.get_attribute("data-state") == "true"
         cells = row.locator("td").all_inner_texts()
         assert cells[0] == "agrees" and cells[2] == "100%"
+        assert result["batch1_ms"] > 0 and result["batch1_calls"] >= 3, "timed at batch 1 after the proof"
     assert "3 of 3 backends" in page.locator("#check-note").inner_text()
+    race = page.evaluate("window.modelPage.race()")
+    assert race["runtime"] == "tfjs" and race["backend"] in BACKENDS
+    assert race["ms"] == min(r["result"]["batch1_ms"] for r in results)
 
     # The page's TF.js outputs themselves, read back, equal the bundle's expected outputs.
     computed = page.evaluate(
@@ -196,3 +240,59 @@ def test_model_page_of_a_schema_1_export_without_proof_bundle(generic_export: Pa
         assert "no proof bundle" in page.locator("#check-note").inner_text()
         assert page.locator("#digit-link").is_visible(), "an MNIST export links back to its digit page"
         assert opened.errors == []
+
+
+def test_model_page_races_tfjs_and_litert(litert_export: Path, open_page) -> None:
+    manifest, _ = read_bundle(litert_export)
+    with _serve(litert_export) as server:
+        opened = open_model_page(open_page, server.url)
+        page = opened.page
+        proof_rows = page.locator("#proof-table tbody tr").all_inner_texts()
+        assert any(r.split("\t")[:2] == ["LiteRT.js browser wasm", "passed"] for r in proof_rows), proof_rows
+        advice = page.locator("#advice-table tbody tr")
+        runtimes = [advice.nth(i).get_attribute("data-runtime") for i in range(advice.count())]
+        assert runtimes == ["tfjs", "litert"]
+        assert "wasm 0.04" in advice.nth(1).inner_text() and "2.77 MB" in advice.nth(1).inner_text()
+        assert "242,000 calls per page visit" in page.locator("#advice-text").inner_text()
+
+        results = run_check(page, rows=len(BACKENDS) + 2)  # LiteRT.js wasm, and webgpu (no adapter here)
+        assert [(r["runtime"], r["backend"]) for r in results] == (
+            [("tfjs", b) for b in BACKENDS] + [("litert", "wasm"), ("litert", "webgpu")])
+        litert = results[len(BACKENDS)]
+        assert litert["available"] is True and "error" not in litert, litert
+        result = litert["result"]
+        assert result["passed"] is True, result["failures"]
+        assert result["samples"] == manifest["samples"] and result["batch"] == 1
+        for name, figures in result["outputs"].items():
+            assert figures["relative_diff"] <= manifest["thresholds"]["max_relative_diff"], name
+        assert result["batch1_ms"] > 0 and result["batch1_calls"] >= 3
+        row = page.locator('#check-table tr[data-runtime="litert"][data-backend="wasm"]')
+        assert row.get_attribute("data-state") == "true"
+        assert row.locator("th").inner_text().startswith("LiteRT.js wasm")
+        webgpu = results[-1]
+        assert webgpu["available"] is False or "result" in webgpu or webgpu.get("error")
+        race = page.evaluate("window.modelPage.race()")
+        timed = [r for r in results if r.get("result", {}).get("passed")]
+        best = min(timed, key=lambda r: r["result"]["batch1_ms"])
+        assert (race["runtime"], race["backend"]) == (best["runtime"], best["backend"])
+        other = min(r["result"]["batch1_ms"] for r in timed if r["runtime"] != best["runtime"])
+        assert race["speedup"] == pytest.approx(other / race["ms"])
+        assert page.locator("#race-note").inner_text().startswith("Fastest here: ")
+        assert opened.errors == []
+
+
+def test_model_page_refuses_a_tflite_that_is_not_the_proven_one(litert_export: Path, tmp_path: Path,
+                                                                  open_page) -> None:
+    folder = tmp_path / "corrupted"
+    shutil.copytree(litert_export, folder)
+    data = bytearray((folder / "model.tflite").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "model.tflite").write_bytes(bytes(data))
+    with _serve(folder) as server:
+        page = open_model_page(open_page, server.url).page
+        results = run_check(page, rows=len(BACKENDS) + 1)
+        litert = [r for r in results if r["runtime"] == "litert"]
+        assert len(litert) == 1 and "result" not in litert[0]
+        assert "not the file the export proved" in litert[0]["error"]
+        row = page.locator('#check-table tr[data-runtime="litert"]')
+        assert row.get_attribute("data-state") == "error"

@@ -35,9 +35,10 @@ def _export_package_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-# Files the pages share with the exporter: the proof runner (docs/export-format.md).
+# Files the pages share with the exporter: the proof runner and its LiteRT.js adapter
+# (docs/export-format.md).
 SHARED_DIR = _export_package_dir()
-SHARED_NAMES = frozenset({"proof.js"})
+SHARED_NAMES = frozenset({"proof.js", "litert-proof.js"})
 PAGES = frozenset({"index.html", "model.html"})
 
 
@@ -65,7 +66,7 @@ def model_page() -> Response:
 
 @pages.get("/shared/<name>")
 def shared_file(name: str) -> Response:
-    """The proof runner `export/proof.js`, the same file the exporter runs in Node and Chromium."""
+    """The proof runner `export/proof.js` and its LiteRT.js adapter, the files the exporter runs too."""
     return send(SHARED_DIR, name, allowed=SHARED_NAMES)
 
 

@@ -1,9 +1,12 @@
 // The model page (any export): the model card and the export's parity table from metadata.json,
-// and "Check in this browser", which re-runs the bundled proof on every backend this browser has.
-// Only DOM work and wiring here; the check itself is proof-check.js, backends are model.js.
+// the exporter's runtime advice (TF.js or LiteRT.js), and "Check in this browser", which re-runs the
+// bundled proof on every backend this browser has, on both runtimes where the export proved a
+// .tflite, and races them at batch 1. Only DOM work and wiring here; the check itself is
+// proof-check.js, backends are model.js and litert.js.
 
+import { provenLiteRt } from './litert.js';
 import { fetchJson, METADATA_URL, ModelError } from './model.js';
-import { checkAll, loadBundle } from './proof-check.js';
+import { checkAll, checkLiteRt, loadBundle } from './proof-check.js';
 import {
   bytes, fillFacts, hideError, provenOn, setStatus, showError, showMissingModel,
 } from './ui.js';
@@ -121,47 +124,113 @@ function showProof(meta) {
   summary.textContent = `${proof.passed ? 'Passed' : 'FAILED'}: ${(proof.samples ?? 0).toLocaleString('en')} `
     + `${proof.source || ''} samples${where ? ` on ${where}` : ''}. Rule: relative difference ≤ ${exp(t.max_relative_diff)}`
     + `${isNumber(t.min_agreement) ? `, argmax agreement ≥ ${percent(t.min_agreement)}` : ''}.`;
-  for (const runtime of ['node', 'browser']) {
-    const results = proof[runtime];
+  const litert = isObject(meta.litert) ? meta.litert : null;
+  const runs = [['node', 'TF.js node', proof.node], ['browser', 'TF.js browser', proof.browser]];
+  if (litert) runs.push(['litert', 'LiteRT.js browser', isObject(litert.proof) ? litert.proof.browser : null]);
+  for (const [key, label, results] of runs) {
     if (!isObject(results)) {
-      body.append(row([runtime, 'not run', '–', '–', '–', '–'], { 1: 'muted-text' }));
+      const why = key === 'litert' ? `${litert.status}${litert.reason ? `: ${litert.reason}` : ''}` : 'not run';
+      body.append(row([label, why, '–', '–', '–', '–'], { 1: 'muted-text' }));
       continue;
     }
     for (const [backend, result] of Object.entries(results)) {
       if (!isObject(result)) continue;
       const w = worst(result);
-      const tr = row([`${runtime} ${backend}`, result.passed ? 'passed' : 'failed', samplesSeen(result),
+      const tr = row([`${label} ${backend}`, result.passed ? 'passed' : 'failed', samplesSeen(result),
         exp(w.relative), percent(w.agreement), ms(result.ms_per_call)],
       { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
       if (!result.passed && Array.isArray(result.failures)) tr.title = result.failures.join('\n');
       else if (result.stopped_by === 'time budget') tr.title = `${result.budget_s} s budget for this backend`;
+      tr.dataset.runtime = key === 'litert' ? 'litert' : 'tfjs';
       body.append(tr);
     }
   }
 }
 
+const RUNTIME_NAMES = { tfjs: 'TF.js', litert: 'LiteRT.js' };
+
+/** The exporter's advice (metadata.json `runtimes`): per runtime its downloads and ms per call, and which to ship. */
+function showAdvice(meta) {
+  const advice = isObject(meta.runtimes) ? meta.runtimes : null;
+  $('advice-card').hidden = !advice;
+  if (!advice) return;
+  const body = $('advice-table').tBodies[0];
+  body.replaceChildren();
+  for (const key of ['tfjs', 'litert']) {
+    const r = advice[key];
+    if (!isObject(r)) continue;
+    const calls = isObject(r.ms_per_call) ? Object.entries(r.ms_per_call).filter(([, v]) => isNumber(v)) : [];
+    const tr = row([RUNTIME_NAMES[key],
+      calls.map(([backend, v]) => `${backend} ${ms(v)}`).join(', ') || '–',
+      isNumber(r.runtime_gzip_bytes) ? bytes(r.runtime_gzip_bytes) : '–',
+      isNumber(r.model_gzip_bytes ?? r.model_bytes) ? bytes(r.model_gzip_bytes ?? r.model_bytes) : '–'],
+    { 1: 'num', 2: 'num', 3: 'num' });
+    tr.dataset.runtime = key;
+    body.append(tr);
+  }
+  const a = isObject(advice.advice) ? advice.advice : {};
+  const network = isObject(advice.network) ? advice.network : {};
+  const breakEven = isNumber(a.break_even_calls)
+    ? ` Break-even: ${a.break_even_calls.toLocaleString('en')} calls per page visit.` : '';
+  $('advice-text').textContent = `${a.text || ''}${breakEven}`
+    + `${network.name ? ` Downloads ${advice.compression || 'compressed'}, at ${network.name}.` : ''}`;
+}
+
+/** Batch-1 ms per call of a check outcome: the timed calls' median, else the proof's own. */
+function batch1(result) {
+  return isNumber(result?.batch1_ms) ? result.batch1_ms : result?.ms_per_call;
+}
+
 function showCheckResult(outcome) {
   const table = $('check-table');
   table.hidden = false;
+  const name = `${RUNTIME_NAMES[outcome.runtime] || ''} ${outcome.backend}`.trim();
   let tr;
   if (!outcome.available) {
-    tr = row([outcome.backend, 'not available here', '–', '–', '–'], { 1: 'muted-text' });
+    tr = row([name, 'not available here', '–', '–', '–'], { 1: 'muted-text' });
   } else if (outcome.error) {
-    tr = row([outcome.backend, `error: ${outcome.error}`, '–', '–', '–'], { 1: 'bad' });
+    tr = row([name, `error: ${outcome.error}`, '–', '–', '–'], { 1: 'bad' });
   } else {
     const { result } = outcome;
     const w = worst(result);
-    tr = row([outcome.described || outcome.backend, result.passed ? 'agrees' : 'differs',
-      exp(w.relative), percent(w.agreement), ms(result.ms_per_call)], { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
+    const described = outcome.runtime === 'tfjs' && outcome.described ? `TF.js ${outcome.described}` : outcome.described;
+    tr = row([described || name, result.passed ? 'agrees' : 'differs',
+      exp(w.relative), percent(w.agreement), ms(batch1(result))], { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
     if (!result.passed) tr.title = result.failures.join('\n');
   }
+  tr.dataset.runtime = outcome.runtime;
   tr.dataset.backend = outcome.backend;
   tr.dataset.state = !outcome.available ? 'unavailable' : (outcome.error ? 'error' : String(outcome.result.passed));
   table.tBodies[0].append(tr);
 }
 
 let metadata = null;
-const state = { results: null };
+const state = { results: null, race: null };
+
+/**
+ * The race on this machine among the outcomes that agree with Keras: the fastest at batch 1, and
+ * how it compares with the fastest of the other runtime; null with fewer than one runtime.
+ */
+export function race(agreed) {
+  const timed = agreed.filter((o) => isNumber(batch1(o.result)));
+  if (!timed.length) return null;
+  const best = (list) => list.reduce((a, b) => (batch1(b.result) < batch1(a.result) ? b : a));
+  const winner = best(timed);
+  const others = timed.filter((o) => o.runtime !== winner.runtime);
+  const label = (o) => `${RUNTIME_NAMES[o.runtime]} ${o.backend}`;
+  const fastest = { runtime: winner.runtime, backend: winner.backend, ms: batch1(winner.result) };
+  if (!others.length) {
+    return { ...fastest, text: `Fastest here: ${label(winner)}, ${ms(fastest.ms)} ms per call (batch 1).` };
+  }
+  const runnerUp = best(others);
+  const speedup = batch1(runnerUp.result) / fastest.ms;
+  return {
+    ...fastest,
+    speedup,
+    text: `Fastest here: ${label(winner)}, ${ms(fastest.ms)} ms per call (batch 1), ${speedup.toFixed(1)}x `
+      + `${label(runnerUp)} (${ms(batch1(runnerUp.result))} ms).`,
+  };
+}
 
 /** Run the check on every backend; resolves [{backend, available, described, result | error}]. */
 async function check() {
@@ -174,11 +243,17 @@ async function check() {
     const classifiers = specs(metadata || {}, 'outputs', 'output').filter((s) => s.classifier).map((s) => s.name);
     setStatus(`Checking ${bundle.samples} samples on each backend…`);
     const results = await checkAll(bundle, { classifiers }, showCheckResult);
+    if (provenLiteRt(metadata)) {
+      setStatus(`Checking ${bundle.samples} samples on LiteRT.js…`);
+      results.push(...await checkLiteRt(bundle, metadata, { classifiers }, showCheckResult));
+    }
     state.results = results;
     const ran = results.filter((r) => r.result);
     const agreed = ran.filter((r) => r.result.passed);
     $('check-note').textContent = `${agreed.length} of ${ran.length} backends that ran agree with Keras on all `
       + `${bundle.samples} samples (${results.length - ran.length} not available or failed to run).`;
+    state.race = race(agreed);
+    $('race-note').textContent = state.race ? state.race.text : '';
     setStatus(agreed.length === ran.length && ran.length ? 'Checked: this browser computes what Keras computed'
       : 'Checked: see the table', agreed.length === ran.length && ran.length ? 'ok' : 'error');
     return results;
@@ -204,6 +279,7 @@ async function start() {
   showFacts(metadata);
   showSpecs(metadata);
   showProof(metadata);
+  showAdvice(metadata);
   if (isNumber(metadata.proof?.bundled) && metadata.proof.bundled > 0) {
     checkButton.disabled = false;
     setStatus('Ready', 'ok');
@@ -226,6 +302,8 @@ window.modelPage = {
   ready,
   /** Run the check on every backend (as the button does). */
   check: () => ready.then(check),
-  /** The last check's outcomes, or null. */
+  /** The last check's outcomes, or null: [{runtime: 'tfjs' | 'litert', backend, available, result | error}]. */
   results: () => state.results,
+  /** The last check's race: {runtime, backend, ms, speedup, text} of the fastest agreeing backend, or null. */
+  race: () => state.race,
 };

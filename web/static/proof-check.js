@@ -1,6 +1,9 @@
 // The model side of the model page's check: the export's proof bundle (proof.json + proof.bin)
-// run through the shared runner `tfjsProof` (export/proof.js) on each TF.js backend in turn.
+// run through the shared runner `tfjsProof` (export/proof.js) on each TF.js backend in turn, then
+// on LiteRT.js with the export's .tflite (through the shared adapter export/litert-proof.js), each
+// timed at batch 1 after its proof: the race between the two runtimes on this machine.
 
+import { compileTflite, fetchTflite, loadLiteRtRuntime } from './litert.js';
 import {
   BACKENDS, describeBackend, fetchJson, loadGraphModel, ModelError, runtime, trySetBackend,
 } from './model.js';
@@ -30,23 +33,86 @@ export async function loadBundle() {
   }
 }
 
+// Batch-1 calls timed after each proof (the median is RESULT.batch1_ms), and the most time they take.
+export const TIMED_CALLS = 30;
+const TIMING_BUDGET_MS = 5000;
+
+/** The global `litertProof` from /shared/litert-proof.js, or a ModelError if it did not load. */
+function litertAdapter() {
+  const adapter = globalThis.litertProof;
+  if (!adapter || typeof adapter.runtime !== 'function') {
+    throw new ModelError('The LiteRT.js proof adapter did not load (/shared/litert-proof.js). Restart `python -m web`.',
+      'runtime');
+  }
+  return adapter;
+}
+
+/** The runner's options shared by both runtimes; outcomes gain `runtime` and go to `onResult`. */
+function common(runtimeName, { classifiers, batch }, outcomes, onResult) {
+  return {
+    batch, classifiers, timeCalls: TIMED_CALLS, timeBudgetMs: TIMING_BUDGET_MS,
+    onResult: (outcome) => {
+      const shown = outcome.available === false
+        ? { runtime: runtimeName, backend: outcome.backend, available: false } : { runtime: runtimeName, ...outcome };
+      outcomes.push(shown);
+      onResult(shown);
+    },
+  };
+}
+
 /**
- * The shared runner's proof on every backend in BACKENDS order, one after another; `onResult` sees
- * each as it finishes: {backend, available, described, result}, {backend, available: false} when
- * this browser cannot start it, or {backend, error}.
+ * The shared runner's proof on every TF.js backend in BACKENDS order, one after another; `onResult`
+ * sees each as it finishes: {runtime: 'tfjs', backend, available, described, result},
+ * {runtime, backend, available: false} when this browser cannot start it, or {runtime, backend, error}.
  */
 export async function checkAll(bundle, { classifiers = [], batch = 32 } = {}, onResult = () => {}) {
   const outcomes = [];
   await proofRunner().proveOnBackends(runtime(), bundle, {
-    backends: BACKENDS, batch, classifiers,
+    ...common('tfjs', { classifiers, batch }, outcomes, onResult),
+    backends: BACKENDS,
     setBackend: trySetBackend,
     describe: () => describeBackend(),
     loadModel: () => loadGraphModel(),
-    onResult: (outcome) => {
-      const shown = outcome.available === false ? { backend: outcome.backend, available: false } : outcome;
-      outcomes.push(shown);
-      onResult(shown);
-    },
+  });
+  return outcomes;
+}
+
+/** Whether LiteRT.js can use `accelerator` here: wasm always, webgpu with an adapter. */
+async function hasAccelerator(accelerator) {
+  if (accelerator === 'wasm') return true;
+  try {
+    return Boolean(await navigator.gpu?.requestAdapter());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The same proof on LiteRT.js with the export's .tflite (refused unless its sha256 is the one
+ * metadata.json lists), on each accelerator in `accelerators`; outcomes as checkAll's, runtime 'litert'.
+ * A runtime that cannot start gives one {runtime: 'litert', backend, error} per accelerator.
+ */
+export async function checkLiteRt(bundle, metadata, { classifiers = [], accelerators = ['wasm', 'webgpu'] } = {},
+  onResult = () => {}) {
+  const outcomes = [];
+  const options = common('litert', { classifiers, batch: 1 }, outcomes, onResult);
+  let bytes;
+  let litert;
+  try {
+    bytes = await fetchTflite(metadata);
+    litert = await loadLiteRtRuntime();
+  } catch (err) {
+    for (const backend of accelerators.filter((a) => a === 'wasm')) {
+      options.onResult({ backend, available: true, error: err.message || String(err) });
+    }
+    return outcomes;
+  }
+  await proofRunner().proveOnBackends(litertAdapter().runtime(litert), bundle, {
+    ...options,
+    backends: accelerators,
+    setBackend: hasAccelerator,
+    describe: (accelerator) => `LiteRT.js ${accelerator}${accelerator === 'wasm' ? ' (XNNPack)' : ''}`,
+    loadModel: (accelerator) => compileTflite(bytes, accelerator),
   });
   return outcomes;
 }
