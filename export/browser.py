@@ -88,7 +88,8 @@ RUN_PROOF = ("""async ({backends, batch, budgetMs, classifiers, timeoutMs, progr
 }""")
 
 # Runs in the harness page: LiteRT.js' proof of model.tflite on each accelerator (batch 1), each
-# timed at batch 1 after its proof; then each TF.js backend timed the same way on model.json.
+# timed at batch 1 after its proof; then, when every accelerator passed, each TF.js backend timed
+# the same way on model.json.
 RUN_LITERT = ("""async ({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs, progressPrefix,
                     timeCalls, timeBudgetMs, module, wasmDir, modelUrl}) => {""" + PAGE_PRELUDE + """
   const litert = await bounded(import(module), 'loading LiteRT.js');
@@ -110,7 +111,9 @@ RUN_LITERT = ("""async ({accelerators, tfjsBackends, budgetMs, classifiers, time
   for (const name of Object.keys(skipped)) delete outcome.errors[name];
   const tfjsMs = {};
   const tfjsErrors = {};
-  for (const name of tfjsBackends) {
+  const proven = Object.keys(outcome.errors).length === 0
+    && Object.values(outcome.results).every((result) => result.passed);
+  for (const name of proven ? tfjsBackends : []) {  // timings only matter for a .tflite that is kept
     let model = null;
     try {
       if (!(await tfjsBackend(name))) throw new Error(`the ${name} backend did not start`);

@@ -66,11 +66,15 @@ def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
                   verbose: bool = False, say: Callable[[str], None] = lambda _message: None) -> LitertTarget:
     """Write, prove and keep (or leave out) `staging/model.tflite` beside the proven TF.js model.
 
-    wanted False: off. Without `verify` the file is published unverified, like the TF.js model;
-    without `browser` it is not written at all (LiteRT.js runs only in a browser).
+    wanted False: off; None: wherever it can be proven; True: also unverified with `verify` False
+    (like the TF.js model). Without `browser` it is not written at all (LiteRT.js runs only in a
+    browser).
     """
     if wanted is False:
         return LitertTarget(status_block("off", "--no-litert"))
+    if not verify and wanted is None:
+        return LitertTarget(status_block("unproven", "--no-verify: no proof, so no model.tflite (--litert "
+                                                     "writes one unverified)"))
     if verify and not browser:
         return LitertTarget(status_block("unproven", NO_BROWSER))
     say("converting to model.tflite for LiteRT.js (batch 1)")

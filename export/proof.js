@@ -318,7 +318,7 @@
   //   options.loadModel(name) → a tf.GraphModel; options.describe(name) → text kept as `described`;
   //   options.onResult({backend, result, error, available}) as each finishes; the rest goes to runProof
   //   (options.onProgress also gets {backend}); options.timeCalls: N also times N warm batch-1 calls
-  //   after the proof (for at most options.timeBudgetMs), kept in RESULT as batch1_ms (median) and
+  //   after a proof that passed (for at most options.timeBudgetMs), kept in RESULT as batch1_ms (median) and
   //   batch1_calls.
   // Returns {results: {backend: RESULT}, errors: {backend: message}}.
   async function proveOnBackends(runtime, bundle, options) {
@@ -336,7 +336,7 @@
           model = await loadModel(backend);
           const onProgress = options.onProgress && ((p) => options.onProgress(Object.assign({backend}, p)));
           const result = await runProof(runtime, model, bundle, Object.assign({}, options, {onProgress}));
-          if (options.timeCalls > 0) {
+          if (options.timeCalls > 0 && result.passed) {
             const timing = await timeCalls(runtime, model, bundle,
                                            {calls: options.timeCalls, budgetMs: options.timeBudgetMs});
             result.batch1_ms = timing.ms;

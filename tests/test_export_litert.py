@@ -1,0 +1,213 @@
+"""The LiteRT.js target: model.tflite converted for batch 1, proven in headless Chromium through
+LiteRT.js by the shared proof runner, left out when it disagrees with Keras (the TF.js model still
+published), the runtime advice in metadata.json and the CLI table, and its break-even arithmetic."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from export.errors import ExportError
+from export.runtimes import RuntimeFigures, advice, break_even_calls, download_s
+from tests.helpers import require
+from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS, THRESHOLDS
+
+
+@pytest.fixture(scope="module")
+def chromium_ready() -> None:
+    from mnist_tfjs.chromium import find_chromium
+    from mnist_tfjs.paths import NODE_MODULES
+
+    require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
+    require((NODE_MODULES / "@litertjs" / "core").is_dir(), "npm packages (`npm ci`)")
+
+
+def _reference(folder: Path) -> tuple[Any, list[Any], list[Any], Any]:
+    """The tiny model, its specs and the Reference of the proof its hand-built export bundles."""
+    from export.prove import Reference
+    from export.samples import Samples
+    from export.specs import input_specs, output_specs
+    from tests.tiny_export import tiny_model
+
+    model = tiny_model()
+    manifest = json.loads((folder / "proof.json").read_text())
+    blob = (folder / "proof.bin").read_bytes()
+    arrays = {a["name"]: np.frombuffer(blob[a["offset"]:a["offset"] + a["bytes"]], "<f4").reshape(a["shape"])
+              for a in manifest["arrays"]}
+    samples = Samples("generic", {INPUT: arrays[INPUT]}, {"source": "generated"})
+    expected = {name: arrays[name] for name in OUTPUTS}
+    inputs, outputs = input_specs(model), output_specs(model)
+    reference = Reference(samples, expected, outputs, {name: name in CLASSIFIERS for name in OUTPUTS},
+                          THRESHOLDS)
+    return model, inputs, outputs, reference
+
+
+def _staging(tiny_generic_export: Path, tmp_path: Path) -> Path:
+    """A staging folder as the pipeline has it before the LiteRT step: the proven TF.js model."""
+    staging = tmp_path / "staging"
+    shutil.copytree(tiny_generic_export, staging)
+    (staging / "metadata.json").unlink()
+    return staging
+
+
+def _with_shifted_weights(write: Any) -> Any:
+    """The real converter, then the "scores" layer's kernel in the written file negated: a valid
+    .tflite whose outputs disagree with Keras (the seam is export.litert.write_tflite)."""
+    def write_and_damage(model: Any, inputs: Any, outputs: Any, samples: Any, path: Path,
+                         verbose: bool = False) -> Any:
+        tflite = write(model, inputs, outputs, samples, path, verbose)
+        kernel = np.ascontiguousarray(model.get_layer("scores").get_weights()[0].T, "<f4")
+        data = path.read_bytes()
+        at = data.find(kernel.tobytes())
+        assert at > 0, "the kernel is stored as kernel.T in the .tflite"
+        path.write_bytes(data[:at] + (-kernel).astype("<f4").tobytes() + data[at + kernel.nbytes:])
+        return tflite
+
+    return write_and_damage
+
+
+def test_litert_target_is_proven_with_both_runtimes_timed(chromium_ready: None, tiny_generic_export: Path,
+                                                         tmp_path: Path) -> None:
+    from export.litert import litert_target
+    from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
+    from mnist_tfjs.runtime import node_modules
+
+    staging = _staging(tiny_generic_export, tmp_path)
+    model, inputs, outputs, reference = _reference(staging)
+    target = litert_target(model, inputs, outputs, reference, staging, wanted=None, verify=True, browser=True,
+                           budget_s=None)
+    block = target.block
+    assert block["status"] == "proven" and block["reason"] is None and block["model"] == "model.tflite"
+    tflite = staging / "model.tflite"
+    assert block["bytes"] == tflite.stat().st_size > 0 and tflite.read_bytes()[4:8] == b"TFL3"
+    assert block["batch"] == 1 and block["signature"]
+    assert [(e["name"], e["shape"], e["dtype"]) for e in block["inputs"]] == [(INPUT, [1, 6], "float32")]
+    assert [(e["name"], e["shape"]) for e in block["outputs"]] == [(name, [1, width])
+                                                                     for name, width in OUTPUTS.items()]
+    assert sorted(e["index"] for e in block["outputs"]) == [0, 1]
+    proof = block["proof"]
+    assert proof["passed"] is True
+    wasm = proof["browser"]["wasm"]
+    assert wasm["passed"] and wasm["failures"] == [] and wasm["samples"] == wasm["of"] == 64
+    assert wasm["batch"] == 1 and wasm["batch1_ms"] > 0 and wasm["batch1_calls"] == 30
+    assert wasm["chromium"][0].isdigit()
+    for name, figures in wasm["outputs"].items():
+        assert figures["relative_diff"] <= THRESHOLDS["max_relative_diff"] and figures["all_finite"]
+        assert figures["agreement"] == (1.0 if name in CLASSIFIERS else None)
+    assert "webgpu" in proof["browser"] or "WebGPU" in proof["skipped"]["webgpu"]
+    assert target.versions["litertjs"]
+
+    runtimes = target.runtimes
+    assert runtimes is not None and runtimes["network"]["mbit_per_s"] > 0
+    modules = node_modules()
+    for name in ("tfjs", "litert"):
+        figures = runtimes[name]
+        paths = [modules / VENDOR_FILES[package].folder / file for package, file in RUNTIME_FILES[name]]
+        assert figures["runtime_bytes"] == sum(p.stat().st_size for p in paths)
+        assert 0 < figures["runtime_gzip_bytes"] < figures["runtime_bytes"]
+        assert figures["best"] in figures["ms_per_call"]
+        assert all(ms > 0 for ms in figures["ms_per_call"].values())
+    assert set(runtimes["tfjs"]["ms_per_call"]) == {"wasm", "webgl", "cpu"}
+    assert runtimes["tfjs"]["model_bytes"] == sum(p.stat().st_size for p in staging.iterdir()
+                                                  if p.name == "model.json" or p.name.startswith("group"))
+    assert runtimes["litert"]["model_bytes"] == block["bytes"]
+    assert runtimes["litert"]["ms_per_call"]["wasm"] == wasm["batch1_ms"]
+    assert runtimes["advice"]["text"] and runtimes["advice"]["ship"] in ("tfjs", "litert")
+
+
+def test_a_tflite_that_disagrees_with_keras_is_refused(chromium_ready: None, tiny_generic_export: Path,
+                                                       tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import export.litert
+    from export.litert import litert_target
+
+    monkeypatch.setattr(export.litert, "write_tflite", _with_shifted_weights(export.litert.write_tflite))
+    staging = _staging(tiny_generic_export, tmp_path)
+    model, inputs, outputs, reference = _reference(staging)
+    target = litert_target(model, inputs, outputs, reference, staging, wanted=None, verify=True, browser=True,
+                           budget_s=None)
+    block = target.block
+    assert block["status"] == "refused" and block["model"] is None and target.runtimes is None
+    assert not (staging / "model.tflite").exists() and (staging / "model.json").is_file()
+    assert block["reason"].startswith("disagrees with Keras (LiteRT.js wasm: scores: max |Δ|")
+    assert block["bytes"] > 0 and block["proof"]["passed"] is False
+    assert block["proof"]["browser"]["wasm"]["passed"] is False
+
+
+@pytest.mark.parametrize(("wanted", "verify", "browser", "status", "words"), [
+    (False, True, True, "off", "--no-litert"),
+    (None, True, False, "unproven", "--no-browser"),
+    (None, False, False, "unproven", "--no-verify"),
+])
+def test_no_tflite_is_written_where_it_cannot_be_proven(wanted: bool | None, verify: bool, browser: bool,
+                                                        status: str, words: str, tmp_path: Path) -> None:
+    from export.litert import litert_target
+
+    target = litert_target(object(), [], [], object(), tmp_path, wanted=wanted, verify=verify,  # type: ignore[arg-type]
+                           browser=browser, budget_s=None)
+    assert target.block["status"] == status and words in target.block["reason"]
+    assert target.block["model"] is None and target.runtimes is None and not any(tmp_path.iterdir())
+
+
+def test_litert_asked_for_without_a_browser_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    from export.pipeline import ExportOptions, preflight
+
+    model = tmp_path / "m.keras"
+    shutil.make_archive(str(tmp_path / "m"), "zip", tmp_path)
+    (tmp_path / "m.zip").rename(model)
+    with pytest.raises(ExportError, match="--litert needs the browser proof"):
+        preflight(model, tmp_path / "out", ExportOptions(litert=True, browser=False))
+
+
+def _figures(gzip_bytes: int, ms: float) -> RuntimeFigures:
+    return RuntimeFigures(gzip_bytes * 3, gzip_bytes - 1000, 5000, 1000, {"wasm": ms, "cpu": ms * 4}, 30)
+
+
+def test_break_even_is_the_first_call_count_at_which_the_faster_runtime_costs_less() -> None:
+    assert download_s(1_000_000, 8.0) == pytest.approx(1.0)  # 8 Mbit at 8 Mbit/s
+    assert break_even_calls(1.0, 0.5) == 2001  # 2,000 calls save exactly 1 s: one more wins
+    assert break_even_calls(1.0, 0.3) == 3334
+    assert break_even_calls(0.0001, 10.0) == 1
+    with pytest.raises(ValueError):
+        break_even_calls(1.0, 0.0)
+    # LiteRT.js: 1 MB more to download at 8 Mbit/s (1 s), 0.5 ms faster a call.
+    verdict = advice({"tfjs": _figures(500_000, 1.0), "litert": _figures(1_500_000, 0.5)}, mbit_per_s=8.0)
+    assert verdict["first_answer"] == verdict["ship"] == "tfjs" and verdict["fastest"] == "litert"
+    assert verdict["download_gap_s"] == pytest.approx(1.0) and verdict["saved_ms_per_call"] == 0.5
+    assert verdict["break_even_calls"] == 2001 and "2,001 calls" in verdict["text"]
+    for calls in (2000, 2001):
+        cost = {name: download_s(f.download_gzip_bytes, 8.0) * 1000 + calls * f.ms_per_call["wasm"]
+                for name, f in {"tfjs": _figures(500_000, 1.0), "litert": _figures(1_500_000, 0.5)}.items()}
+        assert (cost["litert"] < cost["tfjs"]) == (calls >= verdict["break_even_calls"])
+
+
+def test_a_runtime_both_smaller_and_faster_has_no_break_even() -> None:
+    verdict = advice({"tfjs": _figures(500_000, 1.0), "litert": _figures(1_500_000, 2.0)}, mbit_per_s=8.0)
+    assert verdict["first_answer"] == verdict["fastest"] == verdict["ship"] == "tfjs"
+    assert verdict["break_even_calls"] is None and "both the smaller download" in verdict["text"]
+
+
+def test_the_cli_table_shows_the_litert_verdict_and_the_advice() -> None:
+    from export.report import litert_lines
+
+    refused = {"status": "refused", "reason": "disagrees with Keras (LiteRT.js wasm: y: max |Δ| 2e-01)",
+               "proof": {"browser": {"wasm": {"passed": False, "failures": ["y: off"], "outputs": {
+                   "y": {"max_abs_diff": 0.2, "relative_diff": 0.2, "scale": 1.0, "agreement": None}}}},
+                         "skipped": {"webgpu": "no WebGPU adapter"}}}
+    text = "\n".join(litert_lines(refused, None))
+    assert "LiteRT.js wasm y" in text and "FAIL" in text and "not run: no WebGPU adapter" in text
+    assert "model.tflite   not published (refused): disagrees with Keras" in text
+    runtimes = {"compression": "gzip -6", "tfjs": _figures(500_000, 1.0).as_json(),
+                "litert": _figures(1_500_000, 0.5).as_json(),
+                "advice": advice({"tfjs": _figures(500_000, 1.0), "litert": _figures(1_500_000, 0.5)}, 8.0)}
+    proven = {"status": "proven", "reason": None, "bytes": 2048, "batch": 1, "proof": {}}
+    text = "\n".join(litert_lines(proven, runtimes))
+    assert "model.tflite   proven, batch 1, 2,048 bytes" in text
+    assert "TF.js          batch 1: wasm 1 ms, cpu 4 ms" in text
+    assert "LiteRT.js      batch 1: wasm 0.5 ms" in text
+    assert "wins from 2,001 calls per page visit" in text
