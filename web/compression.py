@@ -3,6 +3,7 @@ runtime files compressed harder, once, ahead of the first request (`precompress`
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import threading
@@ -94,7 +95,7 @@ def compress_hard(data: bytes, algorithm: str) -> bytes:
         return compression.zstd.compress(data, level)
     if algorithm == "br":
         return brotli.compress(data, quality=level)
-    return compression.gzip.compress(data, level)
+    return gzip.compress(data, level, mtime=0)  # no timestamp: the same bytes every time
 
 
 def runtime_files(node_modules: Path, min_bytes: int = PRECOMPRESS_MIN_BYTES) -> list[Path]:
