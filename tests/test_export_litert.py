@@ -211,3 +211,56 @@ def test_the_cli_table_shows_the_litert_verdict_and_the_advice() -> None:
     assert "TF.js          batch 1: wasm 1 ms, cpu 4 ms" in text
     assert "LiteRT.js      batch 1: wasm 0.5 ms" in text
     assert "wins from 2,001 calls per page visit" in text
+
+
+def _cli(args: list[str]) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from export.__main__ import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(args)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.mark.slow
+def test_the_cli_publishes_both_and_leaves_a_wrong_tflite_out(chromium_ready: None, node_ready: str,
+                                                              tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import export.litert
+    from mnist_tfjs.files import sha256_file
+    from tests.tiny_export import tiny_model
+
+    model = tmp_path / "tiny.keras"
+    tiny_model().save(model)
+    common = ["--model", str(model), "--samples-count", "32", "--backend", "wasm"]
+
+    code, stdout, stderr = _cli([*common, "--out", str(tmp_path / "both")])
+    assert code == 0, stderr
+    metadata = json.loads((tmp_path / "both" / "metadata.json").read_text())
+    assert metadata["litert"]["status"] == "proven" and "model.tflite for LiteRT.js" in stdout
+    tflite = tmp_path / "both" / "model.tflite"
+    assert metadata["files"]["model.tflite"] == {"bytes": tflite.stat().st_size,
+                                                 "sha256": sha256_file(tflite)}
+    assert metadata["download_bytes"] == sum(entry["bytes"] for name, entry in metadata["files"].items()
+                                             if name == "model.json" or name.startswith("group"))
+    assert metadata["versions"]["litertjs"] and metadata["runtimes"]["advice"]["text"] in stdout
+    assert "LiteRT.js wasm scores" in stdout and "model.tflite   proven, batch 1" in stdout
+
+    monkeypatch.setattr(export.litert, "write_tflite", _with_shifted_weights(export.litert.write_tflite))
+    code, stdout, stderr = _cli([*common, "--out", str(tmp_path / "tfjs-only")])
+    assert code == 0, stderr
+    assert stderr.strip().splitlines()[-1].startswith("warning: model.tflite not published (refused): "
+                                                      "disagrees with Keras (LiteRT.js wasm: scores:")
+    assert "model.tflite   not published (refused)" in stdout and "LiteRT.js wasm" in stdout
+    published = tmp_path / "tfjs-only"
+    assert (published / "model.json").is_file() and not (published / "model.tflite").exists()
+    metadata = json.loads((published / "metadata.json").read_text())
+    assert metadata["proof"]["passed"] is True and metadata["litert"]["status"] == "refused"
+    assert metadata["runtimes"] is None and "model.tflite" not in metadata["files"]
+
+    code, _, stderr = _cli([*common, "--out", str(tmp_path / "asked"), "--litert"])
+    assert code == 3 and "error: model.tflite not published (refused)" in stderr
+    assert (tmp_path / "asked" / "model.json").is_file()
