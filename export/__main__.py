@@ -32,13 +32,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m export",
         description="Convert a Keras 3 model to a TensorFlow.js graph model, prove in TF.js (Node.js wasm "
                     "and cpu, and headless Chromium when found) that it computes what Keras computes, and "
-                    "publish it atomically with metadata.json and the proof samples.",
+                    "publish it atomically with metadata.json and the proof samples; with Chromium, also "
+                    "a model.tflite for LiteRT.js, proven the same way, and which runtime to ship.",
     )
     parser.add_argument("--model", type=Path, default=Path("artifacts/model.keras"),
                         help="the .keras file to export (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("artifacts/web_model"),
                         help="folder to publish: model.json, weight shards, metadata.json, proof.json, "
-                             "proof.bin (default: %(default)s)")
+                             "proof.bin, model.tflite when proven (default: %(default)s)")
     parser.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none",
                         help="weight quantization; smaller download, weights are float32 again once loaded "
                              "(default: %(default)s)")
