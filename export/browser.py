@@ -93,7 +93,8 @@ RUN_PROOF = ("""async ({backends, batch, budgetMs, classifiers, timeoutMs, progr
 RUN_LITERT = ("""async ({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs, progressPrefix,
                     timeCalls, timeBudgetMs, module, wasmDir, modelUrl}) => {""" + PAGE_PRELUDE + """
   const litert = await bounded(import(module), 'loading LiteRT.js');
-  await bounded(litert.loadLiteRt(wasmDir), 'starting LiteRT.js');
+  const threads = self.crossOriginIsolated;  // as TF.js' wasm backend: threads where isolated
+  await bounded(litert.loadLiteRt(wasmDir, {threads}), 'starting LiteRT.js');
   const skipped = {};
   const accelerator = async (name) => {
     if (name !== 'webgpu') return name === 'wasm';
@@ -125,7 +126,8 @@ RUN_LITERT = ("""async ({accelerators, tfjsBackends, budgetMs, classifiers, time
       if (model) model.dispose();
     }
   }
-  return {...outcome, skipped, tfjsMs, tfjsErrors, tfjs: tf.version.tfjs, isolated: self.crossOriginIsolated};
+  return {...outcome, skipped, tfjsMs, tfjsErrors, threads, tfjs: tf.version.tfjs,
+          isolated: self.crossOriginIsolated};
 }""")
 
 
@@ -338,6 +340,7 @@ class LitertRun:
     tfjs_errors: dict[str, str]
     chromium: str
     tfjs: str
+    threads: bool = False  # LiteRT.js ran its threaded build (the page was cross-origin isolated)
 
 
 def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELERATORS,
@@ -375,4 +378,4 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
     results = {name: {**result, "chromium": version} for name, result in outcome["results"].items()}
     return LitertRun(results=results, errors=dict(outcome["errors"]), skipped=skipped,
                      tfjs_ms=dict(outcome["tfjsMs"]), tfjs_errors=dict(outcome["tfjsErrors"]),
-                     chromium=version, tfjs=outcome["tfjs"])
+                     chromium=version, tfjs=outcome["tfjs"], threads=bool(outcome["threads"]))

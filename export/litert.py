@@ -110,7 +110,8 @@ def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budge
         except ExportError as exc:
             return _refuse("unavailable", f"LiteRT.js did not run in Chromium: {exc}", tflite)
     versions = {"litertjs": npm_version("@litertjs/core")}
-    proof = {"browser": run.results or None, "skipped": run.skipped or None, "passed": None}
+    proof = {"browser": run.results or None, "skipped": run.skipped or None, "threads": run.threads,
+             "passed": None}
     if run.errors:
         accelerator, error = next(iter(run.errors.items()))
         target = _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.tflite: {error}", tflite,
@@ -139,12 +140,13 @@ def _runtimes(run: Any, staging: Path, tflite: TfliteModel) -> dict[str, Any] | 
         return None
     tfjs_model = [p for p in sorted(staging.iterdir())
                   if p.name == "model.json" or (p.name.startswith("group") and p.suffix == ".bin")]
-    fewest = min([t["calls"] for t in run.tfjs_ms.values()]
-                 + [r["batch1_calls"] for r in run.results.values() if "batch1_calls" in r])
+    calls = {"tfjs": {backend: timing["calls"] for backend, timing in run.tfjs_ms.items()},
+             "litert": {name: result["batch1_calls"] for name, result in run.results.items()
+                        if "batch1_calls" in result}}
     figures = {}
     for name, ms, model_files in (("tfjs", tfjs_ms, tfjs_model), ("litert", litert_ms, [tflite.path])):
         runtime_raw, runtime_gzip = sizes(runtime_paths(name, modules))
         model_raw, model_gzip = sizes(model_files)
-        figures[name] = RuntimeFigures(runtime_raw, runtime_gzip, model_raw, model_gzip, ms, fewest,
+        figures[name] = RuntimeFigures(runtime_raw, runtime_gzip, model_raw, model_gzip, ms, calls[name],
                                        tuple(file for _, file in RUNTIME_FILES[name]))
     return runtimes_block(figures)

@@ -111,8 +111,10 @@ def _runtime_lines(runtimes: dict[str, Any]) -> list[str]:
         figures = runtimes.get(name)
         if not figures:
             continue
+        counts = figures.get("calls") or {}
         calls = ", ".join(f"{backend} {ms:.3g} ms" for backend, ms in figures["ms_per_call"].items())
-        lines.append(f"  {label:<14} batch 1: {calls} (median of {figures['calls']} calls); download "
+        fewest = min(counts.values(), default=0)
+        lines.append(f"  {label:<14} batch 1: {calls} (medians of {fewest}+ calls); download "
                      f"{_kib(figures['runtime_gzip_bytes'])} runtime + {_kib(figures['model_gzip_bytes'])} "
                      f"model ({runtimes.get('compression')})")
     advice = runtimes.get("advice") or {}

@@ -53,7 +53,7 @@ class RuntimeFigures:
     model_bytes: int
     model_gzip_bytes: int
     ms_per_call: Mapping[str, float]  # backend: median ms of a warm batch-1 call
-    calls: int  # how many calls each median is of (the fewest)
+    calls: Mapping[str, int]  # backend: how many calls its median is of
     files: tuple[str, ...] = ()
 
     @property
@@ -68,7 +68,7 @@ class RuntimeFigures:
         return {"runtime_files": list(self.files), "runtime_bytes": self.runtime_bytes,
                 "runtime_gzip_bytes": self.runtime_gzip_bytes, "model_bytes": self.model_bytes,
                 "model_gzip_bytes": self.model_gzip_bytes, "ms_per_call": dict(self.ms_per_call),
-                "calls": self.calls, "best": self.best}
+                "calls": dict(self.calls), "best": self.best}
 
 
 def download_s(gzip_bytes: int, mbit_per_s: float) -> float:

@@ -43,19 +43,22 @@ VENDOR_FILES: dict[str, VendorPackage] = {
 }
 
 # LiteRT.js is an ES module importing '@litertjs/wasm-utils' by bare name: a page imports
-# LITERT_MODULE after an import map (<script type="importmap">) of LITERT_IMPORT_MAP, and hands
-# LITERT_WASM_DIR to loadLiteRt().
+# LITERT_MODULE after an import map (<script type="importmap">) of LITERT_IMPORT_MAP, and calls
+# loadLiteRt(LITERT_WASM_DIR, {threads: self.crossOriginIsolated}): like TF.js' wasm backend, it
+# runs on threads where the page is isolated (ISOLATION_HEADERS), which halves a MobileNetV2 call
+# on two cores.
 LITERT_MODULE = "/vendor/litertjs/index.js"
 LITERT_WASM_DIR = "/vendor/litertjs-wasm/"
 LITERT_IMPORT_MAP: dict[str, dict[str, str]] = {
     "imports": {"@litertjs/wasm-utils": "/vendor/litertjs-wasm-utils/index.js"}}
-# What a page downloads to run each runtime in a browser with relaxed SIMD (every current
-# Chromium), as (vendor name, file): the runtime download figures in metadata.json's `runtimes`.
+# What an isolated page downloads to run each runtime in a browser with relaxed SIMD (every
+# current Chromium), as (vendor name, file): the runtime download figures in metadata's `runtimes`.
 RUNTIME_FILES: dict[str, tuple[tuple[str, str], ...]] = {
     "tfjs": (("tfjs", TFJS_BUNDLE), ("tfjs-backend-wasm", TFJS_WASM_BUNDLE),
              ("tfjs-backend-wasm", "tfjs-backend-wasm-threaded-simd.wasm")),
     "litert": (("litertjs", "index.js"), ("litertjs-wasm-utils", "index.js"),
-               ("litertjs-wasm", "litert_wasm_internal.js"), ("litertjs-wasm", "litert_wasm_internal.wasm")),
+               ("litertjs-wasm", "litert_wasm_threaded_internal.js"),
+               ("litertjs-wasm", "litert_wasm_threaded_internal.wasm")),
 }
 
 # Cross-origin isolation: the wasm backend's threads need SharedArrayBuffer, which browsers give

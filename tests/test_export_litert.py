@@ -95,7 +95,7 @@ def test_litert_target_is_proven_with_both_runtimes_timed(chromium_ready: None, 
     wasm = proof["browser"]["wasm"]
     assert wasm["passed"] and wasm["failures"] == [] and wasm["samples"] == wasm["of"] == 64
     assert wasm["batch"] == 1 and wasm["batch1_ms"] > 0 and wasm["batch1_calls"] == 30
-    assert wasm["chromium"][0].isdigit()
+    assert wasm["chromium"][0].isdigit() and proof["threads"] is True  # the harness page is isolated
     for name, figures in wasm["outputs"].items():
         assert figures["relative_diff"] <= THRESHOLDS["max_relative_diff"] and figures["all_finite"]
         assert figures["agreement"] == (1.0 if name in CLASSIFIERS else None)
@@ -117,6 +117,8 @@ def test_litert_target_is_proven_with_both_runtimes_timed(chromium_ready: None, 
                                                   if p.name == "model.json" or p.name.startswith("group"))
     assert runtimes["litert"]["model_bytes"] == block["bytes"]
     assert runtimes["litert"]["ms_per_call"]["wasm"] == wasm["batch1_ms"]
+    assert runtimes["litert"]["calls"] == {"wasm": 30}
+    assert set(runtimes["tfjs"]["calls"]) == {"wasm", "webgl", "cpu"}
     assert runtimes["advice"]["text"] and runtimes["advice"]["ship"] in ("tfjs", "litert")
 
 
@@ -165,7 +167,8 @@ def test_litert_asked_for_without_a_browser_is_refused_before_anything_runs(tmp_
 
 
 def _figures(gzip_bytes: int, ms: float) -> RuntimeFigures:
-    return RuntimeFigures(gzip_bytes * 3, gzip_bytes - 1000, 5000, 1000, {"wasm": ms, "cpu": ms * 4}, 30)
+    return RuntimeFigures(gzip_bytes * 3, gzip_bytes - 1000, 5000, 1000, {"wasm": ms, "cpu": ms * 4},
+                          {"wasm": 30, "cpu": 3})
 
 
 def test_break_even_is_the_first_call_count_at_which_the_faster_runtime_costs_less() -> None:
@@ -208,7 +211,7 @@ def test_the_cli_table_shows_the_litert_verdict_and_the_advice() -> None:
     proven = {"status": "proven", "reason": None, "bytes": 2048, "batch": 1, "proof": {}}
     text = "\n".join(litert_lines(proven, runtimes))
     assert "model.tflite   proven, batch 1, 2,048 bytes" in text
-    assert "TF.js          batch 1: wasm 1 ms, cpu 4 ms" in text
+    assert "TF.js          batch 1: wasm 1 ms, cpu 4 ms (medians of 3+ calls)" in text
     assert "LiteRT.js      batch 1: wasm 0.5 ms" in text
     assert "wins from 2,001 calls per page visit" in text
 
