@@ -31,7 +31,8 @@ from mnist_tfjs.paths import NODE_MODULES, REPO_ROOT
 
 MODULES = {"training": "benchmarks.training", "export": "benchmarks.export_bench",
            "browser": "benchmarks.browser", "robustness": "benchmarks.robustness",
-           "server": "benchmarks.server", "zoo": "benchmarks.zoo", "apps": "benchmarks.apps"}
+           "server": "benchmarks.server", "zoo": "benchmarks.zoo", "apps": "benchmarks.apps",
+           "runtimes": "benchmarks.runtimes"}
 SMOKE_OUT = REPO_ROOT / "test-artifacts" / "bench-smoke"
 
 
@@ -40,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Benchmark suite: training, export, browser latency, drawing robustness, server load, "
-                    "the model zoo, application-size networks. "
+                    "the model zoo, application-size networks, TF.js beside LiteRT.js. "
                     "Prints the figures and writes benchmarks.json, benchmarks.md and plots.")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny settings for every section (seconds each): proves the suite works")

@@ -15,9 +15,9 @@ from mnist_tfjs.paths import REPO_ROOT
 from mnist_tfjs.versions import npm_version, package_version
 
 DEFAULT_MODEL = REPO_ROOT / "artifacts" / "model.keras"
-SECTIONS = ("training", "export", "browser", "robustness", "server", "zoo", "apps")
-MODEL_SECTIONS = ("export", "browser", "robustness", "server")  # need a trained .keras model
-PAGE_SECTIONS = ("browser", "robustness", "zoo", "apps")  # need Chromium
+SECTIONS = ("training", "export", "browser", "robustness", "server", "zoo", "apps", "runtimes")
+MODEL_SECTIONS = ("export", "browser", "robustness", "server", "runtimes")  # need a trained .keras model
+PAGE_SECTIONS = ("browser", "robustness", "zoo", "apps", "runtimes")  # need Chromium
 NODE_SECTIONS = (*MODEL_SECTIONS, "zoo", "apps")  # need Node.js and the npm packages
 
 
