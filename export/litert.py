@@ -63,7 +63,8 @@ def _refuse(status: str, reason: str, tflite: TfliteModel, proof: dict[str, Any]
 
 def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
                   staging: Path, *, wanted: bool | None, verify: bool, browser: bool, budget_s: float | None,
-                  verbose: bool = False, say: Callable[[str], None] = lambda _message: None) -> LitertTarget:
+                  quantize: str = "none", verbose: bool = False,
+                  say: Callable[[str], None] = lambda _message: None) -> LitertTarget:
     """Write, prove and keep (or leave out) `staging/model.tflite` beside the proven TF.js model.
 
     wanted False: off; None: wherever it can be proven; True: also unverified with `verify` False
@@ -80,7 +81,7 @@ def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
     say("converting to model.tflite for LiteRT.js (batch 1)")
     try:
         tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, staging / LITERT_MODEL,
-                              verbose)
+                              verbose, quantize)
     except TfliteUnavailable as exc:
         (staging / LITERT_MODEL).unlink(missing_ok=True)
         return LitertTarget(status_block("unavailable", str(exc)))

@@ -264,7 +264,7 @@ def second_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
         return LitertTarget(status_block("unproven", "not tried: the TF.js proof failed"))
     return litert_target(model, inputs, outputs, reference, staging, wanted=options.litert,
                          verify=options.verify, browser=browser, budget_s=options.budget_s,
-                         verbose=options.verbose, say=say)
+                         quantize=options.quantize, verbose=options.verbose, say=say)
 
 
 def _mnist_block(reference: Reference, results: ProofResults | None) -> dict[str, Any] | None:

@@ -5,6 +5,9 @@ the proof samples' sizes for other dynamic dimensions), named like the TF.js sig
 `tf.lite.TFLiteConverter.from_saved_model`. (`from_keras_model` and `from_concrete_functions`
 leave READ_VARIABLE ops on a Keras 3 model that crash at inference; LiteRT.js rejects a `-1`
 batch for a `[1, ...]` tensor.) Builtin TFLite ops only: LiteRT.js has no TensorFlow (Flex) ops.
+`--quantize float16` stores float16 weights, as the TF.js model does (computed in float32 once
+loaded); uint8 keeps float32 weights (TFLite's 8-bit schemes change the arithmetic, not only the
+download), so the `.tflite` is then proven against the export's looser thresholds in full precision.
 """
 
 from __future__ import annotations
@@ -60,8 +63,10 @@ def _converter_message(exc: Exception) -> str:
 
 
 def write_tflite(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
-                 samples: dict[str, np.ndarray], path: Path, verbose: bool = False) -> TfliteModel:
-    """Convert `model` to a batch-1 `.tflite` at `path`; TfliteUnavailable when the converter refuses."""
+                 samples: dict[str, np.ndarray], path: Path, verbose: bool = False,
+                 quantize: str = "none") -> TfliteModel:
+    """Convert `model` to a batch-1 `.tflite` at `path` (float16 weights with `quantize` "float16");
+    TfliteUnavailable when the converter refuses."""
     import keras
     import tensorflow as tf
 
@@ -75,6 +80,9 @@ def write_tflite(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
             archive.write_out(str(saved_model), verbose=verbose)
             converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+            if quantize == "float16":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.target_spec.supported_types = [tf.float16]
             path.write_bytes(converter.convert())
     except Exception as exc:  # the converter raises many types (ConverterError, ValueError, ...)
         raise TfliteUnavailable(f"the TFLite converter cannot take this model: {_converter_message(exc)}"
