@@ -269,3 +269,91 @@ def test_missing_tfjs_runtime_is_explained(open_page, tmp_path: Path) -> None:
         text = opened.page.locator("#error").inner_text()
         assert "npm ci" in text
         opened.page.close()
+
+
+@pytest.fixture(scope="module")
+def litert_digit_export(exported_model_dir: Path, small_model_path: Path,
+                        tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture export plus its .tflite (the exporter's converter, batch 1), recorded in metadata.json
+    as the exporter records a proven one; the page's own parity with Keras is what the test checks."""
+    import hashlib
+    import shutil
+
+    import keras
+
+    from export.specs import input_specs, output_specs
+    from export.tflite import write_tflite
+
+    folder = tmp_path_factory.mktemp("litert-digits") / "web_model"
+    shutil.copytree(exported_model_dir, folder)
+    model = keras.saving.load_model(small_model_path, compile=False)
+    inputs = input_specs(model)
+    tflite = write_tflite(model, inputs, output_specs(model),
+                          {inputs[0].name: np.zeros((1, 28, 28, 1), np.float32)}, folder / "model.tflite")
+    data = tflite.path.read_bytes()
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metadata["files"]["model.tflite"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    metadata["litert"] = {"model": "model.tflite", "status": "proven", "reason": None, "bytes": len(data),
+                          "batch": 1, "signature": tflite.signature, "inputs": tflite.inputs,
+                          "outputs": tflite.outputs, "proof": {"browser": {}, "passed": True}}
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def litert_digit_server(litert_digit_export: Path) -> Any:
+    from web import create_app
+
+    with serve_in_background(create_app(litert_digit_export, native=False)) as server:
+        yield server
+
+
+def test_digit_page_reads_digits_on_litert(litert_digit_server, open_page, parity_set) -> None:
+    opened = open_page(f"{litert_digit_server.url}?runtime=litert")
+    page = opened.page
+    assert page.evaluate("[window.digitDemo.runtime(), window.digitDemo.backend()]") == ["litert", "wasm"]
+    assert page.locator("#backend-select").input_value() == "litert-wasm"
+    assert "LiteRT.js wasm" in page.locator("#backend-info").inner_text()
+    images, native = parity_set
+    litert = predict_pixels(page, images[:200])
+    assert (litert.argmax(axis=1) == native[:200].argmax(axis=1)).all()
+    assert np.abs(litert - native[:200]).max() <= MAX_ABS_DIFF
+    draw_strokes(page, ONE, steps=6)
+    assert page.evaluate("window.digitDemo.classifyCanvas()")["digit"] == 1
+    # back to TF.js from the selector, and to LiteRT.js again: the same answers on both runtimes
+    page.select_option("#backend-select", "wasm")
+    page.wait_for_function("() => window.digitDemo.runtime() === 'tfjs'"
+                           " && !document.getElementById('backend-select').disabled")
+    tfjs = predict_pixels(page, images[:50])
+    assert np.abs(tfjs - litert[:50]).max() <= 2 * MAX_ABS_DIFF
+    page.evaluate("window.digitDemo.setRuntime('litert')")
+    assert page.evaluate("window.digitDemo.runtime()") == "litert"
+    assert opened.errors == []
+
+
+def test_litert_is_offered_only_for_a_proven_tflite(demo_page) -> None:
+    page = demo_page.page
+    option = page.locator('#backend-select option[value="litert-wasm"]')
+    assert option.is_disabled() and "no proven LiteRT.js model" in option.get_attribute("title")
+    error = page.evaluate("window.digitDemo.setRuntime('litert').then(() => 'switched', e => e.message)")
+    assert "no proven LiteRT.js model" in error
+    assert page.evaluate("window.digitDemo.runtime()") == "tfjs"
+
+
+def test_digit_page_refuses_a_tflite_that_is_not_the_proven_one(litert_digit_export: Path, open_page,
+                                                                 tmp_path: Path) -> None:
+    import shutil
+
+    from web import create_app
+
+    folder = tmp_path / "web_model"
+    shutil.copytree(litert_digit_export, folder)
+    data = bytearray((folder / "model.tflite").read_bytes())
+    data[-100] ^= 0xFF
+    (folder / "model.tflite").write_bytes(bytes(data))
+    with serve_in_background(create_app(folder, native=False)) as server:
+        opened = open_page(server.url)
+        page = opened.page
+        error = page.evaluate("window.digitDemo.setRuntime('litert').then(() => 'switched', e => e.message)")
+        assert "not the file the export proved" in error
+        assert page.evaluate("window.digitDemo.runtime()") == "tfjs"
