@@ -238,3 +238,60 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr
     unknown = _bench("--only", "gpu")
     assert unknown.returncode == 2 and "unknown section" in unknown.stderr
+
+
+@pytest.mark.browser
+def test_runtimes_section_times_both_runtimes_on_a_served_export(tiny_generic_export: Path, tmp_path: Path,
+                                                                 chromium) -> None:
+    """The runtimes section's plumbing on the tiny export with a .tflite: the model page's modules time
+    TF.js wasm and webgl and LiteRT.js wasm at batch 1, and the row and its table line follow."""
+    import shutil
+
+    from benchmarks import runtimes
+    from benchmarks.pages import serving
+    from tests.test_model_page import add_litert
+
+    folder = tmp_path / "web_model"
+    shutil.copytree(tiny_generic_export, folder)
+    metadata = json.loads(add_litert(folder).joinpath("metadata.json").read_text())
+    with serving(folder) as server:
+        context = chromium.new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"{server.url}model")
+            calls = runtimes.time_calls(page, runtimes.SMOKE)
+        finally:
+            context.close()
+    assert set(calls) == {"tfjs wasm", "tfjs webgl", "litert wasm"}, calls
+    for key, timing in calls.items():
+        assert "error" not in timing, (key, timing)
+        assert timing["calls"] == runtimes.SMOKE.calls and timing["ms"] > 0, (key, timing)
+    row = runtimes.build_row("tiny", metadata, calls, export_s=1.0)
+    assert row["speedup_litert_vs_tfjs_wasm"] == pytest.approx(
+        calls["tfjs wasm"]["ms"] / calls["litert wasm"]["ms"], rel=0.01)
+    assert row["litert_status"] == "proven"
+    assert row["litert_model_bytes"] == (folder / "model.tflite").stat().st_size
+    assert row["tfjs_runtime_gzip_bytes"] == 420_000 and row["litert_runtime_gzip_bytes"] == 2_900_000
+    assert row["break_even_calls"] == 242_000 and row["errors"] == {}
+    lines = runtimes.markdown({"rows": [row], "calls": 5, "warmup": 1, "chromium": "Chromium 1",
+                               "command": "python -m benchmarks --only runtimes"})
+    line = next(line for line in lines if line.startswith("| tiny |"))
+    assert "2.90 MB" in line and f"{row['speedup_litert_vs_tfjs_wasm']:.1f}x" in line
+
+
+@pytest.mark.slow  # exports a tiny MobileNet to both targets with every proof, about a minute and a half
+@pytest.mark.browser
+@pytest.mark.node
+def test_runtimes_smoke_section_exports_both_targets_and_times_them(node_ready: str, tmp_path: Path) -> None:
+    require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
+    from benchmarks import runtimes
+    from benchmarks.common import Bench
+
+    figures = runtimes.run(Bench(smoke=True, out=tmp_path, work=tmp_path, model=None))
+    [row] = figures["rows"]
+    assert row["litert_status"] == "proven", row
+    assert set(row["ms_per_call"]) == {"tfjs wasm", "tfjs webgl", "litert wasm"} and row["errors"] == {}
+    assert all(ms > 0 for ms in row["ms_per_call"].values())
+    assert row["speedup_litert_vs_tfjs_wasm"] > 0
+    assert 0 <= row["tfjs_vs_keras"] <= 1e-4 and 0 <= row["litert_vs_keras"] <= 1e-4
+    assert row["litert_runtime_gzip_bytes"] > row["tfjs_runtime_gzip_bytes"] > 0
