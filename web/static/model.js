@@ -29,6 +29,16 @@ export function runtime() {
 
 let wasmPathsSet = false;
 const BACKEND_TIMEOUT_MS = 10000;
+// TF.js' threaded wasm gives its pool half the cores: below 4 cores that is one thread, all cost
+// (starting its worker takes ~200 ms, and each call pays the hand-over) and no parallelism. There
+// the single-threaded SIMD build is used (benchmarks: open to ready 513 vs 715 ms, 1.5 vs 2.1 ms a
+// digit on 2 cores).
+export const MIN_CORES_FOR_WASM_THREADS = 4;
+
+/** Whether TF.js' wasm backend should use its threaded build on this machine. */
+export function wasmThreadsPay(cores = navigator.hardwareConcurrency || 1) {
+  return cores >= MIN_CORES_FOR_WASM_THREADS;
+}
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -45,6 +55,7 @@ export async function trySetBackend(name) {
     if (!tf.wasm) return false;
     if (!wasmPathsSet) {
       tf.wasm.setWasmPaths(WASM_PATH);
+      if (!wasmThreadsPay()) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       wasmPathsSet = true;
     }
   }
