@@ -259,12 +259,17 @@ function replayStrokes(canvas, strokes, pointerType = 'mouse') {
   }
 }
 
-/** Read the pad without touching the page: {number, digits: [{digit, top, unsure}], whole}. */
+/**
+ * Read the pad without touching the page: {number, digits: [{digit, top, unsure, members}], whole};
+ * `members`: the digit's stroke indices, in drawing order.
+ */
 async function read() {
   const { digits, whole } = await demo.readPad();
   return {
     number: numberOf(digits, demo.contract().labels).number,
-    digits: digits.map((d) => ({ digit: d.digit, top: d.probabilities[d.digit], unsure: d.unsure })),
+    digits: digits.map((d) => ({
+      digit: d.digit, top: d.probabilities[d.digit], unsure: d.unsure, members: d.members,
+    })),
     whole: whole && { digit: whole.digit, top: whole.probabilities[whole.digit] },
   };
 }

@@ -159,3 +159,69 @@ def test_scribble_and_dot_are_flagged(demo_page) -> None:
     assert "Too small" in page.locator("#confidence").inner_text()
     page.evaluate("window.digitDemo.clear()")
     assert demo_page.errors == []
+
+
+# A 4 written in two strokes, its bar apart from the rest (unit box, y down): the left stroke and
+# crossbar, then the bar, which the crossbar stops short of by 6% of the height; their horizontal
+# extents do not overlap, so geometry alone would make it two digits.
+OPEN_FOUR = [np.array([[0.22, 0.0], [0.0, 0.6], [0.5, 0.6]]),
+             np.array([[0.56, 0.0], [0.56, 0.5], [0.55, 1.0]])]
+
+
+def test_two_stroke_four_between_two_digits_is_one_digit(demo_page, clear_digits) -> None:
+    page = demo_page.page
+    page.evaluate("window.digitDemo.clear()")
+    first = placed(clear_digits[1], 0.3, 0.08, 0.35)
+    four = [s * 0.3 + np.array([0.08 + width_of(first) + 0.08, 0.35]) for s in OPEN_FOUR]
+    last = placed(clear_digits[3], 0.3, float(np.vstack(four)[:, 0].max()) + 0.08, 0.35)
+    for strokes in (first, four, last):
+        draw_strokes(page, strokes)
+    result = read_number(page)
+    assert result["number"] == "143", result
+    assert [d["members"] for d in result["digits"]][1] == [len(first), len(first) + 1]
+    boxes = page.evaluate("window.digitDemo.groupBoxes()")
+    assert len(boxes) == 3 and boxes[0]["right"] < boxes[1]["left"] < boxes[1]["right"] < boxes[2]["left"]
+    assert demo_page.errors == []
+
+
+def test_number_with_touching_neighbours_reads_right(demo_page, clear_digits) -> None:
+    """Three digits whose boxes touch (no gap at all): read as three digits, each its own strokes."""
+    page = demo_page.page
+    page.evaluate("window.digitDemo.clear()")
+    digits = draw_number(page, clear_digits, (5, 2, 7), gap=0.0)
+    result = read_number(page)
+    assert result["number"] == "527", result
+    expected, start = [], 0
+    for strokes in digits:
+        expected.append(list(range(start, start + len(strokes))))
+        start += len(strokes)
+    assert [d["members"] for d in result["digits"]] == expected
+    assert len(page.evaluate("window.digitDemo.groupBoxes()")) == 3
+    draw_strokes(page, [np.array([[0.1, 0.9], [0.12, 0.92]])])  # drawing again hides the boxes until read
+    assert page.evaluate("window.digitDemo.groupBoxes()") == [] or len(read_number(page)["digits"]) >= 3
+
+
+def test_one_digit_in_several_strokes_is_one_candidate_and_a_number_asks_the_model(demo_page) -> None:
+    """number.js / segment.js as pure functions: a 4 whose strokes overlap is surely one digit (one
+    image, one model call); the open 4 beside a 1 offers the runs that could be digits, and the
+    split keeps the whole 4 when it reads more surely than its halves, the halves when they do."""
+    page = demo_page.page
+    four = [(s * 0.3 + 0.3).tolist() for s in OPEN_FOUR]
+    crossed = [four[0], [[0.44, 0.3], [0.44, 0.6]]]  # the crossbar runs through the bar
+    one = [[[0.2, 0.3], [0.2, 0.6]]]
+    result = page.evaluate(
+        """async ([crossed, number]) => {
+             const { planNumber } = await import('/static/number.js');
+             const single = planNumber(crossed);
+             const plan = planNumber(number);
+             const read = (sure) => ({ '0': 0.99, '1': 0.99, '2': 0.99, '1,2': sure });
+             const tops = (sure) => plan.candidates.map((m) => read(sure)[m.join()] ?? 0.3);
+             return { single: single.candidates, candidates: plan.candidates, whole: plan.whole,
+                      sure: plan.choose(tops(0.99)).map((i) => plan.candidates[i]),
+                      unsure: plan.choose(tops(0.2)).map((i) => plan.candidates[i]) };
+           }""", [crossed, one + four])
+    assert result["single"] == [[0, 1]]
+    assert all(run in result["candidates"] for run in ([0], [1], [2], [1, 2], [0, 1, 2]))
+    assert result["candidates"][result["whole"]] == [0, 1, 2]
+    assert result["sure"] == [[0], [1, 2]]  # 1 and a 4 read surely: two digits, the 4 whole
+    assert result["unsure"] == [[0], [1], [2]]  # the 4 whole barely read: its halves win

@@ -12,10 +12,10 @@ import {
   trySetBackend,
 } from './model.js';
 import { LiteRtDigitModel, provenLiteRt } from './litert.js';
-import { groupStrokes, numberOf } from './number.js';
+import { numberOf, readStrokes } from './number.js';
 import { LINE_WIDTH, Pad } from './pad.js';
 import { preprocessCanvas } from './preprocess.js';
-import { preprocessStrokes, strokesBox } from './strokes.js';
+import { preprocessStrokes } from './strokes.js';
 import {
   hideError, ResultView, setStatus, showError, showMissingModel, showModelCard,
 } from './ui.js';
@@ -66,52 +66,23 @@ function reportError(err) {
 }
 
 /**
- * Read the pad: the strokes grouped into digits (number.js, left to right), each re-drawn at
- * MNIST's scale (strokes.js), all classified in one batch; plus the whole drawing read as one digit.
- * Resolves {digits: [{digit, probabilities, box, pixels, unsure}], whole, ms}, digits empty when
- * nothing is drawn. A pad painted without strokes (a benchmark's rendered image) is read from its
- * pixels (preprocess.js).
+ * Read the pad: the strokes split into digits and read in one batch (number.js), plus the whole
+ * drawing read as one digit. Resolves {digits: [{digit, probabilities, box, members, pixels,
+ * unsure}], whole, ms}, digits empty when nothing is drawn. A pad painted without strokes (a
+ * benchmark's rendered image) is read from its pixels (preprocess.js).
  */
 async function readPad() {
   const strokes = pad.allStrokes();
-  const { pixels: size, classes } = contract;
-  const inputs = [];
-  const boxes = [];
-  const groupStrokeLists = [];
-  if (strokes.length) {
-    const groups = groupStrokes(strokes);
-    for (const members of groups) {
-      const chosen = members.map((i) => strokes[i]);
-      inputs.push(preprocessStrokes(chosen, contract));
-      boxes.push(strokesBox(chosen));
-      groupStrokeLists.push(chosen);
-    }
-    if (groups.length > 1) inputs.push(preprocessStrokes(strokes, contract)); // the whole, as one digit
-  } else {
-    const pixels = preprocessCanvas(padCanvas, contract);
-    if (pixels) {
-      inputs.push(pixels);
-      boxes.push(null);
-      groupStrokeLists.push(null);
-    }
-  }
-  if (!inputs.length || !model) return { digits: [], whole: null, ms: 0 };
-  const batch = new Float32Array(inputs.length * size);
-  inputs.forEach((pixels, i) => batch.set(pixels, i * size));
+  if (!model) return { digits: [], whole: null, ms: 0 };
+  if (strokes.length) return readStrokes(strokes, contract, (batch) => model.predict(batch));
+  const pixels = preprocessCanvas(padCanvas, contract);
+  if (!pixels) return { digits: [], whole: null, ms: 0 };
   const t0 = performance.now();
-  const probs = await model.predict(batch);
+  const probabilities = Array.from((await model.predict(pixels)).subarray(0, contract.classes));
   const ms = performance.now() - t0;
-  const reading = (i) => {
-    const probabilities = Array.from(probs.subarray(i * classes, (i + 1) * classes));
-    const digit = argmax(probabilities);
-    return { digit, probabilities, pixels: inputs[i] };
-  };
-  const digits = boxes.map((box, i) => {
-    const read = reading(i);
-    return { ...read, box, unsure: unsureReason(groupStrokeLists[i], read.probabilities[read.digit]) };
-  });
-  const whole = digits.length > 1 ? reading(digits.length) : digits[0];
-  return { digits, whole, ms };
+  const digit = argmax(probabilities);
+  const read = { digit, probabilities, pixels, box: null, members: null, unsure: unsureReason(null, probabilities[digit]) };
+  return { digits: [read], whole: read, ms };
 }
 
 /** Read the pad and show it. Resolves {digit, probs, ms, pixels, unsure, number, confidence, digits}. */
@@ -171,6 +142,7 @@ async function checkNative(result) {
 async function settle() {
   if (!model) return { digit: null, probs: null, ms: 0 };
   const result = await enqueue(classify);
+  pad.showGroups(result.digits?.length > 1 ? result.digits.map((d) => d.box) : []);
   view.announceResult(result.digit, result.probs, result);
   if (result.digit === null) {
     nativeSeq += 1;
@@ -184,11 +156,13 @@ async function settle() {
   };
 }
 
-/** The number on the pad: {number, confidence, digits: [{digit, probabilities, box, unsure}]}. */
+/** The number on the pad: {number, confidence, digits: [{digit, probabilities, box, members, unsure}]}. */
 async function readNumber() {
   await ready;
   const result = await settle().then(() => enqueue(readPad));
-  const digits = result.digits.map(({ digit, probabilities, box, unsure }) => ({ digit, probabilities, box, unsure }));
+  const digits = result.digits.map(({ digit, probabilities, box, members, unsure }) => ({
+    digit, probabilities, box, members, unsure,
+  }));
   if (!digits.length) return { number: null, confidence: null, digits };
   return { ...numberOf(digits, contract.labels), unsure: digits.some((d) => d.unsure), digits };
 }
@@ -394,8 +368,13 @@ window.digitDemo = {
     : preprocessStrokes(pad.allStrokes(), contract)),
   /** Classify what is on the pad as one digit (updates the page); {digit: null} when the pad is empty. */
   classifyCanvas: () => ready.then(settle),
-  /** Read the pad as a number: {number, confidence, unsure, digits: [{digit, probabilities, box, unsure}]}. */
+  /**
+   * Read the pad as a number: {number, confidence, unsure, digits: [{digit, probabilities, box,
+   * members, unsure}]}; `members`: the indices of the digit's strokes in `strokes()`.
+   */
   readNumber,
+  /** The boxes shown around the digits of the number last read ({left, top, right, bottom} pad fractions). */
+  groupBoxes: () => pad.groupBoxes.map((b) => ({ ...b })),
   /** The pad's strokes: arrays of [x, y] in pad fractions. */
   strokes: () => pad.allStrokes().map((s) => s.map((p) => [p[0], p[1]])),
   /** Clear the pad and the result. */

@@ -1,83 +1,94 @@
-// Several digits side by side: which strokes make up each digit of a number.
+// Several digits side by side: which strokes make up each digit of a number, and what it reads.
 //
-// Strokes are grouped into digits by their horizontal extents: groups are merged while two
-// neighbours overlap horizontally by at least MERGE_OVERLAP of the narrower one (the bar of a 5
-// over its body, the two strokes of a 4), or while the gap between them is under GAP_FRACTION of
-// the taller one's height (a stroke barely off the rest of its digit), or when one is a small or
-// flat piece (under SMALL_PIECE of the other's height, or flatter than FLAT of it) within PIECE_GAP
-// of the pair's height (a 5's flag or a 7's bar drawn apart, a 2's base lifted off).
-// Anything else is a new digit.
+// When the drawing is surely one digit (every stroke's horizontal extent lies at least
+// SURE_OVERLAP within the others', and the whole is no wider than SURE_ASPECT x its height: a 4
+// drawn in two strokes, a 5 and its flag) it is read as one, in one model call of one image, as a
+// single stroke is. Otherwise the strokes, left to right, are split into digits with the model's
+// help (segment.js): every run of neighbouring strokes that could be one digit is read in the same
+// single batch, and the split whose digits read most surely (with geometric priors) wins.
 
-import { strokesBox } from './strokes.js';
+import { argmax } from './contract.js';
+import { bestSplit, candidateRuns, unionBox } from './segment.js';
+import { preprocessStrokes, strokesBox } from './strokes.js';
+import { unsureReason } from './unsure.js';
 
-export const MERGE_OVERLAP = 0.3;
-export const GAP_FRACTION = 0.05;
-export const SMALL_PIECE = 0.35;
-export const PIECE_GAP = 0.3;
-export const FLAT = 0.3;
+export const SURE_OVERLAP = 0.8;
+export const SURE_ASPECT = 1.0;
 const MIN_WIDTH = 0.01; // a vertical 1 still has an extent (pad fractions)
 
-const extent = (g) => Math.max(g.right - g.left, g.bottom - g.top);
-const union = (a, b) => ({
-  members: [...a.members, ...b.members],
-  left: Math.min(a.left, b.left),
-  right: Math.max(a.right, b.right),
-  top: Math.min(a.top, b.top),
-  bottom: Math.max(a.bottom, b.bottom),
-});
-const gapBetween = (a, b) => Math.max(a.left, b.left) - Math.min(a.right, b.right); // < 0: overlap
+const centre = (box) => (box.left + box.right) / 2;
+const boxWidth = (box) => Math.max(MIN_WIDTH, box.right - box.left);
 
-/** Strokes → arrays of stroke indices, one per digit, left to right. */
-export function groupStrokes(strokes) {
-  let groups = [];
+/** Strokes → units {members: [stroke index], box}, left to right by the centres of their boxes. */
+export function strokeUnits(strokes) {
+  const units = [];
   strokes.forEach((stroke, index) => {
     const box = strokesBox([stroke]);
-    if (box) groups.push({ members: [index], ...box });
+    if (box) units.push({ members: [index], box });
   });
-  groups.sort((a, b) => a.left - b.left);
-  // 1. Overlapping or touching groups are one digit.
-  let merged = true;
-  while (merged) {
-    merged = false;
-    for (let i = 0; i + 1 < groups.length && !merged; i += 1) {
-      for (let j = i + 1; j < groups.length && !merged; j += 1) {
-        const a = groups[i];
-        const b = groups[j];
-        const narrower = Math.max(MIN_WIDTH, Math.min(a.right - a.left, b.right - b.left));
-        const taller = Math.max(a.bottom - a.top, b.bottom - b.top);
-        const gap = gapBetween(a, b);
-        if (-gap >= MERGE_OVERLAP * narrower || gap < GAP_FRACTION * taller) {
-          groups[i] = union(a, b);
-          groups.splice(j, 1);
-          merged = true;
-        }
-      }
-    }
+  return units.sort((a, b) => centre(a.box) - centre(b.box));
+}
+
+/** Whether units are surely one digit: each lies SURE_OVERLAP within the others' extent, the whole digit-shaped. */
+export function surelyOneDigit(units) {
+  if (units.length <= 1) return true;
+  const whole = unionBox(units.map((u) => u.box));
+  if (boxWidth(whole) > SURE_ASPECT * Math.max(MIN_WIDTH, whole.bottom - whole.top)) return false;
+  const extent = (box) => { // a vertical stroke still spans MIN_WIDTH
+    const half = boxWidth(box) / 2;
+    return [centre(box) - half, centre(box) + half];
+  };
+  return units.every((unit, i) => {
+    const [left, right] = extent(unit.box);
+    const [othersLeft, othersRight] = extent(unionBox(units.filter((_, k) => k !== i).map((u) => u.box)));
+    const overlap = Math.min(right, othersRight) - Math.max(left, othersLeft);
+    return overlap >= SURE_OVERLAP * Math.min(right - left, othersRight - othersLeft);
+  });
+}
+
+/**
+ * How to read some strokes: `candidates` (stroke index lists) to read in one batch, `whole` (the
+ * candidate that is every stroke), and `choose(tops)`: given each candidate's top probability,
+ * the candidates that make the digits, left to right.
+ */
+export function planNumber(strokes) {
+  const units = strokeUnits(strokes);
+  if (!units.length) return { candidates: [], whole: -1, choose: () => [] };
+  if (surelyOneDigit(units)) {
+    return { candidates: [units.flatMap((u) => u.members).sort((p, q) => p - q)], whole: 0, choose: () => [0] };
   }
-  groups.sort((a, b) => a.left - b.left);
-  // 2. A small or flat piece left over joins its nearest neighbour when close enough.
-  merged = true;
-  while (merged && groups.length > 1) {
-    merged = false;
-    const order = groups.map((g, i) => i).sort((p, q) => extent(groups[p]) - extent(groups[q]));
-    for (const i of order) {
-      const piece = groups[i];
-      const near = [i - 1, i + 1].filter((k) => k >= 0 && k < groups.length)
-        .sort((p, q) => gapBetween(piece, groups[p]) - gapBetween(piece, groups[q]))[0];
-      const other = groups[near];
-      const otherHeight = other.bottom - other.top;
-      const small = extent(piece) < SMALL_PIECE * otherHeight || piece.bottom - piece.top < FLAT * otherHeight;
-      const unionHeight = Math.max(piece.bottom, other.bottom) - Math.min(piece.top, other.top);
-      if (small && gapBetween(piece, other) < PIECE_GAP * unionHeight) {
-        groups[Math.min(i, near)] = union(piece, other);
-        groups.splice(Math.max(i, near), 1);
-        groups.sort((a, b) => a.left - b.left);
-        merged = true;
-        break;
-      }
-    }
-  }
-  return groups.map((g) => g.members.sort((p, q) => p - q));
+  const runs = candidateRuns(units);
+  const candidates = runs.map((run) => units.slice(run.start, run.end).flatMap((u) => u.members).sort((p, q) => p - q));
+  const whole = runs.findIndex((run) => run.start === 0 && run.end === units.length);
+  return { candidates, whole, choose: (tops) => bestSplit(units, runs, tops) };
+}
+
+/**
+ * Read strokes as a number: plan, re-draw every candidate at MNIST's scale, classify them in one
+ * `predict` call (Float32Array batch → probabilities), choose the digits. Resolves {digits:
+ * [{digit, probabilities, pixels, box, members, unsure}], whole, ms}; `whole` reads every stroke as one digit.
+ */
+export async function readStrokes(strokes, contract, predict) {
+  const plan = planNumber(strokes);
+  const { pixels: size, classes } = contract;
+  const inputs = plan.candidates.map((members) => preprocessStrokes(members.map((i) => strokes[i]), contract));
+  if (!inputs.length) return { digits: [], whole: null, ms: 0 };
+  const batch = new Float32Array(inputs.length * size);
+  inputs.forEach((pixels, i) => batch.set(pixels, i * size));
+  const t0 = performance.now();
+  const probs = await predict(batch);
+  const ms = performance.now() - t0;
+  const readings = inputs.map((pixels, i) => {
+    const probabilities = Array.from(probs.subarray(i * classes, (i + 1) * classes));
+    return { digit: argmax(probabilities), probabilities, pixels };
+  });
+  const digits = plan.choose(readings.map((r) => r.probabilities[r.digit])).map((i) => {
+    const members = plan.candidates[i];
+    const chosen = members.map((k) => strokes[k]);
+    const read = readings[i];
+    return { ...read, box: strokesBox(chosen), members, unsure: unsureReason(chosen, read.probabilities[read.digit]) };
+  });
+  return { digits, whole: readings[plan.whole], ms };
 }
 
 /**

@@ -1,11 +1,15 @@
-// The drawing pad: pointer events (mouse, touch, pen), smooth round strokes, undo, clear.
-// Strokes are kept in pad-relative coordinates (0..1), so a resize redraws them exactly.
+// The drawing pad: pointer events (mouse, touch, pen), smooth round strokes, undo, clear, and a
+// faint box around each digit of a number read (showGroups), so a person sees how the strokes
+// were grouped. Strokes and boxes are kept in pad-relative coordinates (0..1), so a resize
+// redraws them exactly.
 
 // Pen width on the pad as a fraction of its side: only what the person sees. The model does not
 // read these pixels: strokes.js re-draws the strokes (kept here) with a pen scaled to each
 // digit's size, so a small digit is read as well as a big one.
 export const LINE_WIDTH = 0.09;
 const INK = '#ffffff';
+const GROUP_BOX = 'rgba(148, 163, 184, 0.6)'; // faint slate: seen, not mistaken for ink
+const GROUP_BOX_PX = 1.5; // line width in CSS pixels
 
 export class Pad {
   /**
@@ -20,6 +24,7 @@ export class Pad {
     this.current = null;
     this.pointerId = null;
     this.lineWidth = LINE_WIDTH;
+    this.groupBoxes = [];
     this.resize();
     new ResizeObserver(() => this.resize()).observe(canvas);
     canvas.addEventListener('pointerdown', (e) => this.down(e));
@@ -55,6 +60,7 @@ export class Pad {
     if (this.pointerId !== null || (event.pointerType === 'mouse' && event.button !== 0)) return;
     event.preventDefault();
     this.pointerId = event.pointerId;
+    if (this.groupBoxes.length) this.showGroups([]);
     try {
       this.canvas.setPointerCapture?.(event.pointerId);
     } catch {
@@ -101,6 +107,7 @@ export class Pad {
   undo() {
     if (!this.strokes.length) return;
     this.strokes.pop();
+    this.groupBoxes = [];
     this.redraw();
     this.handlers.onStrokeEnd?.();
   }
@@ -110,6 +117,7 @@ export class Pad {
     this.strokes = [];
     this.current = null;
     this.pointerId = null;
+    this.groupBoxes = [];
     this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     this.handlers.onClear?.();
   }
@@ -175,9 +183,35 @@ export class Pad {
     ctx.stroke();
   }
 
+  /**
+   * Show a faint box around each digit's strokes ({left, top, right, bottom} pad fractions), until
+   * the drawing changes; [] hides them.
+   */
+  showGroups(boxes) {
+    this.groupBoxes = boxes.filter(Boolean).map((b) => ({ ...b }));
+    this.redraw();
+  }
+
+  drawGroupBoxes() {
+    const { ctx, canvas } = this;
+    const ratio = window.devicePixelRatio || 1;
+    const margin = (this.lineWidth * canvas.width) / 2 + 3 * ratio; // outside the pen's ink
+    ctx.save();
+    ctx.strokeStyle = GROUP_BOX;
+    ctx.lineWidth = GROUP_BOX_PX * ratio;
+    ctx.setLineDash([6 * ratio, 4 * ratio]);
+    for (const box of this.groupBoxes) {
+      const [left, top] = this.px([box.left, box.top]);
+      const [right, bottom] = this.px([box.right, box.bottom]);
+      ctx.strokeRect(left - margin, top - margin, right - left + 2 * margin, bottom - top + 2 * margin);
+    }
+    ctx.restore();
+  }
+
   redraw() {
     this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     for (const stroke of this.strokes) this.drawStroke(stroke);
     if (this.current) this.drawStroke(this.current);
+    this.drawGroupBoxes();
   }
 }

@@ -1,0 +1,127 @@
+// Which strokes make each digit of a number, decided with the model's help where the geometry
+// cannot tell (a 4 drawn in two strokes beside a 1, a 5 whose flag nearly touches the next digit,
+// neighbours that touch or overlap).
+//
+// The strokes form units (number.js), ordered left to right.
+// A digit is a run of neighbouring units; `candidateRuns` lists the runs that could be a digit
+// (at most MAX_RUN units, no wide gap inside, not much wider than tall). The page reads all of
+// them in one batch, and `bestSplit` keeps the split of the units into runs whose digits are read
+// most surely: the sum over its digits of CONFIDENCE_WEIGHT x log(top probability) plus geometric
+// log-priors:
+// - a digit much wider than tall is unlikely (ASPECT_WEIGHT past WIDE);
+// - a digit whose parts leave a gap between them is unlikely (GAP_WEIGHT past GAP_FREE of its height);
+// - a digit much shorter than the tallest unit is more likely a piece of one (SHORT_WEIGHT under SHORT);
+// - two digits side by side rarely overlap much (OVERLAP_WEIGHT past OVERLAP_FREE of the narrower);
+// - every digit adds DIGIT_PRIOR, which offsets the product of probabilities' bias towards fewer digits.
+// A whole 4 reads more surely as one digit than its two halves do as two, and two touching
+// digits read more surely apart than as one odd shape: that is what the sum compares. The weights
+// were fitted on numbers drawn as `python -m benchmarks --only robustness` draws them (other seeds).
+
+export const MAX_RUN = 6;
+export const MAX_ASPECT = 1.8; // runs wider than this x their height are not tried as one digit
+export const MAX_INNER_GAP = 0.45; // ... nor runs with a gap wider than this x their height inside
+export const CONFIDENCE_WEIGHT = 0.85;
+export const WIDE = 1.15;
+export const ASPECT_WEIGHT = 1.5;
+export const GAP_FREE = 0;
+export const GAP_WEIGHT = 5;
+export const SHORT = 0.7;
+export const SHORT_WEIGHT = 7;
+export const OVERLAP_FREE = 0.32;
+export const OVERLAP_WEIGHT = 5;
+export const DIGIT_PRIOR = 0.2;
+const MIN_SIZE = 0.01; // pad fractions: a dot still has a size
+
+const height = (box) => Math.max(MIN_SIZE, box.bottom - box.top);
+const width = (box) => Math.max(MIN_SIZE, box.right - box.left);
+
+/** The box around some boxes. */
+export function unionBox(boxes) {
+  return {
+    left: Math.min(...boxes.map((b) => b.left)),
+    right: Math.max(...boxes.map((b) => b.right)),
+    top: Math.min(...boxes.map((b) => b.top)),
+    bottom: Math.max(...boxes.map((b) => b.bottom)),
+  };
+}
+
+/** The widest horizontal gap inside some boxes (0 when their extents overlap throughout). */
+function innerGap(boxes) {
+  const sorted = [...boxes].sort((a, b) => a.left - b.left);
+  let reach = sorted[0].right;
+  let gap = 0;
+  for (const box of sorted.slice(1)) {
+    gap = Math.max(gap, box.left - reach);
+    reach = Math.max(reach, box.right);
+  }
+  return gap;
+}
+
+/**
+ * Units ({box}, left to right) → the runs worth reading as one digit: {start, end, box, gap}
+ * (units start..end-1). Every single unit is one; so is the whole when there are several.
+ */
+export function candidateRuns(units) {
+  const runs = [];
+  for (let start = 0; start < units.length; start += 1) {
+    for (let end = start + 1; end <= Math.min(units.length, start + MAX_RUN); end += 1) {
+      const boxes = units.slice(start, end).map((u) => u.box);
+      const box = unionBox(boxes);
+      const gap = innerGap(boxes);
+      const whole = start === 0 && end === units.length;
+      const plausible = width(box) <= MAX_ASPECT * height(box) && gap <= MAX_INNER_GAP * height(box);
+      if (end - start === 1 || plausible || whole) runs.push({ start, end, box, gap, plausible: plausible || end - start === 1 });
+    }
+  }
+  if (units.length > MAX_RUN) {
+    const boxes = units.map((u) => u.box);
+    runs.push({ start: 0, end: units.length, box: unionBox(boxes), gap: innerGap(boxes), plausible: false });
+  }
+  return runs;
+}
+
+/** log-prior of a run being one digit, given the tallest unit's height. */
+export function runPrior(run, tallest) {
+  const aspect = width(run.box) / height(run.box);
+  return -ASPECT_WEIGHT * Math.max(0, aspect - WIDE)
+    - GAP_WEIGHT * Math.max(0, run.gap / height(run.box) - GAP_FREE)
+    - SHORT_WEIGHT * Math.max(0, SHORT - height(run.box) / tallest)
+    + DIGIT_PRIOR;
+}
+
+/** log-prior of two runs being neighbouring digits: penalised when they overlap much. */
+export function pairPrior(a, b) {
+  const overlap = Math.max(0, a.box.right - b.box.left) / Math.min(width(a.box), width(b.box));
+  return -OVERLAP_WEIGHT * Math.max(0, overlap - OVERLAP_FREE);
+}
+
+/**
+ * The split of the units into digits whose readings and priors score best (dynamic programming
+ * over runs). `tops[i]`: the top probability the model gave run i. Returns run indices, left to right.
+ */
+export function bestSplit(units, runs, tops) {
+  const tallest = Math.max(...units.map((u) => height(u.box)));
+  const scores = runs.map((run, i) => (run.plausible
+    ? CONFIDENCE_WEIGHT * Math.log(Math.max(tops[i], 1e-9)) + runPrior(run, tallest) : -Infinity));
+  const ending = runs.map(() => ({ score: -Infinity, previous: -1 })); // best split ending with run i
+  const order = runs.map((_, i) => i).sort((p, q) => runs[p].end - runs[q].end);
+  for (const i of order) {
+    if (scores[i] === -Infinity) continue;
+    if (runs[i].start === 0) {
+      ending[i] = { score: scores[i], previous: -1 };
+      continue;
+    }
+    runs.forEach((before, k) => {
+      if (before.end !== runs[i].start || ending[k].score === -Infinity) return;
+      const score = ending[k].score + scores[i] + pairPrior(before, runs[i]);
+      if (score > ending[i].score) ending[i] = { score, previous: k };
+    });
+  }
+  let last = -1;
+  runs.forEach((run, i) => {
+    if (run.end === units.length && ending[i].score > (last < 0 ? -Infinity : ending[last].score)) last = i;
+  });
+  const chosen = [];
+  for (let i = last; i >= 0; i = ending[i].previous) chosen.unshift(i);
+  return chosen;
+}
