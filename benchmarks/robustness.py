@@ -17,10 +17,10 @@ same. Families (every digit also at a random position):
 - sparse: few pointer events (one every 12-25% of the digit's height);
 - thin pen / thick pen: the pad's pen 2% / 16% of its side (only what the person sees).
 
-Then several digits side by side (2-4 at random sizes and spacing, read with the page's number
-reading), inputs that are not digits (scribbles, dots), which the page should flag as unsure, and,
-10,000 test digits painted on the pad as images and read from its pixels (the pixel path,
-`measure_robustness`).
+Then numbers as people write them (2-4 digits, each decomposed into strokes its own way, on a
+slanted baseline, spaced, touching or overlapping: benchmarks/numbers.py), inputs that are not
+digits (scribbles, dots), which the page should flag as unsure, and 10,000 test digits painted on
+the pad as images and read from its pixels (the pixel path, `measure_robustness`).
 `python -m benchmarks --only robustness` runs it; `--digits N` draws N test digits per family and
 pointer type (at most the test set's 10,000; see `family_digits` for which).
 """
@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import Bench, say, section_banner
+from benchmarks.numbers import measure_numbers, number_drawings
 from benchmarks.pages import (
     DECODE_F32,
     chromium,
@@ -150,28 +151,6 @@ def drawing(family: str, traced: Strokes, rng: np.random.Generator, pad_px: floa
     settings.update(height=round(height, 3), angle_deg=round(math.degrees(angle), 1),
                     stretch=round(stretch, 2), pen=pen)
     return samples, settings
-
-
-def number_drawing(traced: list[Strokes], rng: np.random.Generator, pad_px: float) -> Strokes:
-    """Several traced digits side by side at random sizes and gaps, fitted to the pad's width."""
-    heights = rng.uniform(0.18, 0.4, len(traced))
-    placed = [_place(normalised(t), h, 0, 0) for t, h in zip(traced, heights, strict=True)]
-    widths = [float(np.ptp(np.vstack(p)[:, 0])) for p in placed]
-    gaps = rng.uniform(0.12, 0.6, len(traced) - 1) * heights.mean()
-    total = sum(widths) + float(gaps.sum())
-    shrink = min(1.0, 0.94 / total)
-    x = 0.03 + rng.uniform(0, max(0.0, 0.94 - total * shrink))
-    centre_y = rng.uniform(0.3, 0.7)
-    out: Strokes = []
-    for k, (strokes, width) in enumerate(zip(placed, widths, strict=True)):
-        lo = np.vstack(strokes).min(axis=0)
-        cy = centre_y + rng.uniform(-0.04, 0.04)
-        h = np.ptp(np.vstack(strokes)[:, 1])
-        for s in strokes:
-            moved = (s - lo) * shrink + np.array([x, cy - h * shrink / 2])
-            out.append(np.clip(_resample(moved, SAMPLE_PX / pad_px), 0.002, 0.998))
-        x += (width + (gaps[k] if k < len(gaps) else 0)) * shrink
-    return out
 
 
 def scribble(rng: np.random.Generator, pad_px: float) -> Strokes:
@@ -402,36 +381,6 @@ def measure_reference(page: Any, traced: dict[str, list[Strokes]], labels: dict[
     return {"digits": len(truths), "accuracy": right / len(truths)}
 
 
-def measure_numbers(page: Any, images: np.ndarray, labels: np.ndarray, per_count: int, seed: int = SEED,
-                    counts: tuple[int, ...] = (2, 3, 4)) -> dict[str, Any]:
-    """2-4 test digits traced side by side (mouse): the share of numbers read exactly, of numbers split
-    into the right count of digits, and of digits read right in those."""
-    pad_px = pad_css_px(page)
-    rng = np.random.default_rng([seed, 99])
-    out: dict[str, Any] = {}
-    for count in counts:
-        drawings, truths = [], []
-        for _ in range(per_count):
-            pick = rng.choice(len(labels), count, replace=False)
-            drawings.append(number_drawing([trace_digit(images[i]) for i in pick], rng, pad_px))
-            truths.append("".join(str(int(labels[i])) for i in pick))
-        exact = grouped = digits_right = 0
-        examples = []
-        for truth, read in zip(truths, draw_and_read(page, drawings, "mouse"), strict=True):
-            exact += read["number"] == truth
-            if len(read["number"]) == count:  # grouped into the right number of digits
-                grouped += 1
-                digits_right += sum(a == b for a, b in zip(read["number"], truth, strict=True))
-            if read["number"] != truth and len(examples) < 5:
-                examples.append({"number": truth, "read": read["number"]})
-        digit_accuracy = digits_right / max(1, grouped * count)
-        out[str(count)] = {"numbers": per_count, "exact": exact / per_count, "grouped": grouped / per_count,
-                           "digit_accuracy": digit_accuracy, "misread": examples}
-        say(f"    {count}-digit numbers read exactly: {exact / per_count:.1%} of {per_count} (split into "
-            f"{count} digits: {grouped / per_count:.1%}; digits right in those: {digit_accuracy:.2%})")
-    return out
-
-
 def measure_noise(page: Any, count: int, seed: int = SEED) -> dict[str, Any]:
     """Scribbles and dots: how often the page says it is unsure rather than naming a digit."""
     pad_px = pad_css_px(page)
@@ -522,7 +471,8 @@ def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.n
             rows = measure_families(page_for, traced, chosen, trusted=bench.pick(1, TRUSTED))
             page = page_for("mouse")
             reference = measure_reference(page, traced, chosen)
-            numbers = measure_numbers(page, images, labels, bench.pick(SMOKE_NUMBERS, FULL_NUMBERS))
+            numbers = measure_numbers(page, images, labels, bench.pick(SMOKE_NUMBERS, FULL_NUMBERS), SEED,
+                                      draw_and_read, SAMPLE_PX / pad_css_px(page))
             noise = measure_noise(page, bench.pick(SMOKE_NOISE, FULL_NOISE))
             pixels = measure_painted(page, images, labels, bench.pick(SMOKE_PAINTED, FULL_PAINTED))
             described = page.evaluate("() => window.digitDemo.describeBackend()")
@@ -541,8 +491,8 @@ def screenshot_number(bench: Bench, model_dir: Any, images: np.ndarray, labels: 
     path = bench.out / SCREENSHOT
     with serving(model_dir) as server, chromium() as browser, ready_page(browser, server.url) as page:
         rng = np.random.default_rng(3)
-        strokes = number_drawing([trace_digit(images[i]) for i in (0, 1, 2)], rng, pad_css_px(page))
-        Drawer(page, "mouse").draw(strokes)
+        number = number_drawings(images, labels, 3, 1, rng, SAMPLE_PX / pad_css_px(page))[0]
+        Drawer(page, "mouse").draw(number.strokes)
         page.evaluate("window.digitDemo.readNumber()")
         bench.out.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(path), full_page=True)

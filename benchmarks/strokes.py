@@ -269,13 +269,24 @@ def _holes(mask: np.ndarray, min_px: int = MIN_HOLE_PX) -> np.ndarray:
     return keep[labels]
 
 
-def _strokes_of(mask: np.ndarray, radius: np.ndarray, min_length: float) -> list[np.ndarray]:
+JOIN_TOLERANCE = 1.5 / UPSAMPLE  # line ends this close (28-grid px) meet at a junction
+
+
+def _pieces_of(mask: np.ndarray, radius: np.ndarray) -> list[np.ndarray]:
+    """The pruned skeleton's polylines between ends and junctions (28-grid (x, y)), unjoined."""
     skeleton = _prune(_minimal(thin(mask)), radius)
-    raw = [np.array([[(c + 0.5) / UPSAMPLE, (r + 0.5) / UPSAMPLE] for r, c in line], np.float64)
-           for line in _trace(skeleton)]
-    raw = _join(raw, tolerance=1.5 / UPSAMPLE)
-    kept = [line for line in raw if _length(line) >= min_length] or raw[:1]
+    return [np.array([[(c + 0.5) / UPSAMPLE, (r + 0.5) / UPSAMPLE] for r, c in line], np.float64)
+            for line in _trace(skeleton)]
+
+
+def _finished(strokes: list[np.ndarray], min_length: float) -> list[np.ndarray]:
+    """Strokes without bits shorter than `min_length` (unless nothing else is left), simplified."""
+    kept = [line for line in strokes if _length(line) >= min_length] or strokes[:1]
     return [_simplify(line, 0.3) for line in kept]
+
+
+def _strokes_of(mask: np.ndarray, radius: np.ndarray, min_length: float) -> list[np.ndarray]:
+    return _finished(_join(_pieces_of(mask, radius), tolerance=JOIN_TOLERANCE), min_length)
 
 
 def redraw(strokes: list[np.ndarray], pen: float = REDRAW_PEN, supersample: int = 4) -> np.ndarray:
@@ -318,9 +329,12 @@ def trace_digit(image: np.ndarray, min_length: float = 1.0) -> list[np.ndarray]:
     thinned (Zhang-Suen), spurs are pruned (`_prune`), and the skeleton is traced, simplified (0.3 px)
     and chained end to end; bits shorter than `min_length` px are dropped, unless nothing else is left.
     """
-    from scipy.ndimage import distance_transform_edt
-
     image = np.asarray(image, np.float64).reshape(28, 28)
+    return _best_tracing(image, _masks(image), min_length)[0]
+
+
+def _masks(image: np.ndarray) -> list[np.ndarray]:
+    """The thresholded digit, and the same with the loops its grey levels show cut out again."""
     grey = _zoom(image, UPSAMPLE)
     base = grey > THRESHOLD
     masks = [base]
@@ -330,14 +344,88 @@ def trace_digit(image: np.ndarray, min_length: float = 1.0) -> list[np.ndarray]:
         mask = base & ~cut
         if not np.array_equal(mask, masks[-1]):
             masks.append(mask)
-    best: tuple[float, list[np.ndarray]] | None = None
+    return masks
+
+
+def _best_tracing(image: np.ndarray, masks: list[np.ndarray], min_length: float
+                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(strokes, unjoined pieces) of the mask whose strokes redraw the digit best."""
+    from scipy.ndimage import distance_transform_edt
+
+    best: tuple[float, list[np.ndarray], list[np.ndarray]] | None = None
     for mask in masks:
-        strokes = _strokes_of(mask, distance_transform_edt(mask), min_length)
+        pieces = _pieces_of(mask, distance_transform_edt(mask))
+        strokes = _finished(_join(pieces, tolerance=JOIN_TOLERANCE), min_length)
         score = _overlap(redraw(strokes), image) if len(masks) > 1 else 0.0
         if best is None or score > best[0]:
-            best = (score, strokes)
+            best = (score, strokes, pieces)
     assert best is not None
-    return best[1]
+    return best[1], best[2]
+
+
+def skeleton_pieces(image: np.ndarray) -> list[np.ndarray]:
+    """The polylines between ends and junctions of the skeleton that `trace_digit` chains into strokes
+    (28-grid (x, y)): the parts a writer may draw in any grouping and order (`decompose`)."""
+    image = np.asarray(image, np.float64).reshape(28, 28)
+    return _best_tracing(image, _masks(image), 1.0)[1]
+
+
+TINY = 3.0  # px (28 grid): a skeleton piece this short is part of a junction, never a stroke alone
+
+
+def _pen_chain(pieces: list[np.ndarray], rng: np.random.Generator, lift: float) -> list[np.ndarray]:
+    """Chain skeleton pieces into strokes as a pen might: start on a random piece, and at each
+    junction, at either end, run on into a piece that meets it (the straighter the likelier) or,
+    with probability `lift`, lift the pen there (never next to a TINY piece)."""
+    left = [piece.copy() for piece in pieces]
+    strokes = []
+    while left:
+        line = left.pop(int(rng.integers(len(left))))
+        for _ in range(2):  # run on from its end, then from its start
+            line = _run_on(line[::-1], left, rng, lift)
+        strokes.append(line if rng.random() < 0.5 else line[::-1])
+    return strokes
+
+
+def _run_on(line: np.ndarray, left: list[np.ndarray], rng: np.random.Generator, lift: float) -> np.ndarray:
+    """`line` extended from its end through the pieces of `left` that meet it (used ones removed)."""
+    while True:
+        meeting = [(k, oriented) for k, piece in enumerate(left) for oriented in (piece, piece[::-1])
+                   if math.hypot(*(oriented[0] - line[-1])) <= JOIN_TOLERANCE]
+        tiny = _length(line) < TINY or any(_length(o) < TINY for _, o in meeting)
+        if not meeting or (not tiny and rng.random() < lift):  # a pen lifts after a real stroke
+            return line
+        weights = np.array([math.exp(-3 * _turn(line, oriented)) for _, oriented in meeting])
+        k, oriented = meeting[int(rng.choice(len(meeting), p=weights / weights.sum()))]
+        line = np.vstack([line, oriented[1:]])
+        del left[k]
+
+
+def _lift_midway(stroke: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """A stroke drawn in two: the pen lifted at a random point 25-75% of the way along it."""
+    steps = np.hypot(*np.diff(stroke, axis=0).T)
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    at = rng.uniform(0.25, 0.75) * along[-1]
+    k = int(np.searchsorted(along, at, side="right"))
+    if k <= 0 or k >= len(stroke):
+        return [stroke]
+    cut = stroke[k - 1] + (stroke[k] - stroke[k - 1]) * (at - along[k - 1]) / max(steps[k - 1], 1e-9)
+    return [np.vstack([stroke[:k], cut]), np.vstack([cut, stroke[k:]])]
+
+
+def decompose(pieces: list[np.ndarray], rng: np.random.Generator, *, lift: float = 0.25,
+              midway: float = 0.2, min_length: float = 1.0) -> list[np.ndarray]:
+    """One way of drawing a digit's skeleton pieces (`skeleton_pieces`) as strokes: chained at
+    junctions at random (`_pen_chain`, the pen lifted at a junction with probability `lift`), each
+    stroke of 6 px or more cut in two midway with probability `midway`, in a random order and
+    direction; bits under `min_length` px dropped (unless nothing else is left), simplified."""
+    strokes = []
+    for stroke in _pen_chain(pieces, rng, lift):
+        long = _length(stroke) >= 6.0
+        strokes += _lift_midway(stroke, rng) if long and rng.random() < midway else [stroke]
+    strokes = [s[::-1] if rng.random() < 0.5 else s for s in strokes]
+    order = rng.permutation(len(strokes))
+    return _finished([strokes[k] for k in order], min_length)
 
 
 def skeleton_length(image: np.ndarray) -> float:

@@ -8,7 +8,18 @@ import numpy as np
 import pytest
 from scipy.ndimage import label
 
-from benchmarks.strokes import UPSAMPLE, _minimal, _zoom, thin, trace_digit
+from benchmarks.strokes import (
+    UPSAMPLE,
+    _lift_midway,
+    _minimal,
+    _overlap,
+    _zoom,
+    decompose,
+    redraw,
+    skeleton_pieces,
+    thin,
+    trace_digit,
+)
 from tests.reference_preprocess import preprocess, preprocess_strokes
 
 SCALE = 8  # strokes are drawn 8x to count their loops
@@ -140,3 +151,30 @@ def test_traced_mnist_digits_redraw_close_to_the_originals(mnist_test) -> None:
         norm = np.sqrt((redrawn ** 2).sum() * (original ** 2).sum())
         overlaps.append(float((redrawn * original).sum() / norm))
     assert np.median(overlaps) > 0.85 and min(overlaps) > 0.6, (np.median(overlaps), min(overlaps))
+
+
+def test_a_pen_lift_midway_cuts_a_stroke_where_it_resumes() -> None:
+    line = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]])
+    first, second = _lift_midway(line, np.random.default_rng(0))
+    assert np.array_equal(first[0], line[0]) and np.array_equal(second[-1], line[-1])
+    assert np.array_equal(first[-1], second[0])  # the pen resumes where it lifted
+    along = float(np.hypot(*np.diff(first, axis=0).T).sum())
+    assert 0.25 * 20 <= along <= 0.75 * 20  # 25-75% of the way along
+
+
+def test_decompositions_draw_the_same_digit_in_different_strokes(mnist_test) -> None:
+    """Each MNIST digit drawn several ways (split at different junctions, a pen lift midway, any
+    order and direction): different strokes, the same ink as the benchmark's tracing."""
+    images, labels = mnist_test
+    for index in (4, 6, 61, 84):  # 4, 4, 8, 8
+        assert labels[index] in (4, 8)
+        image = images[index, ..., 0]
+        traced = redraw(trace_digit(image))
+        pieces = skeleton_pieces(image)
+        rng = np.random.default_rng(index)
+        ways = [decompose(pieces, rng) for _ in range(8)]
+        assert len({len(way) for way in ways}) >= 2, index  # stroke counts differ
+        starts = {tuple(np.round(way[0][0], 3)) for way in ways}
+        assert len(starts) >= 3, index  # the first stroke starts in different places
+        for way in ways:
+            assert _overlap(redraw(way), traced) > 0.9, index
