@@ -1,32 +1,27 @@
 """Load a `.keras` model, then turn it into a TF.js graph model named after its inputs and outputs.
 
-Route: Keras 3 model → SavedModel (`keras.export.ExportArchive` with a signature named after
-the model's inputs and outputs, in a private temporary folder) →
-`tensorflowjs.converters.convert_tf_saved_model` → `model.json` + weight shards. The Keras 3
-layers format is never produced: TF.js 4.22 cannot load it.
+Route: Keras 3 model → a `tf.function` named after the model's inputs and outputs, traced with
+the rewrites TF.js needs → the TF.js converter's own steps on that function in memory
+(`export.graph_model`: freeze, Grappler, its graph rewrites, `model.json` + weight shards). The
+Keras 3 layers format is never produced: TF.js 4.22 cannot load it.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
 import os
 import re
-import shutil
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from export.errors import ExportError
+from export.graph_model import UNSUPPORTED_OPS, release_freed_memory, write_graph_model
 from export.specs import TensorSpec, input_specs, input_structure, output_specs, output_structure
 from mnist_tfjs.quiet import captured_output
 
 QUANTIZATIONS = ("none", "float16", "uint8")
 DEFAULT_SHARD_BYTES = 4 * 1024 * 1024  # TF.js' convention: weight files a browser caches well
-UNSUPPORTED_OPS = "Unsupported Ops"
 # What to change for the ops TF.js 4.22 is known to lack.
 OP_ADVICE = {
     "Erfc": "use activation='gelu' (the exporter rewrites exact GELU) or keras.activations.gelu(x, "
@@ -35,22 +30,6 @@ OP_ADVICE = {
     "RaggedTensorToTensor": "pad sequences to a fixed length outside the model",
     "FFT": "compute spectra outside the model",
 }
-
-
-def release_freed_memory() -> None:
-    """Hand the memory the conversion freed back to the system (glibc keeps it otherwise).
-
-    Converting a large model holds several copies of its weights at once (a ResNet50 takes the
-    process from 1.3 to 3.2 GB); once they are freed this brings the process back near 1.3 GB
-    while Node.js and Chromium run the proof beside it.
-    """
-    gc.collect()
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return
-    trim = getattr(ctypes.CDLL(libc_name), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
 
 
 def check_model_file(path: Path) -> None:
@@ -187,10 +166,9 @@ def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", ve
                            shard_bytes: int = DEFAULT_SHARD_BYTES) -> list[dict[str, Any]]:
     """Write `model` as a TF.js graph model (`model.json` + shards) into the existing folder `out_dir`.
 
-    The signature uses the Keras input and output names (see `export.specs`). The intermediate
-    SavedModel lives in its own temporary folder, never inside `out_dir`. Weights go into files of
-    at most `shard_bytes` (`group1-shard1ofN.bin`, ...). Returns the rewrites made while tracing
-    and on the converted graph (`metadata.rewrites` entries).
+    The signature uses the Keras input and output names (see `export.specs`). Weights go into
+    files of at most `shard_bytes` (`group1-shard1ofN.bin`, ...). Returns the rewrites made while
+    tracing and on the converted graph (`metadata.rewrites` entries).
     """
     rewrites = _trace_and_convert(model, out_dir, quantize, verbose, shard_bytes)
     release_freed_memory()
@@ -202,24 +180,18 @@ def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", ve
 
 def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
                        shard_bytes: int) -> list[dict[str, Any]]:
-    """SavedModel (traced with the rewrites TF.js needs) → the TF.js converter; the tracing rewrites."""
-    import keras
-
+    """Trace the serving function with the rewrites TF.js needs, then convert it; the tracing rewrites."""
     from export.rewrite import einsum_as_matmul, exact_gelu_as_erf
 
     dtype_map = quantization_map(quantize)
-    tfjs = import_tensorflowjs()
+    import_tensorflowjs()
     inputs, outputs = input_specs(model), output_specs(model)
-    saved_model = Path(tempfile.mkdtemp(prefix="tfjs-export-savedmodel-"))
     rewrites: list[dict[str, Any]] = []
     function = None
     try:
         with captured_output(verbose), exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums:
             function = serving_function(model, inputs, outputs)
-            archive = keras.export.ExportArchive()
-            archive.track(model)
-            archive.add_endpoint("serve", function)
-            archive.write_out(str(saved_model), verbose=verbose)
+            concrete = function.get_concrete_function()
             if gelus[0]:
                 rewrites.append({"layer": None, "class": "gelu",
                                  "what": f"{gelus[0]} exact GELU(s) traced as 0.5·x·(1+erf(x/√2)) "
@@ -228,9 +200,7 @@ def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
                 rewrites.append({"layer": None, "class": "einsum",
                                  "what": f"{einsums[0]} einsum(s) traced as transpose + reshape + MatMul "
                                          "(TF.js' wasm backend has no Einsum)"})
-            tfjs.converters.convert_tf_saved_model(str(saved_model), str(out_dir),
-                                                   quantization_dtype_map=dtype_map,
-                                                   weight_shard_size_bytes=shard_bytes)
+            write_graph_model(concrete, out_dir, dtype_map, shard_bytes)
     except ExportError:
         raise
     except Exception as exc:
@@ -239,8 +209,6 @@ def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
             raise _unsupported(text.strip(), function, model) from None
         raise ExportError(f"the TF.js converter failed ({type(exc).__name__}: {text.strip()[:160]}); "
                           "rerun with --verbose for its log") from None
-    finally:
-        shutil.rmtree(saved_model, ignore_errors=True)
     return rewrites
 
 
