@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from export.errors import ExportError
-from export.graph_model import UNSUPPORTED_OPS, release_freed_memory, write_graph_model
+from export.graph_model import UNSUPPORTED_OPS, captures_tables, release_freed_memory, write_graph_model
 from export.specs import TensorSpec, input_specs, input_structure, output_specs, output_structure
 from mnist_tfjs.quiet import captured_output
 
@@ -200,7 +202,10 @@ def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
                 rewrites.append({"layer": None, "class": "einsum",
                                  "what": f"{einsums[0]} einsum(s) traced as transpose + reshape + MatMul "
                                          "(TF.js' wasm backend has no Einsum)"})
-            write_graph_model(concrete, out_dir, dtype_map, shard_bytes)
+            if captures_tables(concrete):
+                convert_saved_model(model, function, out_dir, dtype_map, shard_bytes, verbose)
+            else:
+                write_graph_model(concrete, out_dir, dtype_map, shard_bytes)
     except ExportError:
         raise
     except Exception as exc:
@@ -210,6 +215,29 @@ def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
         raise ExportError(f"the TF.js converter failed ({type(exc).__name__}: {text.strip()[:160]}); "
                           "rerun with --verbose for its log") from None
     return rewrites
+
+
+def convert_saved_model(model: Any, function: Any, out_dir: Path, dtype_map: dict[str, bool] | None,
+                        shard_bytes: int, verbose: bool) -> None:
+    """The converter's own route, for models with lookup tables: SavedModel → `convert_tf_saved_model`.
+
+    It initializes the tables in TF.js (`modelInitializer`) from the SavedModel's resources, at the
+    cost of more copies of the weights than `export.graph_model` makes.
+    """
+    import keras
+
+    tfjs = import_tensorflowjs()
+    saved_model = Path(tempfile.mkdtemp(prefix="tfjs-export-savedmodel-"))
+    try:
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint("serve", function)
+        archive.write_out(str(saved_model), verbose=verbose)
+        tfjs.converters.convert_tf_saved_model(str(saved_model), str(out_dir),
+                                               quantization_dtype_map=dtype_map,
+                                               weight_shard_size_bytes=shard_bytes)
+    finally:
+        shutil.rmtree(saved_model, ignore_errors=True)
 
 
 def rewrite_graph(model_json: Path) -> list[dict[str, Any]]:

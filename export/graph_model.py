@@ -88,6 +88,19 @@ def write_graph_model(concrete: Any, out_dir: Path, quantization_dtype_map: dict
                               weight_shard_size_bytes=shard_bytes)
 
 
+def captures_tables(concrete: Any) -> bool:
+    """Whether `concrete` captures resources other than variables (lookup tables).
+
+    Those need the initializer graph the converter builds from a loaded SavedModel's resources;
+    freezing here would leave them as inputs nobody feeds.
+    """
+    import tensorflow as tf
+
+    handles = {id(variable.handle) for variable in concrete.graph.variables}
+    return any(tensor.dtype == tf.resource and id(tensor) not in handles
+               for tensor in concrete.captured_inputs)
+
+
 def frozen_graph(concrete: Any) -> Any:
     """The function inlined into one GraphDef whose variables are constants (the weights' only copy).
 
