@@ -29,6 +29,17 @@ export function strokeUnits(strokes) {
   return units.sort((a, b) => centre(a.box) - centre(b.box));
 }
 
+/** The least distance from an end of one stroke to any point of another (pad fractions). */
+export function endGap(a, b) {
+  let gap = Infinity;
+  for (const [from, to] of [[a, b], [b, a]]) {
+    for (const [x, y] of [from[0], from[from.length - 1]]) {
+      for (const [px, py] of to) gap = Math.min(gap, Math.hypot(px - x, py - y));
+    }
+  }
+  return gap;
+}
+
 /** Whether units are surely one digit: each lies SURE_OVERLAP within the others' extent, the whole digit-shaped. */
 export function surelyOneDigit(units) {
   if (units.length <= 1) return true;
@@ -60,7 +71,17 @@ export function planNumber(strokes) {
   const runs = candidateRuns(units);
   const candidates = runs.map((run) => units.slice(run.start, run.end).flatMap((u) => u.members).sort((p, q) => p - q));
   const whole = runs.findIndex((run) => run.start === 0 && run.end === units.length);
-  return { candidates, whole, choose: (tops) => bestSplit(units, runs, tops) };
+  const gaps = new Map(); // endGap between units' strokes, computed when the split asks
+  const unitsEndGap = (u, v) => {
+    const key = u < v ? `${u},${v}` : `${v},${u}`;
+    if (!gaps.has(key)) {
+      let gap = Infinity;
+      for (const p of units[u].members) for (const q of units[v].members) gap = Math.min(gap, endGap(strokes[p], strokes[q]));
+      gaps.set(key, gap);
+    }
+    return gaps.get(key);
+  };
+  return { candidates, whole, choose: (tops) => bestSplit(units, runs, tops, unitsEndGap) };
 }
 
 /**

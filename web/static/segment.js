@@ -12,6 +12,8 @@
 // - a digit whose parts leave a gap between them is unlikely (GAP_WEIGHT past GAP_FREE of its height);
 // - a digit much shorter than the tallest unit is more likely a piece of one (SHORT_WEIGHT under SHORT);
 // - two digits side by side rarely overlap much (OVERLAP_WEIGHT past OVERLAP_FREE of the narrower);
+// - a stroke that ends on another one (within JOIN_REACH of the taller's height) was most likely
+//   drawn on from it, a pen lifted and put down again: kept apart, they cost up to JOIN_WEIGHT;
 // - every digit adds DIGIT_PRIOR, which offsets the product of probabilities' bias towards fewer digits.
 // A whole 4 reads more surely as one digit than its two halves do as two, and two touching
 // digits read more surely apart than as one odd shape: that is what the sum compares. The weights
@@ -21,15 +23,17 @@ export const MAX_RUN = 6;
 export const MAX_ASPECT = 1.8; // runs wider than this x their height are not tried as one digit
 export const MAX_INNER_GAP = 0.45; // ... nor runs with a gap wider than this x their height inside
 export const CONFIDENCE_WEIGHT = 0.85;
-export const WIDE = 1.15;
+export const WIDE = 1.05;
 export const ASPECT_WEIGHT = 1.5;
-export const GAP_FREE = 0;
+export const GAP_FREE = 0.04;
 export const GAP_WEIGHT = 5;
 export const SHORT = 0.7;
 export const SHORT_WEIGHT = 7;
-export const OVERLAP_FREE = 0.32;
-export const OVERLAP_WEIGHT = 5;
-export const DIGIT_PRIOR = 0.2;
+export const OVERLAP_FREE = 0.34;
+export const OVERLAP_WEIGHT = 6.5;
+export const JOIN_REACH = 0.011;
+export const JOIN_WEIGHT = 0.6;
+export const DIGIT_PRIOR = 0.28;
 const MIN_SIZE = 0.01; // pad fractions: a dot still has a size
 
 const height = (box) => Math.max(MIN_SIZE, box.bottom - box.top);
@@ -89,17 +93,28 @@ export function runPrior(run, tallest) {
     + DIGIT_PRIOR;
 }
 
-/** log-prior of two runs being neighbouring digits: penalised when they overlap much. */
-export function pairPrior(a, b) {
+/**
+ * log-prior of two runs being neighbouring digits: penalised when they overlap much, or when a
+ * stroke of one ends on a stroke of the other (`endGap`: the least such distance, pad fractions).
+ */
+export function pairPrior(a, b, endGap = Infinity) {
   const overlap = Math.max(0, a.box.right - b.box.left) / Math.min(width(a.box), width(b.box));
-  return -OVERLAP_WEIGHT * Math.max(0, overlap - OVERLAP_FREE);
+  const reach = JOIN_REACH * Math.max(height(a.box), height(b.box));
+  return -OVERLAP_WEIGHT * Math.max(0, overlap - OVERLAP_FREE) - JOIN_WEIGHT * Math.max(0, 1 - endGap / reach);
 }
 
 /**
  * The split of the units into digits whose readings and priors score best (dynamic programming
- * over runs). `tops[i]`: the top probability the model gave run i. Returns run indices, left to right.
+ * over runs). `tops[i]`: the top probability the model gave run i; `endGap(u, v)`: how close a
+ * stroke of unit u ends to unit v's strokes or the reverse (pad fractions). Returns run indices,
+ * left to right.
  */
-export function bestSplit(units, runs, tops) {
+export function bestSplit(units, runs, tops, endGap = () => Infinity) {
+  const runsEndGap = (a, b) => {
+    let gap = Infinity;
+    for (let u = a.start; u < a.end; u += 1) for (let v = b.start; v < b.end; v += 1) gap = Math.min(gap, endGap(u, v));
+    return gap;
+  };
   const tallest = Math.max(...units.map((u) => height(u.box)));
   const scores = runs.map((run, i) => (run.plausible
     ? CONFIDENCE_WEIGHT * Math.log(Math.max(tops[i], 1e-9)) + runPrior(run, tallest) : -Infinity));
@@ -113,7 +128,7 @@ export function bestSplit(units, runs, tops) {
     }
     runs.forEach((before, k) => {
       if (before.end !== runs[i].start || ending[k].score === -Infinity) return;
-      const score = ending[k].score + scores[i] + pairPrior(before, runs[i]);
+      const score = ending[k].score + scores[i] + pairPrior(before, runs[i], runsEndGap(before, runs[i]));
       if (score > ending[i].score) ending[i] = { score, previous: k };
     });
   }
