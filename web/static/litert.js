@@ -106,9 +106,10 @@ export class LiteRtDigitModel {
 
   /** Fetch, check and compile the export's .tflite for `contract` (contract.js). */
   static async load(metadata, contract = DEFAULT_CONTRACT, accelerator = 'wasm') {
-    const bytes = await fetchTflite(metadata);
+    // The model's download and the runtime's start overlap.
+    const [bytes, litert] = await Promise.all([fetchTflite(metadata), loadLiteRtRuntime()]);
     const compiled = await compileTflite(bytes, accelerator);
-    return new LiteRtDigitModel(await loadLiteRtRuntime(), compiled, contract);
+    return new LiteRtDigitModel(litert, compiled, contract);
   }
 
   /** n images of contract.pixels values in [0, 1] → Float32Array of n * contract.classes probabilities. */
