@@ -160,9 +160,13 @@ def test_precompressed_runtime_files_are_served_and_kept(model_dir: Path) -> Non
 
     from web.compression import PRECOMPRESS_LEVELS, compress_hard, precompress, runtime_files
 
+    from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
+
     app = create_app(model_dir, native=False, node_modules=NODE_MODULES)
     big = runtime_files(NODE_MODULES)
-    assert LITERT_WASM / "litert_wasm_internal.wasm" in big and TFJS in big
+    litert_wasm = next(NODE_MODULES / VENDOR_FILES[package].folder / name
+                       for package, name in RUNTIME_FILES["litert"] if name.endswith(".wasm"))
+    assert litert_wasm in big and TFJS in big, "LiteRT.js' wasm and TF.js' bundle are compressed ahead"
     assert all(path.stat().st_size >= 1_000_000 for path in big)
     # the same path through a small file: compressed once, hard, then served as made
     source = LITERT_WASM / "litert_wasm_internal.js"

@@ -31,7 +31,10 @@ export function loadLiteRtRuntime() {
         printErr: (text) => (/^(E|F|ERROR|FATAL)\b/.test(text) ? console.error : console.debug)(text),
       };
       try {
-        await litert.loadLiteRt(LITERT_WASM_DIR);
+        // Its threaded build (XNNPack's thread pool) where the page is cross-origin isolated, as
+        // the exporter proves and times it; that build needs relaxed SIMD too.
+        const threads = Boolean(globalThis.crossOriginIsolated) && await litert.supportsFeature('relaxedSimd');
+        await litert.loadLiteRt(LITERT_WASM_DIR, { threads });
       } catch (err) {
         throw new ModelError(`LiteRT.js could not start its wasm runtime: ${err.message}`, 'runtime');
       }
