@@ -30,11 +30,11 @@ COMPRESSED_TYPES = [
 ]
 
 
-# The runtime files worth compressing harder than per request: LiteRT.js' 9.4 MB wasm (zstd 3 gives
-# 2.72 MB in 0.1 s, zstd 19 2.13 MB in 5.5 s; brotli 4 2.61 MB, 9 2.28 MB in 1.3 s, 11 2.01 MB but 22 s;
-# gzip 6 2.84 MB) and TF.js' 1.1 MB bundle. Browsers take zstd first (Chromium sends it on plain
-# http://localhost too), so zstd gets its strongest level; brotli stops at 9 to keep the one-off
-# start-up work near 8 s of one core.
+# The runtime files worth compressing harder than per request: LiteRT.js' 9.4 MB wasm (its threaded
+# build: zstd 3 gives 2.73 MB in 0.1 s, zstd 19 2.15 MB in 10 s; brotli 4 2.6 MB, 9 2.29 MB in
+# 1.7 s, 11 about 2.0 MB but 22 s; gzip 6 2.86 MB) and TF.js' 1.1 MB bundle. Browsers take zstd first
+# (Chromium sends it on plain http://localhost too), so zstd gets its strongest level; brotli stops
+# at 9 to keep the one-off start-up work near 15 s of one core.
 PRECOMPRESS_MIN_BYTES = 1_000_000
 PRECOMPRESS_LEVELS = {"zstd": 19, "br": 9, "gzip": 9}
 
