@@ -26,8 +26,15 @@ TFJS_BUNDLE = "tf.es2017.min.js"
 TFJS_WASM_BUNDLE = "tf-backend-wasm.es2017.min.js"
 WASM_BINARIES = ("tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm",
                  "tfjs-backend-wasm-threaded-simd.wasm")
+# The pages load TF.js in parts (core, cpu kernels, converter, wasm backend; webgl only when chosen):
+# 0.8 MB of script instead of the 1.25 MB union bundle, which starts a page ~0.3 s sooner on 2 cores.
+TFJS_PARTS = {"tfjs-core": "tf-core.es2017.min.js", "tfjs-backend-cpu": "tf-backend-cpu.es2017.min.js",
+              "tfjs-converter": "tf-converter.es2017.min.js",
+              "tfjs-backend-webgl": "tf-backend-webgl.es2017.min.js"}
 VENDOR_FILES: dict[str, VendorPackage] = {
     "tfjs": VendorPackage("@tensorflow/tfjs/dist", frozenset({TFJS_BUNDLE, f"{TFJS_BUNDLE}.map"})),
+    **{name: VendorPackage(f"@tensorflow/{name}/dist", frozenset({bundle, f"{bundle}.map"}))
+       for name, bundle in TFJS_PARTS.items()},
     "tfjs-backend-wasm": VendorPackage(
         "@tensorflow/tfjs-backend-wasm/dist",
         frozenset({TFJS_WASM_BUNDLE, f"{TFJS_WASM_BUNDLE}.map", *WASM_BINARIES})),
@@ -54,7 +61,8 @@ LITERT_IMPORT_MAP: dict[str, dict[str, str]] = {
 # What an isolated page downloads to run each runtime in a browser with relaxed SIMD (every
 # current Chromium), as (vendor name, file): the runtime download figures in metadata's `runtimes`.
 RUNTIME_FILES: dict[str, tuple[tuple[str, str], ...]] = {
-    "tfjs": (("tfjs", TFJS_BUNDLE), ("tfjs-backend-wasm", TFJS_WASM_BUNDLE),
+    "tfjs": (*((name, TFJS_PARTS[name]) for name in ("tfjs-core", "tfjs-backend-cpu", "tfjs-converter")),
+             ("tfjs-backend-wasm", TFJS_WASM_BUNDLE),
              ("tfjs-backend-wasm", "tfjs-backend-wasm-threaded-simd.wasm")),
     "litert": (("litertjs", "index.js"), ("litertjs-wasm-utils", "index.js"),
                ("litertjs-wasm", "litert_wasm_threaded_internal.js"),

@@ -121,6 +121,17 @@ LITERT_WASM = NODE_MODULES / "@litertjs" / "core" / "wasm"
 
 
 @needs_npm
+@pytest.mark.parametrize("package", ["tfjs-core", "tfjs-backend-cpu", "tfjs-converter", "tfjs-backend-webgl"])
+def test_tfjs_parts_the_pages_load_are_served(client, package: str) -> None:
+    from mnist_tfjs.contract import TFJS_PARTS
+
+    response = client.get(f"/vendor/{package}/{TFJS_PARTS[package]}", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200 and response.mimetype == "text/javascript"
+    plain = (NODE_MODULES / "@tensorflow" / package / "dist" / TFJS_PARTS[package]).read_bytes()
+    assert gzip.decompress(response.data) == plain
+
+
+@needs_npm
 @pytest.mark.parametrize(("url", "source", "mimetype"), [
     ("/vendor/litertjs/index.js", "@litertjs/core/dist/index.js", "text/javascript"),
     ("/vendor/litertjs-wasm-utils/index.js", "@litertjs/wasm-utils/dist/index.js", "text/javascript"),
@@ -158,15 +169,14 @@ def test_precompressed_runtime_files_are_served_and_kept(model_dir: Path) -> Non
     import brotli
     from flask_compress.compat import compression
 
-    from web.compression import PRECOMPRESS_LEVELS, compress_hard, precompress, runtime_files
-
     from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
+    from web.compression import PRECOMPRESS_LEVELS, compress_hard, precompress, runtime_files
 
     app = create_app(model_dir, native=False, node_modules=NODE_MODULES)
     big = runtime_files(NODE_MODULES)
     litert_wasm = next(NODE_MODULES / VENDOR_FILES[package].folder / name
                        for package, name in RUNTIME_FILES["litert"] if name.endswith(".wasm"))
-    assert litert_wasm in big and TFJS in big, "LiteRT.js' wasm and TF.js' bundle are compressed ahead"
+    assert litert_wasm in big, "LiteRT.js' wasm is compressed ahead"
     assert all(path.stat().st_size >= 1_000_000 for path in big)
     # the same path through a small file: compressed once, hard, then served as made
     source = LITERT_WASM / "litert_wasm_internal.js"

@@ -17,14 +17,32 @@ export class ModelError extends Error {
   }
 }
 
-/** The global `tf` from tf.es2017.min.js (a classic script), or a ModelError if it did not load. */
+/** The global `tf` from TF.js' core, cpu and converter scripts (classic scripts), or a ModelError if they did not load. */
 export function runtime() {
   const tf = globalThis.tf;
   if (!tf || typeof tf.loadGraphModel !== 'function') {
-    throw new ModelError('The TF.js runtime did not load (/vendor/tfjs/tf.es2017.min.js). '
+    throw new ModelError('The TF.js runtime did not load (/vendor/tfjs-core/, /vendor/tfjs-converter/). '
       + 'Run `npm ci` in the project folder and restart `python -m web`.', 'runtime');
   }
   return tf;
+}
+
+// Backends whose script the page loads only when they are chosen.
+const LAZY_BACKENDS = { webgl: '/vendor/tfjs-backend-webgl/tf-backend-webgl.es2017.min.js' };
+const scripts = {};
+
+/** Load the script of backend `name` once, if the page did not; resolves false when it cannot load. */
+function loadBackendScript(tf, name) {
+  const src = LAZY_BACKENDS[name];
+  if (!src || tf.findBackendFactory(name)) return Promise.resolve(true);
+  scripts[name] ??= new Promise((resolve) => {
+    const script = document.createElement('script');
+    script.src = src;
+    script.onload = () => resolve(true);
+    script.onerror = () => { delete scripts[name]; resolve(false); };
+    document.head.append(script);
+  });
+  return scripts[name];
 }
 
 let wasmPathsSet = false;
@@ -59,6 +77,7 @@ export async function trySetBackend(name) {
       wasmPathsSet = true;
     }
   }
+  if (!(await loadBackendScript(tf, name))) return false;
   try {
     // A backend whose workers fail can hang instead of failing: give up after a while.
     const ok = await withTimeout(tf.setBackend(name), BACKEND_TIMEOUT_MS, `starting ${name}`);
