@@ -219,10 +219,13 @@ def _robustness(fig: dict[str, Any]) -> list[str]:
         numbers = model.get("numbers", {})
         if numbers:
             parts = [f"{count} digits **{pct(n['exact'])}** of {n['numbers']}"
-                     + (f" (split into {count} digits {pct(n['grouped'])}, digits right in those "
-                        f"{pct(n['digit_accuracy'])})" if "grouped" in n else "")
+                     + (f" (split right, every digit its own strokes, **{pct(n['split'])}**; into {count} "
+                        f"digits {pct(n['grouped'])}; every digit readable alone in {pct(n['readable'])}, "
+                        f"{pct(n['exact_of_readable'])} of those read exactly)" if "split" in n else "")
                      for count, n in numbers.items()]
-            lines += ["", "Numbers written side by side (mouse), read exactly: " + "; ".join(parts) + "."]
+            lines += ["", "Numbers as people write them (benchmarks/numbers.py: each digit decomposed into "
+                      "strokes its own way, slanted baseline, neighbours spaced, touching or overlapping; "
+                      "mouse), read exactly: " + "; ".join(parts) + "."]
         noise = model.get("noise", {})
         if noise:
             scrawl, dots = noise["scribble"], noise["dot"]
