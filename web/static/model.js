@@ -136,13 +136,13 @@ export async function fetchJson(url) {
 /** Load /model/model.json as a TF.js graph model; ModelError(kind 'missing') when nothing has been exported. */
 export async function loadGraphModel(url = MODEL_URL) {
   const tf = runtime();
-  const manifest = await fetchJson(url);
-  if (manifest === null) {
-    throw new ModelError('No exported model on the server yet.', 'missing');
-  }
   try {
     return await tf.loadGraphModel(url);
   } catch (err) {
+    // Only a failed load asks why (one request less on every page load): nothing exported, or broken.
+    if (await fetchJson(url).then((manifest) => manifest === null, () => false)) {
+      throw new ModelError('No exported model on the server yet.', 'missing');
+    }
     throw new ModelError(`The model at ${url} failed to load: ${err.message}`, 'load');
   }
 }
