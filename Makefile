@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-EXPORT_DEMO = $(PY) -m export --model $(OUT)/model.keras --out $(OUT)/web_model
+EXPORT_DEMO = $(PY) -m export --model $(OUT)/model.keras --out $(OUT)/web_model --litert
 
 ## demo: train the default model, export it to TF.js and LiteRT.js (float16 weights where the parity
 ## proof holds), serve the page

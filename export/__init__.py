@@ -1,5 +1,6 @@
 """Any Keras 3 model → TensorFlow.js graph model, with a parity proof in TF.js itself and an atomic publish;
-beside it, where it converts and proves in Chromium, a `model.tflite` for LiteRT.js and which runtime to ship.
+beside it, on request (`litert=True`, `--litert`), a `model.tflite` for LiteRT.js proven the same way,
+and which runtime to ship.
 
 `export_model(model_or_path, out_dir, samples=None, quantize="none", ...)` is the API (see its
 docstring); `python -m export` is the command line around it.

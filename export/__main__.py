@@ -1,10 +1,10 @@
-"""`python -m export`: any Keras 3 model → proven TF.js graph model (and, where it converts and
-proves, a LiteRT.js `model.tflite` beside it), published atomically.
+"""`python -m export`: any Keras 3 model → proven TF.js graph model (and with --litert, where it
+converts and proves, a LiteRT.js `model.tflite` beside it), published atomically.
 
 Exit codes: 0 published; 1 the parity proof failed (nothing published); 2 a model, samples,
 usage or environment problem (nothing published); 3 the TF.js model is published but the
-`model.tflite` asked for with --litert is not (refused, unavailable); 130 interrupted (nothing
-published). Without --litert a `.tflite` left out is a warning line, and the exit code stays 0.
+`model.tflite` asked for with --litert is not (refused, unavailable, unproven); 130 interrupted
+(nothing published).
 """
 
 from __future__ import annotations
@@ -67,11 +67,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--browser", action=argparse.BooleanOptionalAction, default=None,
                         help="also prove in headless Chromium (wasm, webgl, cpu); default: on when Chromium "
                              "is found")
-    parser.add_argument("--litert", action=argparse.BooleanOptionalAction, default=None,
+    parser.add_argument("--litert", action="store_true",
                         help="also publish model.tflite for LiteRT.js (batch 1), proven in headless Chromium "
-                             "like the TF.js model, with per-runtime timings and download sizes; default: "
-                             "on whenever the browser proof runs (a .tflite that does not convert or prove "
-                             "is left out with a warning); --litert makes that an error (exit code 3)")
+                             "like the TF.js model, with both runtimes' ms per call and download sizes and "
+                             "which to ship; the TF.js model is published even when the .tflite is left "
+                             "out (then exit code 3)")
     parser.add_argument("--no-verify", dest="verify", action="store_false",
                         help="skip the TF.js parity proof (experiments only; metadata.json says UNVERIFIED)")
     parser.add_argument("--data-dir", type=Path, default=None,
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"published a verified TF.js graph model{also} in {args.out}/")
     else:
         print(f"published an UNVERIFIED TF.js graph model{also} in {args.out}/ (see metadata.json)")
-    code = _litert_verdict(litert, asked=bool(args.litert))
+    code = _litert_verdict(litert)
     if metadata["kind"] == MNIST_KIND:
         default_out = Path("artifacts/web_model")
         where = "" if args.out.resolve() == default_out.resolve() else f" --model-dir {args.out}"
@@ -153,14 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def _litert_verdict(litert: dict[str, Any], asked: bool) -> int:
-    """Say so when model.tflite was left out (an error with --litert: exit code 3); the exit code."""
+def _litert_verdict(litert: dict[str, Any]) -> int:
+    """The exit code: 3, with the reason on stderr, when the model.tflite asked for was left out."""
     status = litert.get("status")
-    if status in (*PUBLISHED, "off", None) or not (asked or status in ("refused", "unavailable")):
+    if status in (*PUBLISHED, "off", None):
         return 0
-    print(f"{'error' if asked else 'warning'}: model.tflite not published ({status}): {litert.get('reason')}",
-          file=sys.stderr)
-    return 3 if asked else 0
+    print(f"error: model.tflite not published ({status}): {litert.get('reason')}", file=sys.stderr)
+    return 3
 
 
 if __name__ == "__main__":

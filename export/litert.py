@@ -25,6 +25,7 @@ from mnist_tfjs.runtime import RuntimeMissing, node_modules
 from mnist_tfjs.versions import npm_version
 
 PUBLISHED = ("proven", "unverified")
+OFF = "not asked for (--litert adds a proven model.tflite and says which runtime to ship)"
 NO_BROWSER = ("no browser proof (--no-browser, or Chromium not found), and LiteRT.js runs only in a "
               "browser")
 
@@ -62,20 +63,16 @@ def _refuse(status: str, reason: str, tflite: TfliteModel, proof: dict[str, Any]
 
 
 def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
-                  staging: Path, *, wanted: bool | None, verify: bool, browser: bool, budget_s: float | None,
+                  staging: Path, *, wanted: bool, verify: bool, browser: bool, budget_s: float | None,
                   quantize: str = "none", verbose: bool = False,
                   say: Callable[[str], None] = lambda _message: None) -> LitertTarget:
     """Write, prove and keep (or leave out) `staging/model.tflite` beside the proven TF.js model.
 
-    wanted False: off; None: wherever it can be proven; True: also unverified with `verify` False
-    (like the TF.js model). Without `browser` it is not written at all (LiteRT.js runs only in a
-    browser).
+    Off unless `wanted` (--litert); with `verify` False the file is written unverified (like the
+    TF.js model). Without `browser` it is not written at all (LiteRT.js runs only in a browser).
     """
-    if wanted is False:
-        return LitertTarget(status_block("off", "--no-litert"))
-    if not verify and wanted is None:
-        return LitertTarget(status_block("unproven", "--no-verify: no proof, so no model.tflite (--litert "
-                                                     "writes one unverified)"))
+    if not wanted:
+        return LitertTarget(status_block("off", OFF))
     if verify and not browser:
         return LitertTarget(status_block("unproven", NO_BROWSER))
     say("converting to model.tflite for LiteRT.js (batch 1)")

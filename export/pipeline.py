@@ -77,7 +77,7 @@ class ExportOptions:
     quantize: str = "none"
     verify: bool = True
     browser: bool | None = None
-    litert: bool | None = None
+    litert: bool = False
     backends: tuple[str, ...] = NODE_BACKENDS
     proof_seconds: float = DEFAULT_PROOF_SECONDS
     shard_mb: float = DEFAULT_SHARD_MB
@@ -305,7 +305,7 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
                  samples: str | Path | Mapping[str, Any] | None = None,
                  samples_count: int = DEFAULT_SAMPLES, seed: int = 0, digits: int | None = None,
                  quantize: str = "none", verify: bool = True, browser: bool | None = None,
-                 litert: bool | None = None, backends: tuple[str, ...] = NODE_BACKENDS,
+                 litert: bool = False, backends: tuple[str, ...] = NODE_BACKENDS,
                  proof_seconds: float = DEFAULT_PROOF_SECONDS,
                  shard_mb: float = DEFAULT_SHARD_MB, accept_constant_outputs: bool = False,
                  data_dir: str | Path | None = None, verbose: bool = False,
@@ -318,9 +318,9 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
     quantize: "none", "float16" or "uint8" weights. verify: run the parity proof (False publishes an
       UNVERIFIED model). browser: also prove in headless Chromium (default: when Chromium is found).
     litert: also publish `model.tflite` for LiteRT.js where it converts and its Chromium proof passes
-      (None, the default: whenever the browser proof runs; True: required, ExportError without a
-      browser; False: off). Its verdict is metadata's `litert` block whatever it is; the TF.js
-      model is published either way.
+      (ExportError up front without a browser), timed against the TF.js model to say which runtime
+      to ship. Its verdict is metadata's `litert` block whatever it is; the TF.js model is
+      published either way.
     backends: TF.js backends for the Node.js proof. proof_seconds: how long each backend may compare
       samples (every sample when 0). shard_mb: the size of each weight file.
     accept_constant_outputs: publish even when Keras' outputs barely vary across the samples.

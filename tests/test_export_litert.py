@@ -79,7 +79,7 @@ def test_litert_target_is_proven_with_both_runtimes_timed(chromium_ready: None, 
 
     staging = _staging(tiny_generic_export, tmp_path)
     model, inputs, outputs, reference = _reference(staging)
-    target = litert_target(model, inputs, outputs, reference, staging, wanted=None, verify=True, browser=True,
+    target = litert_target(model, inputs, outputs, reference, staging, wanted=True, verify=True, browser=True,
                            budget_s=None)
     block = target.block
     assert block["status"] == "proven" and block["reason"] is None and block["model"] == "model.tflite"
@@ -131,7 +131,7 @@ def test_a_tflite_that_disagrees_with_keras_is_refused(chromium_ready: None, tin
     monkeypatch.setattr(export.litert, "write_tflite", _with_shifted_weights(export.litert.write_tflite))
     staging = _staging(tiny_generic_export, tmp_path)
     model, inputs, outputs, reference = _reference(staging)
-    target = litert_target(model, inputs, outputs, reference, staging, wanted=None, verify=True, browser=True,
+    target = litert_target(model, inputs, outputs, reference, staging, wanted=True, verify=True, browser=True,
                            budget_s=None)
     block = target.block
     assert block["status"] == "refused" and block["model"] is None and target.runtimes is None
@@ -142,11 +142,10 @@ def test_a_tflite_that_disagrees_with_keras_is_refused(chromium_ready: None, tin
 
 
 @pytest.mark.parametrize(("wanted", "verify", "browser", "status", "words"), [
-    (False, True, True, "off", "--no-litert"),
-    (None, True, False, "unproven", "--no-browser"),
-    (None, False, False, "unproven", "--no-verify"),
+    (False, True, True, "off", "--litert"),
+    (True, True, False, "unproven", "--no-browser"),
 ])
-def test_no_tflite_is_written_where_it_cannot_be_proven(wanted: bool | None, verify: bool, browser: bool,
+def test_no_tflite_is_written_where_it_cannot_be_proven(wanted: bool, verify: bool, browser: bool,
                                                         status: str, words: str, tmp_path: Path) -> None:
     from export.litert import litert_target
 
@@ -229,9 +228,8 @@ def _cli(args: list[str]) -> tuple[int, str, str]:
 
 
 @pytest.mark.slow
-def test_the_cli_publishes_both_and_leaves_a_wrong_tflite_out(chromium_ready: None, node_ready: str,
-                                                              tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_publishes_both_on_request_and_leaves_a_wrong_tflite_out(
+        chromium_ready: None, node_ready: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import export.litert
     from mnist_tfjs.files import sha256_file
     from tests.tiny_export import tiny_model
@@ -240,6 +238,11 @@ def test_the_cli_publishes_both_and_leaves_a_wrong_tflite_out(chromium_ready: No
     tiny_model().save(model)
     common = ["--model", str(model), "--samples-count", "32", "--backend", "wasm"]
 
+    code, stdout, _ = _cli([*common, "--out", str(tmp_path / "tfjs")])
+    assert code == 0 and not (tmp_path / "tfjs" / "model.tflite").exists()
+    assert json.loads((tmp_path / "tfjs" / "metadata.json").read_text())["litert"]["status"] == "off"
+
+    common.append("--litert")
     code, stdout, stderr = _cli([*common, "--out", str(tmp_path / "both")])
     assert code == 0, stderr
     metadata = json.loads((tmp_path / "both" / "metadata.json").read_text())
@@ -254,8 +257,8 @@ def test_the_cli_publishes_both_and_leaves_a_wrong_tflite_out(chromium_ready: No
 
     monkeypatch.setattr(export.litert, "write_tflite", _with_shifted_weights(export.litert.write_tflite))
     code, stdout, stderr = _cli([*common, "--out", str(tmp_path / "tfjs-only")])
-    assert code == 0, stderr
-    assert stderr.strip().splitlines()[-1].startswith("warning: model.tflite not published (refused): "
+    assert code == 3, stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: model.tflite not published (refused): "
                                                       "disagrees with Keras (LiteRT.js wasm: scores:")
     assert "model.tflite   not published (refused)" in stdout and "LiteRT.js wasm" in stdout
     published = tmp_path / "tfjs-only"
@@ -263,7 +266,3 @@ def test_the_cli_publishes_both_and_leaves_a_wrong_tflite_out(chromium_ready: No
     metadata = json.loads((published / "metadata.json").read_text())
     assert metadata["proof"]["passed"] is True and metadata["litert"]["status"] == "refused"
     assert metadata["runtimes"] is None and "model.tflite" not in metadata["files"]
-
-    code, _, stderr = _cli([*common, "--out", str(tmp_path / "asked"), "--litert"])
-    assert code == 3 and "error: model.tflite not published (refused)" in stderr
-    assert (tmp_path / "asked" / "model.json").is_file()
