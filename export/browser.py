@@ -93,7 +93,9 @@ RUN_PROOF = ("""async ({backends, batch, budgetMs, classifiers, timeoutMs, progr
 RUN_LITERT = ("""async ({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs, progressPrefix,
                     timeCalls, timeBudgetMs, module, wasmDir, modelUrl}) => {""" + PAGE_PRELUDE + """
   const litert = await bounded(import(module), 'loading LiteRT.js');
-  const threads = self.crossOriginIsolated;  // as TF.js' wasm backend: threads where isolated
+  // Its threaded build where the page is isolated and has relaxed SIMD (the build needs both), as the
+  // pages choose it (web/static/litert.js), so the timings are of the build a visitor gets.
+  const threads = self.crossOriginIsolated && await litert.supportsFeature('relaxedSimd');
   await bounded(litert.loadLiteRt(wasmDir, {threads}), 'starting LiteRT.js');
   const skipped = {};
   const accelerator = async (name) => {
