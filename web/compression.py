@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -17,6 +16,7 @@ from flask_compress import Compress
 from flask_compress.compat import compression
 
 from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
+from web.files import compress_cache_key
 
 NO_CACHE = "-"
 COMPRESSED_TYPES = [
@@ -84,8 +84,8 @@ def _cache_key(_request: Request) -> str:
 
 
 def file_cache_key(path: Path, data: bytes) -> str:
-    """The cache key `web.files.send` gives a served file: its real path and its ETag (the sha256)."""
-    return f"{os.fspath(path)}:{hashlib.sha256(data).hexdigest()}"
+    """The cache key `web.files.send` gives a served file (its ETag is the content's sha256)."""
+    return compress_cache_key(path, hashlib.sha256(data).hexdigest())
 
 
 def compress_hard(data: bytes, algorithm: str) -> bytes:

@@ -67,6 +67,11 @@ def content_etag(path: Path, data: bytes) -> str:
     return cached
 
 
+def compress_cache_key(path: Path, etag: str) -> str:
+    """Where Flask-Compress keeps a served file's compressed bodies: its real path and its ETag."""
+    return f"{os.fspath(path)}:{etag}"
+
+
 def send(root: Path, name: str, *, allowed: re.Pattern[str] | frozenset[str],
          cache_control: str = "no-cache") -> Response:
     """Respond with `root/name` (ETag, conditional 304, fixed MIME type) or abort with 404.
@@ -87,5 +92,5 @@ def send(root: Path, name: str, *, allowed: re.Pattern[str] | frozenset[str],
     response = Response(data, mimetype=mime_type(path))
     response.set_etag(etag)
     response.headers["Cache-Control"] = cache_control
-    g.compress_cache_key = f"{os.fspath(path)}:{etag}"
+    g.compress_cache_key = compress_cache_key(path, etag)
     return response.make_conditional(request)
