@@ -225,3 +225,20 @@ def test_one_digit_in_several_strokes_is_one_candidate_and_a_number_asks_the_mod
     assert result["candidates"][result["whole"]] == [0, 1, 2]
     assert result["sure"] == [[0], [1, 2]]  # 1 and a 4 read surely: two digits, the 4 whole
     assert result["unsure"] == [[0], [1], [2]]  # the 4 whole barely read: its halves win
+
+
+def test_drawing_order_decides_what_geometry_cannot(demo_page) -> None:
+    """Three strokes evenly spaced, each pair reading as surely as the other: the split follows the
+    order they were drawn in (people finish a digit before they begin the next one to its right)."""
+    left, middle, right = ([[x, 0.3], [x + 0.02, 0.45], [x, 0.6]] for x in (0.2, 0.3, 0.4))
+    result = demo_page.page.evaluate(
+        """async (orders) => {
+             const { planNumber } = await import('/static/number.js');
+             return orders.map((strokes) => {
+               const plan = planNumber(strokes);
+               const tops = plan.candidates.map((m) => (m.length === 2 ? 0.99 : 0.5));
+               return plan.choose(tops).map((i) => plan.candidates[i]);
+             });
+           }""", [[left, right, middle], [middle, left, right]])
+    assert result[0] == [[0], [1, 2]]  # the middle stroke came last: it finishes the right-hand digit
+    assert result[1] == [[0, 1], [2]]  # the middle stroke came first: the left digit, done before the right

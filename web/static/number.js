@@ -29,13 +29,29 @@ export function strokeUnits(strokes) {
   return units.sort((a, b) => centre(a.box) - centre(b.box));
 }
 
-/** The least distance from an end of one stroke to any point of another (pad fractions). */
+/** The distance from a point to a stroke's path (its points joined by straight segments). */
+function distanceToPath(x, y, path) {
+  if (path.length === 1) return Math.hypot(path[0][0] - x, path[0][1] - y);
+  let best = Infinity;
+  for (let i = 1; i < path.length; i += 1) {
+    const [ax, ay] = path[i - 1];
+    const dx = path[i][0] - ax;
+    const dy = path[i][1] - ay;
+    const len2 = dx * dx + dy * dy;
+    const t = len2 > 0 ? Math.min(1, Math.max(0, ((x - ax) * dx + (y - ay) * dy) / len2)) : 0;
+    best = Math.min(best, Math.hypot(ax + t * dx - x, ay + t * dy - y));
+  }
+  return best;
+}
+
+/**
+ * The least distance from an end of one stroke to the path of another (pad fractions): 0 where a
+ * stroke starts or stops on the other's line, between two of its pointer samples or not.
+ */
 export function endGap(a, b) {
   let gap = Infinity;
   for (const [from, to] of [[a, b], [b, a]]) {
-    for (const [x, y] of [from[0], from[from.length - 1]]) {
-      for (const [px, py] of to) gap = Math.min(gap, Math.hypot(px - x, py - y));
-    }
+    for (const [x, y] of [from[0], from[from.length - 1]]) gap = Math.min(gap, distanceToPath(x, y, to));
   }
   return gap;
 }
