@@ -181,7 +181,7 @@ def score(drawings: list[NumberDrawing], readings: list[dict[str, Any]], alone: 
             "cut_in_two": cut / n, "neighbours_joined": joined / n, "strokes_swapped": other / n,
             "readable": readable / n, "exact_of_readable": readable_exact / max(1, readable),
             "split_by_spacing": {k: v[0] / v[1] for k, v in by_spacing.items() if v[1]},
-            "misread": examples}
+            "read_ms": float(np.median([read["readMs"] for read in readings])), "misread": examples}
 
 
 def measure_numbers(page: Any, images: np.ndarray, labels: np.ndarray, per_count: int, seed: int,
@@ -201,5 +201,6 @@ def measure_numbers(page: Any, images: np.ndarray, labels: np.ndarray, per_count
             f"a digit cut in two {figures['cut_in_two']:.1%}, "
             f"neighbours joined {figures['neighbours_joined']:.1%}); "
             f"{figures['readable']:.1%} have every digit readable alone, "
-            f"{figures['exact_of_readable']:.1%} of those read exactly")
+            f"{figures['exact_of_readable']:.1%} of those read exactly; "
+            f"median read {figures['read_ms']:.2f} ms")
     return out

@@ -260,12 +260,16 @@ function replayStrokes(canvas, strokes, pointerType = 'mouse') {
 }
 
 /**
- * Read the pad without touching the page: {number, digits: [{digit, top, unsure, members}], whole};
- * `members`: the digit's stroke indices, in drawing order.
+ * Read the pad without touching the page: {number, digits: [{digit, top, unsure, members}], whole,
+ * readMs}; `members`: the digit's stroke indices, in drawing order; `readMs`: how long `readPad`
+ * took (planning, re-drawing the candidates, the model call, choosing the split).
  */
 async function read() {
+  const t0 = performance.now();
   const { digits, whole } = await demo.readPad();
+  const readMs = performance.now() - t0;
   return {
+    readMs,
     number: numberOf(digits, demo.contract().labels).number,
     digits: digits.map((d) => ({
       digit: d.digit, top: d.probabilities[d.digit], unsure: d.unsure, members: d.members,

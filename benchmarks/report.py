@@ -215,13 +215,17 @@ def _robustness(fig: dict[str, Any]) -> list[str]:
         if reference:
             lines += ["", f"The same {reference['digits']:,} tracings drawn plainly (65% of the pad, "
                       f"centred, steady mouse) read at {pct(reference['accuracy'])}: the ceiling the tracing "
-                      "and the model set for every family."]
+                      "and the model set for every family"
+                      + (f"; the page reads one in {reference['read_ms']:.2f} ms (median, `readPad`)"
+                         if "read_ms" in reference else "") + "."]
         numbers = model.get("numbers", {})
         if numbers:
             parts = [f"{count} digits **{pct(n['exact'])}** of {n['numbers']}"
                      + (f" (split right, every digit its own strokes, **{pct(n['split'])}**; into {count} "
                         f"digits {pct(n['grouped'])}; every digit readable alone in {pct(n['readable'])}, "
-                        f"{pct(n['exact_of_readable'])} of those read exactly)" if "split" in n else "")
+                        f"{pct(n['exact_of_readable'])} of those read exactly"
+                        + (f"; median read {n['read_ms']:.2f} ms" if "read_ms" in n else "") + ")"
+                        if "split" in n else "")
                      for count, n in numbers.items()]
             lines += ["", "Numbers as people write them (benchmarks/numbers.py: each digit decomposed into "
                       "strokes its own way, slanted baseline, neighbours spaced, touching or overlapping; "

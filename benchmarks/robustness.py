@@ -376,9 +376,10 @@ def measure_reference(page: Any, traced: dict[str, list[Strokes]], labels: dict[
             truths.append(str(int(label)))
     readings = draw_and_read(page, drawings, "mouse")
     right = sum(read["number"] == truth for read, truth in zip(readings, truths, strict=True))
+    read_ms = float(np.median([read["readMs"] for read in readings]))
     say(f"    the same tracings drawn plainly (65% of the pad, centred): {right / len(truths):.2%} "
-        f"of {len(truths)}")
-    return {"digits": len(truths), "accuracy": right / len(truths)}
+        f"of {len(truths)}; median read {read_ms:.2f} ms")
+    return {"digits": len(truths), "accuracy": right / len(truths), "read_ms": read_ms}
 
 
 def measure_noise(page: Any, count: int, seed: int = SEED) -> dict[str, Any]:

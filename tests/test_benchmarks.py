@@ -115,13 +115,14 @@ def test_robustness_section_reads_what_it_draws(smoke_run: SmokeRun) -> None:
         assert row["digits"] == robustness_bench.SMOKE_DIGITS and row["trusted"] == 1, row
     for pointer, overall in drawn["overall"].items():  # the fixture model reads ~97% of them
         assert overall["accuracy"] >= 0.85, (pointer, overall)
-    assert drawn["reference"]["accuracy"] >= 0.85
+    assert drawn["reference"]["accuracy"] >= 0.85 and drawn["reference"]["read_ms"] > 0
 
     numbers = drawn["numbers"]
     assert set(numbers) == {"2", "3", "4"}
     for count, number in numbers.items():
         assert number["numbers"] == robustness_bench.SMOKE_NUMBERS, (count, number)
         assert number["exact"] <= number["grouped"], (count, number)
+        assert number["read_ms"] > 0, (count, number)
     assert sum(number["grouped"] for number in numbers.values()) >= 2.0, numbers  # 6 of 9 split right
     assert sum(number["exact"] for number in numbers.values()) > 0, numbers
 
