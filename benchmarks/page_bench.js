@@ -261,10 +261,12 @@ function replayStrokes(canvas, strokes, pointerType = 'mouse') {
 
 /**
  * Read the pad without touching the page: {number, digits: [{digit, top, unsure, members}], whole,
- * readMs}; `members`: the digit's stroke indices, in drawing order; `readMs`: how long `readPad`
- * took (planning, re-drawing the candidates, the model call, choosing the split).
+ * readMs}; `members`: the digit's stroke indices, in drawing order; `readMs`: how long one
+ * `readPad` takes (planning, re-drawing the candidates, the model call, choosing the split), timed
+ * once the reads the page queued itself at each stroke's end are done.
  */
 async function read() {
+  await demo.readPad();
   const t0 = performance.now();
   const { digits, whole } = await demo.readPad();
   const readMs = performance.now() - t0;
