@@ -38,7 +38,7 @@ export const OVERLAP_WEIGHT = 6.5;
 export const JOIN_REACH = 0.011;
 export const JOIN_WEIGHT = 0.6;
 export const TIME_WEIGHT = 2;
-export const DIGIT_PRIOR = 0.5;
+export const DIGIT_PRIOR = 0.4;
 const MIN_SIZE = 0.01; // pad fractions: a dot still has a size
 
 const height = (box) => Math.max(MIN_SIZE, box.bottom - box.top);
