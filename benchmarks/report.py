@@ -170,14 +170,6 @@ def _browser(fig: dict[str, Any], prefix: str) -> list[str]:
 
 
 def _robustness(fig: dict[str, Any]) -> list[str]:
-    if "models" not in fig:  # results written before drawings were traced as strokes
-        lines = ["#### Drawing robustness", "",
-                 f"The first {fig['digits']:,} MNIST test digits re-drawn on the {fig['pad_side']} px pad at "
-                 "a random position, size (40 to 95% of the pad) and stroke width "
-                 f"(seed {fig['seed']}), classified by the page ({fig['backend']}).", ""]
-        row = [pct(fig["as_given"]), f"**{pct(fig['page_preprocessing'])}**", pct(fig["naive_resize"])]
-        return lines + table(["digits as given", "re-drawn, page preprocessing (MNIST-style)",
-                              "re-drawn, naive whole-canvas resize"], [row])
     lines = ["#### Drawing robustness", ""]
     for name, model in fig["models"].items():
         which = (str(fig.get("model") or name).removeprefix("--model ") if name == "benchmarked"

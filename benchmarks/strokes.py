@@ -285,10 +285,6 @@ def _finished(strokes: list[np.ndarray], min_length: float) -> list[np.ndarray]:
     return [_simplify(line, 0.3) for line in kept]
 
 
-def _strokes_of(mask: np.ndarray, radius: np.ndarray, min_length: float) -> list[np.ndarray]:
-    return _finished(_join(_pieces_of(mask, radius), tolerance=JOIN_TOLERANCE), min_length)
-
-
 def redraw(strokes: list[np.ndarray], pen: float = REDRAW_PEN, supersample: int = 4) -> np.ndarray:
     """Strokes (28-grid) → 28x28 ink drawn in place with a round pen `pen` x the strokes' box (as the
     page draws them, before it crops and centres): what trace_digit compares with the digit."""

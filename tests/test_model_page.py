@@ -196,7 +196,7 @@ def test_model_page_fits_a_phone(generic_server, open_page, artifacts_dir: Path)
     page.screenshot(path=str(artifacts_dir / "model-page-phone.png"), full_page=True)
 
 
-def test_digit_contract_reads_schema_2_then_schema_1_then_mnist(generic_server, open_page) -> None:
+def test_digit_contract_reads_metadata_then_mnist(generic_server, open_page) -> None:
     page = open_model_page(open_page, generic_server.url).page
     contracts = page.evaluate(
         """async () => {
@@ -208,37 +208,29 @@ def test_digit_contract_reads_schema_2_then_schema_1_then_mnist(generic_server, 
                               outputs: [{name: 'p', shape: [null, 4]}],
                               mnist: {labels: ['a', 'b', 'c', 'd'],
                                       preprocessing: {fit_box: 24, field: 32, centre_of_mass: 16}}}),
-               digitContract({schema: 1, input: {name: 'image', shape: [null, 28, 28, 1]},
-                              output: {shape: [null, 10]}, preprocessing: {fit_box: 20, field: 28}}),
                digitContract(null),
              ].map(pick);
            }""")
     assert contracts == [
         ["pixels", 32, 32, 1024, 4, 24, 16],
-        ["image", 28, 28, 784, 10, 20, 14],
         [None, 28, 28, 784, 10, 20, 14],
     ]
 
 
-def test_model_page_of_a_schema_1_export_without_proof_bundle(generic_export: Path, tmp_path: Path,
-                                                              open_page) -> None:
-    folder = tmp_path / "schema1"
+def test_model_page_of_an_export_without_proof_bundle(generic_export: Path, tmp_path: Path,
+                                                      open_page) -> None:
+    folder = tmp_path / "no-bundle"
     shutil.copytree(generic_export, folder)
     (folder / "proof.json").unlink()
     (folder / "proof.bin").unlink()
-    (folder / "metadata.json").write_text(json.dumps({
-        "schema": 1, "input": {"name": "image", "dtype": "float32", "shape": [None, 28, 28, 1]},
-        "output": {"dtype": "float32", "shape": [None, 10]}, "quantization": "none",
-        "parity": {"digits": 1000, "agreement": 1.0, "max_abs_diff": 3e-7}}))
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metadata["proof"]["bundled"] = 0
+    (folder / "metadata.json").write_text(json.dumps(metadata))
     with _serve(folder) as server:
         opened = open_model_page(open_page, f"{server.url}model")
         page = opened.page
-        inputs = page.locator("#inputs tbody").inner_text().split()
-        assert inputs == ["image", "float32", "[?,", "28,", "28,", "1]"]
-        assert "100% of 1,000 test digits" in page.locator("#proof-summary").inner_text()
         assert page.locator("#check").is_disabled()
         assert "no proof bundle" in page.locator("#check-note").inner_text()
-        assert page.locator("#digit-link").is_visible(), "an MNIST export links back to its digit page"
         assert opened.errors == []
 
 

@@ -426,7 +426,7 @@ def test_model_page_references_only_served_local_files(generic_client) -> None:
 
 
 @pytest.mark.parametrize("metadata", [
-    None,  # the stand-in's schema-1-like metadata.json: no kind
+    None,  # the stand-in's metadata.json, which names no kind
     {"schema": 2, "kind": "mnist-digits", "inputs": [{"name": "image", "shape": [None, 28, 28, 1]}]},
 ])
 def test_mnist_export_keeps_the_digit_page_and_links_the_model_page(client, model_dir: Path,
@@ -445,13 +445,11 @@ def test_input_shape_comes_from_metadata() -> None:
     from web.validation import PayloadError, parse_images
 
     schema2 = {"schema": 2, "kind": "mnist-digits", "inputs": [{"name": "image", "shape": [None, 8, 6, 1]}]}
-    schema1 = {"schema": 1, "input": {"name": "image", "shape": [None, 28, 28, 1]}}
     assert image_shape(schema2) == (8, 6, 1)
-    assert image_shape(schema1) == (28, 28, 1)
     assert image_shape(None) == (28, 28, 1)
     assert image_shape({"inputs": [{"shape": [None, "x", 2, 1]}]}) == (28, 28, 1)
-    assert [kind(m) for m in (schema2, schema1, None, {"kind": "generic"})] == [
-        "mnist-digits", "mnist-digits", "mnist-digits", "generic"]
+    assert [kind(m) for m in (schema2, None, {"kind": "generic"})] == [
+        "mnist-digits", "mnist-digits", "generic"]
     images = parse_images({"images": [[[0.5] * 6] * 8]}, image_shape(schema2))
     assert images.shape == (1, 8, 6, 1)
     with pytest.raises(PayloadError, match="8 rows"):

@@ -1,8 +1,7 @@
 """What the export's metadata.json says the server needs: which page to show, the digit input's shape.
 
-Schema 2 (docs/export-format.md) has `kind`, `inputs` and `outputs`; schema 1 (no `kind`) has
-`input` and `output` and is always an MNIST digit model. The page's JS reads the same fields
-(web/static/contract.js).
+metadata.json (docs/export-format.md) has `kind`, `inputs` and `outputs`. The page's JS reads the
+same fields (web/static/contract.js).
 """
 
 from __future__ import annotations
@@ -28,19 +27,15 @@ def read_metadata(model_dir: Path) -> dict[str, Any] | None:
 
 
 def kind(metadata: dict[str, Any] | None) -> str:
-    """`generic` or `mnist-digits`; schema 1 (no kind) and a missing metadata.json are MNIST."""
+    """`generic` or `mnist-digits`; before anything is exported (no metadata.json), the digit page."""
     value = (metadata or {}).get("kind")
     return GENERIC_KIND if value == GENERIC_KIND else MNIST_KIND
 
 
 def input_spec(metadata: dict[str, Any] | None) -> dict[str, Any]:
-    """The first input's spec: schema 2 `inputs[0]`, else schema 1 `input`, else {}."""
-    metadata = metadata or {}
-    inputs = metadata.get("inputs")
-    if isinstance(inputs, list) and inputs and isinstance(inputs[0], dict):
-        return inputs[0]
-    single = metadata.get("input")
-    return single if isinstance(single, dict) else {}
+    """The first input's spec (`inputs[0]`), or {} when metadata.json does not give one."""
+    inputs = (metadata or {}).get("inputs")
+    return inputs[0] if isinstance(inputs, list) and inputs and isinstance(inputs[0], dict) else {}
 
 
 def image_shape(metadata: dict[str, Any] | None) -> tuple[int, int, int]:

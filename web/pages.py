@@ -1,7 +1,7 @@
 """The pages, their own JS/CSS, the exported model folder, the shared proof runner and the TF.js
 and LiteRT.js runtimes from node_modules.
 
-`/` is the draw-a-digit page for an MNIST export (`kind: mnist-digits`, or schema-1 metadata) and
+`/` is the draw-a-digit page for an MNIST export (`kind: mnist-digits`, or nothing exported yet) and
 the model page for any other (`kind: generic`); `/model` is the model page for every export.
 """
 

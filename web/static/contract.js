@@ -27,27 +27,23 @@ function withDerived(contract) {
 /** MNIST's contract (before metadata.json is read, or when it is missing). */
 export const DEFAULT_CONTRACT = Object.freeze(withDerived(MNIST));
 
-/** metadata.json (schema 2 or 1, or null) → {inputName, rows, columns, channels, pixels, labels, classes, fitBox, centre}. */
+/** metadata.json (or null) → {inputName, rows, columns, channels, pixels, labels, classes, fitBox, centre}. */
 export function digitContract(metadata) {
   const meta = isObject(metadata) ? metadata : {};
-  const input = (Array.isArray(meta.inputs) && isObject(meta.inputs[0])) ? meta.inputs[0] : (isObject(meta.input) ? meta.input : {});
-  const output = (Array.isArray(meta.outputs) && isObject(meta.outputs[0])) ? meta.outputs[0] : (isObject(meta.output) ? meta.output : {});
+  const input = (Array.isArray(meta.inputs) && isObject(meta.inputs[0])) ? meta.inputs[0] : {};
+  const output = (Array.isArray(meta.outputs) && isObject(meta.outputs[0])) ? meta.outputs[0] : {};
   const mnist = isObject(meta.mnist) ? meta.mnist : {};
-  const pre = isObject(mnist.preprocessing) ? mnist.preprocessing : (isObject(meta.preprocessing) ? meta.preprocessing : {});
+  const pre = isObject(mnist.preprocessing) ? mnist.preprocessing : {};
   const contract = { ...MNIST };
   if (typeof input.name === 'string' && input.name) contract.inputName = input.name;
   if (Array.isArray(input.shape) && input.shape.length === 4 && input.shape.slice(1).every(isCount)) {
     [, contract.rows, contract.columns, contract.channels] = input.shape;
   }
-  const labels = Array.isArray(mnist.labels) ? mnist.labels : meta.labels;
+  const labels = mnist.labels;
   const width = Array.isArray(output.shape) ? output.shape[output.shape.length - 1] : null;
   if (Array.isArray(labels) && labels.length) contract.labels = labels.map(String);
   else if (isCount(width)) contract.labels = Array.from({ length: width }, (_, i) => String(i));
   if (isCount(pre.fit_box)) contract.fitBox = pre.fit_box;
-  if (isCount(pre.field) && !(Array.isArray(input.shape))) {
-    contract.rows = pre.field;
-    contract.columns = pre.field;
-  }
   if (Number.isFinite(pre.centre_of_mass)) contract.centre = pre.centre_of_mass;
   return Object.freeze(withDerived(contract));
 }

@@ -61,16 +61,14 @@ export function worst(result) {
   };
 }
 
-/** Schema 2 `inputs`/`outputs`, or schema 1's single `input`/`output`. */
-function specs(meta, plural, singular) {
-  if (Array.isArray(meta[plural])) return meta[plural].filter(isObject);
-  return isObject(meta[singular]) ? [meta[singular]] : [];
+/** metadata.json's `inputs` or `outputs`: the specs that are objects. */
+function specs(meta, plural) {
+  return Array.isArray(meta[plural]) ? meta[plural].filter(isObject) : [];
 }
 
 function showFacts(meta) {
   const facts = [];
-  const kind = meta.kind || (meta.schema === 1 ? 'mnist-digits' : null);
-  if (kind) facts.push(['Kind', kind]);
+  if (meta.kind) facts.push(['Kind', meta.kind]);
   if (isObject(meta.source) && meta.source.name) {
     const params = isNumber(meta.source.parameters) ? `, ${meta.source.parameters.toLocaleString('en')} parameters` : '';
     facts.push(['Source', `${meta.source.name}${params}`]);
@@ -84,10 +82,10 @@ function showFacts(meta) {
 
 function showSpecs(meta) {
   const inputs = $('inputs').tBodies[0];
-  inputs.replaceChildren(...specs(meta, 'inputs', 'input').map(
+  inputs.replaceChildren(...specs(meta, 'inputs').map(
     (s) => row([s.name || '–', s.dtype || '–', shapeText(s.shape)], { 2: 'mono' })));
   const outputs = $('outputs').tBodies[0];
-  outputs.replaceChildren(...specs(meta, 'outputs', 'output').map(
+  outputs.replaceChildren(...specs(meta, 'outputs').map(
     (s) => row([s.name || '–', s.dtype || '–', shapeText(s.shape), s.classifier ? 'yes' : 'no'], { 2: 'mono' })));
   const rewrites = $('rewrites');
   const list = Array.isArray(meta.rewrites) ? meta.rewrites.filter(isObject) : [];
@@ -240,7 +238,7 @@ async function check() {
   try {
     setStatus('Loading the proof samples…');
     const bundle = await loadBundle();
-    const classifiers = specs(metadata || {}, 'outputs', 'output').filter((s) => s.classifier).map((s) => s.name);
+    const classifiers = specs(metadata || {}, 'outputs').filter((s) => s.classifier).map((s) => s.name);
     setStatus(`Checking ${bundle.samples} samples on each backend…`);
     const results = await checkAll(bundle, { classifiers }, showCheckResult);
     if (provenLiteRt(metadata)) {

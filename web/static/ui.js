@@ -255,7 +255,7 @@ function get(object, path) {
 
 const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
 
-/** The proof's backends as "node wasm, node cpu, browser webgl" (schema 2), or null. */
+/** The proof's backends as "node wasm, node cpu, browser webgl", or null. */
 export function provenOn(proof) {
   const runs = [];
   for (const runtime of ['node', 'browser']) {
@@ -266,10 +266,10 @@ export function provenOn(proof) {
   return runs.length ? runs.join(', ') : null;
 }
 
-/** Card rows from the exporter's metadata.json (schema 2, or schema 1); a row is skipped when its data is absent. */
+/** Card rows from the exporter's metadata.json; a row is skipped when its data is absent. */
 function cardRows(meta) {
   const rows = [];
-  const accuracy = get(meta, 'mnist.accuracy') || get(meta, 'accuracy');
+  const accuracy = get(meta, 'mnist.accuracy');
   const native = get(accuracy, 'native');
   const exported = get(accuracy, 'exported');
   const digits = get(accuracy, 'digits');
@@ -278,19 +278,11 @@ function cardRows(meta) {
     rows.push(['Test accuracy', `${percent(native)} Keras${isNumber(exported) ? `, ${percent(exported)} TF.js` : ''}${on}`]);
   }
   const proof = get(meta, 'proof');
-  if (proof && typeof proof === 'object') { // schema 2
+  if (proof && typeof proof === 'object') {
     const samples = get(proof, 'samples');
     const on = provenOn(proof);
     const verdict = proof.passed ? 'passed' : 'FAILED';
     rows.push(['Same as Keras', `${verdict}${isNumber(samples) ? ` on ${samples.toLocaleString('en')} samples` : ''}${on ? ` (${on})` : ''}`]);
-  } else { // schema 1
-    const agreement = get(meta, 'parity.agreement');
-    if (isNumber(agreement)) {
-      const n = get(meta, 'parity.digits');
-      rows.push(['Same answer as Keras', `${percent(agreement)}${isNumber(n) ? ` of ${n.toLocaleString('en')} digits` : ''}`]);
-    }
-    const maxDiff = get(meta, 'parity.max_abs_diff');
-    if (isNumber(maxDiff)) rows.push(['Max |Δp| vs Keras', maxDiff.toExponential(1)]);
   }
   const size = get(meta, 'download_bytes');
   if (isNumber(size)) rows.push(['Download size', bytes(size)]);
