@@ -109,11 +109,7 @@ function showProof(meta) {
   body.replaceChildren();
   const proof = meta.proof;
   if (!isObject(proof)) {
-    const parity = meta.parity;
-    summary.textContent = isObject(parity) && isNumber(parity.agreement)
-      ? `Checked at export in Node: the same digit as Keras for ${percent(parity.agreement)} of `
-        + `${(parity.digits ?? 0).toLocaleString('en')} test digits, largest |Δp| ${exp(parity.max_abs_diff)}.`
-      : 'This export has no parity figures.';
+    summary.textContent = 'This export has no parity figures.';
     $('proof-table').hidden = true;
     return;
   }
