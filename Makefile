@@ -56,8 +56,10 @@ test-slow: setup
 	bash scripts/install-chromium.sh
 	$(PY) -m pytest -m slow
 
+## lint: ruff for the Python, ESLint (eslint.config.js) for the JavaScript
 lint: setup
 	$(VENV)/bin/ruff check .
+	node_modules/.bin/eslint .
 
 ## bench: the benchmark suite (figures printed, written under docs/); wrk from Debian when root
 bench: setup
