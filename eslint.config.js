@@ -19,7 +19,7 @@ module.exports = [
   },
   {
     // The pages and the benchmark page script: ES modules in the browser.
-    files: ['web/static/**/*.js', 'benchmarks/page_bench.js'],
+    files: ['web/static/**/*.js', 'harness/page_tools.js'],
     languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
   },
   {

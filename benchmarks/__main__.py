@@ -112,9 +112,12 @@ def preflight(args: argparse.Namespace) -> None:
         if not (NODE_MODULES / "@tensorflow" / "tfjs").is_dir():
             raise BenchError("npm packages missing: run `npm ci` (or `make setup`)")
     if any(name in PAGE_SECTIONS for name in args.sections):
-        from benchmarks.pages import check_chromium
+        from harness.page_driver import ChromiumMissing, check_chromium
 
-        check_chromium()
+        try:
+            check_chromium()
+        except ChromiumMissing as exc:
+            raise BenchError(f"{exc}, or leave out the browser and robustness sections with --only") from None
         try:
             import playwright.sync_api  # noqa: F401
         except ImportError:

@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from benchmarks.common import Bench, percentile, say, section_banner
-from benchmarks.pages import VIEWPORT, chromium, ready_page, serving, set_backend, wait_ready, web_model_dir
+from benchmarks.export_bench import web_model_dir
+from harness.page_driver import VIEWPORT, chromium, ready_page, serving, set_backend, wait_ready
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,6 @@ FULL = Plan(ready_runs=3, batch1_runs=200, batch1_budget_s=60.0, batch100_runs=5
             warmup=5)
 SMOKE = Plan(ready_runs=1, batch1_runs=10, batch1_budget_s=2.0, batch100_runs=1, batch100_budget_s=0.5,
              warmup=1)
-
-WEBGL_RENDERER = """() => {
-  const gl = document.createElement('canvas').getContext('webgl');
-  if (!gl) return null;
-  const info = gl.getExtension('WEBGL_debug_renderer_info');
-  return info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
-}"""
-
 
 def _category(url: str) -> str:
     path = urlsplit(url).path
@@ -176,7 +169,7 @@ def run(bench: Bench) -> dict[str, Any]:
                 f"{ready['first_load_bytes']:>9,} bytes in {ready['first_load_requests']} responses  "
                 f"[{ready['described']}]")
         with ready_page(browser, isolated.url) as page:
-            figures["webgl_renderer"] = page.evaluate(WEBGL_RENDERER)
+            figures["webgl_renderer"] = page.evaluate("() => window.digitDemo.bench.webglRenderer()")
             figures["hardware_concurrency"] = page.evaluate("() => navigator.hardwareConcurrency")
             for variant in VARIANTS:
                 if variant.isolated:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Bench, BenchError, say, section_banner
 
 QUANTIZATIONS = ("none", "float16", "uint8")
 SMOKE_DIGITS = 300
+PAGE_MODEL_DIGITS = (300, 1000)  # parity-check digits (smoke, full) when a page section exports the model
 
 
 def _row(quantize: str, wall: float, metadata: dict[str, Any] | None, error: str | None) -> dict[str, Any]:
@@ -82,3 +84,20 @@ def run(bench: Bench) -> dict[str, Any]:
             + ("" if row["passed"] else f"  FAILED: {error}"))
     return {"model": model.name, "model_source": bench.model_source, "digits": digits or 10_000,
             "converter_import_s": round(import_seconds, 2), "rows": rows}
+
+
+def web_model_dir(bench: Bench) -> Path:
+    """The unquantized export of the benchmarked model for the page sections: the export section's,
+    or a fresh one."""
+    if "none" not in bench.exports:
+        from mnist_tfjs.quiet import quiet_tensorflow
+
+        quiet_tensorflow()
+        from export import ExportError
+
+        say("  exporting the model for the page (quantization none)")
+        try:
+            export_at(bench, "none", bench.pick(*PAGE_MODEL_DIGITS))
+        except ExportError as exc:
+            raise BenchError(f"export for the page: {exc}") from None
+    return bench.exports["none"]

@@ -3,7 +3,7 @@ each drawn from one of several decompositions of its skeleton into strokes, on a
 at different heights, some spaced, some touching, some overlapping their neighbours.
 
 Nothing here follows the page's grouping rules: a digit's strokes are its skeleton's pieces chained
-at random (`benchmarks.strokes.decompose`: split at junctions in different places, in any order and
+at random (`harness.strokes.decompose`: split at junctions in different places, in any order and
 direction, a pen lift in the middle of a stroke now and then), and neighbours are placed by a gap
 drawn from three habits (`SPACINGS`). The page is asked which strokes make each digit
 (`digitDemo.bench.read()` gives each digit's stroke indices), so "split right" means exactly the
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import say
-from benchmarks.strokes import decompose, normalised, skeleton_pieces
+from harness.strokes import decompose, normalised, skeleton_pieces
 
 DECOMPOSITIONS = 3  # each chosen set of test digits is drawn this many times, decomposed anew each time
 SPACINGS = ("spaced", "touching", "overlapping")
@@ -120,20 +120,6 @@ def number_drawings(images: np.ndarray, labels: np.ndarray, count: int, per_coun
     return out[:per_count]
 
 
-READ_ALONE = """async (groups) => {
-  const { preprocessStrokes } = await import('/static/strokes.js');
-  const demo = window.digitDemo;
-  const contract = demo.contract();
-  const batch = new Float32Array(groups.length * contract.pixels);
-  groups.forEach((strokes, i) => batch.set(preprocessStrokes(strokes, contract), i * contract.pixels));
-  const probs = await demo.predictPixels(batch);
-  return groups.map((_, i) => {
-    const row = Array.from(probs.subarray(i * contract.classes, (i + 1) * contract.classes));
-    return row.indexOf(Math.max(...row));
-  });
-}"""
-
-
 def read_alone(page: Any, drawings: list[NumberDrawing]) -> list[bool]:
     """Whether every digit of each number reads right on its own (its true strokes, read by the page's
     model in one batch): the numbers that only a wrong split can spoil."""
@@ -141,7 +127,7 @@ def read_alone(page: Any, drawings: list[NumberDrawing]) -> list[bool]:
     for drawing in drawings:
         groups = [[[[float(x), float(y)] for x, y in drawing.strokes[k]] for k in members]
                   for members in drawing.groups()]
-        read = page.evaluate(READ_ALONE, groups)
+        read = page.evaluate("(groups) => window.digitDemo.bench.readAlone(groups)", groups)
         out.append("".join(str(v) for v in read) == drawing.number)
     return out
 

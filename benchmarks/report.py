@@ -277,7 +277,7 @@ def _zoo(fig: dict[str, Any]) -> list[str]:
     summary = [[f"`{model}`", *(cells.get(route, "-") for route in ROUTES)]
                for model, cells in by_model.items()]
     lines = ["#### The zoo: this exporter against the official converter's routes", "",
-             f"{fig['models']} Keras 3 architectures (`benchmarks/zoo_models.py`), {fig['samples']} "
+             f"{fig['models']} Keras 3 architectures (`harness/zoo_models.py`), {fig['samples']} "
              f"generated samples each, compared with Keras by `export/proof.js` under the unquantized "
              f"thresholds (max |Δ| ≤ 1e-4 of the output's scale; argmax agreement 100% for classifiers). "
              f"Milliseconds per call of {fig['batch']} samples. Correct: {totals}.", ""]

@@ -1,9 +1,9 @@
 """Drawing robustness: MNIST test digits traced as pen strokes and drawn on the page with real
 pointer events (mouse and touch), read back through the page.
 
-Each digit is thinned and traced into polylines (benchmarks/strokes.py), then drawn on the pad as
+Each digit is thinned and traced into polylines (harness/strokes.py), then drawn on the pad as
 pointer events (pointerType 'mouse' or 'touch') dispatched in the page to the pad's own listeners
-(`digitDemo.bench.drawAndRead`, benchmarks/page_bench.js loaded into the page: fast), one family of
+(`digitDemo.bench.drawAndRead`, harness/page_tools.js loaded into the page: fast), one family of
 drawing habits at a time, and read as the page reads it. A few digits of every family are drawn again
 with trusted events from Chrome's input pipeline (DevTools `Input.dispatchMouseEvent` /
 `Input.dispatchTouchEvent`, the path a person's hand takes; seconds a digit) and must read the
@@ -36,18 +36,17 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import Bench, say, section_banner
+from benchmarks.export_bench import web_model_dir
 from benchmarks.numbers import measure_numbers, number_drawings
-from benchmarks.pages import (
-    DECODE_F32,
+from harness.page_driver import (
     chromium,
-    f32_to_base64,
-    install_page_bench,
+    install_page_tools,
+    measure_robustness,
     ready_page,
     serving,
     wait_ready,
-    web_model_dir,
 )
-from benchmarks.strokes import normalised, trace_digit
+from harness.strokes import normalised, trace_digit
 
 FULL_DIGITS = 200  # per family and pointer type (different digits in each family)
 SMOKE_DIGITS = 10
@@ -168,70 +167,6 @@ def dot(rng: np.random.Generator) -> Strokes:
 
 
 # ---------------------------------------------------------------- rendered images (the pixel path)
-
-@dataclass(frozen=True)
-class RobustnessResult:
-    """Accuracies (fractions) on the same digits: as given, re-drawn via the page, re-drawn naively."""
-
-    digits: int
-    seed: int
-    pad_side: int
-    original: float
-    page: float
-    naive: float
-    render_seconds: float
-    misread: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def gap_pp(self) -> float:
-        """How far the re-drawn accuracy falls below the original one, in percentage points."""
-        return 100.0 * (self.original - self.page)
-
-    def summary(self) -> str:
-        """One line with the three accuracies."""
-        return (f"{self.digits} digits re-drawn on a {self.pad_side}px pad: page preprocessing "
-                f"{self.page:.2%}, naive resize {self.naive:.2%}, digits as given {self.original:.2%}")
-
-
-def measure_robustness(page: Any, images: np.ndarray, labels: np.ndarray, *, seed: int = 1,
-                       min_frac: float = 0.40, max_frac: float = 0.95,
-                       thin: float = 0.0125, thick: float = 0.025, **extra: Any) -> RobustnessResult:
-    """Rendered images (not strokes): MNIST digits painted on the pad at random size, position and
-    stroke thickness (`digitDemo.bench.robustness`), read from the pad's pixels by the page's
-    preprocessing and by the naive whole-pad resize. The tests use it for the pixel path.
-
-    `images`: (N, 28, 28[, 1]) float32 in [0, 1]; `labels`: (N,) ints. `min_frac`/`max_frac`: digit
-    height as a fraction of the pad; `thin`/`thick`: the most the strokes are thinned/thickened, as a
-    fraction of the digit's height (a radius, applied to both sides of each stroke).
-    """
-    count = int(images.shape[0])
-    if labels.shape[0] != count:
-        raise ValueError(f"{count} images but {labels.shape[0]} labels")
-    install_page_bench(page)
-    options = {"minFrac": min_frac, "maxFrac": max_frac, "thin": thin, "thick": thick, **extra}
-    result = page.evaluate(
-        f"""async ([b64, labels, seed, options]) => {{
-              const images = ({DECODE_F32})(b64);
-              try {{
-                const ints = Int32Array.from(labels);
-                return await window.digitDemo.bench.robustness(images, ints, seed, options);
-              }} finally {{
-                window.digitDemo.clear();
-              }}
-            }}""",
-        [f32_to_base64(images.reshape(count, 784)), [int(v) for v in labels], seed, options],
-    )
-    return RobustnessResult(
-        digits=result["n"],
-        seed=result["seed"],
-        pad_side=result["padSide"],
-        original=result["original"],
-        page=result["page"],
-        naive=result["naive"],
-        render_seconds=result["renderMs"] / 1000.0,
-        misread=result["misread"],
-    )
-
 
 # ---------------------------------------------------------------- the page
 
@@ -463,7 +398,7 @@ def measure_model(bench: Bench, model_dir: Any, images: np.ndarray, labels: np.n
                 page = context.new_page()
                 page.goto(server.url)
                 wait_ready(page, timeout_s=60)
-                install_page_bench(page)
+                install_page_tools(page)
                 pages[pointer] = page
             return pages[pointer]
 

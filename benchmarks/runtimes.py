@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Bench, BenchError, say, section_banner
-from benchmarks.pages import chromium, serving, wait_ready
+from harness.page_driver import chromium, serving, wait_ready
 
 TFJS_BACKENDS = ("wasm", "webgl")  # cpu is 10-50x slower than wasm: not a runtime anyone ships
 READY_RUNS = (1, 3)  # digit page loads per runtime (smoke, full)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Bench, BenchError, say, section_banner
+from benchmarks.export_bench import web_model_dir
 from benchmarks.load import run_load
-from benchmarks.pages import web_model_dir
 from mnist_tfjs.paths import REPO_ROOT
 
 CONNECTIONS = 4

@@ -1,4 +1,4 @@
-"""The zoo: every architecture in `benchmarks/zoo_models.py` through three routes, side by side.
+"""The zoo: every architecture in `harness/zoo_models.py` through three routes, side by side.
 
 - **this exporter**: `export.export_model` (rewrites, named signature, proof in Node and Chromium);
 - **official, layers**: `tensorflowjs.converters.save_keras_model` → `tf.loadLayersModel` + `predict`;
@@ -177,11 +177,11 @@ def run(bench: Bench) -> dict[str, Any]:
     from mnist_tfjs.quiet import quiet_tensorflow
 
     quiet_tensorflow()
-    from benchmarks.zoo_models import ZOO
     from export.reference import keras_outputs
     from export.rules import THRESHOLDS
     from export.samples import generate, is_classifier
     from export.specs import input_specs, output_specs
+    from harness.zoo_models import ZOO
 
     entries = [(name, entry) for name, entry in ZOO.items() if entry.fast or not bench.smoke]
     if bench.smoke:

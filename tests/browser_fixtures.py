@@ -1,5 +1,5 @@
 """Browser fixtures: headless Chromium through Playwright, and the app on a live waitress server
-(benchmarks.pages' background server and page helpers, the same the benchmarks measure with).
+(harness.page_driver's background server and page helpers, the same the benchmarks measure with).
 
 Registered from conftest.py (`pytest_plugins`). A missing Chromium or Playwright skips the
 browser tests locally and fails them in CI (`CI=true`), as tests.helpers.require says.
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.pages import VIEWPORT, serve_in_background, wait_ready
+from harness.page_driver import VIEWPORT, serve_in_background, wait_ready
 from mnist_tfjs.chromium import find_chromium, launch_chromium
 from mnist_tfjs.paths import REPO_ROOT
 from tests.helpers import require

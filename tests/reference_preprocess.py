@@ -109,7 +109,7 @@ def naive_resize(ink: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- strokes → MNIST (strokes.js twin)
-# See strokes.js for why and for how PEN_FRACTION was measured (benchmarks/strokes.py).
+# See strokes.js for why and for how PEN_FRACTION was measured (harness/strokes.py).
 PEN_FRACTION = 0.125
 SUPERSAMPLE = 4
 CURVE_STEPS = 4

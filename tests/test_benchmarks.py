@@ -197,7 +197,7 @@ def test_python_load_generator_counts_requests_and_errors() -> None:
     from flask import Flask
 
     from benchmarks.load import run_python
-    from benchmarks.pages import serve_in_background
+    from harness.page_driver import serve_in_background
 
     app = Flask(__name__)
     app.add_url_rule("/ok", "ok", lambda: "ok")
@@ -249,7 +249,7 @@ def test_runtimes_section_times_both_runtimes_on_a_served_export(tiny_generic_ex
     import shutil
 
     from benchmarks import runtimes
-    from benchmarks.pages import serving
+    from harness.page_driver import serving
     from tests.test_model_page import add_litert
 
     folder = tmp_path / "web_model"

@@ -1,7 +1,7 @@
 """How drawings are read: strokes re-drawn at MNIST's scale, small and corner digits,
 several digits read as a number, undo inside a number, and the page saying when it is unsure.
 
-MNIST test digits are traced into strokes (benchmarks/strokes.py) and drawn with Playwright's
+MNIST test digits are traced into strokes (harness/strokes.py) and drawn with Playwright's
 mouse: real pointer events through the pad. `python -m benchmarks --only robustness` measures
 the same at scale.
 """
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.pages import DECODE_F32, draw_strokes, f32_to_base64
-from benchmarks.strokes import normalised, trace_digit
+from harness.page_driver import draw_strokes, predict_pixels
+from harness.strokes import normalised, trace_digit
 from tests.reference_preprocess import preprocess_strokes
 
 pytestmark = pytest.mark.browser
@@ -45,9 +45,7 @@ def clear_digits(demo_page, mnist_test) -> dict[int, Strokes]:
         batch = [(i, trace_digit(images[i, ..., 0])) for i in range(start, start + 50)
                  if int(labels[i]) not in chosen]
         pixels = np.stack([preprocess_strokes([s.tolist() for s in strokes]) for _, strokes in batch])
-        probs = np.asarray(demo_page.page.evaluate(
-            f"async (b64) => Array.from(await window.digitDemo.predictPixels(({DECODE_F32})(b64)))",
-            f32_to_base64(pixels)), np.float32).reshape(len(batch), 10)
+        probs = predict_pixels(demo_page.page, pixels)
         for (i, strokes), p in zip(batch, probs, strict=True):
             if int(labels[i]) not in chosen and p.argmax() == labels[i] and p.max() > 0.95:
                 chosen[int(labels[i])] = strokes

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.zoo_models import ZOO
 from export import ExportError, export_model
 from export.__main__ import main
+from harness.zoo_models import ZOO
 
 # masked_gru goes through the command line below instead
 FAST_OK = [name for name, entry in ZOO.items()

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.zoo_models import ZOO
 from export import export_model
 from export.convert import convert_saved_model, quantization_map, serving_function
 from export.graph_model import captures_tables, write_graph_model
 from export.specs import input_specs, output_specs
+from harness.zoo_models import ZOO
 
 SHARD_BYTES = 4 * 1024 * 1024
 

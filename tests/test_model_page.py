@@ -39,7 +39,7 @@ def generic_export(tiny_generic_export: Path) -> Path:
 
 
 def _serve(folder: Path) -> Any:
-    from benchmarks.pages import serve_in_background
+    from harness.page_driver import serve_in_background
     from web import create_app
 
     logging.getLogger("waitress").setLevel(logging.ERROR)

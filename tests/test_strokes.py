@@ -1,4 +1,4 @@
-"""benchmarks/strokes.py: traced digits keep their loops, lose Zhang-Suen's spurs and redraw as themselves."""
+"""harness/strokes.py: traced digits keep their loops, lose Zhang-Suen's spurs and redraw as themselves."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import label
 
-from benchmarks.strokes import (
+from harness.strokes import (
     UPSAMPLE,
     _lift_midway,
     _minimal,

@@ -10,16 +10,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.pages import (
+from export.rules import MNIST_THRESHOLDS
+from harness.page_driver import (
     draw_strokes,
+    measure_robustness,
     pad_rgba,
     predict_pixels,
     render_digit,
     serve_in_background,
     wait_ready,
 )
-from benchmarks.robustness import measure_robustness
-from export.rules import MNIST_THRESHOLDS
 from tests.reference_preprocess import ink_from_rgba, preprocess, preprocess_strokes
 
 pytestmark = pytest.mark.browser

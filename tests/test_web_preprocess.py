@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.strokes import trace_digit
+from harness.strokes import trace_digit
 from tests.reference_preprocess import (
     BOX,
     CENTRE,
@@ -172,7 +172,7 @@ def test_flattened_stroke_follows_the_pads_curves() -> None:
 
 
 def test_traced_mnist_digits_redraw_as_themselves(mnist_test) -> None:
-    """benchmarks/strokes.py traces test digits into strokes; re-drawn, they overlap the originals."""
+    """harness/strokes.py traces test digits into strokes; re-drawn, they overlap the originals."""
     images, _ = mnist_test
     for image in images[:5, ..., 0]:
         strokes = trace_digit(image)

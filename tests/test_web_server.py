@@ -18,7 +18,9 @@ import pytest
 
 from mnist_tfjs.paths import NODE_MODULES, REPO_ROOT
 from web import create_app
+from web.compression import EXTENSION as COMPRESSION
 from web.security import SECURITY_HEADERS
+from web.settings import settings
 
 TFJS = NODE_MODULES / "@tensorflow" / "tfjs" / "dist" / "tf.es2017.min.js"
 needs_npm = pytest.mark.skipif(not TFJS.is_file(), reason="npm packages not installed (`npm ci`)")
@@ -191,7 +193,7 @@ def test_precompressed_runtime_files_are_served_and_kept(model_dir: Path) -> Non
         assert response.data == compress_hard(plain, algorithm), algorithm
         assert len(response.data) == sizes[source.name][algorithm] < len(plain) / 3
         assert decode[algorithm](response.data) == plain
-    cache = app.extensions["digit_web_compress"].cache
+    cache = app.extensions[COMPRESSION].cache
     key = next(k for k in cache._kept if k.startswith("zstd;"))
     cache.set(key, b"a request's own body")
     assert cache.get(key) == compress_hard(plain, "zstd"), "a request never replaces a precompressed body"
@@ -461,9 +463,9 @@ def test_input_shape_comes_from_metadata() -> None:
 def test_native_model_is_found_next_to_the_export(model_dir: Path) -> None:
     (model_dir.parent / "model.keras").write_bytes(b"not really a model")
     app = create_app(model_dir)
-    native = app.extensions["digit_web"].native
+    native = settings(app).native
     assert native is not None and native.path == model_dir.parent / "model.keras"
-    assert create_app(model_dir, native=False).extensions["digit_web"].native is None
+    assert settings(create_app(model_dir, native=False)).native is None
 
 
 def test_predict_is_off_without_native_model(client) -> None:

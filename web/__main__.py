@@ -12,9 +12,11 @@ from pathlib import Path
 
 from mnist_tfjs.contract import VENDOR_FILES
 from mnist_tfjs.runtime import RuntimeMissing
-from web.app import DEFAULT_MODEL_DIR, NATIVE_MODEL_NAME, WebSettings, create_app
+from web.app import DEFAULT_MODEL_DIR, NATIVE_MODEL_NAME, create_app
 from web.compression import precompress_in_background, runtime_files
 from web.contract import GENERIC_KIND, kind, read_metadata
+from web.settings import WebSettings
+from web.settings import settings as settings_of
 
 
 class CliError(Exception):
@@ -89,7 +91,7 @@ def serve(args: argparse.Namespace) -> None:
         raise CliError("--native-model and --no-native contradict each other; pass one")
 
     app = create_app(args.model_dir, native=not args.no_native, native_model_path=args.native_model)
-    settings = app.extensions["digit_web"]
+    settings = settings_of(app)
     try:
         server = create_server(app, host=args.host, port=args.port, threads=args.threads,
                                ident="mnist-tfjs")

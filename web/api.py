@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from web.contract import image_shape, read_metadata
 from web.native import NativeModelError
+from web.settings import settings
 from web.validation import PayloadError, parse_images
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -18,17 +19,17 @@ def json_error(message: str, status: int) -> tuple[Response, int]:
 
 def native_model_dir():
     """The export folder whose metadata.json gives the image shape /api/predict accepts."""
-    return current_app.extensions["digit_web"].model_dir
+    return settings().model_dir
 
 
 @api.get("/status")
 def status() -> Response:
     """Whether the exported model, its metadata and the native model are there."""
-    settings = current_app.extensions["digit_web"]
-    native = settings.native
+    app_settings = settings()
+    native = app_settings.native
     return jsonify(
-        model=(settings.model_dir / "model.json").is_file(),
-        metadata=(settings.model_dir / "metadata.json").is_file(),
+        model=(app_settings.model_dir / "model.json").is_file(),
+        metadata=(app_settings.model_dir / "metadata.json").is_file(),
         native=native is not None,
         native_state=None if native is None else native.state,
         native_error=None if native is None else native.error,
@@ -43,7 +44,7 @@ def predict() -> Response | tuple[Response, int]:
     (the image size is the export's input shape from metadata.json; 28x28 for MNIST).
     Answer: {"probs": [[10 floats] x N], "digits": [N ints], "ms": float}.
     """
-    native = current_app.extensions["digit_web"].native
+    native = settings().native
     if native is None:
         return json_error("native predictions are off (no model.keras next to the export, or --no-native)",
                           404)

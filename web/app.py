@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from mnist_tfjs.runtime import RuntimeMissing, node_modules
+from mnist_tfjs.runtime import RuntimeMissing
 from web.api import api
 from web.compression import init_compression
 from web.native import NativeModel
 from web.pages import pages
 from web.security import init_security
+from web.settings import WebSettings, attach
 
 # Relative to the working folder, like `python -m export --out`'s default, so that an installed
 # `mnist-tfjs serve` finds what `mnist-tfjs export` wrote.
 DEFAULT_MODEL_DIR = Path("artifacts") / "web_model"
 MAX_BODY_BYTES = 6 * 1024 * 1024  # 256 images x 784 values as JSON text, with room to spare
 NATIVE_MODEL_NAME = "model.keras"
-
-
-@dataclass(frozen=True)
-class WebSettings:
-    """What one app instance serves; kept in `app.extensions["digit_web"]`."""
-
-    model_dir: Path
-    native: NativeModel | None
-    node_modules_given: Path | None = None
-
-    @cached_property
-    def node_modules(self) -> Path:
-        """The TF.js runtime folder: the one given to create_app, else the project's runtime.
-
-        Resolved on first use, because resolving may install the runtime from npm: an app that
-        never serves /vendor/ (most tests) never needs it. RuntimeMissing says how to get it.
-        """
-        return self.node_modules_given or node_modules()
 
 
 def default_native_path(model_dir: Path) -> Path | None:
@@ -58,7 +39,7 @@ def create_app(
 
     The native model is `native_model_path`, or else `model.keras` next to `model_dir`;
     `native=False` turns `/api/predict` off. Nothing is loaded here: the native model
-    loads on first use or when `app.extensions["digit_web"].native.load_in_background()` runs,
+    loads on first use or when `web.settings.settings(app).native.load_in_background()` runs,
     and the TF.js runtime is `node_modules`, else `mnist_tfjs.runtime.node_modules()` on first use.
     """
     model_dir = Path(model_dir).expanduser().absolute()
@@ -71,11 +52,11 @@ def create_app(
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    app.extensions["digit_web"] = WebSettings(
+    attach(app, WebSettings(
         model_dir=model_dir,
         native=native_model,
         node_modules_given=Path(node_modules).expanduser().absolute() if node_modules else None,
-    )
+    ))
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, _http_error)

@@ -18,6 +18,7 @@ from flask_compress.compat import compression
 from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
 from web.files import compress_cache_key
 
+EXTENSION = "mnist_tfjs_compression"  # the app.extensions key of the compressor and its cache
 NO_CACHE = "-"
 COMPRESSED_TYPES = [
     "text/html",
@@ -108,7 +109,7 @@ def runtime_files(node_modules: Path, min_bytes: int = PRECOMPRESS_MIN_BYTES) ->
 def precompress(app: Flask, paths: Iterable[Path]) -> dict[str, dict[str, int]]:
     """Compress each file once with every algorithm at PRECOMPRESS_LEVELS and keep the bodies in the
     app's cache, where the requests for those files find them; returns {file name: {algorithm: bytes}}."""
-    cache: CompressedFileCache = app.extensions["digit_web_compress"].cache
+    cache: CompressedFileCache = app.extensions[EXTENSION].cache
     sizes: dict[str, dict[str, int]] = {}
     for path in paths:
         data = Path(path).read_bytes()
@@ -138,5 +139,5 @@ def init_compression(app: Flask) -> Compress:
     app.config.setdefault("COMPRESS_CACHE_BACKEND", CompressedFileCache)
     app.config.setdefault("COMPRESS_CACHE_KEY", _cache_key)
     compress = Compress(app)
-    app.extensions["digit_web_compress"] = compress
+    app.extensions[EXTENSION] = compress
     return compress

@@ -11,11 +11,12 @@ import importlib.util
 import re
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Response, abort
 
 from mnist_tfjs.contract import VENDOR_FILES
 from web.contract import GENERIC_KIND, kind, read_metadata
 from web.files import send
+from web.settings import settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -47,14 +48,10 @@ VENDOR_CACHE = "public, max-age=86400"
 pages = Blueprint("pages", __name__)
 
 
-def _settings():
-    return current_app.extensions["digit_web"]
-
-
 @pages.get("/")
 def index() -> Response:
     """The draw-a-digit page for an MNIST export, the model page for a generic one."""
-    generic = kind(read_metadata(_settings().model_dir)) == GENERIC_KIND
+    generic = kind(read_metadata(settings().model_dir)) == GENERIC_KIND
     return send(STATIC_DIR, "model.html" if generic else "index.html", allowed=PAGES)
 
 
@@ -80,7 +77,7 @@ def static_file(name: str) -> Response:
 def model_file(name: str) -> Response:
     """The export: the TF.js graph model (model.json, weight shards), the LiteRT.js model (model.tflite),
     metadata.json, and the proof bundle (proof.json, proof.bin)."""
-    return send(_settings().model_dir, name, allowed=MODEL_NAMES)
+    return send(settings().model_dir, name, allowed=MODEL_NAMES)
 
 
 @pages.get("/vendor/<package>/<name>")
@@ -89,4 +86,4 @@ def vendor_file(package: str, name: str) -> Response:
     spec = VENDOR_FILES.get(package)
     if spec is None:
         abort(404)
-    return send(_settings().node_modules / spec.folder, name, allowed=spec.files, cache_control=VENDOR_CACHE)
+    return send(settings().node_modules / spec.folder, name, allowed=spec.files, cache_control=VENDOR_CACHE)

@@ -148,13 +148,6 @@ export function preprocessImageData(imageData, contract = DEFAULT_CONTRACT) {
   return out;
 }
 
-/** What naive demos do: the whole ImageData area-averaged to the field, no crop, no centring. */
-export function naiveImageData(imageData, contract = DEFAULT_CONTRACT) {
-  const { width, height } = imageData;
-  const small = areaResize(inkFromImageData(imageData), width, 0, 0, height, width, contract.rows, contract.columns);
-  return Float32Array.from(small, (v) => Math.min(1, Math.max(0, v)));
-}
-
 /** Ink (row-major Float64Array of height x width, values in [0, 1]) → the MNIST field, or null. */
 export function preprocessInk(ink, height, width, contract = DEFAULT_CONTRACT) {
   const image = new ImageData(width, height);

@@ -7,7 +7,7 @@
 // edges, and MNIST's steps (preprocess.js: crop, area-average to 20 px, centre of mass at 14) run on that:
 // binary high resolution strokes averaged down, as NIST's scans were.
 //
-// PEN_FRACTION, measured on MNIST (`python -m benchmarks.strokes`; docs/drawing.md):
+// PEN_FRACTION, measured on MNIST (`python -m harness.strokes`; docs/drawing.md):
 // (1) stroke width = total ink (sum of grey levels) / length of the digit's skeleton (enlarged 4x,
 // thresholded, Zhang-Suen thinned, traced), over the ink box's longer side: median 0.090 on the
 // first 1,000 test digits (10th-90th percentile 0.062-0.147), 1.8 px of full ink in the 20 px box

@@ -1,15 +1,43 @@
-// Measurement helpers for the draw-a-digit page, loaded into it only by the benchmarks and tests
-// (benchmarks/pages.py `install_page_bench`; the app never serves this file). They add
+// Drawing and measuring helpers for the draw-a-digit page, loaded into it only by the benchmarks and
+// tests (harness/page_driver.py `install_page_tools`; the app never serves this file). They add
 // `window.digitDemo.bench`: render MNIST digits onto the pad at random positions, sizes and stroke
-// thicknesses, replay strokes as pointer events, read the pad, and time predictions.
+// thicknesses, replay strokes as pointer events, read the pad, time predictions, and move float32
+// arrays and the pad's pixels across Playwright as base64.
 // benchmarks/robustness.py, benchmarks/browser.py and the browser tests drive them from Playwright.
 // They use the page's test API (`window.digitDemo`) and the page's own modules, nothing internal.
 
 import { argmax } from '/static/contract.js';
 import { numberOf } from '/static/number.js';
-import { naiveImageData, preprocessImageData, readCanvas } from '/static/preprocess.js';
+import { areaResize, inkFromImageData, preprocessImageData, readCanvas } from '/static/preprocess.js';
+import { preprocessStrokes } from '/static/strokes.js';
 
 const demo = window.digitDemo;
+
+/** What naive demos do: the whole ImageData area-averaged to the field, no crop, no centring. */
+function naiveImageData(imageData, contract) {
+  const { width, height } = imageData;
+  const small = areaResize(inkFromImageData(imageData), width, 0, 0, height, width, contract.rows, contract.columns);
+  return Float32Array.from(small, (v) => Math.min(1, Math.max(0, v)));
+}
+
+/** A base64 string of little-endian float32 values → Float32Array. */
+function decodeF32(b64) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i += 1) bytes[i] = bin.charCodeAt(i);
+  return new Float32Array(bytes.buffer);
+}
+
+/** The pad's pixels as base64 RGBA bytes, with its size. */
+function padRgba() {
+  const pad = demo.pad;
+  const image = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height);
+  let bin = '';
+  for (let i = 0; i < image.data.length; i += 0x8000) {
+    bin += String.fromCharCode.apply(null, image.data.subarray(i, i + 0x8000));
+  }
+  return { b64: btoa(bin), width: pad.width, height: pad.height };
+}
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same renderings everywhere. */
 function prng(seed) {
@@ -298,16 +326,49 @@ async function drawAndRead(drawings, pointerType = 'mouse', penWidths = null) {
   return readings;
 }
 
+/**
+ * Each group of strokes read alone by the page's model, all groups in one batch: the digit each
+ * group reads as (the true digits of a number, drawn apart, for its split to be judged against).
+ */
+async function readAlone(groups) {
+  const contract = demo.contract();
+  const batch = new Float32Array(groups.length * contract.pixels);
+  groups.forEach((strokes, i) => batch.set(preprocessStrokes(strokes, contract), i * contract.pixels));
+  const probs = await demo.predictPixels(batch);
+  return groups.map((_, i) => argmax(probs, i * contract.classes, contract.classes));
+}
+
+/** The WebGL renderer the browser reports (the unmasked one where it says), or null without WebGL. */
+function webglRenderer() {
+  const gl = document.createElement('canvas').getContext('webgl');
+  if (!gl) return null;
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  return info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
+}
+
 demo.bench = {
-  /** Clear the pad and paint a digit image on it (no strokes: the page reads its pixels). */
-  renderDigit: (pixels, placement) => {
+  /** Clear the pad and paint a digit image (base64 float32) on it (no strokes: the page reads its pixels). */
+  renderDigit: (b64, placement) => {
     demo.clear();
-    renderDigit(demo.pad, pixels, placement, demo.contract());
+    renderDigit(demo.pad, decodeF32(b64), placement, demo.contract());
   },
+  /** The page's predictions for images given as base64 float32, as a plain array. */
+  predictPixels: async (b64) => Array.from(await demo.predictPixels(decodeF32(b64))),
+  decodeF32,
+  padRgba,
   drawAndRead,
   /** The pen shown on the pad, as a fraction of its side (the model's reading ignores it). */
   setPenWidth: (fraction) => demo.setPenWidth(fraction),
   read,
-  robustness,
+  /** `robustness` on images given as base64 float32 and labels as a plain array; clears the pad after. */
+  robustness: async (b64, labels, seed, options) => {
+    try {
+      return await robustness(decodeF32(b64), Int32Array.from(labels), seed, options);
+    } finally {
+      demo.clear();
+    }
+  },
   latency,
+  readAlone,
+  webglRenderer,
 };

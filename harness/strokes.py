@@ -469,7 +469,7 @@ def normalised(strokes: list[np.ndarray]) -> list[np.ndarray]:
     return [(s - centre) / side for s in strokes]
 
 
-if __name__ == "__main__":  # python -m benchmarks.strokes: the calibration behind strokes.js' PEN_FRACTION
+if __name__ == "__main__":  # python -m harness.strokes: the calibration behind strokes.js' PEN_FRACTION
     from mnist_tfjs.mnist import load_test_set
 
     images, _ = load_test_set()

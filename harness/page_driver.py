@@ -1,8 +1,7 @@
 """Driving the real page from Python, for the benchmarks and the tests alike: the app on a background
 waitress server, headless Chromium through Playwright, and the page helpers (wait until ready, load
-the measurement helpers of page_bench.js into it, pass float32 arrays in, read the pad's pixels out).
+the page tools of page_tools.js into it, pass float32 arrays in, read the pad's pixels out).
 
-Only measurement code and tests import this; the product packages (`web`, `export`, `train`) never do.
 Playwright and waitress are imported only when called.
 """
 
@@ -20,22 +19,12 @@ from urllib.parse import urljoin
 
 import numpy as np
 
-from benchmarks.common import Bench, BenchError, say
 from mnist_tfjs.chromium import find_chromium, launch_chromium
+from mnist_tfjs.contract import ISOLATION_HEADERS
 
-ISOLATION_HEADERS = ("Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy")
-PAGE_MODEL_DIGITS = (300, 1000)  # parity-check digits (smoke, full) when a section exports the model itself
 VIEWPORT = {"width": 1200, "height": 860}
-PAGE_BENCH = Path(__file__).with_name("page_bench.js")  # the page's measurement helpers (digitDemo.bench)
-PAGE_BENCH_URL = "/benchmarks/page_bench.js"  # answered by Playwright in the page's origin, not by the app
-
-# JS: a base64 string of little-endian float32 values → Float32Array. Prefix for page.evaluate sources.
-DECODE_F32 = """(b64) => {
-  const bin = atob(b64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i += 1) bytes[i] = bin.charCodeAt(i);
-  return new Float32Array(bytes.buffer);
-}"""
+PAGE_TOOLS = Path(__file__).with_name("page_tools.js")  # drawing and measuring helpers (digitDemo.bench)
+PAGE_TOOLS_URL = "/harness/page_tools.js"  # answered by Playwright in the page's origin, not by the app
 
 
 # ---------------------------------------------------------------- the app, served in the background
@@ -83,7 +72,7 @@ def serve_in_background(app: Callable, host: str = "127.0.0.1", port: int = 0,
 
 
 def strip_isolation(wsgi_app: Callable) -> Callable:
-    """WSGI middleware removing the cross-origin isolation headers: the page then runs without
+    """WSGI middleware removing the app's cross-origin isolation headers: the page then runs without
     SharedArrayBuffer, so TF.js falls back to the single-threaded wasm build."""
 
     def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -108,31 +97,17 @@ def serving(model_dir: Path, *, isolated: bool = True) -> Iterator[BackgroundSer
         yield server
 
 
-def web_model_dir(bench: Bench) -> Path:
-    """The unquantized export of the benchmarked model: the export section's, or a fresh one."""
-    if "none" not in bench.exports:
-        from benchmarks.export_bench import export_at
-        from mnist_tfjs.quiet import quiet_tensorflow
-
-        quiet_tensorflow()
-        from export import ExportError
-
-        say("  exporting the model for the page (quantization none)")
-        try:
-            export_at(bench, "none", bench.pick(*PAGE_MODEL_DIGITS))
-        except ExportError as exc:
-            raise BenchError(f"export for the page: {exc}") from None
-    return bench.exports["none"]
-
-
 # ---------------------------------------------------------------- the browser
 
+class ChromiumMissing(RuntimeError):
+    """No Chromium to drive (its message says how to install one)."""
+
+
 def check_chromium() -> str:
-    """The Chromium executable, or a BenchError saying how to install it."""
+    """The Chromium executable, or ChromiumMissing saying how to install it."""
     path = find_chromium()
     if path is None:
-        raise BenchError("Chromium not found: `apt-get install chromium` (or set CHROMIUM_PATH), "
-                         "or leave out the browser and robustness sections with --only")
+        raise ChromiumMissing("Chromium not found: `apt-get install chromium` (or set CHROMIUM_PATH)")
     return path
 
 
@@ -158,7 +133,7 @@ def ready_page(browser: Any, url: str, viewport: dict[str, int] | None = None) -
         page = context.new_page()
         page.goto(url)
         wait_ready(page, timeout_s=60)
-        install_page_bench(page)
+        install_page_tools(page)
         yield page
     finally:
         context.close()
@@ -171,9 +146,8 @@ def wait_ready(page: Any, timeout_s: float = 30.0) -> dict[str, Any]:
     page.wait_for_function("() => window.digitDemo !== undefined", timeout=timeout_s * 1000)
     outcome = page.evaluate(
         """(ms) => Promise.race([
-             window.digitDemo.ready.then(
-               () => ({ok: true}),
-               (e) => ({ok: false, error: String(e && e.message || e)})),
+             window.digitDemo.ready.then(() => ({ok: true}),
+                                         (e) => ({ok: false, error: String(e?.message ?? e)})),
              new Promise((r) => setTimeout(() => r({ok: false, error: `not ready after ${ms} ms`}), ms)),
            ])""",
         timeout_s * 1000,
@@ -183,15 +157,15 @@ def wait_ready(page: Any, timeout_s: float = 30.0) -> dict[str, Any]:
     return page.evaluate("() => window.digitDemo.timings")
 
 
-def install_page_bench(page: Any) -> None:
-    """Load benchmarks/page_bench.js into a ready page, once: it adds `window.digitDemo.bench`, the
+def install_page_tools(page: Any) -> None:
+    """Load page_tools.js into a ready page, once: it adds `window.digitDemo.bench`, the drawing and
     measurement helpers the page itself does not ship. Playwright answers the module's URL on the
     page's own origin (the app never serves it), so it passes the page's Content-Security-Policy and
     imports the page's modules as the page does."""
     if page.evaluate("() => window.digitDemo.bench !== undefined"):
         return
-    url = urljoin(page.url, PAGE_BENCH_URL)
-    page.route(url, lambda route: route.fulfill(path=PAGE_BENCH, content_type="text/javascript"))
+    url = urljoin(page.url, PAGE_TOOLS_URL)
+    page.route(url, lambda route: route.fulfill(path=PAGE_TOOLS, content_type="text/javascript"))
     try:
         page.evaluate("(url) => import(url).then(() => undefined)", url)
     finally:
@@ -207,20 +181,16 @@ def set_backend(page: Any, backend: str) -> str | None:
 
 
 def f32_to_base64(array: np.ndarray) -> str:
-    """float32 values (any shape) → base64 of their little-endian bytes, for DECODE_F32."""
+    """float32 values (any shape) → base64 of their little-endian bytes (page_tools.js `decodeF32`)."""
     return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
 
 
 def predict_pixels(page: Any, images: np.ndarray) -> np.ndarray:
     """Run the page's `digitDemo.predictPixels` on (N, 28, 28[, 1]) images; returns (N, 10) float32."""
+    install_page_tools(page)
     count = int(images.shape[0])
-    probs = page.evaluate(
-        f"""async (b64) => {{
-              const pixels = ({DECODE_F32})(b64);
-              return Array.from(await window.digitDemo.predictPixels(pixels));
-            }}""",
-        f32_to_base64(images.reshape(count, 784)),
-    )
+    probs = page.evaluate("(b64) => window.digitDemo.bench.predictPixels(b64)",
+                          f32_to_base64(images.reshape(count, 784)))
     return np.asarray(probs, dtype=np.float32).reshape(count, 10)
 
 
@@ -239,23 +209,71 @@ def draw_strokes(page: Any, strokes: Iterable[Any], steps: int = 2) -> None:
 def render_digit(page: Any, image: np.ndarray, placement: dict[str, float]) -> None:
     """Draw a 28x28 image on the pad (`digitDemo.bench.renderDigit`): centre `cx`/`cy`, `height` and
     stroke change `radius`, in pad pixels."""
-    install_page_bench(page)
-    page.evaluate(f"([b64, p]) => window.digitDemo.bench.renderDigit(({DECODE_F32})(b64), p)",
-                  [f32_to_base64(image), placement])
+    install_page_tools(page)
+    page.evaluate("(args) => window.digitDemo.bench.renderDigit(...args)", [f32_to_base64(image), placement])
 
 
 def pad_rgba(page: Any) -> np.ndarray:
     """The drawing pad's pixels as uint8 RGBA (H, W, 4)."""
-    data = page.evaluate(
-        """() => {
-             const pad = window.digitDemo.pad;
-             const image = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height);
-             let bin = '';
-             for (let i = 0; i < image.data.length; i += 0x8000) {
-               bin += String.fromCharCode.apply(null, image.data.subarray(i, i + 0x8000));
-             }
-             return {b64: btoa(bin), width: pad.width, height: pad.height};
-           }"""
-    )
+    install_page_tools(page)
+    data = page.evaluate("() => window.digitDemo.bench.padRgba()")
     raw = np.frombuffer(base64.b64decode(data["b64"]), dtype=np.uint8)
     return raw.reshape(data["height"], data["width"], 4)
+
+
+# ---------------------------------------------------------------- digits painted on the pad
+
+@dataclass(frozen=True)
+class RobustnessResult:
+    """Accuracies (fractions) on the same digits: as given, re-drawn via the page, re-drawn naively."""
+
+    digits: int
+    seed: int
+    pad_side: int
+    original: float
+    page: float
+    naive: float
+    render_seconds: float
+    misread: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def gap_pp(self) -> float:
+        """How far the re-drawn accuracy falls below the original one, in percentage points."""
+        return 100.0 * (self.original - self.page)
+
+    def summary(self) -> str:
+        """One line with the three accuracies."""
+        return (f"{self.digits} digits re-drawn on a {self.pad_side}px pad: page preprocessing "
+                f"{self.page:.2%}, naive resize {self.naive:.2%}, digits as given {self.original:.2%}")
+
+
+def measure_robustness(page: Any, images: np.ndarray, labels: np.ndarray, *, seed: int = 1,
+                       min_frac: float = 0.40, max_frac: float = 0.95,
+                       thin: float = 0.0125, thick: float = 0.025, **extra: Any) -> RobustnessResult:
+    """Rendered images (not strokes): MNIST digits painted on the pad at random size, position and
+    stroke thickness (`digitDemo.bench.robustness`), read from the pad's pixels by the page's
+    preprocessing and by the naive whole-pad resize. The tests use it for the pixel path.
+
+    `images`: (N, 28, 28[, 1]) float32 in [0, 1]; `labels`: (N,) ints. `min_frac`/`max_frac`: digit
+    height as a fraction of the pad; `thin`/`thick`: the most the strokes are thinned/thickened, as a
+    fraction of the digit's height (a radius, applied to both sides of each stroke).
+    """
+    count = int(images.shape[0])
+    if labels.shape[0] != count:
+        raise ValueError(f"{count} images but {labels.shape[0]} labels")
+    install_page_tools(page)
+    options = {"minFrac": min_frac, "maxFrac": max_frac, "thin": thin, "thick": thick, **extra}
+    result = page.evaluate(
+        "(args) => window.digitDemo.bench.robustness(...args)",
+        [f32_to_base64(images.reshape(count, 784)), [int(v) for v in labels], seed, options],
+    )
+    return RobustnessResult(
+        digits=result["n"],
+        seed=result["seed"],
+        pad_side=result["padSide"],
+        original=result["original"],
+        page=result["page"],
+        naive=result["naive"],
+        render_seconds=result["renderMs"] / 1000.0,
+        misread=result["misread"],
+    )

@@ -1,0 +1,43 @@
+"""What one app instance serves (the export folder, the native model, the TF.js runtime folder), kept
+on the app and read back by the blueprints through `settings()`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from mnist_tfjs.runtime import node_modules
+from web.native import NativeModel
+
+EXTENSION = "mnist_tfjs"  # the app.extensions key
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """What one app instance serves."""
+
+    model_dir: Path
+    native: NativeModel | None
+    node_modules_given: Path | None = None
+
+    @cached_property
+    def node_modules(self) -> Path:
+        """The TF.js runtime folder: the one given to create_app, else the project's runtime.
+
+        Resolved on first use, because resolving may install the runtime from npm: an app that
+        never serves /vendor/ (most tests) never needs it. RuntimeMissing says how to get it.
+        """
+        return self.node_modules_given or node_modules()
+
+
+def attach(app: Flask, settings: WebSettings) -> None:
+    """Keep `settings` on `app` for `settings()`."""
+    app.extensions[EXTENSION] = settings
+
+
+def settings(app: Flask | None = None) -> WebSettings:
+    """The settings of `app`, or of the app handling the current request."""
+    return (app or current_app).extensions[EXTENSION]
