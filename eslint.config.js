@@ -19,7 +19,7 @@ module.exports = [
   },
   {
     // The pages and the benchmark page script: ES modules in the browser.
-    files: ['web/static/**/*.js', 'harness/page_tools.js'],
+    files: ['web/static/**/*.js', 'harness/page_tools.js', 'tests/page_checks.js'],
     languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
   },
   {

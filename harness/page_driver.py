@@ -24,7 +24,7 @@ from mnist_tfjs.contract import ISOLATION_HEADERS
 
 VIEWPORT = {"width": 1200, "height": 860}
 PAGE_TOOLS = Path(__file__).with_name("page_tools.js")  # drawing and measuring helpers (digitDemo.bench)
-PAGE_TOOLS_URL = "/harness/page_tools.js"  # answered by Playwright in the page's origin, not by the app
+LOCAL_MODULES = "/harness/"  # local modules' URLs, answered by Playwright in the page's origin
 
 
 # ---------------------------------------------------------------- the app, served in the background
@@ -157,19 +157,25 @@ def wait_ready(page: Any, timeout_s: float = 30.0) -> dict[str, Any]:
     return page.evaluate("() => window.digitDemo.timings")
 
 
-def install_page_tools(page: Any) -> None:
-    """Load page_tools.js into a ready page, once: it adds `window.digitDemo.bench`, the drawing and
-    measurement helpers the page itself does not ship. Playwright answers the module's URL on the
+def call_in_page(page: Any, module: Path, function: str = "", *args: Any) -> Any:
+    """Import the local ES module file `module` into the page and call its export `function` with
+    `args` (with no `function`, only import it); the result. Playwright answers the module's URL on the
     page's own origin (the app never serves it), so it passes the page's Content-Security-Policy and
     imports the page's modules as the page does."""
-    if page.evaluate("() => window.digitDemo.bench !== undefined"):
-        return
-    url = urljoin(page.url, PAGE_TOOLS_URL)
-    page.route(url, lambda route: route.fulfill(path=PAGE_TOOLS, content_type="text/javascript"))
+    url = urljoin(page.url, LOCAL_MODULES + module.name)
+    page.route(url, lambda route: route.fulfill(path=module, content_type="text/javascript"))
     try:
-        page.evaluate("(url) => import(url).then(() => undefined)", url)
+        return page.evaluate("async ([url, name, args]) => { const m = await import(url); "
+                             "return name ? m[name](...args) : undefined; }", [url, function, list(args)])
     finally:
         page.unroute(url)
+
+
+def install_page_tools(page: Any) -> None:
+    """Load page_tools.js into a ready page, once: it adds `window.digitDemo.bench`, the drawing and
+    measurement helpers the page itself does not ship."""
+    if not page.evaluate("() => window.digitDemo.bench !== undefined"):
+        call_in_page(page, PAGE_TOOLS)
 
 
 def set_backend(page: Any, backend: str) -> str | None:

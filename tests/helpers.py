@@ -1,4 +1,5 @@
-"""What several test modules share and pytest does not inject: the CI rule for missing tools.
+"""What several test modules share and pytest does not inject: the CI rule for missing tools, and the
+module of in-page checks.
 
 Import from here, never from `tests.conftest` (pytest loads conftest itself; importing it as a
 module runs it a second time).
@@ -7,10 +8,12 @@ module runs it a second time).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PAGE_CHECKS = Path(__file__).with_name("page_checks.js")  # checks run inside a page (call_in_page)
 
 
 def require(condition: bool, what: str) -> None:

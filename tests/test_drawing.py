@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.page_driver import draw_strokes, predict_pixels
+from harness.page_driver import call_in_page, draw_strokes, predict_pixels
 from harness.strokes import normalised, trace_digit
+from tests.helpers import PAGE_CHECKS
 from tests.reference_preprocess import preprocess_strokes
 
 pytestmark = pytest.mark.browser
@@ -207,17 +208,7 @@ def test_one_digit_in_several_strokes_is_one_candidate_and_a_number_asks_the_mod
     four = [(s * 0.3 + 0.3).tolist() for s in OPEN_FOUR]
     crossed = [four[0], [[0.44, 0.3], [0.44, 0.6]]]  # the crossbar runs through the bar
     one = [[[0.2, 0.3], [0.2, 0.6]]]
-    result = page.evaluate(
-        """async ([crossed, number]) => {
-             const { planNumber } = await import('/static/number.js');
-             const single = planNumber(crossed);
-             const plan = planNumber(number);
-             const read = (sure) => ({ '0': 0.99, '1': 0.99, '2': 0.99, '1,2': sure });
-             const tops = (sure) => plan.candidates.map((m) => read(sure)[m.join()] ?? 0.3);
-             return { single: single.candidates, candidates: plan.candidates, whole: plan.whole,
-                      sure: plan.choose(tops(0.99)).map((i) => plan.candidates[i]),
-                      unsure: plan.choose(tops(0.2)).map((i) => plan.candidates[i]) };
-           }""", [crossed, one + four])
+    result = call_in_page(page, PAGE_CHECKS, "splitsOfOneAndFour", crossed, one + four)
     assert result["single"] == [[0, 1]]
     assert all(run in result["candidates"] for run in ([0], [1], [2], [1, 2], [0, 1, 2]))
     assert result["candidates"][result["whole"]] == [0, 1, 2]
@@ -229,14 +220,7 @@ def test_drawing_order_decides_what_geometry_cannot(demo_page) -> None:
     """Three strokes evenly spaced, each pair reading as surely as the other: the split follows the
     order they were drawn in (people finish a digit before they begin the next one to its right)."""
     left, middle, right = ([[x, 0.3], [x + 0.02, 0.45], [x, 0.6]] for x in (0.2, 0.3, 0.4))
-    result = demo_page.page.evaluate(
-        """async (orders) => {
-             const { planNumber } = await import('/static/number.js');
-             return orders.map((strokes) => {
-               const plan = planNumber(strokes);
-               const tops = plan.candidates.map((m) => (m.length === 2 ? 0.99 : 0.5));
-               return plan.choose(tops).map((i) => plan.candidates[i]);
-             });
-           }""", [[left, right, middle], [middle, left, right]])
+    orders = [[left, right, middle], [middle, left, right]]
+    result = call_in_page(demo_page.page, PAGE_CHECKS, "splitsByOrder", orders)
     assert result[0] == [[0], [1, 2]]  # the middle stroke came last: it finishes the right-hand digit
     assert result[1] == [[0, 1], [2]]  # the middle stroke came first: the left digit, done before the right

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness.page_driver import call_in_page
 from tests.browser_fixtures import OpenedPage
+from tests.helpers import PAGE_CHECKS
 from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS, tiny_model
 
 pytestmark = pytest.mark.browser
@@ -147,14 +149,7 @@ def test_model_page_checks_every_backend_against_the_bundle(generic_server, gene
     assert race["ms"] == min(r["result"]["batch1_ms"] for r in results)
 
     # The page's TF.js outputs themselves, read back, equal the bundle's expected outputs.
-    computed = page.evaluate(
-        """async (names) => {
-             const bundle = await (await import('/static/proof-check.js')).loadBundle();
-             const model = await tf.loadGraphModel('/model/model.json');
-             const x = bundle.inputs[0];
-             const outs = await model.executeAsync({[x.name]: tf.tensor(x.data, x.shape)}, names);
-             return Promise.all(outs.map(async (t) => Array.from(await t.data())));
-           }""", list(OUTPUTS))
+    computed = call_in_page(page, PAGE_CHECKS, "outputsOnBundle", list(OUTPUTS))
     for name, values in zip(OUTPUTS, computed, strict=True):
         expected = arrays[name]
         got = np.asarray(values, np.float32).reshape(expected.shape)
@@ -198,19 +193,12 @@ def test_model_page_fits_a_phone(generic_server, open_page, artifacts_dir: Path)
 
 def test_digit_contract_reads_metadata_then_mnist(generic_server, open_page) -> None:
     page = open_model_page(open_page, generic_server.url).page
-    contracts = page.evaluate(
-        """async () => {
-             const { digitContract } = await import('/static/contract.js');
-             const pick = (c) => [c.inputName, c.rows, c.columns, c.pixels, c.classes, c.fitBox, c.centre];
-             return [
-               digitContract({schema: 2, kind: 'mnist-digits',
-                              inputs: [{name: 'pixels', shape: [null, 32, 32, 1]}],
-                              outputs: [{name: 'p', shape: [null, 4]}],
-                              mnist: {labels: ['a', 'b', 'c', 'd'],
-                                      preprocessing: {fit_box: 24, field: 32, centre_of_mass: 16}}}),
-               digitContract(null),
-             ].map(pick);
-           }""")
+    metadata = {"schema": 2, "kind": "mnist-digits",
+                "inputs": [{"name": "pixels", "shape": [None, 32, 32, 1]}],
+                "outputs": [{"name": "p", "shape": [None, 4]}],
+                "mnist": {"labels": ["a", "b", "c", "d"],
+                          "preprocessing": {"fit_box": 24, "field": 32, "centre_of_mass": 16}}}
+    contracts = call_in_page(page, PAGE_CHECKS, "contractsOf", [metadata, None])
     assert contracts == [
         ["pixels", 32, 32, 1024, 4, 24, 16],
         [None, 28, 28, 784, 10, 20, 14],
