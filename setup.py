@@ -5,13 +5,16 @@ repository holds each file once."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-NPM_FILES = ("package.json", "package-lock.json")
-PACKAGED_NPM_DIR = Path("mnist_tfjs", "npm")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # PEP 517 builds do not put the tree on the path
+from mnist_tfjs.paths import NPM_FILES  # a module of constants: pathlib only
+
+PACKAGED_NPM_DIR = Path("mnist_tfjs", "npm")  # relative to the build folder
 
 
 class BuildPyWithNpmFiles(build_py):

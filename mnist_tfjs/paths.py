@@ -1,4 +1,5 @@
-"""Where the source tree is: the repository root, and its node_modules after `npm ci`.
+"""Where the source tree is (the repository root, and its node_modules after `npm ci`), and where a
+wheel keeps the npm manifests. Imports nothing but pathlib: setup.py reads it at build time.
 
 Only meaningful in a clone; in an installed wheel REPO_ROOT is site-packages. Product code asks
 `mnist_tfjs.runtime.node_modules()` for the npm packages, which falls back to a user cache.
@@ -10,3 +11,6 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = REPO_ROOT / "node_modules"
+# The npm manifests a wheel carries (copied by setup.py's build_py) to install the runtime from.
+NPM_FILES = ("package.json", "package-lock.json")
+PACKAGED_NPM_DIR = Path(__file__).resolve().parent / "npm"

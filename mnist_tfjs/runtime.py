@@ -16,11 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from mnist_tfjs.paths import NODE_MODULES, REPO_ROOT
+from mnist_tfjs.paths import NODE_MODULES, NPM_FILES, PACKAGED_NPM_DIR, REPO_ROOT
 
-# Filled by setup.py's build_py in a wheel; a source checkout reads the repository root instead.
-PACKAGED_NPM_DIR = Path(__file__).resolve().parent / "npm"
-NPM_FILES = ("package.json", "package-lock.json")
 NPM_CI = ("ci", "--omit=dev", "--no-audit", "--no-fund")
 NPM_TIMEOUT_S = 900
 # Measured with an empty npm cache: ~85 MB of tarballs, ~360 MB unpacked.
