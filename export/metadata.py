@@ -7,8 +7,8 @@ import platform
 import time
 from typing import Any
 
-from export.specs import MNIST_CLASSES, TensorSpec
-from mnist_tfjs.contract import LITERT_MODEL
+from export.specs import TensorSpec
+from mnist_tfjs.contract import LITERT_MODEL, MNIST_CLASSES
 from mnist_tfjs.versions import package_version
 
 SCHEMA_VERSION = 2

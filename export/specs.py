@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from export.errors import ExportError
-
-MNIST_INPUT_SHAPE = (28, 28, 1)
-MNIST_CLASSES = 10
+from mnist_tfjs.contract import MNIST_CLASSES, MNIST_IMAGE_SHAPE
 
 
 @dataclass(frozen=True)
@@ -103,5 +101,5 @@ def output_specs(model: Any) -> list[TensorSpec]:
 def looks_like_mnist(inputs: list[TensorSpec], outputs: list[TensorSpec]) -> bool:
     """28x28x1 float image in, 10 values out (the digit demo's contract; probabilities checked later)."""
     return (len(inputs) == 1 and len(outputs) == 1 and inputs[0].dtype == "float32"
-            and tuple(inputs[0].shape[1:]) == MNIST_INPUT_SHAPE
+            and tuple(inputs[0].shape[1:]) == MNIST_IMAGE_SHAPE
             and tuple(outputs[0].shape[1:]) == (MNIST_CLASSES,) and outputs[0].dtype == "float32")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 MNIST_KIND = "mnist-digits"  # a digit classifier on 28x28x1 images: the draw-a-digit page
+MNIST_IMAGE_SHAPE = (28, 28, 1)  # one digit: rows, columns, channels (web/static/contract.js mirrors it)
+MNIST_CLASSES = 10
 GENERIC_KIND = "generic"  # any other model: the model page
 MNIST_TEST_DIGITS = 10_000  # the MNIST test set, every digit of which a digit model's proof reads
 LITERT_MODEL = "model.tflite"  # the LiteRT.js target beside model.json (metadata.json's `litert` block)

@@ -10,11 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mnist_tfjs.contract import GENERIC_KIND, MNIST_KIND
+from mnist_tfjs.contract import GENERIC_KIND, MNIST_IMAGE_SHAPE, MNIST_KIND
 
 __all__ = ["GENERIC_KIND", "MNIST_KIND", "image_shape", "input_spec", "kind", "read_metadata"]
-# MNIST's image when metadata.json does not say (no export yet, or an unreadable file).
-DEFAULT_IMAGE_SHAPE = (28, 28, 1)
 
 
 def read_metadata(model_dir: Path) -> dict[str, Any] | None:
@@ -39,9 +37,10 @@ def input_spec(metadata: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def image_shape(metadata: dict[str, Any] | None) -> tuple[int, int, int]:
-    """(rows, columns, channels) of one digit image from the input spec; MNIST's when not stated."""
+    """(rows, columns, channels) of one digit image from the input spec; MNIST's when metadata.json
+    does not say (no export yet, or an unreadable file)."""
     shape = input_spec(metadata).get("shape")
     if isinstance(shape, list) and len(shape) == 4 and all(
             type(n) is int and n > 0 for n in shape[1:]):
         return shape[1], shape[2], shape[3]
-    return DEFAULT_IMAGE_SHAPE
+    return MNIST_IMAGE_SHAPE

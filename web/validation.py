@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from web.contract import DEFAULT_IMAGE_SHAPE
+from mnist_tfjs.contract import MNIST_IMAGE_SHAPE
 
 MAX_BATCH = 256
 
@@ -34,7 +34,7 @@ def _check_row(row: Any, columns: int, where: str) -> None:
             raise PayloadError(f"{where} holds {value}, pixel values must be finite and in [0, 1]")
 
 
-def parse_images(payload: Any, shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE) -> np.ndarray:
+def parse_images(payload: Any, shape: tuple[int, int, int] = MNIST_IMAGE_SHAPE) -> np.ndarray:
     """JSON payload → float32 array (N, rows, columns, 1); raises PayloadError with a one-line message.
 
     `shape` is (rows, columns, channels) of the model's input; only grey images (1 channel) are accepted.

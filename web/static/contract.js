@@ -1,9 +1,8 @@
-// The digit model's contract, read from the export's metadata.json (docs/export-format.md): the
-// input's name and shape, the labels, and how MNIST made its images. The one place the page's
-// numbers come from; MNIST's values are used only where metadata.json does not say.
-//
-// Schema 2: inputs[0], outputs[0], mnist.labels, mnist.preprocessing {fit_box, field, centre_of_mass}.
-// Schema 1: input, output, labels, preprocessing {fit_box, field} (its centre was always pixel 14).
+// The digit model's contract, read from the export's metadata.json (docs/export-format.md):
+// inputs[0], outputs[0], mnist.labels, mnist.preprocessing {fit_box, field, centre_of_mass}. The one
+// place the page's numbers come from. MNIST's values below are used only where metadata.json does
+// not say (nothing exported yet); they mirror mnist_tfjs/contract.py and export/metadata.py, which a
+// browser test checks.
 
 const MNIST = {
   inputName: null, // null: feed the model positionally
