@@ -6,7 +6,7 @@ and which runtime to ship.
 docstring); `python -m export` is the command line around it.
 """
 
-from export.errors import ExportError, VerificationError
-from export.pipeline import export_model
+from .errors import ExportError, VerificationError
+from .pipeline import export_model
 
 __all__ = ["ExportError", "VerificationError", "export_model"]

@@ -15,15 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from export.errors import ExportError
-from export.litert import PUBLISHED
-from export.pipeline import DEFAULT_SHARD_MB, ExportOptions, export_model, preflight
-from export.report import format_table
-from export.rules import DEFAULT_PROOF_SECONDS
-from export.samples import DEFAULT_SAMPLES
-from export.verify import NODE_BACKENDS
 from mnist_tfjs.contract import MNIST_KIND, MNIST_TEST_DIGITS
 from mnist_tfjs.quiet import quiet_tensorflow
+
+from .errors import ExportError
+from .litert import PUBLISHED
+from .pipeline import DEFAULT_SHARD_MB, ExportOptions, export_model, preflight
+from .report import format_table
+from .rules import DEFAULT_PROOF_SECONDS
+from .samples import DEFAULT_SAMPLES
+from .verify import NODE_BACKENDS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

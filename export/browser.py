@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from export.errors import ExportError
 from mnist_tfjs.chromium import CHROMIUM_ARGS, find_chromium
 from mnist_tfjs.contract import (
     ISOLATION_HEADERS,
@@ -31,6 +30,8 @@ from mnist_tfjs.contract import (
     VENDOR_FILES,
 )
 from mnist_tfjs.runtime import RuntimeMissing, node_modules
+
+from .errors import ExportError
 
 BROWSER_BACKENDS = ("wasm", "webgl", "cpu")
 LITERT_ACCELERATORS = ("wasm", "webgpu")

@@ -17,10 +17,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from export.errors import ExportError
-from export.graph_model import UNSUPPORTED_OPS, captures_tables, release_freed_memory, write_graph_model
-from export.specs import TensorSpec, input_specs, input_structure, output_specs, output_structure
 from mnist_tfjs.quiet import captured_output
+
+from .errors import ExportError
+from .graph_model import UNSUPPORTED_OPS, captures_tables, release_freed_memory, write_graph_model
+from .specs import TensorSpec, input_specs, input_structure, output_specs, output_structure
 
 QUANTIZATIONS = ("none", "float16", "uint8")
 DEFAULT_SHARD_BYTES = 4 * 1024 * 1024  # TF.js' convention: weight files a browser caches well
@@ -183,7 +184,7 @@ def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", ve
 def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
                        shard_bytes: int) -> list[dict[str, Any]]:
     """Trace the serving function with the rewrites TF.js needs, then convert it; the tracing rewrites."""
-    from export.rewrite import einsum_as_matmul, exact_gelu_as_erf
+    from .rewrite import einsum_as_matmul, exact_gelu_as_erf
 
     dtype_map = quantization_map(quantize)
     import_tensorflowjs()
@@ -242,7 +243,7 @@ def convert_saved_model(model: Any, function: Any, out_dir: Path, dtype_map: dic
 
 def rewrite_graph(model_json: Path) -> list[dict[str, Any]]:
     """The rewrites of the converted graph itself (export/rewrite.py), each as a `metadata.rewrites` entry."""
-    from export.rewrite import strip_control_edges, unfuse_hard_swish, unfuse_odd_biases
+    from .rewrite import strip_control_edges, unfuse_hard_swish, unfuse_odd_biases
 
     rewrites = []
     removed = strip_control_edges(model_json)

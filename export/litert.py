@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from export.errors import ExportError
-from export.prove import BROWSER_BUNDLE_BYTES, ProgressLine, Reference, failures_of
-from export.runtimes import RuntimeFigures, runtime_paths, runtimes_block, sizes
-from export.samples import bundle_count, write_bundle
-from export.specs import TensorSpec
-from export.tflite import BATCH, TfliteModel, TfliteUnavailable, write_tflite
 from mnist_tfjs.contract import LITERT_MODEL, RUNTIME_FILES
 from mnist_tfjs.runtime import RuntimeMissing, node_modules
 from mnist_tfjs.versions import npm_version
+
+from .errors import ExportError
+from .prove import BROWSER_BUNDLE_BYTES, ProgressLine, Reference, failures_of
+from .runtimes import RuntimeFigures, runtime_paths, runtimes_block, sizes
+from .samples import bundle_count, write_bundle
+from .specs import TensorSpec
+from .tflite import BATCH, TfliteModel, TfliteUnavailable, write_tflite
 
 PUBLISHED = ("proven", "unverified")
 OFF = "not asked for (--litert adds a proven model.tflite and says which runtime to ship)"
@@ -91,7 +92,7 @@ def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budge
                  say: Callable[[str], None]) -> LitertTarget:
     """LiteRT.js' proof in Chromium on the browser bundle; the verdict and, when proven, the advice."""
     try:
-        from export.browser import litert_proof
+        from .browser import litert_proof
     except ImportError:
         return _refuse("unproven", "the browser proof (export.browser, Playwright) is not installed", tflite)
     say("proving in headless Chromium through LiteRT.js, then timing both runtimes at batch 1")

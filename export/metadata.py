@@ -7,9 +7,10 @@ import platform
 import time
 from typing import Any
 
-from export.specs import TensorSpec
 from mnist_tfjs.contract import LITERT_MODEL, MNIST_CLASSES
 from mnist_tfjs.versions import package_version
+
+from .specs import TensorSpec
 
 SCHEMA_VERSION = 2
 LABELS = [str(digit) for digit in range(MNIST_CLASSES)]

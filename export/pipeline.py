@@ -17,7 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from export.convert import (
+from mnist_tfjs.contract import MNIST_KIND
+from mnist_tfjs.files import sha256_file
+
+from .convert import (
     DEFAULT_SHARD_BYTES,
     check_model_file,
     convert_to_graph_model,
@@ -25,11 +28,11 @@ from export.convert import (
     quantization_map,
     use_tensorflow_backend,
 )
-from export.errors import ExportError, VerificationError
-from export.litert import LitertTarget, litert_target, status_block
-from export.metadata import build_metadata, mnist_block
-from export.prove import ProgressLine, ProofResults, Reference, cannot_run, kept_loop_refusal, prove
-from export.publish import (
+from .errors import ExportError, VerificationError
+from .litert import LitertTarget, litert_target, status_block
+from .metadata import build_metadata, mnist_block
+from .prove import ProgressLine, ProofResults, Reference, cannot_run, kept_loop_refusal, prove
+from .publish import (
     check_out_dir,
     file_inventory,
     make_staging,
@@ -37,9 +40,9 @@ from export.publish import (
     swap_into_place,
     write_metadata,
 )
-from export.reference import keras_outputs
-from export.rewrite import exact_gelu_layers, risky_unrolls, unroll_rnns
-from export.rules import (
+from .reference import keras_outputs
+from .rewrite import exact_gelu_layers, risky_unrolls, unroll_rnns
+from .rules import (
     DEFAULT_PROOF_SECONDS,
     MNIST_THRESHOLDS,
     THRESHOLDS,
@@ -47,7 +50,7 @@ from export.rules import (
     output_scale,
     output_spread,
 )
-from export.samples import (
+from .samples import (
     BUNDLE_MAX_SAMPLES,
     DEFAULT_SAMPLES,
     Samples,
@@ -57,10 +60,8 @@ from export.samples import (
     mnist_digits,
     write_bundle,
 )
-from export.specs import TensorSpec, input_specs, looks_like_mnist, output_specs
-from export.verify import NODE_BACKENDS, node_runtime
-from mnist_tfjs.contract import MNIST_KIND
-from mnist_tfjs.files import sha256_file
+from .specs import TensorSpec, input_specs, looks_like_mnist, output_specs
+from .verify import NODE_BACKENDS, node_runtime
 
 DEFAULT_SHARD_MB = DEFAULT_SHARD_BYTES / (1024 * 1024)
 UNROLL_PROBE = 64  # samples on which an unrolled RNN must match its loop

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from export.errors import ExportError, VerificationError
-from export.rewrite import MAX_UNROLL, loop_layers
-from export.rules import accuracy_failures
-from export.samples import Samples, bundle_count, write_bundle
-from export.specs import TensorSpec
-from export.verify import predict_with_tfjs
+from .errors import ExportError, VerificationError
+from .rewrite import MAX_UNROLL, loop_layers
+from .rules import accuracy_failures
+from .samples import Samples, bundle_count, write_bundle
+from .specs import TensorSpec
+from .verify import predict_with_tfjs
 
 PROGRESS_EVERY_S = 3.0
 # Samples reach Chromium through Playwright's pipe, which copies every byte: a bundle larger than
@@ -123,7 +123,7 @@ def browser_proof(staging: Path, bundle_dir: Path, budget_s: float | None, say: 
                   ) -> tuple[dict[str, Any] | None, str | None]:
     """The proof in headless Chromium on every browser backend: ({backend: RESULT}, Chromium's version)."""
     try:
-        from export.browser import browser_proof as run_in_chromium
+        from .browser import browser_proof as run_in_chromium
     except ImportError:
         return None, None
     say("proving in headless Chromium (wasm, webgl, cpu)")

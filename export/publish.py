@@ -27,8 +27,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from export.errors import ExportError
 from mnist_tfjs.files import sha256_file
+
+from .errors import ExportError
 
 METADATA = "metadata.json"
 MODEL_JSON = "model.json"

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from export.specs import TensorSpec
+from .specs import TensorSpec
 
 BATCH_INPUT_BYTES = 8 * 1024 * 1024  # inputs per Keras call; activations are a few dozen times more
 MAX_BATCH = 256
@@ -32,7 +32,7 @@ def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
     """
     import tensorflow as tf
 
-    from export.convert import serving_function
+    from .convert import serving_function
 
     serve = serving_function(model, inputs, outputs)
     count = len(next(iter(arrays.values())))

@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from export.errors import ExportError
-from export.rules import output_scale
-from export.specs import TensorSpec
 from mnist_tfjs.contract import GENERIC_KIND, MNIST_KIND, MNIST_TEST_DIGITS
+
+from .errors import ExportError
+from .rules import output_scale
+from .specs import TensorSpec
 
 DEFAULT_SAMPLES = 256
 DYNAMIC_SIZE = 16  # what a dynamic (None) dimension other than the batch becomes in generated samples

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from export.errors import ExportError
 from mnist_tfjs.contract import MNIST_CLASSES, MNIST_IMAGE_SHAPE
+
+from .errors import ExportError
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from export.convert import release_freed_memory, serving_function
-from export.specs import TensorSpec
 from mnist_tfjs.quiet import captured_output
+
+from .convert import release_freed_memory, serving_function
+from .specs import TensorSpec
 
 BATCH = 1
 

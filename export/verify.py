@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from export.errors import ExportError, VerificationError
 from mnist_tfjs.runtime import RuntimeMissing, node_modules
+
+from .errors import ExportError, VerificationError
 
 SCRIPT = Path(__file__).resolve().parent / "predict.js"
 NODE_BACKENDS = ("wasm", "cpu")

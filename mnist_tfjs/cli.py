@@ -11,10 +11,10 @@ from mnist_tfjs.versions import package_version
 
 # name: (module whose main(argv) runs it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("train.__main__", "train an MNIST classifier with Keras (python -m train)"),
-    "export": ("export.__main__", "convert a Keras model to TF.js and prove it computes the same "
+    "train": ("mnist_tfjs.train.__main__", "train an MNIST classifier with Keras (python -m train)"),
+    "export": ("mnist_tfjs.export.__main__", "convert a Keras model to TF.js and prove it computes the same "
                                   "(python -m export)"),
-    "serve": ("web.__main__", "serve the draw-a-digit page or the model page (python -m web)"),
+    "serve": ("mnist_tfjs.web.__main__", "serve the draw-a-digit page or the model page (python -m web)"),
 }
 
 

@@ -100,19 +100,20 @@ def test_wheel_carries_the_packages_and_the_npm_lockfile(wheel: Path) -> None:
     import zipfile
 
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"mnist_tfjs/npm/package.json", "mnist_tfjs/npm/package-lock.json", "export/proof.js",
-            "export/predict.js", "web/static/index.html", "mnist_tfjs/cli.py"} <= set(names)
+    assert {"mnist_tfjs/npm/package.json", "mnist_tfjs/npm/package-lock.json", "mnist_tfjs/cli.py",
+            "mnist_tfjs/export/proof.js", "mnist_tfjs/export/predict.js",
+            "mnist_tfjs/web/static/index.html"} <= set(names)
     tops = {name.split("/")[0] for name in names if ".dist-info/" not in name}
-    assert tops == {"mnist_tfjs", "train", "export", "web"}  # no tests/, benchmarks/ or common/
+    assert tops == {"mnist_tfjs"}  # one package: no top-level train/export/web, tests, benchmarks or harness
 
 
 def test_installed_package_is_the_wheel(venv: Path, env: dict[str, str], workdir: Path) -> None:
-    code = "import export, mnist_tfjs, importlib.util; print(export.__file__); print(mnist_tfjs.__file__);" \
-           " print(importlib.util.find_spec('common'))"
-    export_file, mnist_tfjs_file, common = _run([str(venv / "bin" / "python"), "-c", code], env=env,
-                                                cwd=workdir).stdout.split()
-    assert Path(export_file).is_relative_to(venv) and Path(mnist_tfjs_file).is_relative_to(venv)
-    assert common == "None" and not list(venv.glob("lib/python*/site-packages/common"))
+    code = ("import mnist_tfjs.export, importlib.util; print(mnist_tfjs.export.__file__); "
+            "print(*(importlib.util.find_spec(name) for name in ('export', 'train', 'web')))")
+    export_file, *top_level = _run([str(venv / "bin" / "python"), "-c", code], env=env,
+                                   cwd=workdir).stdout.split()
+    assert Path(export_file).is_relative_to(venv)
+    assert top_level == ["None", "None", "None"], "export, train and web live inside mnist_tfjs only"
     version = _run([str(venv / "bin" / "mnist-tfjs"), "--version"], env=env, cwd=workdir).stdout
     assert version.strip() == "mnist-tfjs 0.1.0"
 

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from mnist_tfjs.quiet import quiet_tensorflow
-from train.presets import DEFAULT_PRESET_FOR_MODEL, MODEL_NAMES, PRESETS
+
+from .presets import DEFAULT_PRESET_FOR_MODEL, MODEL_NAMES, PRESETS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -72,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     quiet_tensorflow(args.verbose)  # before anything imports Keras
 
     from mnist_tfjs.mnist import DataError
-    from train.artifacts import OutputError
-    from train.run import TrainingError, train
+
+    from .artifacts import OutputError
+    from .run import TrainingError, train
 
     try:
         return train(args)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import keras
 from keras import layers, ops
 
-from train.presets import AUGMENTATIONS
+from .presets import AUGMENTATIONS
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10

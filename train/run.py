@@ -21,9 +21,10 @@ import numpy as np
 from keras import ops
 
 from mnist_tfjs.mnist import Mnist, load_mnist
-from train import artifacts
-from train.artifacts import EpochCheckpoint, read_checkpoint_state, remove_checkpoint
-from train.devices import (
+
+from . import artifacts
+from .artifacts import EpochCheckpoint, read_checkpoint_state, remove_checkpoint
+from .devices import (
     DeviceSetup,
     configure_precision,
     detect_devices,
@@ -31,8 +32,8 @@ from train.devices import (
     make_deterministic,
     split_cpu,
 )
-from train.models import INPUT_SHAPE, build_augmentation, build_model
-from train.presets import DEFAULT_PRESET_FOR_MODEL, PRESETS, Preset
+from .models import INPUT_SHAPE, build_augmentation, build_model
+from .presets import DEFAULT_PRESET_FOR_MODEL, PRESETS, Preset
 
 AUGMENTED = "augmented"
 

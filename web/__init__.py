@@ -1,5 +1,5 @@
 """The draw-a-digit web app: `create_app()` builds it, `python -m web` serves it."""
 
-from web.app import DEFAULT_MODEL_DIR, create_app
+from .app import DEFAULT_MODEL_DIR, create_app
 
 __all__ = ["DEFAULT_MODEL_DIR", "create_app"]

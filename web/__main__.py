@@ -12,11 +12,12 @@ from pathlib import Path
 
 from mnist_tfjs.contract import VENDOR_FILES
 from mnist_tfjs.runtime import RuntimeMissing
-from web.app import DEFAULT_MODEL_DIR, NATIVE_MODEL_NAME, create_app
-from web.compression import precompress_in_background, runtime_files
-from web.contract import GENERIC_KIND, kind, read_metadata
-from web.settings import WebSettings
-from web.settings import settings as settings_of
+
+from .app import DEFAULT_MODEL_DIR, NATIVE_MODEL_NAME, create_app
+from .compression import precompress_in_background, runtime_files
+from .contract import GENERIC_KIND, kind, read_metadata
+from .settings import WebSettings
+from .settings import settings as settings_of
 
 
 class CliError(Exception):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from web.contract import image_shape, read_metadata
-from web.native import NativeModelError
-from web.settings import settings
-from web.validation import PayloadError, parse_images
+from .contract import image_shape, read_metadata
+from .native import NativeModelError
+from .settings import settings
+from .validation import PayloadError, parse_images
 
 api = Blueprint("api", __name__, url_prefix="/api")
 

@@ -8,12 +8,13 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from mnist_tfjs.runtime import RuntimeMissing
-from web.api import api
-from web.compression import init_compression
-from web.native import NativeModel
-from web.pages import pages
-from web.security import init_security
-from web.settings import WebSettings, attach
+
+from .api import api
+from .compression import init_compression
+from .native import NativeModel
+from .pages import pages
+from .security import init_security
+from .settings import WebSettings, attach
 
 # Relative to the working folder, like `python -m export --out`'s default, so that an installed
 # `mnist-tfjs serve` finds what `mnist-tfjs export` wrote.

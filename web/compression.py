@@ -16,7 +16,8 @@ from flask_compress import Compress
 from flask_compress.compat import compression
 
 from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
-from web.files import compress_cache_key
+
+from .files import compress_cache_key
 
 EXTENSION = "mnist_tfjs_compression"  # the app.extensions key of the compressor and its cache
 NO_CACHE = "-"

@@ -7,16 +7,16 @@ the model page for any other (`kind: generic`); `/model` is the model page for e
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 from flask import Blueprint, Response, abort
 
 from mnist_tfjs.contract import VENDOR_FILES
-from web.contract import GENERIC_KIND, kind, read_metadata
-from web.files import send
-from web.settings import settings
+
+from .contract import GENERIC_KIND, kind, read_metadata
+from .files import send
+from .settings import settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -26,14 +26,9 @@ MODEL_NAMES = re.compile(
 
 
 def _export_package_dir() -> Path:
-    """The folder of the `export` package, in a clone or in site-packages, found without importing it.
-
-    Importing `export` would load the whole export pipeline (TensorFlow) into the web server.
-    """
-    spec = importlib.util.find_spec("export")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the export package of mnist-tfjs is not installed; reinstall mnist-tfjs")
-    return Path(next(iter(spec.submodule_search_locations)))
+    """The folder of the `export` package: beside `web`, in a clone and inside the installed
+    mnist_tfjs alike (found without importing it, which would load TensorFlow into the server)."""
+    return Path(__file__).resolve().parent.parent / "export"
 
 
 # Files the pages share with the exporter: the proof runner and its LiteRT.js adapter

@@ -10,7 +10,8 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from mnist_tfjs.runtime import node_modules
-from web.native import NativeModel
+
+from .native import NativeModel
 
 EXTENSION = "mnist_tfjs"  # the app.extensions key
 
