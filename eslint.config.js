@@ -29,7 +29,7 @@ module.exports = [
   },
   {
     // Node.js scripts (CommonJS), and this file.
-    files: ['export/predict.js', 'benchmarks/zoo_routes.js', 'eslint.config.js'],
+    files: ['export/node_proof.js', 'benchmarks/zoo_routes.js', 'eslint.config.js'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
   },
 ];

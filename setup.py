@@ -1,5 +1,5 @@
 """The one build step pyproject.toml cannot declare: the wheel carries the repository's package.json
-and package-lock.json in mnist_tfjs/npm/, from which `mnist_tfjs.runtime` installs the TF.js runtime
+and package-lock.json in mnist_tfjs/npm/, from which `mnist_tfjs.npm_packages` installs the TF.js runtime
 on first use (node_modules itself, ~360 MB, is too big for a wheel). Copied at build time, so the
 repository holds each file once."""
 

@@ -83,10 +83,10 @@ def _node_route(fmt: str, model_dir: Path, bundle_dir: Path) -> dict[str, Any]:
 
 def _browser(model_dir: Path) -> dict[str, Any]:
     """ms per call in Chromium per backend (None where the route did not run there)."""
-    from export.browser import browser_proof
+    from export.chromium_proof import prove_in_chromium
 
     try:
-        results = browser_proof(model_dir, backends=BROWSER_BACKENDS)
+        results = prove_in_chromium(model_dir, backends=BROWSER_BACKENDS)
     except Exception:  # a route that cannot run in the browser simply gets no figure
         return {}
     return {f"chromium_{b}_ms": (r or {}).get("ms_per_call") for b, r in results.items()

@@ -11,7 +11,7 @@
 
 const fs = require('fs');
 const path = require('path');
-const {loadTf, chooseBackend, readModelArtifacts} = require('../export/predict.js');
+const {loadTf, chooseBackend, readModelArtifacts} = require('../export/node_proof.js');
 const proof = require('../export/proof.js');
 
 async function main([format, modelDir, bundleDir, ...rest]) {

@@ -20,11 +20,11 @@ from mnist_tfjs.quiet import quiet_tensorflow
 
 from .errors import ExportError
 from .litert import PUBLISHED
+from .node_proof import NODE_BACKENDS
 from .pipeline import DEFAULT_SHARD_MB, ExportOptions, export_model, preflight
 from .report import format_table
 from .rules import DEFAULT_PROOF_SECONDS
 from .samples import DEFAULT_SAMPLES
-from .verify import NODE_BACKENDS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,6 +1,6 @@
 // The LiteRT.js runtime adapter for the shared proof runner (export/proof.js), so a `.tflite` is
 // compared with Keras by the same code as the TF.js graph model: the exporter's Chromium check
-// (export/browser.py) and the model page load it as a plain script (`self.litertProof`).
+// (export/chromium_proof.py) and the model page load it as a plain script (`self.litertProof`).
 //
 //   import * as litert from '@litertjs/core';          // through the page's import map
 //   await litert.loadLiteRt(wasmDir);

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from mnist_tfjs.contract import LITERT_MODEL, RUNTIME_FILES
-from mnist_tfjs.runtime import RuntimeMissing, node_modules
+from mnist_tfjs.npm_packages import NpmPackagesMissing, node_modules
 from mnist_tfjs.versions import npm_version
 
 from .errors import ExportError
 from .prove import BROWSER_BUNDLE_BYTES, ProgressLine, Reference, failures_of
-from .runtimes import RuntimeFigures, runtime_paths, runtimes_block, sizes
+from .runtime_advice import RuntimeFigures, runtime_paths, runtimes_block, sizes
 from .samples import bundle_count, write_bundle
 from .specs import TensorSpec
 from .tflite import BATCH, TfliteModel, TfliteUnavailable, write_tflite
@@ -92,9 +92,10 @@ def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budge
                  say: Callable[[str], None]) -> LitertTarget:
     """LiteRT.js' proof in Chromium on the browser bundle; the verdict and, when proven, the advice."""
     try:
-        from .browser import litert_proof
+        from .chromium_proof import litert_proof
     except ImportError:
-        return _refuse("unproven", "the browser proof (export.browser, Playwright) is not installed", tflite)
+        return _refuse("unproven", "the browser proof (export.chromium_proof, Playwright) is not installed",
+                       tflite)
     say("proving in headless Chromium through LiteRT.js, then timing both runtimes at batch 1")
     classifiers = [name for name, is_classifier in reference.classifiers.items() if is_classifier]
     with tempfile.TemporaryDirectory(prefix="litert-export-proof-") as tmp:
@@ -135,7 +136,7 @@ def _runtimes(run: Any, staging: Path, tflite: TfliteModel) -> dict[str, Any] | 
         return None
     try:
         modules = node_modules()
-    except RuntimeMissing:
+    except NpmPackagesMissing:
         return None
     tfjs_model = [p for p in sorted(staging.iterdir())
                   if p.name == "model.json" or (p.name.startswith("group") and p.suffix == ".bin")]

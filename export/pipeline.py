@@ -31,6 +31,7 @@ from .convert import (
 from .errors import ExportError, VerificationError
 from .litert import LitertTarget, litert_target, status_block
 from .metadata import build_metadata, mnist_block
+from .node_proof import NODE_BACKENDS, node_runtime
 from .prove import ProgressLine, ProofResults, Reference, cannot_run, kept_loop_refusal, prove
 from .publish import (
     check_out_dir,
@@ -61,7 +62,6 @@ from .samples import (
     write_bundle,
 )
 from .specs import TensorSpec, input_specs, looks_like_mnist, output_specs
-from .verify import NODE_BACKENDS, node_runtime
 
 DEFAULT_SHARD_MB = DEFAULT_SHARD_BYTES / (1024 * 1024)
 UNROLL_PROBE = 64  # samples on which an unrolled RNN must match its loop

@@ -1,4 +1,4 @@
-// The parity proof, shared by Node.js (export/predict.js), headless Chromium (export/browser.py)
+// The parity proof, shared by Node.js (export/node_proof.js), headless Chromium (export/chromium_proof.py)
 // and the model page (web/static/proof-check.js): run a model on bundled sample inputs and compare
 // every output with Keras' own. The model is a TF.js graph model (pass the `tf` namespace as the
 // runtime) or anything a runtime adapter runs (export/litert-proof.js for LiteRT.js).

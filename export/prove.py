@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from .errors import ExportError, VerificationError
+from .node_proof import predict_with_tfjs
 from .rewrite import MAX_UNROLL, loop_layers
 from .rules import accuracy_failures
 from .samples import Samples, bundle_count, write_bundle
 from .specs import TensorSpec
-from .verify import predict_with_tfjs
 
 PROGRESS_EVERY_S = 3.0
 # Samples reach Chromium through Playwright's pipe, which copies every byte: a bundle larger than
@@ -119,11 +119,11 @@ def _accuracy_rules(result: dict[str, Any], scores: np.ndarray, reference: Refer
     return accuracy
 
 
-def browser_proof(staging: Path, bundle_dir: Path, budget_s: float | None, say: Callable[[str], None],
+def browser_step(staging: Path, bundle_dir: Path, budget_s: float | None, say: Callable[[str], None],
                   ) -> tuple[dict[str, Any] | None, str | None]:
     """The proof in headless Chromium on every browser backend: ({backend: RESULT}, Chromium's version)."""
     try:
-        from .browser import browser_proof as run_in_chromium
+        from .chromium_proof import prove_in_chromium as run_in_chromium
     except ImportError:
         return None, None
     say("proving in headless Chromium (wasm, webgl, cpu)")
@@ -168,7 +168,7 @@ def prove(staging: Path, reference: Reference, *, node_backends: tuple[str, ...]
             most = bundle_count(reference.samples.arrays, reference.expected, limit=BROWSER_BUNDLE_BYTES,
                                 most=reference.samples.count)
             browser_bundle = _bundle(Path(tmp) / "browser", reference, max(1, most))
-            outcome.browser, outcome.chromium = browser_proof(staging, browser_bundle, budget_s, say)
+            outcome.browser, outcome.chromium = browser_step(staging, browser_bundle, budget_s, say)
             outcome.failures += failures_of("browser", outcome.browser)
     return outcome
 

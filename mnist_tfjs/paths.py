@@ -2,7 +2,7 @@
 wheel keeps the npm manifests. Imports nothing but pathlib: setup.py reads it at build time.
 
 Only meaningful in a clone; in an installed wheel REPO_ROOT is site-packages. Product code asks
-`mnist_tfjs.runtime.node_modules()` for the npm packages, which falls back to a user cache.
+`mnist_tfjs.npm_packages.node_modules()` for the npm packages, which falls back to a user cache.
 """
 
 from __future__ import annotations

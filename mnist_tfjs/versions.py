@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import metadata
 
-from mnist_tfjs.runtime import installed_node_modules
+from mnist_tfjs.npm_packages import installed_node_modules
 
 
 def package_version(dist: str) -> str | None:

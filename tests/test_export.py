@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import export.node_proof
 import export.pipeline
 import export.publish
-import export.verify
 from export import ExportError, VerificationError, export_model
 from export.__main__ import main
+from export.node_proof import predict_with_tfjs
 from export.rules import MNIST_THRESHOLDS
 from export.samples import write_bundle
-from export.verify import predict_with_tfjs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PARITY_DIGITS = 1000
@@ -460,12 +460,12 @@ def test_missing_node_says_how_to_install(small_model_path: Path, tmp_path: Path
 @pytest.mark.node
 def test_missing_npm_packages_say_npm_ci(small_model_path: Path, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    lonely = tmp_path / "elsewhere" / "predict.js"  # no node_modules above it
+    lonely = tmp_path / "elsewhere" / "node_proof.js"  # no node_modules above it
     lonely.parent.mkdir()
-    shutil.copy(export.verify.SCRIPT, lonely)
-    shutil.copy(export.verify.SCRIPT.parent / "proof.js", lonely.parent)  # the script's own module
-    monkeypatch.setattr(export.verify, "SCRIPT", lonely)
-    monkeypatch.setattr(export.verify, "node_modules", lambda: lonely.parent)  # and none on NODE_PATH
+    shutil.copy(export.node_proof.SCRIPT, lonely)
+    shutil.copy(export.node_proof.SCRIPT.parent / "proof.js", lonely.parent)  # the script's own module
+    monkeypatch.setattr(export.node_proof, "SCRIPT", lonely)
+    monkeypatch.setattr(export.node_proof, "node_modules", lambda: lonely.parent)  # and none on NODE_PATH
     monkeypatch.chdir(tmp_path)
     code, _, stderr = _run_main(["--model", str(small_model_path), "--out", str(tmp_path / "web_model")])
     assert code == 2

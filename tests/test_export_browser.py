@@ -1,4 +1,4 @@
-"""`export.browser.browser_proof`: the bundled proof in headless Chromium on wasm, webgl and cpu."""
+"""`export.chromium_proof.prove_in_chromium`: the bundled proof in headless Chromium on wasm, webgl, cpu."""
 
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ def _expected(folder: Path) -> dict[str, np.ndarray]:
 
 
 def test_proof_passes_on_every_browser_backend(generic_export: Path) -> None:
-    from export.browser import browser_proof
+    from export.chromium_proof import prove_in_chromium
 
-    results = browser_proof(generic_export)
+    results = prove_in_chromium(generic_export)
     assert list(results) == ["wasm", "webgl", "cpu"]
     expected = _expected(generic_export)
     for backend, result in results.items():
@@ -53,7 +53,7 @@ def test_proof_passes_on_every_browser_backend(generic_export: Path) -> None:
 
 
 def test_perturbed_expected_outputs_fail_the_proof(generic_export: Path, tmp_path: Path) -> None:
-    from export.browser import browser_proof
+    from export.chromium_proof import prove_in_chromium
 
     folder = tmp_path / "perturbed"
     shutil.copytree(generic_export, folder)
@@ -64,7 +64,7 @@ def test_perturbed_expected_outputs_fail_the_proof(generic_export: Path, tmp_pat
     blob[value["offset"]:value["offset"] + value["bytes"]] = wrong.astype("<f4").tobytes()
     (folder / "proof.bin").write_bytes(bytes(blob))
 
-    result = browser_proof(folder, backends=("cpu",))["cpu"]
+    result = prove_in_chromium(folder, backends=("cpu",))["cpu"]
     assert result["passed"] is False
     assert result["outputs"]["value"]["max_abs_diff"] == pytest.approx(0.01, rel=1e-3)
     assert result["outputs"]["scores"]["relative_diff"] <= THRESHOLDS["max_relative_diff"]
@@ -72,43 +72,43 @@ def test_perturbed_expected_outputs_fail_the_proof(generic_export: Path, tmp_pat
 
 
 def test_classifiers_can_be_named_when_there_is_no_metadata(generic_export: Path, tmp_path: Path) -> None:
-    from export.browser import browser_proof
+    from export.chromium_proof import prove_in_chromium
 
     folder = tmp_path / "staging"
     shutil.copytree(generic_export, folder)
     (folder / "metadata.json").unlink()  # the exporter runs the proof before it writes metadata.json
-    unnamed = browser_proof(folder, backends=("cpu",))["cpu"]
+    unnamed = prove_in_chromium(folder, backends=("cpu",))["cpu"]
     assert unnamed["outputs"]["scores"]["agreement"] is None
-    named = browser_proof(folder, backends=("cpu",), classifiers=["scores"])["cpu"]
+    named = prove_in_chromium(folder, backends=("cpu",), classifiers=["scores"])["cpu"]
     assert named["outputs"]["scores"]["agreement"] == 1.0 and named["passed"] is True
 
 
 def test_missing_chromium_is_one_export_error(generic_export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import export.browser
+    import export.chromium_proof
 
-    monkeypatch.setattr(export.browser, "find_chromium", lambda: None)
+    monkeypatch.setattr(export.chromium_proof, "find_chromium", lambda: None)
     with pytest.raises(ExportError, match="Chromium not found"):
-        export.browser.browser_proof(generic_export)
+        export.chromium_proof.prove_in_chromium(generic_export)
 
 
 def test_missing_bundle_and_unknown_backend_are_export_errors(generic_export: Path, tmp_path: Path) -> None:
-    from export.browser import browser_proof
+    from export.chromium_proof import prove_in_chromium
 
     with pytest.raises(ExportError, match="unknown browser backend"):
-        browser_proof(generic_export, backends=("tpu",))
+        prove_in_chromium(generic_export, backends=("tpu",))
     folder = tmp_path / "no-proof"
     shutil.copytree(generic_export, folder)
     (folder / "proof.bin").unlink()
     with pytest.raises(ExportError, match=r"no proof\.bin"):
-        browser_proof(folder)
+        prove_in_chromium(folder)
 
 
 def test_a_backend_that_cannot_run_the_model_is_an_export_error(generic_export: Path, tmp_path: Path) -> None:
-    from export.browser import browser_proof
+    from export.chromium_proof import prove_in_chromium
 
     folder = tmp_path / "broken"
     shutil.copytree(generic_export, folder)
     shard = next(folder.glob("group1-shard*.bin"))
     shard.write_bytes(shard.read_bytes()[:8])  # truncated weights: the model cannot load
     with pytest.raises(ExportError, match="cpu: "):
-        browser_proof(folder, backends=("cpu",))
+        prove_in_chromium(folder, backends=("cpu",))

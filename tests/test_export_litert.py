@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from export.errors import ExportError
-from export.runtimes import RuntimeFigures, advice, break_even_calls, download_s
+from export.runtime_advice import RuntimeFigures, advice, break_even_calls, download_s
 from tests.helpers import require
 from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS, THRESHOLDS
 
@@ -75,7 +75,7 @@ def test_litert_target_is_proven_with_both_runtimes_timed(chromium_ready: None, 
                                                          tmp_path: Path) -> None:
     from export.litert import litert_target
     from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
-    from mnist_tfjs.runtime import node_modules
+    from mnist_tfjs.npm_packages import node_modules
 
     staging = _staging(tiny_generic_export, tmp_path)
     model, inputs, outputs, reference = _reference(staging)

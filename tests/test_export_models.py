@@ -250,15 +250,15 @@ def test_browser_proof_is_called_on_the_staged_folder_and_can_block(passed: bool
 
     seen: list[set[str]] = []
 
-    def browser_proof(stage_dir: Path, backends: tuple[str, ...] = ("wasm", "webgl", "cpu"), *,
-                      bundle_dir: Path, **_options: object) -> dict:
+    def prove_in_chromium(stage_dir: Path, backends: tuple[str, ...] = ("wasm", "webgl", "cpu"), *,
+                          bundle_dir: Path, **_options: object) -> dict:
         seen.append({p.name for folder in (stage_dir, bundle_dir) for p in Path(folder).iterdir()})
         return {b: {"passed": passed, "samples": 8, "failures": [] if passed else ["probs: off"],
                     "outputs": {}} for b in backends}
 
-    fake = types.ModuleType("export.browser")
-    fake.browser_proof = browser_proof  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "export.browser", fake)
+    fake = types.ModuleType("export.chromium_proof")
+    fake.prove_in_chromium = prove_in_chromium  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "export.chromium_proof", fake)
     out = tmp_path / "web_model"
     if passed:
         metadata = export_model(_tiny_model(), out, samples_count=8, backends=("cpu",), browser=True)
@@ -277,7 +277,7 @@ def test_no_browser_module_records_null(tmp_path: Path, monkeypatch: pytest.Monk
                                         node_ready: str) -> None:
     import sys
 
-    monkeypatch.setitem(sys.modules, "export.browser", None)  # import fails as if the file were missing
+    monkeypatch.setitem(sys.modules, "export.chromium_proof", None)  # its import fails as if missing
     metadata = export_model(_tiny_model(), tmp_path / "web_model", samples_count=8, backends=("cpu",),
                             browser=True)
     assert metadata["proof"]["browser"] is None and metadata["proof"]["passed"] is True

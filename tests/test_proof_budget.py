@@ -13,9 +13,9 @@ import pytest
 
 from export import ExportError, export_model
 from export.__main__ import main
+from export.node_proof import _timeout_message
 from export.reference import batch_size
 from export.rules import MIN_SPREAD, constant_outputs, output_spread
-from export.verify import _timeout_message
 
 
 def _classifier(zero_kernel: bool = False, units: int = 64):

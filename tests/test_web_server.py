@@ -313,7 +313,7 @@ def test_content_security_policy_allows_only_our_scripts() -> None:
     "/node_modules/@tensorflow/tfjs/package.json",
     "/static/main.js%00.html",
     "/shared/",
-    "/shared/predict.js",
+    "/shared/node_proof.js",
     "/shared/browser.py",
     "/shared/..%2fpages.py",
     "/model/proof.txt",

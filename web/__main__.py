@@ -11,7 +11,7 @@ import webbrowser
 from pathlib import Path
 
 from mnist_tfjs.contract import VENDOR_FILES
-from mnist_tfjs.runtime import RuntimeMissing
+from mnist_tfjs.npm_packages import NpmPackagesMissing
 
 from .app import DEFAULT_MODEL_DIR, NATIVE_MODEL_NAME, create_app
 from .compression import precompress_in_background, runtime_files
@@ -72,7 +72,7 @@ def _runtime_notes(app_settings: WebSettings) -> list[str]:
     """Resolve the TF.js runtime now (installing it on first use) rather than on the first page load."""
     try:
         folder = app_settings.node_modules
-    except RuntimeMissing as exc:
+    except NpmPackagesMissing as exc:
         return [f"TF.js runtime missing: {exc}"]
     for spec in VENDOR_FILES.values():
         if not (folder / spec.folder).is_dir():

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from mnist_tfjs.runtime import RuntimeMissing
+from mnist_tfjs.npm_packages import NpmPackagesMissing
 
 from .api import api
 from .compression import init_compression
@@ -41,7 +41,7 @@ def create_app(
     The native model is `native_model_path`, or else `model.keras` next to `model_dir`;
     `native=False` turns `/api/predict` off. Nothing is loaded here: the native model
     loads on first use or when `web.settings.settings(app).native.load_in_background()` runs,
-    and the TF.js runtime is `node_modules`, else `mnist_tfjs.runtime.node_modules()` on first use.
+    and the TF.js runtime is `node_modules`, else `mnist_tfjs.npm_packages.node_modules()` on first use.
     """
     model_dir = Path(model_dir).expanduser().absolute()
     native_model: NativeModel | None = None
@@ -61,7 +61,7 @@ def create_app(
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(RuntimeMissing, _runtime_missing)
+    app.register_error_handler(NpmPackagesMissing, _runtime_missing)
     init_security(app)
     init_compression(app)
     return app
@@ -81,6 +81,6 @@ def _http_error(exc: HTTPException) -> Response | tuple[Response, int]:
     return response
 
 
-def _runtime_missing(exc: RuntimeMissing) -> tuple[Response, int]:
+def _runtime_missing(exc: NpmPackagesMissing) -> tuple[Response, int]:
     """503 with the one-line fix when a request needs the TF.js runtime and npm cannot provide it."""
     return Response(f"503 TF.js runtime missing: {exc}\n", mimetype="text/plain"), 503

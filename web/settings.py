@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from mnist_tfjs.runtime import node_modules
+from mnist_tfjs.npm_packages import node_modules
 
 from .native import NativeModel
 
@@ -29,7 +29,7 @@ class WebSettings:
         """The TF.js runtime folder: the one given to create_app, else the project's runtime.
 
         Resolved on first use, because resolving may install the runtime from npm: an app that
-        never serves /vendor/ (most tests) never needs it. RuntimeMissing says how to get it.
+        never serves /vendor/ (most tests) never needs it. NpmPackagesMissing says how to get it.
         """
         return self.node_modules_given or node_modules()
 

@@ -26,7 +26,7 @@ DOWNLOAD_SIZE = "~85 MB download, ~360 MB on disk"
 MARKER = Path("@tensorflow") / "tfjs"
 
 
-class RuntimeMissing(Exception):
+class NpmPackagesMissing(Exception):
     """The npm packages are not installed and cannot be (one-line message naming the fix)."""
 
 
@@ -47,7 +47,7 @@ def installed_node_modules() -> Path | None:
         return NODE_MODULES
     try:
         cached = cache_node_modules()
-    except RuntimeMissing:
+    except NpmPackagesMissing:
         return None
     return cached if _complete(cached) else None
 
@@ -72,7 +72,7 @@ def npm_manifest_dir() -> Path:
     for folder in (PACKAGED_NPM_DIR, REPO_ROOT):
         if all((folder / name).is_file() for name in NPM_FILES):
             return folder
-    raise RuntimeMissing(f"package-lock.json is missing from {PACKAGED_NPM_DIR}; reinstall mnist-tfjs")
+    raise NpmPackagesMissing(f"package-lock.json is missing from {PACKAGED_NPM_DIR}; reinstall mnist-tfjs")
 
 
 def _complete(folder: Path) -> bool:
@@ -87,7 +87,7 @@ def _install(target: Path) -> Path:
     """
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeMissing("npm not found on PATH; install Node.js 18+ with npm (the TF.js runtime "
+        raise NpmPackagesMissing("npm not found on PATH; install Node.js 18+ with npm (the TF.js runtime "
                              "is installed with it on first use)")
     print(f"installing the TF.js runtime from npm into {target} (first use, once; {DOWNLOAD_SIZE})",
           file=sys.stderr, flush=True)
@@ -95,7 +95,7 @@ def _install(target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
     except OSError as exc:
-        raise RuntimeMissing(f"cannot create {target.parent} ({exc.strerror}); "
+        raise NpmPackagesMissing(f"cannot create {target.parent} ({exc.strerror}); "
                              "set MNIST_TFJS_CACHE to a writable folder") from None
     try:
         _npm_ci(npm, staging, target)
@@ -103,7 +103,7 @@ def _install(target: Path) -> Path:
             (staging / "node_modules").rename(target)
         except OSError:
             if not _complete(target):  # not another process's complete copy: an unusable leftover
-                raise RuntimeMissing(f"cannot move the TF.js runtime into {target}; remove that folder "
+                raise NpmPackagesMissing(f"cannot move the TF.js runtime into {target}; remove that folder "
                                      "and retry, or set MNIST_TFJS_CACHE to a writable folder") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -111,17 +111,17 @@ def _install(target: Path) -> Path:
 
 
 def _npm_ci(npm: str, staging: Path, target: Path) -> None:
-    """Run `npm ci` in `staging` on copies of the packaged manifests; RuntimeMissing on failure."""
+    """Run `npm ci` in `staging` on copies of the packaged manifests; NpmPackagesMissing on failure."""
     for name in NPM_FILES:
         shutil.copyfile(npm_manifest_dir() / name, staging / name)
     try:
         proc = subprocess.run([npm, *NPM_CI], cwd=staging, capture_output=True, text=True,
                               timeout=NPM_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        raise RuntimeMissing(f"`npm ci` took longer than {NPM_TIMEOUT_S} s installing the TF.js runtime "
+        raise NpmPackagesMissing(f"`npm ci` took longer than {NPM_TIMEOUT_S} s installing the TF.js runtime "
                              f"into {target}; check access to the npm registry and retry") from None
     if proc.returncode != 0 or not _complete(staging / "node_modules"):
-        raise RuntimeMissing(f"`npm ci` could not install the TF.js runtime into {target} "
+        raise NpmPackagesMissing(f"`npm ci` could not install the TF.js runtime into {target} "
                              f"({_npm_reason(proc.stderr)}); check access to the npm registry and retry")
 
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from mnist_tfjs.runtime import RuntimeMissing, node_modules
+from mnist_tfjs.npm_packages import NpmPackagesMissing, node_modules
 
 from .errors import ExportError, VerificationError
 
-SCRIPT = Path(__file__).resolve().parent / "predict.js"
+SCRIPT = Path(__file__).resolve().parent / "node_proof.js"
 NODE_BACKENDS = ("wasm", "cpu")
 SETUP_HINT = "run `npm ci` in the project folder (or `make setup`)"
 CHECK_TIMEOUT_S = 60
@@ -39,7 +39,7 @@ def _node_environment() -> dict[str, str]:
     """The environment Node runs in: `require` finds the project's npm packages wherever they are."""
     try:
         modules = node_modules()
-    except RuntimeMissing as exc:
+    except NpmPackagesMissing as exc:
         raise ExportError(str(exc)) from None
     return {**os.environ, "NODE_PATH": str(modules)}
 

@@ -2,9 +2,9 @@
 // Run the parity proof (export/proof.js) of an exported TF.js graph model in Node, with the
 // project's own npm packages (@tensorflow/tfjs, @tensorflow/tfjs-backend-wasm).
 //
-//   node export/predict.js --check
+//   node export/node_proof.js --check
 //       prints {"ok": true, "tfjs": "4.22.0", "node": "20.x"} when the packages load.
-//   node export/predict.js MODEL_DIR BUNDLE_DIR [--backend wasm,cpu] [--batch N] [--budget-s S]
+//   node export/node_proof.js MODEL_DIR BUNDLE_DIR [--backend wasm,cpu] [--batch N] [--budget-s S]
 //                          [--outputs FILE]
 //       runs the model in MODEL_DIR on BUNDLE_DIR/proof.json + proof.bin on each backend listed
 //       (one process), each on as many samples as S seconds allow (all without --budget-s),
@@ -131,7 +131,7 @@ function parseArgs(argv) {
   const backends = String(wanted).split(',');
   if (args.length !== 2 || !backends.every((b) => ['wasm', 'cpu'].includes(b))
       || !Number.isInteger(batch) || batch <= 0 || !(budget > 0)) {
-    fail(5, 'usage: predict.js MODEL_DIR BUNDLE_DIR [--backend wasm|cpu|wasm,cpu] [--batch N] '
+    fail(5, 'usage: node_proof.js MODEL_DIR BUNDLE_DIR [--backend wasm|cpu|wasm,cpu] [--batch N] '
             + '[--budget-s S] [--outputs FILE]');
   }
   return {modelDir: args[0], bundleDir: args[1], backends, batch, budgetMs: 1000 * budget, outputsPath};

@@ -29,7 +29,7 @@ from mnist_tfjs.contract import (
     TFJS_WASM_BUNDLE,
     VENDOR_FILES,
 )
-from mnist_tfjs.runtime import RuntimeMissing, node_modules
+from mnist_tfjs.npm_packages import NpmPackagesMissing, node_modules
 
 from .errors import ExportError
 
@@ -276,10 +276,12 @@ def _run_in_chromium(executable: str, folders: _Folders, script: str, arguments:
             browser.close()
 
 
-def browser_proof(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKENDS, timeout_s: float = 120.0, *,
-                  bundle_dir: Path | None = None, budget_s: float | None = None, batch: int = 32,
-                  classifiers: Sequence[str] | None = None, modules: Path | None = None,
-                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, dict[str, Any]]:
+def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKENDS,
+                      timeout_s: float = 120.0, *, bundle_dir: Path | None = None,
+                      budget_s: float | None = None, batch: int = 32,
+                      classifiers: Sequence[str] | None = None, modules: Path | None = None,
+                      on_progress: Callable[[dict[str, Any]], None] | None = None,
+                      ) -> dict[str, dict[str, Any]]:
     """Run the proof in headless Chromium on each of `backends`; {backend: RESULT}.
 
     `model_dir` holds model.json and its shards (a staging folder will do); `bundle_dir` the proof
@@ -314,7 +316,7 @@ def browser_proof(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKENDS,
 def _folders(model_dir: Path, bundle_dir: Path | None, modules: Path | None) -> _Folders:
     try:
         return _Folders(Path(model_dir), Path(bundle_dir or model_dir), Path(modules or node_modules()))
-    except RuntimeMissing as exc:
+    except NpmPackagesMissing as exc:
         raise ExportError(str(exc)) from None
 
 
