@@ -92,8 +92,7 @@ def resolve_model(args: argparse.Namespace) -> tuple[Path | None, str]:
     else:
         raise BenchError("no model at artifacts/model.keras: train one with `python -m train` "
                          "(or pass --model, or include the training section)")
-    from export import ExportError
-    from export.convert import check_model_file
+    from export import ExportError, check_model_file
 
     try:
         check_model_file(path)

@@ -63,7 +63,7 @@ def run(bench: Bench) -> dict[str, Any]:
 
     quiet_tensorflow()
     from export import VerificationError
-    from export.convert import import_tensorflowjs
+    from mnist_tfjs.quiet import import_tensorflowjs
 
     started = time.perf_counter()
     import_tensorflowjs()  # once, so that no row pays for the converter's import

@@ -83,7 +83,7 @@ def _node_route(fmt: str, model_dir: Path, bundle_dir: Path) -> dict[str, Any]:
 
 def _browser(model_dir: Path) -> dict[str, Any]:
     """ms per call in Chromium per backend (None where the route did not run there)."""
-    from export.chromium_proof import prove_in_chromium
+    from export import prove_in_chromium
 
     try:
         results = prove_in_chromium(model_dir, backends=BROWSER_BACKENDS)
@@ -135,8 +135,8 @@ def ours(name: str, model: Any, samples: dict, work: Path) -> dict[str, Any]:
 def official(name: str, route: str, model: Any, samples: dict, expected: dict, classifiers: dict,
              thresholds: dict, work: Path) -> dict[str, Any]:
     """One of the official converter's routes, without our fixes."""
-    from export.convert import import_tensorflowjs
-    from export.samples import write_bundle
+    from export import write_bundle
+    from mnist_tfjs.quiet import import_tensorflowjs
 
     tfjs = import_tensorflowjs()
     layers = route == ROUTES[1]
@@ -177,10 +177,7 @@ def run(bench: Bench) -> dict[str, Any]:
     from mnist_tfjs.quiet import quiet_tensorflow
 
     quiet_tensorflow()
-    from export.reference import keras_outputs
-    from export.rules import THRESHOLDS
-    from export.samples import generate, is_classifier
-    from export.specs import input_specs, output_specs
+    from export import THRESHOLDS, generate_samples, input_specs, is_classifier, keras_outputs, output_specs
     from harness.zoo_models import ZOO
 
     entries = [(name, entry) for name, entry in ZOO.items() if entry.fast or not bench.smoke]
@@ -193,7 +190,7 @@ def run(bench: Bench) -> dict[str, Any]:
         started = time.perf_counter()
         model = entry.build()
         in_specs, out_specs = input_specs(model), output_specs(model)
-        samples, _how = generate(model, in_specs, SAMPLES, seed=0)
+        samples, _how = generate_samples(model, in_specs, SAMPLES, seed=0)
         expected = keras_outputs(model, in_specs, out_specs, samples)
         classifiers = {k: is_classifier(v) for k, v in expected.items()}
         work = bench.work / "zoo"

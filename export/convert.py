@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from mnist_tfjs.quiet import captured_output
+from mnist_tfjs.quiet import captured_output, import_tensorflowjs
 
 from .errors import ExportError
 from .graph_model import UNSUPPORTED_OPS, captures_tables, release_freed_memory, write_graph_model
@@ -84,20 +84,6 @@ def load_model(path: Path) -> Any:
             return keras.saving.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a damaged archive; all mean the same here
         raise _load_failure(path, exc) from None
-
-
-def import_tensorflowjs() -> Any:
-    """Import the converter without its tensorflow-decision-forests banner.
-
-    TF-DF prints "Try YDF" on import; when stdout is not a plain file (pytest capture, a
-    redirect) it tries an HTML banner through IPython instead and crashes without it, so
-    the banner is switched off by its own environment variable rather than redirected.
-    """
-    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
-    import tensorflowjs
-    from tensorflowjs.converters import tf_saved_model_conversion_v2  # noqa: F401
-
-    return tensorflowjs
 
 
 def quantization_map(quantize: str) -> dict[str, bool] | None:

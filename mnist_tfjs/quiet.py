@@ -1,4 +1,5 @@
-"""Silence TensorFlow's C++ and Python log noise, and hide what native code prints.
+"""Silence TensorFlow's C++ and Python log noise, hide what native code prints, and import the TF.js
+converter without its banner.
 
 Call `quiet_tensorflow()` before anything imports Keras; wrap noisy native calls (the
 SavedModel export, the TF.js converter) in `captured_output()`.
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 
 def quiet_tensorflow(verbose: bool = False) -> None:
@@ -69,3 +71,17 @@ def captured_output(verbose: bool = False, streams: tuple[int, ...] = (1, 2)) ->
             for fd, copy in saved.items():
                 os.dup2(copy, fd)
                 os.close(copy)
+
+
+def import_tensorflowjs() -> Any:
+    """Import the TF.js converter without its tensorflow-decision-forests banner.
+
+    TF-DF prints "Try YDF" on import; when stdout is not a plain file (pytest capture, a
+    redirect) it tries an HTML banner through IPython instead and crashes without it, so
+    the banner is switched off by its own environment variable rather than redirected.
+    """
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+    import tensorflowjs
+    from tensorflowjs.converters import tf_saved_model_conversion_v2  # noqa: F401
+
+    return tensorflowjs
