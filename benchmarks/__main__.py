@@ -1,4 +1,4 @@
-"""`python -m benchmarks`: run the benchmark suite, print the figures, write them under docs/."""
+"""`python -m benchmarks`: run the benchmark suite, print the figures, write them under docs/results/."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "pointer type (default: 200; 10 with --smoke; at most 10,000; above 1,250 "
                              "per family the families share digits)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="where results go (default: docs/; with --smoke: test-artifacts/bench-smoke/)")
+                        help="where results go (default: docs/results/; with --smoke: test-artifacts/bench-smoke/)")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in SECTIONS]
@@ -67,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                      f"choose from {','.join(SECTIONS)}")
     args.sections = [name for name in SECTIONS if name in chosen]
     if args.out is None:
-        args.out = SMOKE_OUT if args.smoke else REPO_ROOT / "docs"
+        args.out = SMOKE_OUT if args.smoke else REPO_ROOT / "docs" / "results"
     return args
 
 

@@ -1,7 +1,7 @@
 """The suite's outputs: `benchmarks.json`, a Markdown block (`benchmarks.md`) and the plots.
 
 `python -m benchmarks.report` re-renders the Markdown and plots from an existing JSON file and
-prints the block, with image paths as a page at the repository root needs them (`--image-prefix docs/`).
+prints the block, with image paths as a page at the repository root needs them (`--image-prefix docs/results/`).
 """
 
 from __future__ import annotations
@@ -443,9 +443,9 @@ def write_outputs(results: dict[str, Any], out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     """`python -m benchmarks.report`: print the Markdown block from a results file."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, default=Path("docs") / JSON_NAME,
+    parser.add_argument("--json", type=Path, default=Path("docs") / "results" / JSON_NAME,
                         help="results (default: %(default)s)")
-    parser.add_argument("--image-prefix", default="docs/",
+    parser.add_argument("--image-prefix", default="docs/results/",
                         help="path prefix of the plots as seen from the page the block goes in "
                              "(default: %(default)s, for the repository root)")
     parser.add_argument("--replot", action="store_true",
