@@ -1,5 +1,6 @@
 """The benchmark suite: training, export, browser, drawing robustness and server figures.
 
 `python -m benchmarks` (or `make bench`) runs every section, prints the figures as they come and
-writes `docs/results/benchmarks.json`, `docs/results/benchmarks.md` and the plots. See `python -m benchmarks --help`.
+writes `docs/results/benchmarks.json`, `docs/results/benchmarks.md` and the plots. See
+`python -m benchmarks --help`.
 """

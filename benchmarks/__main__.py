@@ -58,7 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "pointer type (default: 200; 10 with --smoke; at most 10,000; above 1,250 "
                              "per family the families share digits)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="where results go (default: docs/results/; with --smoke: test-artifacts/bench-smoke/)")
+                        help="where results go (default: docs/results/; "
+                             "with --smoke: test-artifacts/bench-smoke/)")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in SECTIONS]

@@ -1,7 +1,8 @@
 """The suite's outputs: `benchmarks.json`, a Markdown block (`benchmarks.md`) and the plots.
 
 `python -m benchmarks.report` re-renders the Markdown and plots from an existing JSON file and
-prints the block, with image paths as a page at the repository root needs them (`--image-prefix docs/results/`).
+prints the block, with image paths as a page at the repository root needs them
+(`--image-prefix docs/results/`).
 """
 
 from __future__ import annotations
