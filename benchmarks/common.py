@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mnist_tfjs.paths import REPO_ROOT
+from mnist_tfjs.paths import REPO_ROOT, TRAINED_MODEL
 from mnist_tfjs.versions import npm_version, package_version
 
-DEFAULT_MODEL = REPO_ROOT / "artifacts" / "model.keras"
+DEFAULT_MODEL = REPO_ROOT / TRAINED_MODEL
 SECTIONS = ("training", "export", "browser", "robustness", "server", "zoo", "apps", "runtimes")
 MODEL_SECTIONS = ("export", "browser", "robustness", "server", "runtimes")  # need a trained .keras model
 PAGE_SECTIONS = ("browser", "robustness", "zoo", "apps", "runtimes")  # need Chromium

@@ -439,7 +439,7 @@ def run(bench: Bench) -> dict[str, Any]:
     """The families (mouse and touch), numbers and noise for the benchmarked model, and for the
     default model's export (artifacts/web_model) as well when --model names another."""
     from mnist_tfjs.mnist import load_test_set
-    from mnist_tfjs.paths import REPO_ROOT
+    from mnist_tfjs.paths import REPO_ROOT, WEB_MODEL
 
     images, labels = load_test_set()
     images = images[..., 0]
@@ -447,7 +447,7 @@ def run(bench: Bench) -> dict[str, Any]:
     section_banner("robustness", f"{per_family:,} MNIST test digits per drawing family, traced as strokes "
                                  f"and drawn with mouse and touch events (seed {SEED})")
     models = {"benchmarked": web_model_dir(bench)}
-    default_export = REPO_ROOT / "artifacts" / "web_model"
+    default_export = REPO_ROOT / WEB_MODEL
     if bench.model_source.startswith("--model") and (default_export / "model.json").is_file():
         models["default"] = default_export
     figures: dict[str, Any] = {"seed": SEED, "model": bench.model_source, "models": {}}

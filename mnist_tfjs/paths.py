@@ -10,6 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Where the commands put what they make, relative to the working folder, so that an installed
+# `mnist-tfjs serve` finds what `mnist-tfjs export` wrote, which found what `mnist-tfjs train` wrote.
+ARTIFACTS = Path("artifacts")
+TRAINED_MODEL = ARTIFACTS / "model.keras"
+WEB_MODEL = ARTIFACTS / "web_model"
 NODE_MODULES = REPO_ROOT / "node_modules"
 # The npm manifests a wheel carries (copied by setup.py's build_py) to install the runtime from.
 NPM_FILES = ("package.json", "package-lock.json")

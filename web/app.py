@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from mnist_tfjs.npm_packages import NpmPackagesMissing
+from mnist_tfjs.paths import WEB_MODEL
 
 from .api import api
 from .compression import init_compression
@@ -16,9 +17,7 @@ from .pages import pages
 from .security import init_security
 from .settings import WebSettings, attach
 
-# Relative to the working folder, like `python -m export --out`'s default, so that an installed
-# `mnist-tfjs serve` finds what `mnist-tfjs export` wrote.
-DEFAULT_MODEL_DIR = Path("artifacts") / "web_model"
+DEFAULT_MODEL_DIR = WEB_MODEL
 MAX_BODY_BYTES = 6 * 1024 * 1024  # 256 images x 784 values as JSON text, with room to spare
 NATIVE_MODEL_NAME = "model.keras"
 
