@@ -9,12 +9,8 @@
 //
 // The model is compiled for batch 1 (LiteRT.js takes fixed shapes), so a batch of `count` samples
 // is `count` calls; inputs and outputs go by their Keras names, the signature's.
-(function (root, factory) {
-  if (typeof module === 'object' && module.exports) {
-    module.exports = factory();
-  } else {
-    root.litertProof = factory();
-  }
+(function (root, factory) { // Node: require() it; a page: the global `litertProof`
+  if (typeof module === 'object' && module.exports) module.exports = factory(); else root.litertProof = factory();
 }(typeof self !== 'undefined' ? self : this, function () {
   'use strict';
 

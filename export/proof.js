@@ -14,12 +14,8 @@
 // A RESULT says, per output: max |Δ|, the output's scale (max |Keras value|), their ratio,
 // argmax agreement for classifier outputs, and whether TF.js returned only finite values; and how
 // many samples the backend compared within its time budget, and why it stopped there.
-(function (root, factory) {
-  if (typeof module === 'object' && module.exports) {
-    module.exports = factory();
-  } else {
-    root.tfjsProof = factory();
-  }
+(function (root, factory) { // Node: require() it; a page: the global `tfjsProof`
+  if (typeof module === 'object' && module.exports) module.exports = factory(); else root.tfjsProof = factory();
 }(typeof self !== 'undefined' ? self : this, function () {
   'use strict';
 

@@ -102,7 +102,7 @@ def test_wheel_carries_the_packages_and_the_npm_lockfile(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert {"mnist_tfjs/npm/package.json", "mnist_tfjs/npm/package-lock.json", "mnist_tfjs/cli.py",
             "mnist_tfjs/export/proof.js", "mnist_tfjs/export/node_proof.js",
-            "mnist_tfjs/web/static/index.html"} <= set(names)
+            "mnist_tfjs/web/templates/digits.html", "mnist_tfjs/web/static/main.js"} <= set(names)
     tops = {name.split("/")[0] for name in names if ".dist-info/" not in name}
     assert tops == {"mnist_tfjs"}  # one package: no top-level train/export/web, tests, benchmarks or harness
 

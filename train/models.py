@@ -92,20 +92,38 @@ def build_model(name: str) -> keras.Model:
 # --- Augmentation: how people draw (small shifts, rotations, scale and stroke-width changes). ----------
 # Keras layers only (backend-agnostic); inactive at inference, and not part of the exported network.
 
-@keras.saving.register_keras_serializable(package="mnist_tfjs")
-class RandomStrokeWidth(layers.Layer):
-    """Thicken (grey dilation) or thin (grey erosion) each image's strokes with probability `rate`
-    each way, using a 3x3 max-pool — a pen that is a little wider or narrower."""
+class RandomAugmentation(layers.Layer):
+    """A training-time augmentation: `augment(images)` with its own seeded random stream in training,
+    the images unchanged at inference."""
 
-    def __init__(self, rate: float = 0.15, seed: int | None = None, **kwargs) -> None:
+    def __init__(self, seed: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.rate = rate
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=None):
-        if not training:
-            return images
+        return self.augment(images) if training else images
+
+    def augment(self, images):
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="mnist_tfjs")
+class RandomStrokeWidth(RandomAugmentation):
+    """Thicken (grey dilation) or thin (grey erosion) each image's strokes with probability `rate`
+    each way, using a 3x3 max-pool — a pen that is a little wider or narrower."""
+
+    def __init__(self, rate: float = 0.15, seed: int | None = None, **kwargs) -> None:
+        super().__init__(seed=seed, **kwargs)
+        self.rate = rate
+
+    def augment(self, images):
         dilated = ops.max_pool(images, pool_size=3, strides=1, padding="same")
         eroded = -ops.max_pool(-images, pool_size=3, strides=1, padding="same")
         batch = ops.shape(images)[0]
@@ -115,15 +133,12 @@ class RandomStrokeWidth(layers.Layer):
         unchanged = 1.0 - thicker - thinner
         return images * unchanged + dilated * thicker + eroded * thinner
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self) -> dict:
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate}
 
 
 @keras.saving.register_keras_serializable(package="mnist_tfjs")
-class RandomAffine(layers.Layer):
+class RandomAffine(RandomAugmentation):
     """Rotate, scale and shift each image of the batch by a random amount in one resampling (one
     `ops.image.affine_transform` call for the whole batch, cheaper than three separate layers):
     rotation ±`rotation` degrees, scale 1 ± `zoom`, shift ±`shift` of the side. About the image centre;
@@ -131,16 +146,12 @@ class RandomAffine(layers.Layer):
 
     def __init__(self, rotation: float = 8.0, zoom: float = 0.1, shift: float = 0.1,
                  seed: int | None = None, **kwargs) -> None:
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         self.rotation = rotation
         self.zoom = zoom
         self.shift = shift
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def call(self, images, training=None):
-        if not training:
-            return images
+    def augment(self, images):
         batch = ops.shape(images)[0]
         height, width = images.shape[1], images.shape[2]
         draw = keras.random.uniform((batch, 4), minval=-1.0, maxval=1.0, seed=self.seed_generator)
@@ -160,12 +171,8 @@ class RandomAffine(layers.Layer):
         return ops.image.affine_transform(images, transform, interpolation="bilinear",
                                           fill_mode="constant", fill_value=0)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self) -> dict:
-        return {**super().get_config(), "rotation": self.rotation, "zoom": self.zoom,
-                "shift": self.shift, "seed": self.seed}
+        return {**super().get_config(), "rotation": self.rotation, "zoom": self.zoom, "shift": self.shift}
 
 
 def build_augmentation(name: str, seed: int | None = None) -> keras.Layer:

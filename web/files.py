@@ -89,8 +89,15 @@ def send(root: Path, name: str, *, allowed: re.Pattern[str] | frozenset[str],
     except OSError:
         abort(404)
     etag = content_etag(path, data)
-    response = Response(data, mimetype=mime_type(path))
+    return respond(data, mime_type(path), etag, compress_cache_key(path, etag), cache_control)
+
+
+def respond(data: bytes, mimetype: str, etag: str, cache_key: str,
+            cache_control: str = "no-cache") -> Response:
+    """`data` with its ETag (conditional 304) and Cache-Control; Flask-Compress keeps its compressed
+    bodies under `cache_key`."""
+    response = Response(data, mimetype=mimetype)
     response.set_etag(etag)
     response.headers["Cache-Control"] = cache_control
-    g.compress_cache_key = compress_cache_key(path, etag)
+    g.compress_cache_key = cache_key
     return response.make_conditional(request)

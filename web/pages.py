@@ -7,15 +7,17 @@ the model page for any other (`kind: generic`); `/model` is the model page for e
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
-from flask import Blueprint, Response, abort
+from flask import Blueprint, Response, abort, render_template
 
-from mnist_tfjs.contract import VENDOR_FILES
+from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
 
 from .contract import GENERIC_KIND, kind, read_metadata
-from .files import send
+from .files import respond, send
+from .security import IMPORT_MAP
 from .settings import settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -35,7 +37,9 @@ def _export_package_dir() -> Path:
 # (docs/export-format.md).
 SHARED_DIR = _export_package_dir()
 SHARED_NAMES = frozenset({"proof.js", "litert-proof.js"})
-PAGES = frozenset({"index.html", "model.html"})
+# The TF.js scripts a page loads (web/templates/page.html), in order: the parts metadata.runtimes counts.
+TFJS_SCRIPTS = tuple(f"/vendor/{package}/{name}" for package, name in RUNTIME_FILES["tfjs"]
+                     if name.endswith(".js"))
 
 
 VENDOR_CACHE = "public, max-age=86400"
@@ -47,13 +51,21 @@ pages = Blueprint("pages", __name__)
 def index() -> Response:
     """The draw-a-digit page for an MNIST export, the model page for a generic one."""
     generic = kind(read_metadata(settings().model_dir)) == GENERIC_KIND
-    return send(STATIC_DIR, "model.html" if generic else "index.html", allowed=PAGES)
+    return page("model.html" if generic else "digits.html")
 
 
 @pages.get("/model")
 def model_page() -> Response:
     """The model page: the export's card, its parity proof, and the check in this browser."""
-    return send(STATIC_DIR, "model.html", allowed=PAGES)
+    return page("model.html")
+
+
+def page(template: str) -> Response:
+    """A page from web/templates/, with the import map the Content-Security-Policy admits and the TF.js
+    scripts, conditional on its ETag like the served files."""
+    data = render_template(template, import_map=IMPORT_MAP, tfjs_scripts=TFJS_SCRIPTS).encode("utf-8")
+    etag = hashlib.sha256(data).hexdigest()
+    return respond(data, "text/html", etag, f"page:{template}:{etag}")
 
 
 @pages.get("/shared/<name>")

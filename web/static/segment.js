@@ -4,42 +4,43 @@
 //
 // The strokes form units (number.js), ordered left to right.
 // A digit is a run of neighbouring units; `candidateRuns` lists the runs that could be a digit
-// (at most MAX_RUN units, no wide gap inside, not much wider than tall). The page reads all of
+// (RUN_LIMITS: few units, no wide gap inside, not much wider than tall). The page reads all of
 // them in one batch, and `bestSplit` keeps the split of the units into runs whose digits are read
 // most surely: the sum over its digits of CONFIDENCE_WEIGHT x log(top probability) plus geometric
 // log-priors:
-// - a digit much wider than tall is unlikely (ASPECT_WEIGHT past WIDE);
-// - a digit whose parts leave a gap between them is unlikely (GAP_WEIGHT past GAP_FREE of its height);
-// - a digit much shorter than the tallest unit is more likely a piece of one (SHORT_WEIGHT under SHORT);
-// - two digits side by side rarely overlap much (OVERLAP_WEIGHT past OVERLAP_FREE of the narrower);
-// - a stroke that ends on another one (within JOIN_REACH of the taller's height) was most likely
-//   drawn on from it, a pen lifted and put down again: kept apart, they cost up to JOIN_WEIGHT;
+// - a digit much wider than tall is unlikely (RUN_PRIOR aspectWeight past wide);
+// - a digit whose parts leave a gap between them is unlikely (gapWeight past gapFree of its height);
+// - a digit much shorter than the tallest unit is more likely a piece of one (shortWeight under short);
+// - two digits side by side rarely overlap much (PAIR_PRIOR overlapWeight past overlapFree of the narrower);
+// - a stroke that ends on another one (within joinReach of the taller's height) was most likely
+//   drawn on from it, a pen lifted and put down again: kept apart, they cost up to joinWeight;
 // - people write a number left to right, one digit at a time: a digit with a stroke drawn after
-//   a stroke of its right-hand neighbour costs TIME_WEIGHT (strokes keep their drawing order);
-// - every digit adds DIGIT_PRIOR, which offsets the product of probabilities' bias towards fewer digits.
+//   a stroke of its right-hand neighbour costs backwardsWeight (strokes keep their drawing order);
+// - every digit adds RUN_PRIOR.digit, which offsets the product of probabilities' bias towards fewer digits.
 // A whole 4 reads more surely as one digit than its two halves do as two, and two touching
 // digits read more surely apart than as one odd shape: that is what the sum compares; where both
 // read surely (a 4 drawn as an L and a stem reads 4, its halves 6 and 1), the drawing order
 // decides when the right-hand part was drawn first. The weights were fitted on numbers drawn as
 // `python -m benchmarks --only robustness` draws them: with other seeds than the benchmark's, and
-// TIME_WEIGHT, DIGIT_PRIOR and MAX_ASPECT from MNIST's training digits (the benchmark's are test digits).
+// backwardsWeight, the digit prior and the largest aspect from MNIST's training digits (the benchmark's are test digits).
 
-export const MAX_RUN = 6;
-export const MAX_ASPECT = 2.2; // runs wider than this x their height are not tried as one digit (a 5 with a long flag is 2x)
-export const MAX_INNER_GAP = 0.45; // ... nor runs with a gap wider than this x their height inside
-export const CONFIDENCE_WEIGHT = 0.85;
-export const WIDE = 1.05;
-export const ASPECT_WEIGHT = 1.5;
-export const GAP_FREE = 0.04;
-export const GAP_WEIGHT = 5;
-export const SHORT = 0.7;
-export const SHORT_WEIGHT = 7;
-export const OVERLAP_FREE = 0.34;
-export const OVERLAP_WEIGHT = 6.5;
-export const JOIN_REACH = 0.011;
-export const JOIN_WEIGHT = 0.6;
-export const TIME_WEIGHT = 2;
-export const DIGIT_PRIOR = 0.4;
+// Which runs of strokes are tried as one digit: at most `units` of them, not wider than `aspect` x
+// their height (a 5 with a long flag is 2x), with no gap inside wider than `innerGap` x their height.
+const RUN_LIMITS = Object.freeze({ units: 6, aspect: 2.2, innerGap: 0.45 });
+// How much the model's confidence in a run counts (its log), against the priors below.
+const CONFIDENCE_WEIGHT = 0.85;
+// A run's prior as one digit: penalised beyond `wide` x its height, for gaps inside it beyond
+// `gapFree` x its height, and for being shorter than `short` x the tallest unit; `digit` is the
+// prior each digit adds, which favours fewer, whole digits.
+const RUN_PRIOR = Object.freeze({
+  wide: 1.05, aspectWeight: 1.5, gapFree: 0.04, gapWeight: 5, short: 0.7, shortWeight: 7, digit: 0.4,
+});
+// Two neighbouring runs' prior: penalised when they overlap beyond `overlapFree` of the narrower
+// one, when a stroke ends within `joinReach` x their height of the other's, and when the left one
+// was finished after the right one was begun (`backwards`).
+const PAIR_PRIOR = Object.freeze({
+  overlapFree: 0.34, overlapWeight: 6.5, joinReach: 0.011, joinWeight: 0.6, backwardsWeight: 2,
+});
 const MIN_SIZE = 0.01; // pad fractions: a dot still has a size
 
 const height = (box) => Math.max(MIN_SIZE, box.bottom - box.top);
@@ -74,16 +75,16 @@ function innerGap(boxes) {
 export function candidateRuns(units) {
   const runs = [];
   for (let start = 0; start < units.length; start += 1) {
-    for (let end = start + 1; end <= Math.min(units.length, start + MAX_RUN); end += 1) {
+    for (let end = start + 1; end <= Math.min(units.length, start + RUN_LIMITS.units); end += 1) {
       const boxes = units.slice(start, end).map((u) => u.box);
       const box = unionBox(boxes);
       const gap = innerGap(boxes);
       const whole = start === 0 && end === units.length;
-      const plausible = width(box) <= MAX_ASPECT * height(box) && gap <= MAX_INNER_GAP * height(box);
+      const plausible = width(box) <= RUN_LIMITS.aspect * height(box) && gap <= RUN_LIMITS.innerGap * height(box);
       if (end - start === 1 || plausible || whole) runs.push({ start, end, box, gap, plausible: plausible || end - start === 1 });
     }
   }
-  if (units.length > MAX_RUN) {
+  if (units.length > RUN_LIMITS.units) {
     const boxes = units.map((u) => u.box);
     runs.push({ start: 0, end: units.length, box: unionBox(boxes), gap: innerGap(boxes), plausible: false });
   }
@@ -93,10 +94,11 @@ export function candidateRuns(units) {
 /** log-prior of a run being one digit, given the tallest unit's height. */
 export function runPrior(run, tallest) {
   const aspect = width(run.box) / height(run.box);
-  return -ASPECT_WEIGHT * Math.max(0, aspect - WIDE)
-    - GAP_WEIGHT * Math.max(0, run.gap / height(run.box) - GAP_FREE)
-    - SHORT_WEIGHT * Math.max(0, SHORT - height(run.box) / tallest)
-    + DIGIT_PRIOR;
+  const p = RUN_PRIOR;
+  return -p.aspectWeight * Math.max(0, aspect - p.wide)
+    - p.gapWeight * Math.max(0, run.gap / height(run.box) - p.gapFree)
+    - p.shortWeight * Math.max(0, p.short - height(run.box) / tallest)
+    + p.digit;
 }
 
 /**
@@ -106,9 +108,10 @@ export function runPrior(run, tallest) {
  */
 export function pairPrior(a, b, endGap = Infinity, backwards = false) {
   const overlap = Math.max(0, a.box.right - b.box.left) / Math.min(width(a.box), width(b.box));
-  const reach = JOIN_REACH * Math.max(height(a.box), height(b.box));
-  return -OVERLAP_WEIGHT * Math.max(0, overlap - OVERLAP_FREE) - JOIN_WEIGHT * Math.max(0, 1 - endGap / reach)
-    - (backwards ? TIME_WEIGHT : 0);
+  const p = PAIR_PRIOR;
+  const reach = p.joinReach * Math.max(height(a.box), height(b.box));
+  return -p.overlapWeight * Math.max(0, overlap - p.overlapFree) - p.joinWeight * Math.max(0, 1 - endGap / reach)
+    - (backwards ? p.backwardsWeight : 0);
 }
 
 /**
