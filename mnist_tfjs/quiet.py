@@ -35,9 +35,16 @@ def quiet_tensorflow(verbose: bool = False) -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
     # Keras imports TensorFlow (for tf.data) on every backend when it is installed.
-    if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is not None:
+    # Where TensorFlow is not installed (a JAX or torch machine) there is nothing to quieten.
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        if importlib.util.find_spec("tensorflow") is None:
+            return
         with captured_output(streams=(2,)):
             __import__("tensorflow")
+    except ImportError:
+        return
 
 
 @contextlib.contextmanager
