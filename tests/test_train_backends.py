@@ -49,11 +49,13 @@ def export_and_prove(model: Path, out: Path) -> dict:
 
 
 def test_blocker_hides_a_package_as_if_it_were_not_installed() -> None:
-    code = ("import importlib.util; print(importlib.util.find_spec('tensorflow'));"
+    code = ("import importlib.util; from importlib import metadata;"
+            "print(importlib.util.find_spec('tensorflow'), 'tensorflow' in metadata.packages_distributions()"
+            ".get('tensorflow', []), metadata.version('numpy') != '');"
             "import tensorflow")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(BLOCKER), "BLOCKED_IMPORTS": "tensorflow"})
-    assert result.stdout.strip() == "None"
+    assert result.stdout.strip() == "None False True"  # not found, no metadata; the rest is untouched
     assert "ModuleNotFoundError: No module named 'tensorflow'" in result.stderr
 
 
@@ -117,6 +119,28 @@ def test_jax_data_parallel_on_two_cpu_devices(tmp_path: Path) -> None:
     assert metrics["compilations"]["step_functions"] == ONE_EACH
     assert metrics["compilation_cache"] is None
     assert metrics["test_accuracy"] > 0.5
+
+
+@pytest.mark.slow  # two short JAX training runs through the benchmark
+def test_gpu_benchmark_needs_neither_tensorflow_nor_node(tmp_path: Path) -> None:
+    """`python -m benchmarks --only gpu` where TensorFlow and tensorflowjs cannot be imported and no
+    `node` is on PATH: a cold run, then a warm one that takes its programs from the cache."""
+    pytest.importorskip("jax")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    result = run_without(("tensorflow", "tensorflowjs"), "benchmarks", "--smoke", "--only", "gpu",
+                         "--out", str(tmp_path / "out"), backend="jax", env={"PATH": str(bin_dir)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((tmp_path / "out" / "benchmarks.json").read_text())
+    assert results["machine"]["tensorflow"] is None and results["machine"]["node"] is None
+    row = results["sections"]["gpu"]["rows"][0]
+    assert row["preset"] == "quick" and row["backend"] == "jax" and row["step_compilations"] == ONE_EACH
+    assert row["compile_seconds_warm"] < row["compile_seconds_cold"]
+    assert row["wall_to_model_warm_s"] > 0 and row["wall_to_model_cold_s"] > 0
+    assert row["steady_images_per_s"] > 0 and 0 < row["host_share_of_step"] < 1
+    assert "start to model.keras" in result.stdout
+    assert "Training on the accelerator" in (tmp_path / "out" / "benchmarks.md").read_text()
 
 
 def test_epoch_order_is_whole_batches_reshuffled_every_epoch_and_repeatable() -> None:

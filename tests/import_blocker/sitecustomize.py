@@ -3,7 +3,8 @@ where they are not installed: put this folder on PYTHONPATH and Python loads it 
 process and in every Python process it starts with the same environment.
 
 Every import finder is wrapped so that it does not see a blocked package: `import tensorflow` raises
-ModuleNotFoundError and `importlib.util.find_spec("tensorflow")` returns None, exactly as where the
+ModuleNotFoundError and `importlib.util.find_spec("tensorflow")` returns None and importlib.metadata finds no
+installed version, exactly as where the
 package is absent (libraries that probe for TensorFlow take their no-TensorFlow path). The tests use
 it to prove that training on JAX, and the GPU benchmark, never need TensorFlow."""
 
@@ -26,6 +27,13 @@ class WithoutBlocked(MetaPathFinder):
         if fullname.partition(".")[0] in BLOCKED:
             return None
         return self.finder.find_spec(fullname, path, target)
+
+    def find_distributions(self, *args, **kwargs):
+        """Installed packages' metadata (importlib.metadata), without the blocked ones."""
+        found = getattr(self.finder, "find_distributions", None)
+        for distribution in found(*args, **kwargs) if found else ():
+            if (distribution.metadata["Name"] or "").lower().replace("-", "_") not in BLOCKED:
+                yield distribution
 
     def invalidate_caches(self) -> None:
         if hasattr(self.finder, "invalidate_caches"):
