@@ -109,6 +109,8 @@ def summarise(preset: str, cold: dict[str, Any], warm: list[dict[str, Any]]) -> 
         "compile_seconds_cold": cold["compile_seconds"],
         "compile_seconds_warm": median("compile_seconds"),
         "step_compilations": cold["compilations"]["step_functions"] if cold.get("compilations") else None,
+        "cache_hits_warm": min((run["compilations"] or {}).get("persistent_cache_hits", 0) for run in warm)
+        if cold.get("compilations") else None,
         "steady_epoch_seconds": median("steady_epoch_seconds"),
         "steady_step_ms": median("steady_step_ms"),
         "steady_images_per_s": median("steady_images_per_s"),
