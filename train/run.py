@@ -144,7 +144,7 @@ def make_optimizer(preset: Preset, total_steps: int) -> keras.optimizers.Optimiz
 
 def compile_model(model: keras.Model, preset: Preset, train_size: int, *, jit: bool = False) -> keras.Model:
     """Cross-entropy on integer labels, accuracy, and the preset's optimizer, its schedule spanning
-    the whole run; XLA (`jit`) is worth it on GPUs only."""
+    the whole run; `jit` compiles the steps with XLA (train.devices.uses_xla says where)."""
     total_steps = steps_per_epoch(preset, train_size) * epochs_of(preset)
     model.compile(optimizer=make_optimizer(preset, total_steps),
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"], jit_compile=jit)
