@@ -16,6 +16,7 @@ from benchmarks.common import (
     DEFAULT_MODEL,
     MODEL_SECTIONS,
     NODE_SECTIONS,
+    OPT_IN_SECTIONS,
     PAGE_SECTIONS,
     SECTIONS,
     Bench,
@@ -32,7 +33,8 @@ from mnist_tfjs.paths import NODE_MODULES, REPO_ROOT
 MODULES = {"training": "benchmarks.training", "export": "benchmarks.export_bench",
            "browser": "benchmarks.browser", "robustness": "benchmarks.robustness",
            "server": "benchmarks.server", "zoo": "benchmarks.zoo", "apps": "benchmarks.apps",
-           "runtimes": "benchmarks.runtimes"}
+           "runtimes": "benchmarks.runtimes", "gpu": "benchmarks.gpu"}
+DEFAULT_SECTIONS = tuple(name for name in SECTIONS if name not in OPT_IN_SECTIONS)
 SMOKE_OUT = REPO_ROOT / "test-artifacts" / "bench-smoke"
 
 
@@ -45,8 +47,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "Prints the figures and writes benchmarks.json, benchmarks.md and plots.")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny settings for every section (seconds each): proves the suite works")
-    parser.add_argument("--only", default=",".join(SECTIONS), metavar="LIST",
-                        help=f"comma-separated sections to run (default: all: {','.join(SECTIONS)})")
+    parser.add_argument("--only", default=",".join(DEFAULT_SECTIONS), metavar="LIST",
+                        help=f"comma-separated sections to run (default: {','.join(DEFAULT_SECTIONS)}; "
+                             "gpu: training per preset where the accelerator is, on the backend "
+                             "KERAS_BACKEND names, JAX by default; needs neither TensorFlow nor Node.js)")
     parser.add_argument("--model", type=Path, default=None,
                         help="the .keras model for the export, browser, robustness and server sections "
                              "(default: artifacts/model.keras, else the quick-preset model the training "

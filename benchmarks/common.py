@@ -15,7 +15,9 @@ from mnist_tfjs.paths import REPO_ROOT, TRAINED_MODEL
 from mnist_tfjs.versions import npm_version, package_version
 
 DEFAULT_MODEL = REPO_ROOT / TRAINED_MODEL
-SECTIONS = ("training", "export", "browser", "robustness", "server", "zoo", "apps", "runtimes")
+SECTIONS = ("training", "export", "browser", "robustness", "server", "zoo", "apps", "runtimes", "gpu")
+# Run only when named with --only: the accelerator's figures come from a machine that has one.
+OPT_IN_SECTIONS = ("gpu",)
 MODEL_SECTIONS = ("export", "browser", "robustness", "server", "runtimes")  # need a trained .keras model
 PAGE_SECTIONS = ("browser", "robustness", "zoo", "apps", "runtimes")  # need Chromium
 NODE_SECTIONS = (*MODEL_SECTIONS, "zoo", "apps")  # need Node.js and the npm packages

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks import runtimes
+from benchmarks import gpu, runtimes
 from mnist_tfjs.files import atomic_path, write_json
 
 JSON_NAME = "benchmarks.json"
@@ -355,7 +355,7 @@ def render_markdown(results: dict[str, Any], image_prefix: str = "") -> str:
         lines += ["", "**Smoke run (tiny settings): these figures only show that the suite works.**"]
     renderers = {"training": lambda f: _training(f, image_prefix), "export": _export,
                  "browser": lambda f: _browser(f, image_prefix), "robustness": _robustness, "server": _server,
-                 "zoo": _zoo, "apps": _apps, "runtimes": runtimes.markdown}
+                 "zoo": _zoo, "apps": _apps, "runtimes": runtimes.markdown, "gpu": gpu.markdown}
     for name, render in renderers.items():
         if name in sections:
             lines += ["", *render(sections[name])]

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import json
 import logging
 import os
 import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 
@@ -36,10 +38,29 @@ def quiet_tensorflow(verbose: bool = False) -> None:
         warnings.filterwarnings("ignore", category=category)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
-    # Keras imports TensorFlow (for tf.data) on every backend when it is installed.
-    if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is not None:
+    # Only the TensorFlow backend imports TensorFlow: on JAX or torch, importing it here would cost
+    # seconds for nothing. Where it is not installed there is nothing to quieten.
+    if "tensorflow" in sys.modules or keras_backend_name() != "tensorflow":
+        return
+    try:
+        if importlib.util.find_spec("tensorflow") is None:
+            return
         with captured_output(streams=(2,)):
             __import__("tensorflow")
+    except ImportError:
+        return
+
+
+def keras_backend_name() -> str:
+    """The backend Keras will load, read as Keras reads it (without importing Keras):
+    $KERAS_BACKEND, else keras.json in $KERAS_HOME or ~/.keras, else tensorflow."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    config = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "keras.json"
+    try:
+        return str(json.loads(config.read_text()).get("backend", "tensorflow"))
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
 
 
 @contextlib.contextmanager

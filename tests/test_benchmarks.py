@@ -237,7 +237,7 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert missing.returncode == 2
     assert missing.stderr.count("\n") == 1 and "nope.keras" in missing.stderr
     assert "Traceback" not in missing.stderr
-    unknown = _bench("--only", "gpu")
+    unknown = _bench("--only", "tpu")
     assert unknown.returncode == 2 and "unknown section" in unknown.stderr
 
 

@@ -15,7 +15,8 @@ from mnist_tfjs.paths import REPO_ROOT
 from train import __main__ as cli
 
 METRIC_KEYS = {"test_accuracy", "test_loss", "val_accuracy", "params", "model", "preset", "epochs",
-               "train_seconds", "device", "seed", "backend", "versions", "data_sha256"}
+               "train_seconds", "device", "seed", "backend", "versions", "data_sha256", "compile_seconds",
+               "steady_images_per_s", "seconds_to_99_val", "compilations", "precision"}
 TINY_RUN = ("--epochs", "1", "--train-limit", "4000", "--batch-size", "32")
 SMALL_RUN = ("--epochs", "2", "--train-limit", "5000", "--batch-size", "64", "--seed", "7")
 
@@ -47,6 +48,10 @@ def test_cnn_writes_every_artifact(cnn_run: Path) -> None:
     assert set(metrics) >= METRIC_KEYS
     assert metrics["model"] == "cnn" and metrics["preset"] == "quick" and metrics["epochs"] == 2
     assert metrics["backend"] == "tensorflow" and metrics["seed"] == 7
+    assert set(metrics["versions"]) == {"python", "keras", "numpy", "tensorflow"}  # the backend in use only
+    assert metrics["precision"] == "float32" and metrics["xla"] is False and metrics["compilations"] is None
+    assert metrics["steady_images_per_s"] > 0 and metrics["compile_seconds"] >= 0
+    assert len(metrics["epoch_seconds"]) == 2
     assert metrics["params"] > 10_000
     assert 0.90 < metrics["test_accuracy"] <= 1.0  # 5,000 images, two epochs: well above chance
     assert sum(map(sum, metrics["confusion_matrix"])) == 10_000

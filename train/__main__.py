@@ -1,6 +1,7 @@
 """`python -m train`: train an MNIST model and write its artifacts.
 
-The command line is parsed before TensorFlow starts (the choices come from the import-cheap
+Trains on whichever Keras backend KERAS_BACKEND names (tensorflow, jax or torch) and imports no
+other. The command line is parsed before TensorFlow starts (the choices come from the import-cheap
 train.presets), so `--help` and argument errors answer at once; then the run itself is
 `train.run.train`, whose steps (load, build, compile, fit, evaluate, save) read as a keras-io example.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from mnist_tfjs.quiet import quiet_tensorflow
 
-from .presets import DEFAULT_PRESET_FOR_MODEL, MODEL_NAMES, PRESETS
+from .presets import DEFAULT_PRESET_FOR_MODEL, MODEL_NAMES, PRECISIONS, PRESETS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,6 +50,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cpu-devices", type=_positive_int, default=1,
                         help="split the CPU into N logical devices and train data-parallel across "
                              "them (exercises the multi-GPU path on a CPU)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
+                        help="Keras dtype policy; the mixed ones keep the softmax in float32")
+    parser.add_argument("--compile-cache", type=Path, default=None, metavar="DIR",
+                        help="JAX backend: keep compiled XLA programs in DIR so the next run skips "
+                             "compiling (default: $MNIST_TFJS_COMPILE_CACHE, else "
+                             "mnist-tfjs/jax-compilation-cache in the user's cache folder)")
+    parser.add_argument("--no-compile-cache", action="store_true",
+                        help="JAX backend: compile afresh and keep nothing")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own log output")
     return parser.parse_args(argv)
 

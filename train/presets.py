@@ -12,6 +12,9 @@ from dataclasses import dataclass, replace
 # "shift-scale-rotate" is one affine resampling per image (cheap: how far and how big people draw);
 # "drawing" adds stroke-width changes (a pen a pixel wider or narrower, 10% of the images each way).
 AUGMENTATIONS = ("none", "shift-scale-rotate", "drawing")
+# Keras dtype policies `--precision` offers (train.devices.configure_precision says why float32 is the
+# default).
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import math
 import platform
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import keras
@@ -21,9 +22,12 @@ import numpy as np
 from keras import ops
 
 from mnist_tfjs.mnist import Mnist, load_mnist
+from mnist_tfjs.versions import package_version
 
 from . import artifacts
 from .artifacts import EpochCheckpoint, read_checkpoint_state, remove_checkpoint
+from .clock import EpochClock
+from .compilation import CompileLog, default_cache_dir, enable_compilation_cache
 from .devices import (
     DeviceSetup,
     configure_precision,
@@ -31,11 +35,15 @@ from .devices import (
     distribution_scope,
     make_deterministic,
     split_cpu,
+    uses_xla,
 )
 from .models import INPUT_SHAPE, build_augmentation, build_model
 from .presets import DEFAULT_PRESET_FOR_MODEL, PRESETS, Preset
 
 AUGMENTED = "augmented"
+# The validation, test and prediction batch: it divides the 5,000 validation and the 10,000 test
+# images, so every evaluation batch has one shape (one compilation of each evaluation step).
+EVAL_BATCH = 1000
 
 
 class TrainingError(Exception):
@@ -88,10 +96,11 @@ def epochs_of(preset: Preset) -> int:
 
 
 def steps_per_epoch(preset: Preset, train_size: int) -> int:
-    """Batches per epoch: the whole step budget in one epoch, or one pass over the data."""
+    """Batches per epoch: the whole step budget in one epoch, or one pass over the data in whole
+    batches (see epoch_order)."""
     if preset.steps is not None:
         return preset.steps
-    return -(-train_size // preset.batch_size)
+    return max(1, train_size // preset.batch_size)
 
 
 @keras.saving.register_keras_serializable(package="mnist_tfjs")
@@ -136,7 +145,7 @@ def make_optimizer(preset: Preset, total_steps: int) -> keras.optimizers.Optimiz
 
 def compile_model(model: keras.Model, preset: Preset, train_size: int, *, jit: bool = False) -> keras.Model:
     """Cross-entropy on integer labels, accuracy, and the preset's optimizer, its schedule spanning
-    the whole run; XLA (`jit`) is worth it on GPUs only."""
+    the whole run; `jit` compiles the steps with XLA (train.devices.uses_xla says where)."""
     total_steps = steps_per_epoch(preset, train_size) * epochs_of(preset)
     model.compile(optimizer=make_optimizer(preset, total_steps),
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"], jit_compile=jit)
@@ -153,25 +162,69 @@ def tutorial_batches(x: np.ndarray, y: np.ndarray, steps: int, batch: int, seed:
     return x[order], y[order]
 
 
+def epoch_order(size: int, batch_size: int, seed: int, epoch: int) -> np.ndarray:
+    """This epoch's shuffled order of the training images, whole batches only: a last partial batch
+    would be a second input shape, which XLA compiles a second time. The images left out differ from
+    epoch to epoch. Seeded per epoch, so a resumed run continues the same sequence."""
+    order = np.random.default_rng([seed, epoch]).permutation(size)
+    whole = max(1, size // batch_size) * batch_size
+    return order[:whole]
+
+
+def epochs_to_fit(x: np.ndarray, y: np.ndarray, preset: Preset, seed: int, initial_epoch: int = 0):
+    """(images, labels, epoch index) for each epoch still to train, each in its training order.
+
+    The next epoch's shuffled copy is gathered in a background thread while this epoch trains (NumPy
+    releases the GIL while copying): on a GPU an epoch of the quick preset takes under half a second,
+    and the 55,000-image gather (~70 ms on a CPU core) would otherwise stall the device between epochs."""
+    if preset.steps is not None:
+        yield (*tutorial_batches(x, y, preset.steps, preset.batch_size, seed), 0)
+        return
+
+    def shuffled(epoch: int) -> tuple[np.ndarray, np.ndarray, int]:
+        order = epoch_order(len(x), preset.batch_size, seed, epoch)
+        return x[order], y[order], epoch
+
+    epochs = range(initial_epoch, preset.epochs)
+    with ThreadPoolExecutor(max_workers=1) as gatherer:
+        upcoming = gatherer.submit(shuffled, epochs[0]) if epochs else None
+        for epoch in epochs:
+            current = upcoming.result()
+            upcoming = gatherer.submit(shuffled, epoch + 1) if epoch + 1 < preset.epochs else None
+            yield current
+
+
 def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, preset: Preset, seed: int, *,
         validation: tuple[np.ndarray, np.ndarray] | None = None,
         callbacks: Sequence[keras.callbacks.Callback] = (), initial_epoch: int = 0,
-        verbose: int = 1) -> keras.callbacks.History:
-    """Whole shuffled epochs, or (a step budget) the tutorial's stream of `steps` batches."""
-    if preset.steps is not None:
-        x, y = tutorial_batches(x, y, preset.steps, preset.batch_size, seed)
-    return model.fit(x, y, batch_size=preset.batch_size, epochs=epochs_of(preset),
-                     initial_epoch=initial_epoch, shuffle=preset.steps is None,
-                     validation_data=validation, callbacks=list(callbacks), verbose=verbose)
+        verbose: int = 1) -> dict[str, list[float]]:
+    """Whole shuffled epochs of whole batches, or (a step budget) the tutorial's stream of `steps`
+    batches; returns the history. Validation runs in EVAL_BATCH batches. Every batch of a run has
+    one shape, so XLA compiles the train step once and the evaluation step once.
+
+    Each epoch is one `fit` call on that epoch's shuffled copy of the images (one gather an epoch
+    instead of one a batch); Keras keeps the compiled step functions between calls."""
+    history: dict[str, list[float]] = {}
+    for x_epoch, y_epoch, epoch in epochs_to_fit(x, y, preset, seed, initial_epoch):
+        logs = model.fit(x_epoch, y_epoch, batch_size=preset.batch_size, epochs=epoch + 1,
+                         initial_epoch=epoch, shuffle=False, validation_data=validation,
+                         validation_batch_size=EVAL_BATCH, callbacks=list(callbacks), verbose=verbose)
+        for key, values in logs.history.items():
+            history.setdefault(key, []).extend(values)
+    return history
 
 
 # --- 5. Evaluate it --------------------------------------------------------------------------------
 
 def evaluate(model: keras.Model, data: Mnist) -> tuple[float, float, np.ndarray]:
-    """Test loss, test accuracy and the predicted digit for each of the 10,000 test images."""
-    loss, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=1000, verbose=0)
-    probs = model.predict(data.x_test, batch_size=1000, verbose=0)
-    return float(loss), float(accuracy), probs.argmax(axis=1)
+    """Test loss, test accuracy and the predicted digit for each of the 10,000 test images, from one
+    prediction pass (one more step function to compile, and one pass instead of two). The loss is
+    Keras' sparse categorical cross-entropy on probabilities, clipped as Keras clips them."""
+    probs = np.asarray(model.predict(data.x_test, batch_size=EVAL_BATCH, verbose=0), dtype=np.float64)
+    epsilon = keras.config.epsilon()
+    picked = np.clip(probs[np.arange(len(data.y_test)), data.y_test], epsilon, 1.0 - epsilon)
+    predictions = probs.argmax(axis=1)
+    return float(-np.log(picked).mean()), float((predictions == data.y_test).mean()), predictions
 
 
 # --- 6. Save the artifacts -------------------------------------------------------------------------
@@ -206,10 +259,14 @@ def train(args: argparse.Namespace) -> int:
     if args.resume and state is None:
         raise TrainingError(f"no checkpoint in {out} to resume from; run without --resume")
 
-    split_cpu(args.cpu_devices)
+    try:
+        split_cpu(args.cpu_devices)
+    except ValueError as exc:
+        raise TrainingError(f"--cpu-devices: {exc}; use --cpu-devices 1") from None
     devices = detect_devices()
-    print(f"device: {devices.describe()}", flush=True)
-    precision = configure_precision(devices)
+    cache = compilation_cache(args, devices)
+    print(f"device: {devices.describe()}" + (f"; compilation cache {cache}" if cache else ""), flush=True)
+    precision = configure_precision(args.precision)
     make_deterministic(args.seed)
 
     load_started = time.perf_counter()
@@ -224,42 +281,81 @@ def train(args: argparse.Namespace) -> int:
                             "resume with the same options, or start afresh without --resume")
     history: dict[str, list[float]] = dict(state["history"]) if state else {}
     initial_epoch = state["epoch"] if state else 0
+    clock = EpochClock(preset.batch_size)
 
-    with distribution_scope(devices) as strategy:
+    with CompileLog() as compiled, distribution_scope(devices) as strategy:
         if state:
             model = keras.models.load_model(out / state["model_file"])
             print(f"resuming after epoch {initial_epoch} of {epochs_of(preset)}", flush=True)
         else:
-            model = compile_model(build(preset, args.seed), preset, len(data.x_train),
-                                  jit=devices.kind == "gpu")
+            model = compile_model(build(preset, args.seed), preset, len(data.x_train), jit=uses_xla(devices))
         print(f"{preset.model}: {network_of(model).count_params():,} parameters; preset {preset.name} "
               f"({preset.description}); {strategy}; {precision}", flush=True)
 
         fit_started = time.perf_counter()
         fit(model, data.x_train, data.y_train, preset, args.seed, validation=(data.x_val, data.y_val),
-            callbacks=[EpochCheckpoint(out, run_config, history)], initial_epoch=initial_epoch)
+            callbacks=[clock, EpochCheckpoint(out, run_config, history)], initial_epoch=initial_epoch)
         train_seconds = time.perf_counter() - fit_started + (state or {}).get("train_seconds", 0.0)
         test_loss, test_accuracy, predictions = evaluate(model, data)
 
+    timing = clock.summary()
     metrics = build_metrics(args, preset, model, data, devices, history, {
         "test_accuracy": test_accuracy, "test_loss": test_loss,
         "train_seconds": round(train_seconds, 2), "data_load_seconds": round(load_seconds, 2),
-        "precision": precision, "strategy": strategy,
+        "precision": precision, "strategy": strategy, **timing,
+        "xla": uses_xla(devices), "compilations": compiled.summary(),
+        "compilation_cache": str(cache) if cache else None,
     })
     save_artifacts(out, model, metrics, history, data.y_test, predictions)
     remove_checkpoint(out)
 
     print(f"test accuracy {test_accuracy:.2%} · {network_of(model).count_params():,} parameters · "
           f"trained in {train_seconds:.1f} s (data load {load_seconds:.1f} s) · artifacts in {out}/")
+    print(describe_speed(timing, compiled))
     print(f"next: python -m export --model {out / 'model.keras'} --out {out / 'web_model'}")
     return 0
 
 
+def compilation_cache(args: argparse.Namespace, devices: DeviceSetup) -> Path | None:
+    """On JAX, turn on the persistent compilation cache (unless --no-compile-cache) and return its
+    folder; None elsewhere."""
+    if devices.backend != "jax" or args.no_compile_cache:
+        return None
+    folder = args.compile_cache or default_cache_dir()
+    try:
+        enable_compilation_cache(folder)
+    except OSError as exc:
+        raise TrainingError(f"--compile-cache {folder} cannot be used ({exc.strerror or exc}); "
+                            "choose another folder or pass --no-compile-cache") from None
+    return folder
+
+
+def describe_speed(timing: dict, compiled: CompileLog) -> str:
+    """The console line on compiling and steady-state speed."""
+    parts = []
+    if timing["compile_seconds"] is not None:
+        parts.append(f"compiling and warm-up {timing['compile_seconds']:.1f} s")
+    steps = compiled.step_compilations()
+    if steps:
+        counts = ", ".join(f"{name} x{count}" for name, count in sorted(steps.items()))
+        hits = f", {compiled.cache_hits} from the compilation cache" if compiled.cache_hits else ""
+        parts.append(f"compiled {counts}{hits}")
+    if timing["steady_images_per_s"]:
+        parts.append(f"steady state {timing['steady_images_per_s']:,.0f} images/s "
+                     f"({timing['steady_step_ms']:.1f} ms a step)")
+    return " · ".join(parts) if parts else "no steady-state timing (a single step)"
+
+
+BACKEND_PACKAGES = {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib"), "torch": ("torch",)}
+
+
 def build_metrics(args: argparse.Namespace, preset: Preset, model: keras.Model, data: Mnist,
                   devices: DeviceSetup, history: dict[str, list[float]], measured: dict) -> dict:
-    """Everything metrics.json records about the run."""
-    import tensorflow as tf
-
+    """Everything metrics.json records about the run; versions are those of the packages the run used
+    (the backend's own, never another backend's, which need not be installed)."""
+    backend = keras.backend.backend()
+    versions = {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__}
+    versions.update({name: package_version(name) for name in BACKEND_PACKAGES.get(backend, ())})
     return {
         **measured,
         "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
@@ -278,9 +374,8 @@ def build_metrics(args: argparse.Namespace, preset: Preset, model: keras.Model, 
         "seed": args.seed,
         "train_images": len(data.x_train),
         "device": devices.describe(),
-        "backend": keras.backend.backend(),
-        "versions": {"python": platform.python_version(), "keras": keras.__version__,
-                     "tensorflow": tf.__version__, "numpy": np.__version__},
+        "backend": backend,
+        "versions": versions,
         "data_source": data.source,
         "data_sha256": data.sha256,
     }
