@@ -8,6 +8,11 @@ batch for a `[1, ...]` tensor.) Builtin TFLite ops only: LiteRT.js has no Tensor
 `--quantize float16` stores float16 weights, as the TF.js model does (computed in float32 once
 loaded); uint8 keeps float32 weights (TFLite's 8-bit schemes change the arithmetic, not only the
 download), so the `.tflite` is then proven against the export's looser thresholds in full precision.
+
+`--litert int8` adds a full-integer model (`quantize="int8"`): TensorFlow's own post-training
+quantization (`Optimize.DEFAULT`, a representative dataset, `TFLITE_BUILTINS_INT8`) with float32
+at the model's inputs and outputs, so callers feed and read the same tensors. An op with no integer
+kernel stops the conversion unless float fallback is allowed; `float_ops` names the ops left in float.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,11 +68,45 @@ def _converter_message(exc: Exception) -> str:
     return (lines[0][:200] if lines else type(exc).__name__)
 
 
+def representative_dataset(calibration: dict[str, np.ndarray]) -> Callable[[], Iterator[dict[str, np.ndarray]]]:
+    """The converter's calibration feed: one sample at a time (batch 1), keyed by input name."""
+    count = len(next(iter(calibration.values())))
+
+    def feed() -> Iterator[dict[str, np.ndarray]]:
+        for index in range(count):
+            yield {name: values[index:index + 1] for name, values in calibration.items()}
+
+    return feed
+
+
+def _configure(converter: Any, quantize: str, calibration: dict[str, np.ndarray] | None,
+               allow_float_fallback: bool) -> None:
+    """Ops and optimizations for `quantize`: none, float16 weights, or full integer (int8)."""
+    import tensorflow as tf
+
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        if not calibration:
+            raise ValueError("full-integer quantization needs calibration samples")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative_dataset(calibration)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8] + (
+            [tf.lite.OpsSet.TFLITE_BUILTINS] if allow_float_fallback else [])
+        # float32 at the model's edges: a Quantize op after each input, a Dequantize before each output
+        converter.inference_input_type = tf.float32
+        converter.inference_output_type = tf.float32
+
+
 def write_tflite(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
                  samples: dict[str, np.ndarray], path: Path, verbose: bool = False,
-                 quantize: str = "none") -> TfliteModel:
-    """Convert `model` to a batch-1 `.tflite` at `path` (float16 weights with `quantize` "float16");
-    TfliteUnavailable when the converter refuses."""
+                 quantize: str = "none", *, calibration: dict[str, np.ndarray] | None = None,
+                 allow_float_fallback: bool = False) -> TfliteModel:
+    """Convert `model` to a batch-1 `.tflite` at `path` (float16 weights with `quantize` "float16";
+    full integer, calibrated on `calibration`, with "int8"); TfliteUnavailable when the converter
+    refuses."""
     import keras
     import tensorflow as tf
 
@@ -79,18 +119,41 @@ def write_tflite(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
             archive.add_endpoint("serve", serving_function(model, fixed, outputs))
             archive.write_out(str(saved_model), verbose=verbose)
             converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-            if quantize == "float16":
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-                converter.target_spec.supported_types = [tf.float16]
+            _configure(converter, quantize, calibration, allow_float_fallback)
             path.write_bytes(converter.convert())
     except Exception as exc:  # the converter raises many types (ConverterError, ValueError, ...)
-        raise TfliteUnavailable(f"the TFLite converter cannot take this model: {_converter_message(exc)}"
-                                ) from None
+        message = _converter_message(exc)
+        if quantize == "int8" and not allow_float_fallback:
+            message += (" (an op with no integer kernel: --allow-float-fallback keeps such ops in float "
+                        "and names them)")
+        raise TfliteUnavailable(f"the TFLite converter cannot take this model: {message}") from None
     finally:
         shutil.rmtree(saved_model, ignore_errors=True)
         release_freed_memory()
     return describe(path, inputs, outputs)
+
+
+# Ops at the edges of a full-integer model that convert between float32 and int8 by design.
+_EDGE_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
+
+
+def float_ops(path: Path) -> list[str]:
+    """The ops of a `.tflite` that compute in float (by name, each once, in graph order), apart from
+    the Quantize/Dequantize ops that bring float32 inputs and outputs in and out."""
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=str(path))
+    dtypes = {t["index"]: np.dtype(t["dtype"]) for t in interpreter.get_tensor_details()}
+    found: list[str] = []
+    for op in interpreter._get_ops_details():  # the public API lists tensors, not ops
+        name = op["op_name"]
+        tensors = [i for i in (*op["inputs"], *op["outputs"]) if i >= 0]
+        if name not in _EDGE_OPS and any(dtypes.get(i) == np.float32 for i in tensors) \
+                and name not in found:
+            found.append(name)
+    return found
 
 
 def describe(path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> TfliteModel:
