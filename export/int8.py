@@ -111,8 +111,8 @@ def judge(values: dict[str, np.ndarray], reference: Reference, count: int,
                 failures.append(f"{name}: argmax agreement {100 * agreement:.2f} % < "
                                 f"{100 * thresholds['min_agreement']:.2f} %")
         elif figures["rms_error_of_spread"] > thresholds["max_rms_error_of_spread"]:
-            failures.append(f"{name}: RMS error {figures['rms_error_of_spread']:.3f} of the output's spread > "
-                            f"{thresholds['max_rms_error_of_spread']:g}")
+            failures.append(f"{name}: RMS error {figures['rms_error_of_spread']:.3f} of the output's "
+                            f"spread > {thresholds['max_rms_error_of_spread']:g}")
         outputs[name] = figures
     result: dict[str, Any] = {"samples": count, "outputs": outputs}
     labels = reference.samples.labels
@@ -122,11 +122,12 @@ def judge(values: dict[str, np.ndarray], reference: Reference, count: int,
         scores = np.asarray(values[first]).reshape(-1, reference.expected[first].shape[-1])[:count]
         quantized = float((scores.argmax(axis=1) == labels[:count]).mean())
         change = 100.0 * (quantized - native)
-        result["accuracy"] = {"digits": count, "keras": native, "int8": quantized, "change_pp": round(change, 4)}
+        result["accuracy"] = {"digits": count, "keras": native, "int8": quantized,
+                              "change_pp": round(change, 4)}
         limit = thresholds["max_accuracy_drop_pp"]
         if count < reference.samples.count:
-            failures.append(f"test accuracy on {count:,} of {reference.samples.count:,} digits only: the rule "
-                            "needs every test digit")
+            failures.append(f"test accuracy on {count:,} of {reference.samples.count:,} digits only: the "
+                            "rule needs every test digit")
         elif -change > limit + 1e-9:
             failures.append(f"test accuracy {100 * quantized:.2f} % is {-change:.3f} pp below Keras' "
                             f"{100 * native:.2f} % (at most {limit:g} pp)")
@@ -190,8 +191,8 @@ def int8_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
     figures["float_ops"] = float_ops(path)
     if not verify:
         figures["seconds"] = round(time.monotonic() - started, 2)
-        return Int8Target(int8_block("unverified", "--no-verify: never compared with Keras", tflite, **figures),
-                          tflite)
+        block = int8_block("unverified", "--no-verify: never compared with Keras", tflite, **figures)
+        return Int8Target(block, tflite)
     target = prove_int8(tflite, reference, calibration, staging, budget_s, figures, say)
     target.block["seconds"] = round(time.monotonic() - started, 2)
     return target
@@ -220,12 +221,13 @@ def prove_int8(tflite: TfliteModel, reference: Reference, calibration: Calibrati
             return _refuse("unavailable", f"LiteRT.js did not run in Chromium: {exc}", tflite, **figures)
     if run.errors:
         accelerator, error = next(iter(run.errors.items()))
-        return _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.int8.tflite: {error}", tflite,
-                       **figures)
+        return _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.int8.tflite: {error}",
+                       tflite, **figures)
     wasm = dict(run.results["wasm"])
     values = {name: np.asarray(v, dtype=np.float32) for name, v in wasm.pop("values").items()}
     verdict = judge(values, reference, int(wasm["samples"]), figures["thresholds"])
-    verdict.update({key: wasm.get(key) for key in ("of", "ms_per_sample", "stopped_by", "chromium")})
+    kept = ("of", "ms_per_sample", "stopped_by", "chromium", "batch1_ms", "batch1_calls")
+    verdict.update({key: wasm.get(key) for key in kept})
     proof = {"browser": {"wasm": verdict}, "threads": run.threads, "passed": verdict["passed"]}
     if not verdict["passed"]:
         more = f"; {len(verdict['failures']) - 1} more" if len(verdict["failures"]) > 1 else ""

@@ -99,8 +99,8 @@ def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
         if target.figures and found.status == "proven":
             target.figures["litert_int8"] = _int8_figures(found, target.figures["litert"])
     if target.figures:
-        target.figures["tfjs"] = replace(target.figures["tfjs"], precision=TFJS_PRECISION.get(quantize, quantize),
-                                         accuracy=tfjs_accuracy)
+        target.figures["tfjs"] = replace(target.figures["tfjs"], accuracy=tfjs_accuracy,
+                                         precision=TFJS_PRECISION.get(quantize, quantize))
         target.runtimes = runtimes_block(target.figures)
     return target
 
@@ -110,7 +110,8 @@ def _int8_figures(found: Int8Target, litert: RuntimeFigures) -> RuntimeFigures:
     assert found.tflite is not None and found.batch1_ms is not None
     model_raw, model_gzip = sizes([found.tflite.path])
     verdict = found.block["proof"]["browser"]["wasm"]
-    accuracy = {name: {key: figures[key] for key in ("agreement", "rms_error_of_spread") if figures[key] is not None}
+    accuracy = {name: {key: figures[key] for key in ("agreement", "rms_error_of_spread")
+                       if figures[key] is not None}
                 for name, figures in verdict["outputs"].items()}
     cost: dict[str, Any] = {"samples": verdict["samples"], "held_out": True, "outputs": accuracy}
     if "accuracy" in verdict:

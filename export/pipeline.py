@@ -97,7 +97,8 @@ class ExportOptions:
         if not self.shard_mb > 0:
             raise ExportError(f"--shard-mb {self.shard_mb:g} must be more than 0")
         if self.allow_float_fallback and not self.int8:
-            raise ExportError("--allow-float-fallback applies to the full-integer model only: add --litert int8")
+            raise ExportError("--allow-float-fallback applies to the full-integer model only: add "
+                              "--litert int8")
         unknown = [b for b in self.backends if b not in NODE_BACKENDS]
         if unknown or not self.backends:
             wrong = unknown[0] if unknown else "(none)"

@@ -114,11 +114,12 @@ def int8_lines(block: dict[str, Any] | None) -> list[str]:
     lines = []
     calibration = block.get("calibration") or {}
     if calibration:
-        lines.append(f"  int8 calibration {calibration['samples']:,} samples ({calibration['source']}); proven "
-                     f"on {calibration['held_out']:,} held-out samples")
+        lines.append(f"  int8 calibration {calibration['samples']:,} samples ({calibration['source']}); "
+                     f"proven on {calibration['held_out']:,} held-out samples")
     limits = block.get("thresholds") or {}
     if limits:
-        lines.append(f"  int8 rules     need {', '.join(f'{key} {value:g}' for key, value in limits.items())}")
+        rule = ", ".join(f"{key} {value:g}" for key, value in limits.items())
+        lines.append(f"  int8 rules     need {rule}")
     for accelerator, result in ((block.get("proof") or {}).get("browser") or {}).items():
         for name, figures in result["outputs"].items():
             agreement = figures.get("agreement")
@@ -132,7 +133,8 @@ def int8_lines(block: dict[str, Any] | None) -> list[str]:
                          f"{accuracy['digits']:,} digits")
         lines[-1] += f"  {'PASS' if result.get('passed') else 'FAIL'} ({accelerator})"
     if block.get("float_ops"):
-        lines.append(f"  int8 float ops {', '.join(block['float_ops'])} (kept in float: --allow-float-fallback)")
+        lines.append(f"  int8 float ops {', '.join(block['float_ops'])} (kept in float by "
+                     "--allow-float-fallback)")
     status = block["status"]
     if status in ("proven", "unverified"):
         size = block.get("bytes") or 0

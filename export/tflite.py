@@ -68,7 +68,8 @@ def _converter_message(exc: Exception) -> str:
     return (lines[0][:200] if lines else type(exc).__name__)
 
 
-def representative_dataset(calibration: dict[str, np.ndarray]) -> Callable[[], Iterator[dict[str, np.ndarray]]]:
+def representative_dataset(calibration: dict[str, np.ndarray]
+                           ) -> Callable[[], Iterator[dict[str, np.ndarray]]]:
     """The converter's calibration feed: one sample at a time (batch 1), keyed by input name."""
     count = len(next(iter(calibration.values())))
 
