@@ -110,8 +110,8 @@ def _int8_figures(found: Int8Target, litert: RuntimeFigures) -> RuntimeFigures:
     assert found.tflite is not None and found.batch1_ms is not None
     model_raw, model_gzip = sizes([found.tflite.path])
     verdict = found.block["proof"]["browser"]["wasm"]
-    accuracy = {name: {key: figures[key] for key in ("agreement", "rms_error_of_spread")
-                       if figures[key] is not None}
+    accuracy = {name: {key: figures[key] for key in ("agreement", "ties", "rms_error_of_spread")
+                       if figures.get(key) is not None}
                 for name, figures in verdict["outputs"].items()}
     cost: dict[str, Any] = {"samples": verdict["samples"], "held_out": True, "outputs": accuracy}
     if "accuracy" in verdict:

@@ -123,7 +123,8 @@ def int8_lines(block: dict[str, Any] | None) -> list[str]:
     for accelerator, result in ((block.get("proof") or {}).get("browser") or {}).items():
         for name, figures in result["outputs"].items():
             agreement = figures.get("agreement")
-            agree = f"  argmax agreement {_pct(agreement)}" if agreement is not None else ""
+            ties = f" (+{figures['ties']:,} ties within one int8 step)" if figures.get("ties") else ""
+            agree = f"  argmax agreement {_pct(agreement)}{ties}" if agreement is not None else ""
             lines.append(f"  {'LiteRT.js int8':<14} {name:<16} max |Δ| {figures['max_abs_diff']:.2e}, RMS "
                          f"{figures['rms_error_of_spread']:.3f} of spread{agree}")
         accuracy = result.get("accuracy")

@@ -84,7 +84,9 @@ def cost_text(accuracy: Mapping[str, Any] | None) -> str | None:
     if accuracy.get("outputs"):  # an int8 proof on held-out samples
         for name, figures in accuracy["outputs"].items():
             if "agreement" in figures:
-                parts.append(f"{name} argmax agrees with Keras on {100 * figures['agreement']:.2f} %")
+                ties = figures.get("ties") or 0
+                tied = f" (+{ties:,} ties within one int8 step)" if ties else ""
+                parts.append(f"{name} argmax agrees with Keras on {100 * figures['agreement']:.2f} %{tied}")
             elif "rms_error_of_spread" in figures:
                 parts.append(f"{name} RMS error {figures['rms_error_of_spread']:.3f} of its spread")
         if accuracy.get("accuracy_change_pp") is not None:

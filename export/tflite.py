@@ -122,6 +122,16 @@ def write_tflite(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
             converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
             _configure(converter, quantize, calibration, allow_float_fallback)
             path.write_bytes(converter.convert())
+        # The converter keeps an op with no integer kernel in float between a Dequantize and a
+        # Quantize without a word, even with TFLITE_BUILTINS_INT8 alone: that is only allowed on request.
+        left = float_ops(path) if quantize == "int8" and not allow_float_fallback else []
+        if left:
+            path.unlink(missing_ok=True)
+            raise TfliteUnavailable(f"{', '.join(left)} ha{'ve' if len(left) > 1 else 's'} no integer kernel "
+                                    "in TFLite, so model.int8.tflite would compute it in float: "
+                                    "--allow-float-fallback accepts that (and names the ops)")
+    except TfliteUnavailable:
+        raise
     except Exception as exc:  # the converter raises many types (ConverterError, ValueError, ...)
         message = _converter_message(exc)
         if quantize == "int8" and not allow_float_fallback:
@@ -155,6 +165,26 @@ def float_ops(path: Path) -> list[str]:
                 and name not in found:
             found.append(name)
     return found
+
+
+def output_steps(path: Path) -> dict[str, float]:
+    """Per output of a full-integer `.tflite`, by signature name: the step of the int8 grid it is
+    computed on (the scale of the tensor its Dequantize reads); differences below it are ties."""
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=str(path))
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    producers = {out: op for op in interpreter._get_ops_details() for out in op["outputs"]}
+    key = next(iter(interpreter.get_signature_list()))
+    steps = {}
+    for name, index in interpreter.get_signature_runner(key).get_output_details().items():
+        op = producers.get(index["index"])
+        if op is not None and op["op_name"] == "DEQUANTIZE":
+            scale, _zero = tensors[op["inputs"][0]]["quantization"]
+            steps[name] = float(scale)
+    return steps
 
 
 def describe(path: Path, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> TfliteModel:
