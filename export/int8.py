@@ -180,7 +180,8 @@ def _refuse(status: str, reason: str, tflite: TfliteModel, **figures: Any) -> In
 def int8_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
                 staging: Path, *, verify: bool, budget_s: float | None, allow_float_fallback: bool,
                 data_dir: str | Path | None = None, verbose: bool = False,
-                say: Callable[[str], None] = lambda _message: None) -> Int8Target:
+                say: Callable[[str], None] = lambda _message: None,
+                saved_model: Path | None = None) -> Int8Target:
     """Write `staging/model.int8.tflite`, prove it in Chromium on held-out samples, keep or leave it out."""
     started = time.monotonic()
     path = staging / LITERT_INT8_MODEL
@@ -191,7 +192,8 @@ def int8_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
         f"{'training digits' if reference.samples.kind == MNIST_KIND else 'proof samples'})")
     try:
         tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, path, verbose, "int8",
-                              calibration=calibration.arrays, allow_float_fallback=allow_float_fallback)
+                              calibration=calibration.arrays, allow_float_fallback=allow_float_fallback,
+                              saved_model=saved_model)
     except TfliteUnavailable as exc:
         path.unlink(missing_ok=True)
         return Int8Target(int8_block("unavailable", str(exc), **figures))

@@ -87,14 +87,20 @@ def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
     TF.js model). Without `browser` they are not written at all (LiteRT.js runs only in a browser).
     `tfjs_accuracy` is the TF.js model's cost against Keras, for the runtime advice.
     """
-    target = float_target(model, inputs, outputs, reference, staging, wanted=wanted, verify=verify,
-                          browser=browser, budget_s=budget_s, quantize=quantize, verbose=verbose, say=say)
-    if int8 and target.status not in PUBLISHED:
+    # One fixed-shape SavedModel for both conversions: writing it again would cost seconds.
+    with tempfile.TemporaryDirectory(prefix="litert-export-savedmodel-") as tmp:
+        saved_model = Path(tmp) / "saved_model"
+        target = float_target(model, inputs, outputs, reference, staging, wanted=wanted, verify=verify,
+                              browser=browser, budget_s=budget_s, quantize=quantize, verbose=verbose, say=say,
+                              saved_model=saved_model)
+        found = None
+        if int8 and target.status in PUBLISHED:
+            found = int8_target(model, inputs, outputs, reference, staging, verify=verify, budget_s=budget_s,
+                                allow_float_fallback=allow_float_fallback, data_dir=data_dir,
+                                verbose=verbose, say=say, saved_model=saved_model)
+    if int8 and found is None:
         target.int8 = int8_block("unproven", f"not tried: model.tflite was not published ({target.status})")
-    elif int8:
-        found = int8_target(model, inputs, outputs, reference, staging, verify=verify, budget_s=budget_s,
-                            allow_float_fallback=allow_float_fallback, data_dir=data_dir, verbose=verbose,
-                            say=say)
+    elif found is not None:
         target.int8 = found.block
         if target.figures and found.status == "proven":
             target.figures["litert_int8"] = _int8_figures(found, target.figures["litert"])
@@ -124,7 +130,8 @@ def _int8_figures(found: Int8Target, litert: RuntimeFigures) -> RuntimeFigures:
 def float_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
                  staging: Path, *, wanted: bool, verify: bool, browser: bool, budget_s: float | None,
                  quantize: str = "none", verbose: bool = False,
-                 say: Callable[[str], None] = lambda _message: None) -> LitertTarget:
+                 say: Callable[[str], None] = lambda _message: None,
+                 saved_model: Path | None = None) -> LitertTarget:
     """The float `model.tflite`: written, proven and timed beside TF.js, or left out with the reason."""
     if not wanted:
         return LitertTarget(status_block("off", OFF))
@@ -133,7 +140,7 @@ def float_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
     say("converting to model.tflite for LiteRT.js (batch 1)")
     try:
         tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, staging / LITERT_MODEL,
-                              verbose, quantize)
+                              verbose, quantize, saved_model=saved_model)
     except TfliteUnavailable as exc:
         (staging / LITERT_MODEL).unlink(missing_ok=True)
         return LitertTarget(status_block("unavailable", str(exc)))

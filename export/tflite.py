@@ -104,21 +104,26 @@ def _configure(converter: Any, quantize: str, calibration: dict[str, np.ndarray]
 def write_tflite(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
                  samples: dict[str, np.ndarray], path: Path, verbose: bool = False,
                  quantize: str = "none", *, calibration: dict[str, np.ndarray] | None = None,
-                 allow_float_fallback: bool = False) -> TfliteModel:
+                 allow_float_fallback: bool = False, saved_model: Path | None = None) -> TfliteModel:
     """Convert `model` to a batch-1 `.tflite` at `path` (float16 weights with `quantize` "float16";
     full integer, calibrated on `calibration`, with "int8"); TfliteUnavailable when the converter
-    refuses."""
+    refuses. `saved_model`: a folder the fixed-shape SavedModel is kept in (written there when
+    empty, read when not), so a second conversion of the same model skips writing it again; the
+    caller removes it. Without it, a temporary one."""
     import keras
     import tensorflow as tf
 
     fixed = fixed_specs(inputs, samples)
-    saved_model = Path(tempfile.mkdtemp(prefix="litert-export-savedmodel-"))
+    kept = saved_model is not None
+    saved_model = saved_model or Path(tempfile.mkdtemp(prefix="litert-export-savedmodel-"))
     try:
         with captured_output(verbose):
-            archive = keras.export.ExportArchive()
-            archive.track(model)
-            archive.add_endpoint("serve", serving_function(model, fixed, outputs))
-            archive.write_out(str(saved_model), verbose=verbose)
+            if not (saved_model / "saved_model.pb").is_file():
+                saved_model.mkdir(parents=True, exist_ok=True)
+                archive = keras.export.ExportArchive()
+                archive.track(model)
+                archive.add_endpoint("serve", serving_function(model, fixed, outputs))
+                archive.write_out(str(saved_model), verbose=verbose)
             converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
             _configure(converter, quantize, calibration, allow_float_fallback)
             path.write_bytes(converter.convert())
@@ -139,7 +144,8 @@ def write_tflite(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
                         "and names them)")
         raise TfliteUnavailable(f"the TFLite converter cannot take this model: {message}") from None
     finally:
-        shutil.rmtree(saved_model, ignore_errors=True)
+        if not kept:
+            shutil.rmtree(saved_model, ignore_errors=True)
         release_freed_memory()
     return describe(path, inputs, outputs)
 
