@@ -1,12 +1,20 @@
 """TF.js beside LiteRT.js: the same Keras models exported to both targets by `export.export_model`,
 then timed in one headless Chromium page served by our app, as a visitor's browser runs them.
 
-Per model: milliseconds per call at batch 1 on TF.js wasm and webgl and LiteRT.js wasm (the median
-of `calls` timed calls after `warmup` untimed ones, through the shared proof runner's `timeCalls`,
-on the model page's own modules), the speed-up, the downloads (runtime gzip and model, from
-metadata.json's `runtimes`), and how far each runtime's outputs are from Keras' (the export's
-Chromium proofs). For the digit model, also the digit page's open-to-ready and first answer on
-each runtime: what the first-load default is decided on. `python -m benchmarks --only runtimes`.
+Per model: milliseconds per call at batch 1 on TF.js wasm and webgl, LiteRT.js wasm with the float
+model.tflite and with its full-integer twin model.int8.tflite (`--litert int8`; the median of
+`calls` timed calls after `warmup` untimed ones, through the shared proof runner's `timeCalls`, on
+the model page's own modules), the speed-ups, the downloads (runtime gzip and model, from
+metadata.json's `runtimes`), how far each runtime's outputs are from Keras' (the export's Chromium
+proofs), what int8 costs and what it adds to the export's time. For the digit model, also the digit
+page's open-to-ready and first answer on each runtime: what the first-load default is decided on.
+`python -m benchmarks --only runtimes`.
+
+int8's accuracy cost is measured on data that means something: the digit model on the MNIST test
+digits (test accuracy on all 10,000, calibrated on training digits); the application networks
+(random weights, see benchmarks/app_models.py, so there is no accuracy to lose, only agreement with
+Keras) on MNIST digits scaled up to their input size as RGB images in the range their front end
+expects: real images rather than noise, proven on test digits after calibrating on training digits.
 """
 
 from __future__ import annotations
@@ -35,8 +43,11 @@ class Plan:
     digits: int  # MNIST test digits (the digit model)
 
 
-FULL = Plan(calls=30, warmup=5, samples_count=32, digits=1000)
+FULL = Plan(calls=30, warmup=5, samples_count=32, digits=10_000)
 SMOKE = Plan(calls=5, warmup=1, samples_count=8, digits=100)
+# Application networks: this many test digits held out for the int8 proof, after as many training
+# digits the exporter calibrates on (export.int8 calibrates on the last proof samples).
+DIGIT_IMAGES = {False: 48, True: 4}  # full, smoke
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,12 @@ def _mobilenet(size: int, alpha: float) -> Callable[[Bench], Any]:
     return build
 
 
+def _efficientnet_b0(_bench: Bench) -> Any:
+    from benchmarks.app_models import efficientnet_b0
+
+    return efficientnet_b0()
+
+
 def _smoke_mobilenet(_bench: Bench) -> Any:
     from benchmarks.app_models import smoke_mobilenet
 
@@ -69,7 +86,31 @@ SUBJECTS = (
     Subject("digit CNN", _digit_model),
     Subject("MobileNetV2 alpha 0.35, 96x96", _mobilenet(96, 0.35)),
     Subject("MobileNetV2, 224x224", _mobilenet(224, 1.0)),
+    Subject("EfficientNetB0, 224x224", _efficientnet_b0),
 )
+
+
+def digit_images(model: Any, count: int) -> dict[str, Any]:
+    """`count` MNIST test digits then `count` training digits, scaled to the model's image input
+    (bilinear), grey copied to its channels, in the range its front end expects (export.samples'
+    rule: 0..N for a Rescaling(1/N) front end, else -1..1 as keras.applications' preprocess_input).
+    The exporter calibrates its int8 model on the training digits and proves it on the test digits."""
+    import numpy as np
+    import tensorflow as tf
+
+    from export.samples import float_range
+    from export.specs import input_specs
+    from mnist_tfjs.mnist import load_mnist
+
+    [spec] = input_specs(model)
+    _, height, width, channels = spec.shape
+    data = load_mnist()
+    digits = np.concatenate([data.x_test[:count], data.x_train[:count]])
+    images = tf.image.resize(digits, (height, width)).numpy()
+    images = np.repeat(images, channels, axis=-1)
+    kind, _low, high = float_range(model, 0)
+    scaled = images * high if kind == "uniform" else images * 2.0 - 1.0
+    return {spec.name: scaled.astype(np.float32)}
 SMOKE_SUBJECTS = (Subject("MobileNetV2 alpha 0.35, 32x32, 10 classes", _smoke_mobilenet),)
 
 # Runs in the model page (/model): every runtime and backend in turn, the model loaded afresh,
@@ -89,22 +130,24 @@ TIME_CALLS = """async ({backends, calls, warmup}) => {
       out[`tfjs ${backend}`] = await tfjsProof.timeCalls(tf, model, bundle, {calls, warmup});
     } catch (e) { out[`tfjs ${backend}`] = {error: message(e)}; } finally { model.dispose(); }
   }
-  if (provenLiteRt(metadata)) {
+  for (const [precision, key] of [['float32', 'litert wasm'], ['int8', 'litert int8 wasm']]) {
+    if (!provenLiteRt(metadata, precision)) continue;
     try {
       const litert = await loadLiteRtRuntime();
-      const model = await compileTflite(await fetchTflite(metadata), 'wasm');
+      const model = await compileTflite(await fetchTflite(metadata, precision), 'wasm');
       try {
         const runtime = litertProof.runtime(litert);
-        out['litert wasm'] = await tfjsProof.timeCalls(runtime, model, bundle, {calls, warmup});
+        out[key] = await tfjsProof.timeCalls(runtime, model, bundle, {calls, warmup});
       } finally { model.delete(); }
-    } catch (e) { out['litert wasm'] = {error: message(e)}; }
+    } catch (e) { out[key] = {error: message(e)}; }
   }
   return out;
 }"""
 
 
 def time_calls(page: Any, plan: Plan) -> dict[str, dict[str, Any]]:
-    """{"tfjs wasm": {ms, calls} | {error}, "tfjs webgl": ..., "litert wasm": ...} on an open model page."""
+    """{"tfjs wasm": {ms, calls} | {error}, "tfjs webgl": ..., "litert wasm": ..., "litert int8 wasm": ...}
+    on an open model page."""
     page.wait_for_function("() => window.modelPage !== undefined")
     page.evaluate("window.modelPage.ready")
     return page.evaluate(TIME_CALLS, {"backends": list(TFJS_BACKENDS), "calls": plan.calls,
@@ -115,7 +158,7 @@ def digit_page_loads(browser: Any, url: str, runs: int) -> dict[str, dict[str, A
     """Per runtime, the digit page opened `runs` times in a fresh context: median open-to-ready
     (navigation start to model loaded and warmed up) and first answer (ready plus one digit read)."""
     figures = {}
-    for runtime in ("tfjs", "litert"):
+    for runtime in ("tfjs", "litert", "litert-int8"):
         ready, first = [], []
         for _ in range(runs):
             context = browser.new_context()
@@ -151,9 +194,13 @@ def build_row(name: str, metadata: dict[str, Any], calls: dict[str, dict[str, An
               export_s: float) -> dict[str, Any]:
     """One table row: ms per call per runtime/backend, speed-up, downloads, outputs vs Keras."""
     litert = metadata.get("litert") or {}
+    int8 = metadata.get("litert_int8") or {}
     runtimes = metadata.get("runtimes") or {}
     ms = {key: value.get("ms") for key, value in calls.items()}
     tfjs_wasm, litert_wasm = ms.get("tfjs wasm"), ms.get("litert wasm")
+    int8_wasm = ms.get("litert int8 wasm")
+    int8_s = int8.get("seconds")
+    export_seconds = metadata.get("export_seconds")
     return {
         "model": name,
         "parameters": (metadata.get("source") or {}).get("parameters"),
@@ -172,16 +219,45 @@ def build_row(name: str, metadata: dict[str, Any], calls: dict[str, dict[str, An
         "litert_vs_keras": _worst_relative(((litert.get("proof") or {}).get("browser") or {}).get("wasm")),
         "advice": (runtimes.get("advice") or {}).get("text"),
         "break_even_calls": (runtimes.get("advice") or {}).get("break_even_calls"),
+        **int8_figures(int8, int8_wasm, litert_wasm),
+        "int8_export_s": int8_s,
+        # what --litert int8 adds to the same export with --litert: the int8 step's own seconds
+        "int8_export_overhead": (round(int8_s / (export_seconds - int8_s), 3)
+                                 if int8_s and export_seconds and export_seconds > int8_s else None),
     }
 
 
-def export_both(model: Any, out: Path, plan: Plan) -> tuple[dict[str, Any], float]:
-    """`export.export_model` with LiteRT.js required: (metadata, seconds); BenchError when it fails."""
+def int8_figures(int8: dict[str, Any], int8_ms: float | None, litert_ms: float | None) -> dict[str, Any]:
+    """The int8 model's verdict, size, speed-up over the float .tflite and accuracy cost (its proof)."""
+    verdict = (((int8.get("proof") or {}).get("browser") or {}).get("wasm")) or {}
+    outputs = verdict.get("outputs") or {}
+    agreements = [o["agreement"] for o in outputs.values() if o.get("agreement") is not None]
+    errors = [o["rms_error_of_spread"] for o in outputs.values() if o.get("rms_error_of_spread") is not None]
+    return {
+        "int8_status": int8.get("status"), "int8_reason": int8.get("reason"),
+        "int8_model_bytes": int8.get("bytes"),
+        "int8_float_ops": int8.get("float_ops"),
+        "speedup_int8_vs_litert": round(litert_ms / int8_ms, 2) if int8_ms and litert_ms else None,
+        "int8_agreement": min(agreements) if agreements else None,
+        "int8_rms_error_of_spread": max(errors) if errors else None,
+        "int8_samples": verdict.get("samples"),
+        "int8_accuracy": verdict.get("accuracy"),
+        "int8_proof_ms": verdict.get("batch1_ms"),
+    }
+
+
+def export_both(model: Any, out: Path, plan: Plan, samples: dict[str, Any] | None = None
+                ) -> tuple[dict[str, Any], float]:
+    """`export.export_model` with LiteRT.js float and int8 required: (metadata, seconds); BenchError
+    when it fails."""
     from export import ExportError, export_model
 
     started = time.perf_counter()
     try:
-        metadata = export_model(model, out, litert=True, samples_count=plan.samples_count, digits=plan.digits)
+        # Float fallback allowed, so a network with an op that has no integer kernel still gets
+        # figures; the row names the ops left in float (none means fully integer).
+        metadata = export_model(model, out, litert=True, int8=True, allow_float_fallback=True,
+                                samples=samples, samples_count=plan.samples_count, digits=plan.digits)
     except ExportError as exc:
         raise BenchError(f"export of {out.name}: {exc}") from None
     return metadata, time.perf_counter() - started
@@ -191,10 +267,11 @@ def measure(subject: Subject, bench: Bench, plan: Plan, browser: Any) -> dict[st
     """Export one model to both targets, time both runtimes in Chromium; its row."""
     import keras
 
-    say(f"  {subject.name}: building and exporting (TF.js + LiteRT.js, both proven)")
+    say(f"  {subject.name}: building and exporting (TF.js + LiteRT.js float and int8, all proven)")
     model = subject.build(bench)
     out = bench.work / f"runtimes-{len(list(bench.work.glob('runtimes-*')))}"
-    metadata, export_s = export_both(model, out, plan)
+    images = None if isinstance(model, (str, Path)) else digit_images(model, DIGIT_IMAGES[bench.smoke])
+    metadata, export_s = export_both(model, out, plan, images)
     del model
     keras.backend.clear_session()
     with serving(out) as server:
@@ -220,6 +297,14 @@ def summary_line(row: dict[str, Any]) -> str:
         parts.append(f"LiteRT.js {row['speedup_litert_vs_tfjs_wasm']:.1f}x TF.js wasm")
     if row["litert_status"] != "proven":
         parts.append(f"LiteRT.js {row['litert_status']}: {row['litert_reason']}")
+    if row.get("int8_status") and row["int8_status"] != "proven":
+        parts.append(f"int8 {row['int8_status']}: {row['int8_reason']}")
+    if row.get("int8_agreement") is not None:
+        parts.append(f"int8 agreement {100 * row['int8_agreement']:.2f} % on {row['int8_samples']} held-out")
+    if row.get("int8_accuracy"):
+        parts.append(f"int8 test accuracy {row['int8_accuracy']['change_pp']:+.2f} pp")
+    if row.get("int8_export_overhead") is not None:
+        parts.append(f"int8 step {row['int8_export_s']:.1f} s (+{100 * row['int8_export_overhead']:.0f} %)")
     for runtime, f in (row.get("digit_page") or {}).items():
         parts.append(f"{runtime} open-to-ready {f['ready_ms_median']:.0f} ms, "
                      f"first answer {f['first_answer_ms_median']:.0f} ms")
@@ -241,7 +326,7 @@ def run(bench: Bench) -> dict[str, Any]:
         rows = [measure(subject, bench, plan, browser) for subject in subjects]
         version = f"Chromium {browser.version}"
     return {"rows": rows, "calls": plan.calls, "warmup": plan.warmup, "chromium": version,
-            "backends": [f"tfjs {b}" for b in TFJS_BACKENDS] + ["litert wasm"],
+            "backends": [f"tfjs {b}" for b in TFJS_BACKENDS] + ["litert wasm", "litert int8 wasm"],
             "command": "python -m benchmarks --only runtimes"}
 
 
@@ -281,6 +366,7 @@ def markdown(fig: dict[str, Any]) -> list[str]:
                      f"{_mb(row['tfjs_runtime_gzip_bytes'])} / {_mb(row['litert_runtime_gzip_bytes'])} | "
                      f"{_mb(row['tfjs_model_bytes'])} / {_mb(row['litert_model_bytes'])} | "
                      f"{_rel(row['tfjs_vs_keras'])} / {_rel(row['litert_vs_keras'])} |")
+    lines += int8_markdown(fig)
     for row in fig["rows"]:
         pages = row.get("digit_page")
         if pages:
@@ -291,5 +377,46 @@ def markdown(fig: dict[str, Any]) -> list[str]:
                       f"empty cache, loopback): {cells}."]
         if row.get("advice"):
             lines += ["", f"{row['model']}, the exporter's advice: {row['advice']}"]
+    return lines
+
+
+def _cost(row: dict[str, Any]) -> str:
+    accuracy = row.get("int8_accuracy")
+    if accuracy:
+        return (f"test accuracy {100 * accuracy['keras']:.2f} → {100 * accuracy['int8']:.2f} % "
+                f"({accuracy['change_pp']:+.2f} pp) on {accuracy['digits']:,} test digits")
+    if row.get("int8_agreement") is not None:
+        return (f"argmax agrees with Keras on {100 * row['int8_agreement']:.1f} % of {row['int8_samples']} "
+                "test digits")
+    return "-"
+
+
+def int8_markdown(fig: dict[str, Any]) -> list[str]:
+    """The int8 table: size and speed against the float .tflite, the accuracy cost, the export time."""
+    rows = [row for row in fig["rows"] if row.get("int8_status")]
+    if not rows:
+        return []
+    lines = ["", "#### LiteRT.js int8 (full integer) beside float", "",
+             "`--litert int8`: TensorFlow's post-training full-integer quantization (float32 inputs and "
+             "outputs), calibrated on MNIST training digits, proven in LiteRT.js in Chromium on held-out "
+             "test digits (the application networks get them scaled up to their input as RGB; their "
+             "weights are random, so agreement with Keras is the measure, not accuracy). Export time added: "
+             "the int8 step's own seconds over the rest of the same export with `--litert`.", "",
+             "| model | int8 | .tflite float → int8 | LiteRT.js float → int8 | cost against Keras "
+             "| float ops left | export time added |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        ms = row["ms_per_call"]
+        speedup = row.get("speedup_int8_vs_litert")
+        added = row.get("int8_export_overhead")
+        status = row["int8_status"]
+        if status != "proven":
+            status += f": {row['int8_reason']}"
+        added_text = "-" if added is None else f"{row['int8_export_s']:.1f} s (+{100 * added:.0f} %)"
+        int8_ms = ms.get("litert int8 wasm") or row.get("int8_proof_ms")
+        lines.append(f"| {row['model']} | {status} | {_mb(row['litert_model_bytes'])} → "
+                     f"**{_mb(row['int8_model_bytes'])}** | {_ms(ms.get('litert wasm'))} → "
+                     f"**{_ms(int8_ms)}**{f' ({speedup:.1f}x)' if speedup else ''} | {_cost(row)} | "
+                     f"{', '.join(row.get('int8_float_ops') or []) or 'none'} | {added_text} |")
     return lines
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import gzip
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from mnist_tfjs.chromium import CHROMIUM_ARGS, find_chromium
 from mnist_tfjs.contract import (
     ISOLATION_HEADERS,
     LITERT_IMPORT_MAP,
+    LITERT_INT8_MODEL,
     LITERT_MODEL,
     LITERT_MODULE,
     LITERT_WASM_DIR,
@@ -67,8 +69,11 @@ PAGE_PRELUDE = """
     if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
     return response;
   };
+  // proof.bin comes gzip-compressed (see _route_handler) and is inflated here.
+  const inflated = async (response) => (response.headers.get('X-Proof-Encoding') === 'gzip'
+    ? new Response(response.body.pipeThrough(new DecompressionStream('gzip'))) : response).arrayBuffer();
   const bundle = tfjsProof.readBundle(await (await fetched('/bundle/proof.json')).json(),
-                                      await (await fetched('/bundle/proof.bin')).arrayBuffer());
+                                      await inflated(await fetched('/bundle/proof.bin')));
   tf.wasm.setWasmPaths('/vendor/tfjs-backend-wasm/');
   tf.enableProdMode();
   const tfjsBackend = async (name) => (await bounded(tf.setBackend(name), `starting ${name}`))
@@ -92,7 +97,8 @@ RUN_PROOF = ("""async ({backends, batch, budgetMs, classifiers, timeoutMs, progr
 # timed at batch 1 after its proof; then, when every accelerator passed, each TF.js backend timed
 # the same way on model.json.
 RUN_LITERT = ("""async ({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs, progressPrefix,
-                    timeCalls, timeBudgetMs, module, wasmDir, modelUrl}) => {""" + PAGE_PRELUDE + """
+                    timeCalls, timeBudgetMs, module, wasmDir, modelUrl, keepOutputs}) => {"""
+              + PAGE_PRELUDE + """
   const litert = await bounded(import(module), 'loading LiteRT.js');
   // Its threaded build where the page is isolated and has relaxed SIMD (the build needs both), as the
   // pages choose it (web/static/litert.js), so the timings are of the build a visitor gets.
@@ -106,13 +112,18 @@ RUN_LITERT = ("""async ({accelerators, tfjsBackends, budgetMs, classifiers, time
     return Boolean(adapter);
   };
   const outcome = await tfjsProof.proveOnBackends(litertProof.runtime(litert), bundle, {
-    backends: accelerators, batch: 1, budgetMs, classifiers, timeCalls, timeBudgetMs,
+    backends: accelerators, batch: 1, budgetMs, classifiers, timeCalls, timeBudgetMs, keepOutputs,
     setBackend: accelerator,
     loadModel: (name) => bounded(litert.loadAndCompile(modelUrl, {accelerator: name}),
                                  `compiling the model for ${name}`),
     onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
   });
   for (const name of Object.keys(skipped)) delete outcome.errors[name];
+  for (const result of Object.values(outcome.results)) {  // typed arrays as plain lists for Python
+    if (result.values) {
+      for (const key of Object.keys(result.values)) result.values[key] = Array.from(result.values[key]);
+    }
+  }
   const tfjsMs = {};
   const tfjsErrors = {};
   const proven = Object.keys(outcome.errors).length === 0
@@ -146,7 +157,8 @@ def _classifiers(model_dir: Path) -> list[str]:
 
 def _model_file(model_dir: Path, name: str) -> Path | None:
     """A file the harness may fetch from the export folder: model.json, shards, the proof bundle."""
-    allowed = name in ("model.json", LITERT_MODEL, "proof.json", "proof.bin", "metadata.json") or (
+    allowed = name in ("model.json", LITERT_MODEL, LITERT_INT8_MODEL, "proof.json", "proof.bin",
+                       "metadata.json") or (
         name.startswith("group") and name.endswith(".bin") and "/" not in name)
     path = model_dir / name
     return path if allowed and path.is_file() else None
@@ -180,6 +192,16 @@ class _Folders:
     node_modules: Path
 
 
+# Playwright hands a fulfilled body to Chromium through the DevTools protocol, at a few MB a second
+# on two busy cores: the 31 MB of 10,000 test digits took 25 s to arrive, 4 s gzip-compressed (to
+# 3 MB). Chromium does not inflate a fulfilled body itself, so the header is our own.
+BUNDLE_GZIP_LEVEL = 1
+
+
+def _bundle_body(path: Path) -> bytes:
+    return gzip.compress(path.read_bytes(), compresslevel=BUNDLE_GZIP_LEVEL, mtime=0)
+
+
 def _route_handler(folders: _Folders) -> Callable[[Any], None]:
     from urllib.parse import urlsplit
 
@@ -191,6 +213,9 @@ def _route_handler(folders: _Folders) -> Callable[[Any], None]:
         target = _resolve(folders, url.path)
         if isinstance(target, str):
             route.fulfill(status=200, headers={**HEADERS, "Content-Type": TYPES[".html"]}, body=target)
+        elif url.path == "/bundle/proof.bin" and target is not None and target.is_file():
+            route.fulfill(status=200, headers={**HEADERS, "Content-Type": TYPES[".bin"],
+                                               "X-Proof-Encoding": "gzip"}, body=_bundle_body(target))
         elif target is not None and target.is_file():
             content_type = TYPES.get(target.suffix, "application/octet-stream")
             route.fulfill(status=200, headers={**HEADERS, "Content-Type": content_type},
@@ -353,6 +378,7 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
                  bundle_dir: Path | None = None, budget_s: float | None = None,
                  classifiers: Sequence[str] | None = None, time_calls: int = TIMED_CALLS,
                  time_budget_s: float = TIMING_BUDGET_S, modules: Path | None = None,
+                 model_file: str = LITERT_MODEL, keep_outputs: bool = False,
                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> LitertRun:
     """Prove `model.tflite` in `model_dir` through LiteRT.js in headless Chromium, then time it and
     the TF.js graph model beside it (`model.json`) at batch 1 in the same page.
@@ -361,7 +387,9 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
     makes `time_calls` warm calls (at most `time_budget_s` seconds, at least 3) whose median is its
     `batch1_ms`; each TF.js backend in `tfjs_backends` is timed the same way. An accelerator this
     browser lacks (WebGPU in headless Chromium without a GPU) is in `skipped`, one LiteRT.js cannot
-    compile or run the model on in `errors`: neither raises. Raises ExportError (one line) when
+    compile or run the model on in `errors`: neither raises. `model_file` names the `.tflite`
+    (model.tflite, or its int8 twin); `keep_outputs` adds each accelerator's outputs to its RESULT
+    (`values`: {output name: flat list}), for proofs judged in Python. Raises ExportError (one line) when
     Chromium, Playwright, a runtime file or LiteRT.js itself is missing or will not start.
     """
     unknown = [a for a in accelerators if a not in LITERT_ACCELERATORS]
@@ -370,14 +398,18 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
                           f"use {', '.join(LITERT_ACCELERATORS)}")
     _check_backends(tfjs_backends or BROWSER_BACKENDS)
     folders = _folders(model_dir, bundle_dir, modules)
-    _check_folders(folders, ("model.json", LITERT_MODEL))
+    if model_file not in (LITERT_MODEL, LITERT_INT8_MODEL):
+        raise ExportError(f"unknown LiteRT.js model {model_file!r}; use {LITERT_MODEL} or "
+                          f"{LITERT_INT8_MODEL}")
+    _check_folders(folders, ("model.json", model_file))
     executable = _chromium_and_playwright()
     arguments = {"accelerators": list(accelerators), "tfjsBackends": list(tfjs_backends),
                  "budgetMs": 1000 * budget_s if budget_s else None,
                  "classifiers": list(classifiers) if classifiers is not None else _classifiers(folders.model),
                  "timeoutMs": int(timeout_s * 1000), "progressPrefix": PROGRESS_PREFIX,
                  "timeCalls": time_calls, "timeBudgetMs": 1000 * time_budget_s, "module": LITERT_MODULE,
-                 "wasmDir": LITERT_WASM_DIR, "modelUrl": f"/model/{LITERT_MODEL}"}
+                 "wasmDir": LITERT_WASM_DIR, "modelUrl": f"/model/{model_file}",
+                 "keepOutputs": keep_outputs}
     version, outcome = _in_own_thread(executable, folders, RUN_LITERT, arguments, on_progress)
     skipped = {name: f"{reason} (headless Chromium {version})" for name, reason in outcome["skipped"].items()}
     results = {name: {**result, "chromium": version} for name, result in outcome["results"].items()}

@@ -4,13 +4,15 @@ runtime to ship (metadata.json's `litert` and `runtimes` blocks, docs/export-for
 
 The TF.js model is published whatever happens here: a `.tflite` the converter cannot write,
 LiteRT.js cannot run, or that disagrees with Keras is left out, with the reason in one line.
+With `int8`, a full-integer twin (export/int8.py) follows a proven float model.tflite, judged by
+the quantization rules, and the advice weighs all three: TF.js, LiteRT.js float, LiteRT.js int8.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,8 @@ from mnist_tfjs.npm_packages import NpmPackagesMissing, node_modules
 from mnist_tfjs.versions import npm_version
 
 from .errors import ExportError
+from .int8 import OFF as INT8_OFF
+from .int8 import Int8Target, int8_block, int8_target
 from .prove import BROWSER_BUNDLE_BYTES, ProgressLine, Reference, failures_of
 from .runtime_advice import RuntimeFigures, runtime_paths, runtimes_block, sizes
 from .samples import bundle_count, write_bundle
@@ -31,13 +35,22 @@ NO_BROWSER = ("no browser proof (--no-browser, or Chromium not found), and LiteR
               "browser")
 
 
+# What each target computes in, by --quantize: TF.js and the float .tflite store float16 weights
+# with float16 (computed in float32 once loaded); uint8 is TF.js only (the .tflite keeps float32).
+TFJS_PRECISION = {"none": "float32", "float16": "float16 weights", "uint8": "uint8 weights"}
+LITERT_PRECISION = {"none": "float32", "float16": "float16 weights", "uint8": "float32"}
+
+
 @dataclass
 class LitertTarget:
-    """What the LiteRT.js step decided: metadata's `litert` block, and `runtimes` when both were timed."""
+    """What the LiteRT.js step decided: metadata's `litert` (and `litert_int8`) block, and `runtimes`
+    when the runtimes were timed."""
 
     block: dict[str, Any]
     runtimes: dict[str, Any] | None = None
     versions: dict[str, str | None] = field(default_factory=dict)
+    figures: dict[str, RuntimeFigures] = field(default_factory=dict)
+    int8: dict[str, Any] = field(default_factory=lambda: int8_block("off", INT8_OFF))
 
     @property
     def status(self) -> str:
@@ -65,13 +78,62 @@ def _refuse(status: str, reason: str, tflite: TfliteModel, proof: dict[str, Any]
 
 def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
                   staging: Path, *, wanted: bool, verify: bool, browser: bool, budget_s: float | None,
-                  quantize: str = "none", verbose: bool = False,
-                  say: Callable[[str], None] = lambda _message: None) -> LitertTarget:
-    """Write, prove and keep (or leave out) `staging/model.tflite` beside the proven TF.js model.
+                  quantize: str = "none", int8: bool = False, allow_float_fallback: bool = False,
+                  tfjs_accuracy: dict[str, Any] | None = None, data_dir: str | Path | None = None,
+                  verbose: bool = False, say: Callable[[str], None] = lambda _message: None) -> LitertTarget:
+    """Write, prove and keep (or leave out) `staging/model.tflite` beside the proven TF.js model, and
+    with `int8` its full-integer twin `model.int8.tflite`.
 
-    Off unless `wanted` (--litert); with `verify` False the file is written unverified (like the
-    TF.js model). Without `browser` it is not written at all (LiteRT.js runs only in a browser).
+    Off unless `wanted` (--litert); with `verify` False the files are written unverified (like the
+    TF.js model). Without `browser` they are not written at all (LiteRT.js runs only in a browser).
+    `tfjs_accuracy` is the TF.js model's cost against Keras, for the runtime advice.
     """
+    # One fixed-shape SavedModel for both conversions: writing it again would cost seconds.
+    with tempfile.TemporaryDirectory(prefix="litert-export-savedmodel-") as tmp:
+        saved_model = Path(tmp) / "saved_model"
+        target = float_target(model, inputs, outputs, reference, staging, wanted=wanted, verify=verify,
+                              browser=browser, budget_s=budget_s, quantize=quantize, verbose=verbose, say=say,
+                              saved_model=saved_model)
+        found = None
+        if int8 and target.status in PUBLISHED:
+            found = int8_target(model, inputs, outputs, reference, staging, verify=verify, budget_s=budget_s,
+                                allow_float_fallback=allow_float_fallback, data_dir=data_dir,
+                                verbose=verbose, say=say, saved_model=saved_model)
+    if int8 and found is None:
+        target.int8 = int8_block("unproven", f"not tried: model.tflite was not published ({target.status})")
+    elif found is not None:
+        target.int8 = found.block
+        if target.figures and found.status == "proven":
+            target.figures["litert_int8"] = _int8_figures(found, target.figures["litert"])
+    if target.figures:
+        target.figures["tfjs"] = replace(target.figures["tfjs"], accuracy=tfjs_accuracy,
+                                         precision=TFJS_PRECISION.get(quantize, quantize))
+        target.runtimes = runtimes_block(target.figures)
+    return target
+
+
+def _int8_figures(found: Int8Target, litert: RuntimeFigures) -> RuntimeFigures:
+    """The int8 model as a page meets it: LiteRT.js' own download, the int8 file, its timing and cost."""
+    assert found.tflite is not None and found.batch1_ms is not None
+    model_raw, model_gzip = sizes([found.tflite.path])
+    verdict = found.block["proof"]["browser"]["wasm"]
+    accuracy = {name: {key: figures[key] for key in ("agreement", "ties", "rms_error_of_spread")
+                       if figures.get(key) is not None}
+                for name, figures in verdict["outputs"].items()}
+    cost: dict[str, Any] = {"samples": verdict["samples"], "held_out": True, "outputs": accuracy}
+    if "accuracy" in verdict:
+        cost["accuracy_change_pp"] = verdict["accuracy"]["change_pp"]
+    return RuntimeFigures(litert.runtime_bytes, litert.runtime_gzip_bytes, model_raw, model_gzip,
+                          found.batch1_ms, found.batch1_calls or {}, litert.files, precision="int8",
+                          accuracy=cost)
+
+
+def float_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
+                 staging: Path, *, wanted: bool, verify: bool, browser: bool, budget_s: float | None,
+                 quantize: str = "none", verbose: bool = False,
+                 say: Callable[[str], None] = lambda _message: None,
+                 saved_model: Path | None = None) -> LitertTarget:
+    """The float `model.tflite`: written, proven and timed beside TF.js, or left out with the reason."""
     if not wanted:
         return LitertTarget(status_block("off", OFF))
     if verify and not browser:
@@ -79,17 +141,17 @@ def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
     say("converting to model.tflite for LiteRT.js (batch 1)")
     try:
         tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, staging / LITERT_MODEL,
-                              verbose, quantize)
+                              verbose, quantize, saved_model=saved_model)
     except TfliteUnavailable as exc:
         (staging / LITERT_MODEL).unlink(missing_ok=True)
         return LitertTarget(status_block("unavailable", str(exc)))
     if not verify:
         return LitertTarget(status_block("unverified", "--no-verify: never compared with Keras", tflite))
-    return prove_tflite(tflite, reference, staging, budget_s, say)
+    return prove_tflite(tflite, reference, staging, budget_s, say, LITERT_PRECISION.get(quantize, quantize))
 
 
 def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budget_s: float | None,
-                 say: Callable[[str], None]) -> LitertTarget:
+                 say: Callable[[str], None], precision: str = "float32") -> LitertTarget:
     """LiteRT.js' proof in Chromium on the browser bundle; the verdict and, when proven, the advice."""
     try:
         from .chromium_proof import litert_proof
@@ -122,13 +184,23 @@ def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budge
         target = _refuse("refused", f"disagrees with Keras ({failures[0]}{more})", tflite, proof)
     else:
         proof["passed"] = True
+        figures = _runtime_figures(run, staging, tflite, precision)
         target = LitertTarget(status_block("proven", None, tflite, proof),
-                              runtimes=_runtimes(run, staging, tflite))
+                              runtimes=runtimes_block(figures) if figures else None, figures=figures or {})
     target.versions = versions
     return target
 
 
-def _runtimes(run: Any, staging: Path, tflite: TfliteModel) -> dict[str, Any] | None:
+def _worst(result: dict[str, Any] | None) -> dict[str, Any]:
+    """A proof RESULT's cost against Keras: the largest relative difference, the lowest agreement."""
+    outputs = [o for o in ((result or {}).get("outputs") or {}).values() if isinstance(o, dict)]
+    agreements = [o["agreement"] for o in outputs if o.get("agreement") is not None]
+    return {"max_relative_diff": max((o["relative_diff"] for o in outputs), default=None),
+            "agreement": min(agreements) if agreements else None}
+
+
+def _runtime_figures(run: Any, staging: Path, tflite: TfliteModel, precision: str
+                     ) -> dict[str, RuntimeFigures] | None:
     """Both runtimes' figures from the LiteRT run's timings and the files; None if either has none."""
     tfjs_ms = {backend: timing["ms"] for backend, timing in run.tfjs_ms.items()}
     litert_ms = {name: result["batch1_ms"] for name, result in run.results.items() if "batch1_ms" in result}
@@ -149,4 +221,6 @@ def _runtimes(run: Any, staging: Path, tflite: TfliteModel) -> dict[str, Any] | 
         model_raw, model_gzip = sizes(model_files)
         figures[name] = RuntimeFigures(runtime_raw, runtime_gzip, model_raw, model_gzip, ms, calls[name],
                                        tuple(file for _, file in RUNTIME_FILES[name]))
-    return runtimes_block(figures)
+    figures["litert"] = replace(figures["litert"], precision=precision,
+                                accuracy=_worst(run.results.get("wasm")))
+    return figures

@@ -7,7 +7,7 @@ import platform
 import time
 from typing import Any
 
-from mnist_tfjs.contract import LITERT_MODEL, MNIST_CLASSES
+from mnist_tfjs.contract import LITERT_INT8_MODEL, LITERT_MODEL, MNIST_CLASSES
 from mnist_tfjs.versions import package_version
 
 from .specs import TensorSpec
@@ -67,9 +67,10 @@ def build_metadata(*, kind: str, inputs: list[TensorSpec], outputs: list[TensorS
                    proof: dict[str, Any], mnist: dict[str, Any] | None, files: dict[str, dict[str, Any]],
                    source: dict[str, Any], runtime: dict[str, str] | None, chromium: str | None,
                    verified: bool, seconds: float, litert: dict[str, Any] | None = None,
-                   runtimes: dict[str, Any] | None = None,
+                   runtimes: dict[str, Any] | None = None, litert_int8: dict[str, Any] | None = None,
                    extra_versions: dict[str, str | None] | None = None) -> dict[str, Any]:
-    """Assemble metadata.json (schema 2); `litert` and `runtimes` are the LiteRT.js target's blocks."""
+    """Assemble metadata.json (schema 2); `litert`, `litert_int8` and `runtimes` are the LiteRT.js
+    target's blocks."""
     metadata: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "format": "tfjs-graph-model",
@@ -87,11 +88,12 @@ def build_metadata(*, kind: str, inputs: list[TensorSpec], outputs: list[TensorS
         metadata["mnist"] = mnist
     metadata.update({
         "download_bytes": sum(entry["bytes"] for name, entry in files.items()
-                              if name not in ("proof.json", "proof.bin", LITERT_MODEL)),
+                              if name not in ("proof.json", "proof.bin", LITERT_MODEL, LITERT_INT8_MODEL)),
         "files": files,
         "source": source,
         "versions": {**versions(runtime, chromium), **(extra_versions or {})},
         "litert": litert,
+        "litert_int8": litert_int8,
         "runtimes": runtimes,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "export_seconds": round(seconds, 2),

@@ -79,6 +79,8 @@ class ExportOptions:
     verify: bool = True
     browser: bool | None = None
     litert: bool = False
+    int8: bool = False
+    allow_float_fallback: bool = False
     backends: tuple[str, ...] = NODE_BACKENDS
     proof_seconds: float = DEFAULT_PROOF_SECONDS
     shard_mb: float = DEFAULT_SHARD_MB
@@ -95,6 +97,9 @@ class ExportOptions:
             raise ExportError(f"--proof-seconds {self.proof_seconds:g} must be 0 (no limit) or more")
         if not self.shard_mb > 0:
             raise ExportError(f"--shard-mb {self.shard_mb:g} must be more than 0")
+        if self.allow_float_fallback and not self.int8:
+            raise ExportError("--allow-float-fallback applies to the full-integer model only: add "
+                              "--litert int8")
         unknown = [b for b in self.backends if b not in NODE_BACKENDS]
         if unknown or not self.backends:
             wrong = unknown[0] if unknown else "(none)"
@@ -103,6 +108,11 @@ class ExportOptions:
     @property
     def budget_s(self) -> float | None:
         return self.proof_seconds or None
+
+    @property
+    def wants_litert(self) -> bool:
+        """A `.tflite` was asked for: the float one (--litert), or with its int8 twin (--litert int8)."""
+        return self.litert or self.int8
 
 
 def preflight(model_path: Path | None, out_dir: Path, options: ExportOptions) -> dict[str, str] | None:
@@ -114,7 +124,7 @@ def preflight(model_path: Path | None, out_dir: Path, options: ExportOptions) ->
     if model_path is not None:
         check_model_file(model_path)
     check_out_dir(out_dir, model_path)
-    if options.litert and options.verify and not _browser_wanted(options.browser):
+    if options.wants_litert and options.verify and not _browser_wanted(options.browser):
         raise ExportError("--litert needs the browser proof (LiteRT.js runs only in a browser): drop "
                           "--no-browser, or install Debian's `chromium` (or set CHROMIUM_PATH)")
     return node_runtime() if options.verify else None
@@ -263,9 +273,28 @@ def second_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
     """The LiteRT.js target, once the TF.js model it is published beside has passed its proof."""
     if results is not None and results.failures:
         return LitertTarget(status_block("unproven", "not tried: the TF.js proof failed"))
-    return litert_target(model, inputs, outputs, reference, staging, wanted=options.litert,
+    return litert_target(model, inputs, outputs, reference, staging, wanted=options.wants_litert,
                          verify=options.verify, browser=browser, budget_s=options.budget_s,
-                         quantize=options.quantize, verbose=options.verbose, say=say)
+                         quantize=options.quantize, int8=options.int8,
+                         allow_float_fallback=options.allow_float_fallback,
+                         tfjs_accuracy=tfjs_accuracy(reference, results), data_dir=options.data_dir,
+                         verbose=options.verbose, say=say)
+
+
+def tfjs_accuracy(reference: Reference, results: ProofResults | None) -> dict[str, Any] | None:
+    """The TF.js model's cost against Keras for the runtime advice: its Chromium wasm proof's largest
+    relative difference and lowest agreement, and for digit models the test accuracy change."""
+    wasm = ((results.browser if results else None) or {}).get("wasm")
+    if not isinstance(wasm, dict):
+        return None
+    outputs = [o for o in (wasm.get("outputs") or {}).values() if isinstance(o, dict)]
+    agreements = [o["agreement"] for o in outputs if o.get("agreement") is not None]
+    cost: dict[str, Any] = {"max_relative_diff": max((o["relative_diff"] for o in outputs), default=None),
+                            "agreement": min(agreements) if agreements else None}
+    native = reference.native_accuracy()
+    if results is not None and results.exported_accuracy is not None and native is not None:
+        cost["accuracy_change_pp"] = round(100 * (results.exported_accuracy - native), 4)
+    return cost
 
 
 def _mnist_block(reference: Reference, results: ProofResults | None) -> dict[str, Any] | None:
@@ -306,7 +335,8 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
                  samples: str | Path | Mapping[str, Any] | None = None,
                  samples_count: int = DEFAULT_SAMPLES, seed: int = 0, digits: int | None = None,
                  quantize: str = "none", verify: bool = True, browser: bool | None = None,
-                 litert: bool = False, backends: tuple[str, ...] = NODE_BACKENDS,
+                 litert: bool = False, int8: bool = False, allow_float_fallback: bool = False,
+                 backends: tuple[str, ...] = NODE_BACKENDS,
                  proof_seconds: float = DEFAULT_PROOF_SECONDS,
                  shard_mb: float = DEFAULT_SHARD_MB, accept_constant_outputs: bool = False,
                  data_dir: str | Path | None = None, verbose: bool = False,
@@ -322,6 +352,10 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
       (ExportError up front without a browser), timed against the TF.js model to say which runtime
       to ship. Its verdict is metadata's `litert` block whatever it is; the TF.js model is
       published either way.
+    int8: also (implies `litert`) a full-integer `model.int8.tflite` (float32 inputs and outputs),
+      calibrated on samples it is not proven on and judged by the quantization rules
+      (metadata's `litert_int8` block); allow_float_fallback lets ops with no integer kernel stay
+      float (named in the block) instead of refusing the model.
     backends: TF.js backends for the Node.js proof. proof_seconds: how long each backend may compare
       samples (every sample when 0). shard_mb: the size of each weight file.
     accept_constant_outputs: publish even when Keras' outputs barely vary across the samples.
@@ -334,7 +368,7 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
     started = time.monotonic()
     options = ExportOptions(samples=samples, samples_count=samples_count, seed=seed, digits=digits,
                             quantize=quantize, verify=verify, browser=browser, litert=litert,
-                            backends=tuple(backends),
+                            int8=int8, allow_float_fallback=allow_float_fallback, backends=tuple(backends),
                             proof_seconds=proof_seconds, shard_mb=shard_mb,
                             accept_constant_outputs=accept_constant_outputs, data_dir=data_dir,
                             verbose=verbose)
@@ -360,7 +394,8 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
             proof=proof_block(reference, results, spreads, bundled, options),
             mnist=_mnist_block(reference, results), files=file_inventory(staging), source=source,
             runtime=runtime, chromium=results.chromium if results else None, verified=options.verify,
-            litert=target.block, runtimes=target.runtimes, extra_versions=target.versions,
+            litert=target.block, litert_int8=target.int8, runtimes=target.runtimes,
+            extra_versions=target.versions,
             seconds=time.monotonic() - started)
         if results and results.failures:
             failures = results.failures

@@ -70,7 +70,10 @@ def format_table(metadata: dict[str, Any]) -> str:
         lines.append(f"  test accuracy  {_pct(accuracy['native'])} Keras → "
                      f"{_pct(accuracy['exported'])} TF.js "
                      f"on {accuracy['digits']:,} digits")
-    lines += litert_lines(metadata.get("litert"), metadata.get("runtimes"))
+    lines += litert_lines(metadata.get("litert"), None)
+    lines += int8_lines(metadata.get("litert_int8"))
+    if metadata.get("runtimes"):
+        lines += _runtime_lines(metadata["runtimes"])
     for rewrite in metadata.get("rewrites") or []:
         lines.append(f"  rewrite        {rewrite.get('layer') or rewrite['class']}: {rewrite['what']}")
     size = metadata["download_bytes"]
@@ -104,19 +107,62 @@ def litert_lines(litert: dict[str, Any] | None, runtimes: dict[str, Any] | None)
     return lines
 
 
-def _runtime_lines(runtimes: dict[str, Any]) -> list[str]:
-    """Per runtime: ms per call at batch 1 by backend, and the downloads; then the advice."""
+def int8_lines(block: dict[str, Any] | None) -> list[str]:
+    """The full-integer model: calibration, its held-out proof against the rules, its verdict."""
+    if not block or block.get("status") == "off":
+        return []
     lines = []
-    for name, label in (("tfjs", "TF.js"), ("litert", "LiteRT.js")):
+    calibration = block.get("calibration") or {}
+    if calibration:
+        lines.append(f"  int8 calibration {calibration['samples']:,} samples ({calibration['source']}); "
+                     f"proven on {calibration['held_out']:,} held-out samples")
+    limits = block.get("thresholds") or {}
+    if limits:
+        rule = ", ".join(f"{key} {value:g}" for key, value in limits.items())
+        lines.append(f"  int8 rules     need {rule}")
+    for accelerator, result in ((block.get("proof") or {}).get("browser") or {}).items():
+        for name, figures in result["outputs"].items():
+            agreement = figures.get("agreement")
+            ties = f" (+{figures['ties']:,} ties within one int8 step)" if figures.get("ties") else ""
+            agree = f"  argmax agreement {_pct(agreement)}{ties}" if agreement is not None else ""
+            lines.append(f"  {'LiteRT.js int8':<14} {name:<16} max |Δ| {figures['max_abs_diff']:.2e}, RMS "
+                         f"{figures['rms_error_of_spread']:.3f} of spread{agree}")
+        accuracy = result.get("accuracy")
+        if accuracy:
+            lines.append(f"  {'LiteRT.js int8':<14} test accuracy {_pct(accuracy['keras'])} Keras → "
+                         f"{_pct(accuracy['int8'])} int8 ({accuracy['change_pp']:+.2f} pp) on "
+                         f"{accuracy['digits']:,} digits")
+        lines[-1] += f"  {'PASS' if result.get('passed') else 'FAIL'} ({accelerator})"
+    if block.get("float_ops"):
+        lines.append(f"  int8 float ops {', '.join(block['float_ops'])} (kept in float by "
+                     "--allow-float-fallback)")
+    status = block["status"]
+    if status in ("proven", "unverified"):
+        size = block.get("bytes") or 0
+        lines.append(f"  model.int8.tflite {status}, full integer, {size:,} bytes ({_kib(size)}), "
+                     f"{block.get('seconds') or 0:.1f} s to convert and prove")
+    else:
+        lines.append(f"  model.int8.tflite not published ({status}): {block.get('reason')}")
+    return lines
+
+
+def _runtime_lines(runtimes: dict[str, Any]) -> list[str]:
+    """Per runtime and precision: ms per call at batch 1 by backend, the downloads, the accuracy
+    cost; then the advice."""
+    lines = []
+    for name, label in (("tfjs", "TF.js"), ("litert", "LiteRT.js"), ("litert_int8", "LiteRT.js int8")):
         figures = runtimes.get(name)
         if not figures:
             continue
         counts = figures.get("calls") or {}
         calls = ", ".join(f"{backend} {ms:.3g} ms" for backend, ms in figures["ms_per_call"].items())
         fewest = min(counts.values(), default=0)
-        lines.append(f"  {label:<14} batch 1: {calls} (medians of {fewest}+ calls); download "
-                     f"{_kib(figures['runtime_gzip_bytes'])} runtime + {_kib(figures['model_gzip_bytes'])} "
-                     f"model ({runtimes.get('compression')})")
+        precision = figures.get("precision")
+        lines.append(f"  {label:<14} {f'{precision}, ' if precision else ''}batch 1: {calls} (medians of "
+                     f"{fewest}+ calls); download {_kib(figures['runtime_gzip_bytes'])} runtime + "
+                     f"{_kib(figures['model_gzip_bytes'])} model ({runtimes.get('compression')})")
+        if figures.get("accuracy_text"):
+            lines.append(f"  {'':<14} vs Keras: {figures['accuracy_text']}")
     advice = runtimes.get("advice") or {}
     if advice.get("text"):
         lines.append(f"  advice         {advice['text']}")

@@ -1,5 +1,6 @@
-"""Which runtime to ship: per runtime, what a page downloads and what a call costs, and after how
-many calls per page visit the bigger download pays for itself (metadata.json's `runtimes` block).
+"""Which runtime to ship: per runtime and precision, what a page downloads, what a call costs and
+what the precision costs in accuracy, and after how many calls per page visit the bigger download
+pays for itself (metadata.json's `runtimes` block).
 
 A visit that makes n calls costs download_bytes · 8 / speed + n · ms_per_call on a runtime; the
 network speed is an assumption, named in the block.
@@ -21,7 +22,7 @@ from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
 NETWORK = {"name": "Lighthouse's mobile throttling (\"Slow 4G\")", "mbit_per_s": 1.6384}
 GZIP_LEVEL = 6  # what web servers use by default
 COMPRESSION = f"gzip -{GZIP_LEVEL}"
-NAMES = {"tfjs": "TF.js", "litert": "LiteRT.js"}
+NAMES = {"tfjs": "TF.js", "litert": "LiteRT.js", "litert_int8": "LiteRT.js int8"}
 
 
 @functools.lru_cache(maxsize=64)
@@ -55,6 +56,8 @@ class RuntimeFigures:
     ms_per_call: Mapping[str, float]  # backend: median ms of a warm batch-1 call
     calls: Mapping[str, int]  # backend: how many calls its median is of
     files: tuple[str, ...] = ()
+    precision: str = "float32"  # float32, float16 weights, uint8 weights, int8 (full integer)
+    accuracy: Mapping[str, Any] | None = None  # its cost against Keras, as its proof measured it
 
     @property
     def best(self) -> str:
@@ -68,7 +71,34 @@ class RuntimeFigures:
         return {"runtime_files": list(self.files), "runtime_bytes": self.runtime_bytes,
                 "runtime_gzip_bytes": self.runtime_gzip_bytes, "model_bytes": self.model_bytes,
                 "model_gzip_bytes": self.model_gzip_bytes, "ms_per_call": dict(self.ms_per_call),
-                "calls": dict(self.calls), "best": self.best}
+                "calls": dict(self.calls), "best": self.best, "precision": self.precision,
+                "accuracy": dict(self.accuracy) if self.accuracy is not None else None,
+                "accuracy_text": cost_text(self.accuracy)}
+
+
+def cost_text(accuracy: Mapping[str, Any] | None) -> str | None:
+    """What a precision costs, in words: agreement with Keras, accuracy change, error over spread."""
+    if not accuracy:
+        return None
+    parts = []
+    if accuracy.get("outputs"):  # an int8 proof on held-out samples
+        for name, figures in accuracy["outputs"].items():
+            if "agreement" in figures:
+                ties = figures.get("ties") or 0
+                tied = f" (+{ties:,} ties within one int8 step)" if ties else ""
+                parts.append(f"{name} argmax agrees with Keras on {100 * figures['agreement']:.2f} %{tied}")
+            elif "rms_error_of_spread" in figures:
+                parts.append(f"{name} RMS error {figures['rms_error_of_spread']:.3f} of its spread")
+        if accuracy.get("accuracy_change_pp") is not None:
+            parts.append(f"test accuracy {accuracy['accuracy_change_pp']:+.2f} pp")
+        return f"{', '.join(parts)} ({accuracy.get('samples', 0):,} held-out samples)"
+    if accuracy.get("accuracy_change_pp") is not None:
+        parts.append(f"test accuracy {accuracy['accuracy_change_pp']:+.2f} pp")
+    if accuracy.get("max_relative_diff") is not None:
+        parts.append(f"max |Δ| {accuracy['max_relative_diff']:.1e} of scale")
+    if accuracy.get("agreement") is not None:
+        parts.append(f"argmax agreement {100 * accuracy['agreement']:.2f} %")
+    return ", ".join(parts) or None
 
 
 def download_s(gzip_bytes: int, mbit_per_s: float) -> float:
@@ -95,19 +125,25 @@ def advice(figures: Mapping[str, RuntimeFigures],
     def label(name: str) -> str:
         return f"{NAMES.get(name, name)} ({figures[name].best})"
 
+    def costs(*names: str) -> str:
+        """The accuracy cost of the quantized ones among `names` (float ones match Keras' proof)."""
+        notes = [f" {NAMES.get(name, name)} costs: {cost_text(figures[name].accuracy)}." for name in names
+                 if figures[name].precision == "int8" and cost_text(figures[name].accuracy)]
+        return "".join(notes)
+
     speed = f"{mbit_per_s:g} Mbit/s"
     if first == fastest:
         return {"first_answer": first, "fastest": fastest, "download_gap_s": 0.0, "saved_ms_per_call": 0.0,
                 "break_even_calls": None, "ship": first,
                 "text": f"{label(first)} is both the smaller download at {speed} and the faster call "
-                        f"({calls[first]:.3g} ms): ship it."}
+                        f"({calls[first]:.3g} ms): ship it.{costs(first)}"}
     gap, saved = downloads[fastest] - downloads[first], calls[first] - calls[fastest]
     n = break_even_calls(gap, saved)
     return {"first_answer": first, "fastest": fastest, "download_gap_s": round(gap, 3),
             "saved_ms_per_call": round(saved, 3), "break_even_calls": n, "ship": first,
             "text": f"{label(first)} gives the first answer {gap:.1f} s sooner at {speed}; {label(fastest)} "
                     f"saves {saved:.3g} ms a call and wins from {n:,} calls per page visit "
-                    "(or on repeat visits, once cached)."}
+                    f"(or on repeat visits, once cached).{costs(first, fastest)}"}
 
 
 def runtimes_block(figures: Mapping[str, RuntimeFigures]) -> dict[str, Any]:

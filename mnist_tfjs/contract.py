@@ -14,6 +14,7 @@ MNIST_CLASSES = 10
 GENERIC_KIND = "generic"  # any other model: the model page
 MNIST_TEST_DIGITS = 10_000  # the MNIST test set, every digit of which a digit model's proof reads
 LITERT_MODEL = "model.tflite"  # the LiteRT.js target beside model.json (metadata.json's `litert` block)
+LITERT_INT8_MODEL = "model.int8.tflite"  # its full-integer twin (metadata.json's `litert_int8` block)
 
 
 class VendorPackage(NamedTuple):

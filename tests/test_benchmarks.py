@@ -291,7 +291,9 @@ def test_runtimes_smoke_section_exports_both_targets_and_times_them(node_ready: 
     figures = runtimes.run(Bench(smoke=True, out=tmp_path, work=tmp_path, model=None))
     [row] = figures["rows"]
     assert row["litert_status"] == "proven", row
-    assert set(row["ms_per_call"]) == {"tfjs wasm", "tfjs webgl", "litert wasm"} and row["errors"] == {}
+    assert set(row["ms_per_call"]) == {"tfjs wasm", "tfjs webgl", "litert wasm", "litert int8 wasm"}, row
+    assert row["errors"] == {} and row["int8_status"] == "proven" and row["int8_model_bytes"] > 0
+    assert row["int8_agreement"] is not None and row["int8_export_overhead"] > 0
     assert all(ms > 0 for ms in row["ms_per_call"].values())
     assert row["speedup_litert_vs_tfjs_wasm"] > 0
     assert 0 <= row["tfjs_vs_keras"] <= 1e-4 and 0 <= row["litert_vs_keras"] <= 1e-4

@@ -59,8 +59,8 @@ def _with_shifted_weights(write: Any) -> Any:
     """The real converter, then the "scores" layer's kernel in the written file negated: a valid
     .tflite whose outputs disagree with Keras (the seam is export.litert.write_tflite)."""
     def write_and_damage(model: Any, inputs: Any, outputs: Any, samples: Any, path: Path,
-                         verbose: bool = False, quantize: str = "none") -> Any:
-        tflite = write(model, inputs, outputs, samples, path, verbose, quantize)
+                         verbose: bool = False, quantize: str = "none", **options: Any) -> Any:
+        tflite = write(model, inputs, outputs, samples, path, verbose, quantize, **options)
         kernel = np.ascontiguousarray(model.get_layer("scores").get_weights()[0].T, "<f4")
         data = path.read_bytes()
         at = data.find(kernel.tobytes())
@@ -210,8 +210,8 @@ def test_the_cli_table_shows_the_litert_verdict_and_the_advice() -> None:
     proven = {"status": "proven", "reason": None, "bytes": 2048, "batch": 1, "proof": {}}
     text = "\n".join(litert_lines(proven, runtimes))
     assert "model.tflite   proven, batch 1, 2,048 bytes" in text
-    assert "TF.js          batch 1: wasm 1 ms, cpu 4 ms (medians of 3+ calls)" in text
-    assert "LiteRT.js      batch 1: wasm 0.5 ms" in text
+    assert "TF.js          float32, batch 1: wasm 1 ms, cpu 4 ms (medians of 3+ calls)" in text
+    assert "LiteRT.js      float32, batch 1: wasm 0.5 ms" in text
     assert "wins from 2,001 calls per page visit" in text
 
 

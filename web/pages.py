@@ -24,7 +24,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 STATIC_NAMES = re.compile(r"[A-Za-z0-9_-]+\.(?:html|js|css|svg|png|ico)")
 MODEL_NAMES = re.compile(
-    r"model\.json|model\.tflite|metadata\.json|proof\.json|proof\.bin|group\d+-shard\d+of\d+\.bin")
+    r"model\.json|model(?:\.int8)?\.tflite|metadata\.json|proof\.json|proof\.bin|group\d+-shard\d+of\d+\.bin")
 
 
 def _export_package_dir() -> Path:

@@ -1,7 +1,9 @@
 // LiteRT.js, the second runtime: loaded only when a page asks for it (its wasm is 9 MB), from our
 // own server (node_modules through /vendor/), and the export's model.tflite checked against the
 // sha256 metadata.json lists before it is compiled. The page's import map resolves LiteRT.js' bare
-// import of '@litertjs/wasm-utils'.
+// import of '@litertjs/wasm-utils'. An export may hold two .tflite files: model.tflite (float) and,
+// with `--litert int8`, its full-integer twin model.int8.tflite; each is used only where its
+// metadata.json block says it was proven.
 
 import { DEFAULT_CONTRACT } from './contract.js';
 import { ModelError } from './model.js';
@@ -10,6 +12,17 @@ export const LITERT_MODULE = '/vendor/litertjs/index.js';
 export const LITERT_WASM_DIR = '/vendor/litertjs-wasm/';
 export const TFLITE_URL = '/model/model.tflite';
 export const LITERT_BACKENDS = ['wasm'];
+// Per precision: metadata.json's block for the file, and the file's default name.
+export const PRECISIONS = {
+  float32: { block: 'litert', file: 'model.tflite' },
+  int8: { block: 'litert_int8', file: 'model.int8.tflite' },
+};
+
+function precisionOf(name) {
+  const precision = PRECISIONS[name];
+  if (!precision) throw new Error(`unknown LiteRT.js precision ${name}; use ${Object.keys(PRECISIONS).join(' or ')}`);
+  return precision;
+}
 
 let loading = null;
 
@@ -45,15 +58,15 @@ export function loadLiteRtRuntime() {
   return loading;
 }
 
-/** metadata.json's `litert` block when the export holds a proven .tflite, else null. */
-export function provenLiteRt(metadata) {
-  const block = metadata?.litert;
+/** metadata.json's block (`litert`, or `litert_int8` for 'int8') when the export holds that proven .tflite, else null. */
+export function provenLiteRt(metadata, precision = 'float32') {
+  const block = metadata?.[precisionOf(precision).block];
   return block && typeof block === 'object' && block.status === 'proven' ? block : null;
 }
 
-/** The sha256 metadata.json lists for the .tflite (its `litert` block, else its `files` table). */
-function expectedSha256(metadata, name) {
-  return metadata?.litert?.sha256 ?? metadata?.files?.[name]?.sha256 ?? null;
+/** The sha256 metadata.json lists for a .tflite (its block, else its `files` table). */
+function expectedSha256(metadata, precision, name) {
+  return metadata?.[precisionOf(precision).block]?.sha256 ?? metadata?.files?.[name]?.sha256 ?? null;
 }
 
 async function sha256Hex(bytes) {
@@ -62,13 +75,15 @@ async function sha256Hex(bytes) {
 }
 
 /**
- * The export's .tflite as bytes, refused (ModelError kind 'integrity') when its sha256 differs from
- * the one metadata.json lists or when metadata.json lists none: a file that is not the proven one
- * never runs.
+ * The export's .tflite of `precision` ('float32' or 'int8') as bytes, refused (ModelError kind
+ * 'integrity') when its sha256 differs from the one metadata.json lists or when metadata.json lists
+ * none: a file that is not the proven one never runs.
  */
-export async function fetchTflite(metadata, url = TFLITE_URL) {
-  const name = metadata?.litert?.model || 'model.tflite';
-  const expected = expectedSha256(metadata, name);
+export async function fetchTflite(metadata, precision = 'float32') {
+  const { block, file } = precisionOf(precision);
+  const name = metadata?.[block]?.model || file;
+  const url = `/model/${name}`;
+  const expected = expectedSha256(metadata, precision, name);
   if (!expected) throw new ModelError(`metadata.json lists no sha256 for ${name}; re-export the model.`, 'integrity');
   let response;
   try {
@@ -101,18 +116,19 @@ export async function compileTflite(bytes, accelerator = 'wasm') {
  * warmUp(). A .tflite has a fixed batch of 1, so n images are n calls.
  */
 export class LiteRtDigitModel {
-  constructor(litert, compiled, contract = DEFAULT_CONTRACT) {
+  constructor(litert, compiled, contract = DEFAULT_CONTRACT, precision = 'float32') {
     this.litert = litert;
     this.compiled = compiled;
     this.contract = contract;
+    this.precision = precision;
   }
 
-  /** Fetch, check and compile the export's .tflite for `contract` (contract.js). */
-  static async load(metadata, contract = DEFAULT_CONTRACT, accelerator = 'wasm') {
+  /** Fetch, check and compile the export's .tflite of `precision` for `contract` (contract.js). */
+  static async load(metadata, contract = DEFAULT_CONTRACT, accelerator = 'wasm', precision = 'float32') {
     // The model's download and the runtime's start overlap.
-    const [bytes, litert] = await Promise.all([fetchTflite(metadata), loadLiteRtRuntime()]);
+    const [bytes, litert] = await Promise.all([fetchTflite(metadata, precision), loadLiteRtRuntime()]);
     const compiled = await compileTflite(bytes, accelerator);
-    return new LiteRtDigitModel(litert, compiled, contract);
+    return new LiteRtDigitModel(litert, compiled, contract, precision);
   }
 
   /** n images of contract.pixels values in [0, 1] → Float32Array of n * contract.classes probabilities. */

@@ -3,7 +3,8 @@
 //
 // Two runtimes read the digit: TF.js (wasm, webgl or cpu) with the graph model, the first-load
 // default (docs/web.md: its smaller download reaches a first answer sooner), and LiteRT.js (wasm)
-// with the export's model.tflite where the export proved one, loaded only when chosen.
+// with the export's model.tflite where the export proved one, loaded only when chosen; and
+// 'litert-int8', its full-integer twin model.int8.tflite, where the export proved that one too.
 
 import { agreement, nativePredict, serverStatus } from './api.js';
 import { argmax, DEFAULT_CONTRACT, digitContract } from './contract.js';
@@ -28,18 +29,20 @@ const backendSelect = document.getElementById('backend-select');
 const query = new URLSearchParams(window.location.search);
 const requested = query.get('backend');
 const preferred = BACKENDS.includes(requested) ? requested : 'wasm';
-const RUNTIMES = ['tfjs', 'litert'];
+const RUNTIMES = ['tfjs', 'litert', 'litert-int8'];
 const DEFAULT_RUNTIME = 'tfjs';
 const LITERT_OPTION = 'litert-wasm'; // the selector's LiteRT.js entry
+const LITERT_INT8_OPTION = 'litert-int8'; // added to the selector when the export proved an int8 .tflite
+const PRECISION = { litert: 'float32', 'litert-int8': 'int8' }; // LiteRT.js runtimes by .tflite precision
 const firstRuntime = RUNTIMES.includes(query.get('runtime')) ? query.get('runtime') : DEFAULT_RUNTIME;
 
 const view = new ResultView();
 const timings = {
   start: performance.now(), readyMs: null, backendMs: null, modelMs: null, warmupMs: null, runtime: null,
 };
-let model = null; // the model in use: models.tfjs or models.litert
-const models = { tfjs: null, litert: null };
-let runtimeName = null; // 'tfjs' or 'litert'
+let model = null; // the model in use: models.tfjs, models.litert or models['litert-int8']
+const models = { tfjs: null, litert: null, 'litert-int8': null };
+let runtimeName = null; // 'tfjs', 'litert' or 'litert-int8'
 let metadata = null;
 let contract = DEFAULT_CONTRACT; // input shape, labels and preprocessing from metadata.json
 let nativeOn = false;
@@ -191,11 +194,13 @@ document.addEventListener('keydown', (event) => {
 
 /** The runtime and backend in use, for people: "TF.js wasm (SIMD, threads: 2)", "LiteRT.js wasm (XNNPack)". */
 async function describeRuntime() {
+  if (runtimeName === 'litert-int8') return 'LiteRT.js int8 wasm (XNNPack)';
   return runtimeName === 'litert' ? 'LiteRT.js wasm (XNNPack)' : `TF.js ${await describeBackend()}`;
 }
 
 async function showBackend() {
-  backendSelect.value = runtimeName === 'litert' ? LITERT_OPTION : runtime().getBackend();
+  backendSelect.value = runtimeName === 'litert' ? LITERT_OPTION
+    : (runtimeName === 'litert-int8' ? LITERT_INT8_OPTION : runtime().getBackend());
   const described = await describeRuntime();
   view.showBackend(described);
   return described;
@@ -208,6 +213,14 @@ function offerLiteRt() {
   option.disabled = !provenLiteRt(metadata);
   option.title = option.disabled
     ? `This export has no proven LiteRT.js model${block?.reason ? `: ${block.reason}` : ''}` : '';
+  const int8 = backendSelect.querySelector(`option[value="${LITERT_INT8_OPTION}"]`);
+  if (provenLiteRt(metadata, 'int8') && !int8) {
+    const added = new Option('LiteRT.js int8 wasm', LITERT_INT8_OPTION);
+    added.title = 'The full-integer model: a quarter of the download; its accuracy cost is on the model page';
+    option.after(added);
+  } else if (!provenLiteRt(metadata, 'int8') && int8) {
+    int8.remove();
+  }
 }
 
 /** TF.js on `backend` with the graph model (loaded on first use); the backend actually started. */
@@ -219,13 +232,16 @@ async function startTfjs(backend) {
   return started;
 }
 
-/** LiteRT.js with the export's .tflite (fetched, checked against metadata.json, compiled on first use). */
-async function startLiteRt() {
-  if (!provenLiteRt(metadata)) {
-    const reason = metadata?.litert?.reason;
-    throw new ModelError(`This export has no proven LiteRT.js model${reason ? ` (${reason})` : ''}.`, 'backend');
+/** LiteRT.js (`name` 'litert' or 'litert-int8') with the export's .tflite of that precision
+ * (fetched, checked against metadata.json, compiled on first use). */
+async function startLiteRt(name = 'litert') {
+  const precision = PRECISION[name];
+  if (!provenLiteRt(metadata, precision)) {
+    const reason = metadata?.[precision === 'int8' ? 'litert_int8' : 'litert']?.reason;
+    throw new ModelError(`This export has no proven LiteRT.js ${precision} model${reason ? ` (${reason})` : ''}.`,
+      'backend');
   }
-  if (!models.litert) models.litert = await LiteRtDigitModel.load(metadata, contract);
+  if (!models[name]) models[name] = await LiteRtDigitModel.load(metadata, contract, 'wasm', precision);
 }
 
 /** Switch TF.js backend (wasm, webgl, cpu), on TF.js; warm up, re-classify; rejects if it cannot start. */
@@ -246,17 +262,17 @@ async function setBackend(name) {
   if (!pad.empty) await settle();
 }
 
-/** Switch runtime: 'tfjs' (on `backend`, default wasm) or 'litert' (wasm); rejects when it cannot start. */
+/** Switch runtime: 'tfjs' (on `backend`, default wasm), 'litert' or 'litert-int8' (wasm); rejects when it cannot start. */
 async function setRuntime(name, backend = 'wasm') {
   if (!RUNTIMES.includes(name)) throw new Error(`unknown runtime ${name}; use one of ${RUNTIMES.join(', ')}`);
   if (name === 'tfjs') return setBackend(backend);
   if (backend !== 'wasm') throw new Error(`LiteRT.js runs on wasm here, not ${backend}`);
   await ready;
   await enqueue(async () => {
-    await startLiteRt();
-    await models.litert.warmUp();
-    model = models.litert;
-    runtimeName = 'litert';
+    await startLiteRt(name);
+    await models[name].warmUp();
+    model = models[name];
+    runtimeName = name;
   }).finally(showBackend);
   if (!pad.empty) await settle();
   return undefined;
@@ -264,10 +280,10 @@ async function setRuntime(name, backend = 'wasm') {
 
 backendSelect.addEventListener('change', () => {
   const choice = backendSelect.value;
-  const litert = choice === LITERT_OPTION;
+  const litert = { [LITERT_OPTION]: 'litert', [LITERT_INT8_OPTION]: 'litert-int8' }[choice];
   backendSelect.disabled = true;
-  setStatus(`Switching to ${litert ? 'LiteRT.js wasm' : `TF.js ${choice}`}…`);
-  (litert ? setRuntime('litert') : setBackend(choice))
+  setStatus(`Switching to ${litert ? `LiteRT.js${litert === 'litert-int8' ? ' int8' : ''} wasm` : `TF.js ${choice}`}…`);
+  (litert ? setRuntime(litert) : setBackend(choice))
     .then(async () => { hideError(); setStatus(`Ready on ${await describeRuntime()}`, 'ok'); })
     .catch((err) => showError(err.message))
     .finally(() => { backendSelect.disabled = false; });
@@ -289,20 +305,20 @@ async function startOnTfjs(statusPromise) {
   return backend !== preferred ? ` (${preferred} was not available)` : '';
 }
 
-/** Start LiteRT.js (asked for with ?runtime=litert); TF.js when this export has no proven .tflite. */
-async function startOnLiteRt(statusPromise) {
+/** Start LiteRT.js (asked for with ?runtime=litert or litert-int8); TF.js when this export has no such proven .tflite. */
+async function startOnLiteRt(statusPromise, name) {
   setStatus('Loading LiteRT.js…');
   useMetadata(await checkStatus(await statusPromise));
   timings.backendMs = performance.now() - timings.start;
   try {
-    await startLiteRt();
+    await startLiteRt(name);
   } catch (err) {
     if (!(err instanceof ModelError) || err.kind !== 'backend') throw err;
     const backend = await startTfjs(preferred);
     runtimeName = 'tfjs';
     return ` (LiteRT.js was not available: ${err.message}${backend !== preferred ? `; nor ${preferred}` : ''})`;
   }
-  runtimeName = 'litert';
+  runtimeName = name;
   return '';
 }
 
@@ -323,7 +339,8 @@ function useMetadata(meta) {
 
 async function start() {
   const statusPromise = serverStatus();
-  const fellBack = firstRuntime === 'litert' ? await startOnLiteRt(statusPromise) : await startOnTfjs(statusPromise);
+  const fellBack = firstRuntime === 'tfjs' ? await startOnTfjs(statusPromise)
+    : await startOnLiteRt(statusPromise, firstRuntime);
   model = models[runtimeName];
   timings.runtime = runtimeName;
   timings.modelMs = performance.now() - timings.start;
@@ -354,8 +371,8 @@ window.digitDemo = {
   /** Resolves when the model is loaded and warmed up; rejects with the reason it is not. */
   ready,
   /** The backend in use: 'wasm', 'webgl' or 'cpu' on TF.js; 'wasm' on LiteRT.js. */
-  backend: () => (runtimeName === 'litert' ? 'wasm' : runtime().getBackend()),
-  /** The runtime in use: 'tfjs' or 'litert' (null before start-up has chosen). */
+  backend: () => (runtimeName?.startsWith('litert') ? 'wasm' : runtime().getBackend()),
+  /** The runtime in use: 'tfjs', 'litert' or 'litert-int8' (null before start-up has chosen). */
   runtime: () => runtimeName,
   /** Float32Array of n images (n * 784 pixels for MNIST) in [0, 1] → Promise of n * 10 probabilities. */
   predictPixels: (pixels) => ready.then(() => enqueue(() => model.predict(pixels))),
@@ -381,7 +398,7 @@ window.digitDemo = {
   clear: () => pad.clear(),
   /** Switch TF.js backend (switching to TF.js); rejects when it is not available. */
   setBackend,
-  /** Switch runtime: setRuntime('litert') or setRuntime('tfjs', backend); rejects when it is not available. */
+  /** Switch runtime: setRuntime('litert'), setRuntime('litert-int8') or setRuntime('tfjs', backend); rejects when it is not available. */
   setRuntime,
   /** The runtime and backend in use, described: "TF.js wasm (SIMD, threads: 2)", "LiteRT.js wasm (XNNPack)". */
   describeBackend: describeRuntime,

@@ -1,7 +1,7 @@
 // The model page (any export): the model card and the export's parity table from metadata.json,
 // the exporter's runtime advice (TF.js or LiteRT.js), and "Check in this browser", which re-runs the
-// bundled proof on every backend this browser has, on both runtimes where the export proved a
-// .tflite, and races them at batch 1. Only DOM work and wiring here; the check itself is
+// bundled proof on every backend this browser has, on LiteRT.js too where the export proved a
+// .tflite (and its int8 twin, judged by the int8 rules), and races them at batch 1. Only DOM work and wiring here; the check itself is
 // proof-check.js, backends are model.js and litert.js.
 
 import { provenLiteRt } from './litert.js';
@@ -121,9 +121,12 @@ function showProof(meta) {
   const litert = isObject(meta.litert) ? meta.litert : null;
   const runs = [['node', 'TF.js node', proof.node], ['browser', 'TF.js browser', proof.browser]];
   if (litert) runs.push(['litert', 'LiteRT.js browser', isObject(litert.proof) ? litert.proof.browser : null]);
+  const int8 = isObject(meta.litert_int8) && meta.litert_int8.status !== 'off' ? meta.litert_int8 : null;
+  if (int8) runs.push(['litert_int8', 'LiteRT.js int8 browser', isObject(int8.proof) ? int8.proof.browser : null]);
   for (const [key, label, results] of runs) {
     if (!isObject(results)) {
-      const why = key === 'litert' ? `${litert.status}${litert.reason ? `: ${litert.reason}` : ''}` : 'not run';
+      const block = key === 'litert_int8' ? int8 : litert;
+      const why = key.startsWith('litert') ? `${block.status}${block.reason ? `: ${block.reason}` : ''}` : 'not run';
       body.append(row([label, why, '–', '–', '–', '–'], { 1: 'muted-text' }));
       continue;
     }
@@ -131,17 +134,17 @@ function showProof(meta) {
       if (!isObject(result)) continue;
       const w = worst(result);
       const tr = row([`${label} ${backend}`, result.passed ? 'passed' : 'failed', samplesSeen(result),
-        exp(w.relative), percent(w.agreement), ms(result.ms_per_call)],
+        key === 'litert_int8' ? 'int8 rules' : exp(w.relative), percent(w.agreement), ms(result.ms_per_call)],
       { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
       if (!result.passed && Array.isArray(result.failures)) tr.title = result.failures.join('\n');
       else if (result.stopped_by === 'time budget') tr.title = `${result.budget_s} s budget for this backend`;
-      tr.dataset.runtime = key === 'litert' ? 'litert' : 'tfjs';
+      tr.dataset.runtime = key.startsWith('litert') ? key : 'tfjs';
       body.append(tr);
     }
   }
 }
 
-const RUNTIME_NAMES = { tfjs: 'TF.js', litert: 'LiteRT.js' };
+const RUNTIME_NAMES = { tfjs: 'TF.js', litert: 'LiteRT.js', litert_int8: 'LiteRT.js int8' };
 
 /** The exporter's advice (metadata.json `runtimes`): per runtime its downloads and ms per call, and which to ship. */
 function showAdvice(meta) {
@@ -150,16 +153,17 @@ function showAdvice(meta) {
   if (!advice) return;
   const body = $('advice-table').tBodies[0];
   body.replaceChildren();
-  for (const key of ['tfjs', 'litert']) {
+  for (const key of ['tfjs', 'litert', 'litert_int8']) {
     const r = advice[key];
     if (!isObject(r)) continue;
     const calls = isObject(r.ms_per_call) ? Object.entries(r.ms_per_call).filter(([, v]) => isNumber(v)) : [];
-    const tr = row([RUNTIME_NAMES[key],
+    const tr = row([`${RUNTIME_NAMES[key]}${r.precision ? ` (${r.precision})` : ''}`,
       calls.map(([backend, v]) => `${backend} ${ms(v)}`).join(', ') || '–',
       isNumber(r.runtime_gzip_bytes) ? bytes(r.runtime_gzip_bytes) : '–',
       isNumber(r.model_gzip_bytes ?? r.model_bytes) ? bytes(r.model_gzip_bytes ?? r.model_bytes) : '–'],
     { 1: 'num', 2: 'num', 3: 'num' });
     tr.dataset.runtime = key;
+    if (r.accuracy_text) tr.title = `Against Keras: ${r.accuracy_text}`;
     body.append(tr);
   }
   const a = isObject(advice.advice) ? advice.advice : {};
@@ -241,6 +245,11 @@ async function check() {
       setStatus(`Checking ${bundle.samples} samples on LiteRT.js…`);
       results.push(...await checkLiteRt(bundle, metadata, { classifiers }, showCheckResult));
     }
+    if (provenLiteRt(metadata, 'int8')) {
+      setStatus(`Checking ${bundle.samples} samples on LiteRT.js int8 (by the int8 rules)…`);
+      results.push(...await checkLiteRt(bundle, metadata, { classifiers, accelerators: ['wasm'], precision: 'int8' },
+        showCheckResult));
+    }
     state.results = results;
     const ran = results.filter((r) => r.result);
     const agreed = ran.filter((r) => r.result.passed);
@@ -296,7 +305,7 @@ window.modelPage = {
   ready,
   /** Run the check on every backend (as the button does). */
   check: () => ready.then(check),
-  /** The last check's outcomes, or null: [{runtime: 'tfjs' | 'litert', backend, available, result | error}]. */
+  /** The last check's outcomes, or null: [{runtime: 'tfjs' | 'litert' | 'litert_int8', backend, available, result | error}]. */
   results: () => state.results,
   /** The last check's race: {runtime, backend, ms, speedup, text} of the fastest agreeing backend, or null. */
   race: () => state.race,

@@ -88,18 +88,30 @@ async function hasAccelerator(accelerator) {
 }
 
 /**
- * The same proof on LiteRT.js with the export's .tflite (refused unless its sha256 is the one
- * metadata.json lists), on each accelerator in `accelerators`; outcomes as checkAll's, runtime 'litert'.
- * A runtime that cannot start gives one {runtime: 'litert', backend, error} per accelerator.
+ * The bundle judged by the int8 model's own rules (metadata.json `litert_int8.thresholds`): argmax
+ * agreement for classifiers; an 8-bit model cannot meet the float model's relative difference.
  */
-export async function checkLiteRt(bundle, metadata, { classifiers = [], accelerators = ['wasm', 'webgpu'] } = {},
-  onResult = () => {}) {
+function int8Bundle(bundle, metadata) {
+  const rules = metadata?.litert_int8?.thresholds || {};
+  return { ...bundle, thresholds: typeof rules.min_agreement === 'number' ? { min_agreement: rules.min_agreement } : {} };
+}
+
+/**
+ * The same proof on LiteRT.js with the export's .tflite of `precision` ('float32', or 'int8' judged
+ * by the int8 rules), refused unless its sha256 is the one metadata.json lists, on each accelerator
+ * in `accelerators`; outcomes as checkAll's, runtime 'litert' (or 'litert_int8').
+ * A runtime that cannot start gives one {runtime, backend, error} per accelerator.
+ */
+export async function checkLiteRt(bundle, metadata, {
+  classifiers = [], accelerators = ['wasm', 'webgpu'], precision = 'float32',
+} = {}, onResult = () => {}) {
   const outcomes = [];
-  const options = common('litert', { classifiers, batch: 1 }, outcomes, onResult);
+  const int8 = precision === 'int8';
+  const options = common(int8 ? 'litert_int8' : 'litert', { classifiers, batch: 1 }, outcomes, onResult);
   let bytes;
   let litert;
   try {
-    bytes = await fetchTflite(metadata);
+    bytes = await fetchTflite(metadata, precision);
     litert = await loadLiteRtRuntime();
   } catch (err) {
     for (const backend of accelerators.filter((a) => a === 'wasm')) {
@@ -107,11 +119,11 @@ export async function checkLiteRt(bundle, metadata, { classifiers = [], accelera
     }
     return outcomes;
   }
-  await proofRunner().proveOnBackends(litertAdapter().runtime(litert), bundle, {
+  await proofRunner().proveOnBackends(litertAdapter().runtime(litert), int8 ? int8Bundle(bundle, metadata) : bundle, {
     ...options,
     backends: accelerators,
     setBackend: hasAccelerator,
-    describe: (accelerator) => `LiteRT.js ${accelerator}${accelerator === 'wasm' ? ' (XNNPack)' : ''}`,
+    describe: (accelerator) => `LiteRT.js${int8 ? ' int8' : ''} ${accelerator}${accelerator === 'wasm' ? ' (XNNPack)' : ''}`,
     loadModel: (accelerator) => compileTflite(bytes, accelerator),
   });
   return outcomes;

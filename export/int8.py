@@ -1,0 +1,248 @@
+"""The full-integer LiteRT.js model (`--litert int8`): calibrate, convert, prove on held-out samples
+in LiteRT.js itself, and keep it only when it meets the quantization rules (export.rules.INT8_*).
+
+An int8 model cannot agree with Keras to 1e-4, so its proof is of another kind: argmax agreement
+for classifier outputs, the error relative to the output's spread across samples for the others,
+and for digit models the test accuracy before and after on every test digit. The samples it is
+proven on are never the ones it was calibrated on: digit models calibrate on MNIST training digits
+and are proven on the 10,000 test digits; other models calibrate on the last proof samples and are
+proven on the rest.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnist_tfjs.contract import LITERT_INT8_MODEL, MNIST_KIND
+
+from .errors import ExportError
+from .prove import ProgressLine, Reference
+from .rules import INT8_THRESHOLDS, MNIST_INT8_THRESHOLDS
+from .samples import bundle_count, write_bundle
+from .specs import TensorSpec
+from .tflite import BATCH, TfliteModel, TfliteUnavailable, float_ops, output_steps, write_tflite
+
+# TensorFlow's post-training quantization guide asks for "a few hundred" representative samples;
+# the quick digit model lands within 0.02-0.04 pp of Keras' test accuracy with 50 to 1,000
+# training digits, so 500 costs half a second and leaves margin. Other models calibrate on at most
+# 100 proof samples (an application net runs them through the float interpreter, ~0.1 s each) and
+# never on more than half, so the other half is left for the proof.
+CALIBRATION_DIGITS = 500
+CALIBRATION_SAMPLES = 100
+# The held-out samples reach Chromium in one bundle: every test digit of a digit model (31 MB),
+# as many generic samples as fit.
+INT8_BUNDLE_BYTES = 40 * 1024 * 1024
+OFF = "not asked for (--litert int8 adds a full-integer model.int8.tflite beside model.tflite)"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The samples the converter calibrates on, those the proof holds out, and where they came from."""
+
+    arrays: dict[str, np.ndarray]
+    held_out: int  # the first `held_out` proof samples
+    info: dict[str, Any]
+
+
+def calibration_split(reference: Reference, data_dir: str | Path | None = None) -> Calibration:
+    """Digit models: MNIST training digits (all test digits held out). Others: the last proof samples
+    (at most CALIBRATION_SAMPLES, at most half), the rest held out. ExportError when too few."""
+    samples = reference.samples
+    if samples.kind == MNIST_KIND:
+        from mnist_tfjs.mnist import DataError, load_mnist
+
+        try:
+            train = load_mnist(data_dir).x_train[:CALIBRATION_DIGITS]
+        except DataError as exc:
+            raise ExportError(str(exc)) from None
+        name = next(iter(samples.arrays))
+        return Calibration({name: train}, samples.count,
+                           {"source": "mnist-train", "samples": len(train), "held_out": samples.count,
+                            "why": "a few hundred samples, as TensorFlow's post-training quantization guide "
+                                   "asks; training digits, so none of the test digits it is proven on"})
+    count = samples.count
+    calibrate = min(CALIBRATION_SAMPLES, count // 2)
+    if calibrate < 1:
+        raise ExportError(f"full-integer quantization needs at least 2 samples (one to calibrate on, one "
+                          f"to prove on); the proof has {count}: pass more with --samples or --samples-count")
+    held_out = count - calibrate
+    arrays = {name: values[held_out:] for name, values in samples.arrays.items()}
+    return Calibration(arrays, held_out,
+                       {"source": f"the last {calibrate} proof samples", "samples": calibrate,
+                        "held_out": held_out,
+                        "why": f"at most {CALIBRATION_SAMPLES} (a few hundred is TensorFlow's advice; each "
+                               "costs a float inference) and at most half, so the other half proves it"})
+
+
+def thresholds_for(reference: Reference) -> dict[str, float]:
+    return dict(MNIST_INT8_THRESHOLDS if reference.samples.kind == MNIST_KIND else INT8_THRESHOLDS)
+
+
+def judge(values: dict[str, np.ndarray], reference: Reference, count: int,
+          thresholds: dict[str, float], steps: dict[str, float] | None = None) -> dict[str, Any]:
+    """The int8 proof's figures on the first `count` held-out samples and the rules they miss.
+
+    Per output: max |Δ|, the RMS error over the output's spread (its standard deviation across
+    samples), and for classifiers the argmax agreement with Keras, where a flip between two classes
+    whose Keras scores differ by no more than the output's int8 step (`steps`) is a tie, not a
+    disagreement (the 8-bit grid cannot tell them apart); for digit models the test accuracy of
+    Keras and of the int8 model on the same digits.
+    """
+    outputs: dict[str, Any] = {}
+    failures: list[str] = []
+    for name, got in values.items():
+        want = reference.expected[name][:count].astype(np.float64)
+        got = np.asarray(got, dtype=np.float64).reshape(-1, *want.shape[1:])[:count]
+        diff = got - want
+        spread = float(want.std(axis=0).mean()) or 1.0
+        figures = {"max_abs_diff": float(np.abs(diff).max()),
+                   "rms_error_of_spread": float(np.sqrt(np.mean(diff ** 2)) / spread),
+                   "agreement": None, "all_finite": bool(np.isfinite(got).all())}
+        if not figures["all_finite"]:
+            failures.append(f"{name}: NaN or infinite values")
+        if reference.classifiers.get(name):
+            ours, theirs = got.argmax(axis=-1), want.argmax(axis=-1)
+            agree = ours == theirs
+            gap = (np.take_along_axis(want, theirs[..., None], -1)
+                   - np.take_along_axis(want, ours[..., None], -1))[..., 0]
+            ties = ~agree & (gap <= (steps or {}).get(name, 0.0))
+            figures.update(agreement=float(agree.mean()), ties=int(ties.sum()))
+            counted = float((agree | ties).mean())
+            if counted < thresholds["min_agreement"] - 1e-9:
+                failures.append(f"{name}: argmax agreement {100 * counted:.2f} % (ties counted) < "
+                                f"{100 * thresholds['min_agreement']:.2f} %")
+        elif figures["rms_error_of_spread"] > thresholds.get("max_rms_error_of_spread", np.inf):
+            failures.append(f"{name}: RMS error {figures['rms_error_of_spread']:.3f} of the output's "
+                            f"spread > {thresholds['max_rms_error_of_spread']:g}")
+        outputs[name] = figures
+    result: dict[str, Any] = {"samples": count, "outputs": outputs}
+    labels = reference.samples.labels
+    if labels is not None:
+        first = reference.outputs[0].name
+        native = float((reference.expected[first][:count].argmax(axis=1) == labels[:count]).mean())
+        scores = np.asarray(values[first]).reshape(-1, reference.expected[first].shape[-1])[:count]
+        quantized = float((scores.argmax(axis=1) == labels[:count]).mean())
+        change = 100.0 * (quantized - native)
+        result["accuracy"] = {"digits": count, "keras": native, "int8": quantized,
+                              "change_pp": round(change, 4)}
+        limit = thresholds["max_accuracy_drop_pp"]
+        if count < reference.samples.count:
+            failures.append(f"test accuracy on {count:,} of {reference.samples.count:,} digits only: the "
+                            "rule needs every test digit")
+        elif -change > limit + 1e-9:
+            failures.append(f"test accuracy {100 * quantized:.2f} % is {-change:.3f} pp below Keras' "
+                            f"{100 * native:.2f} % (at most {limit:g} pp)")
+    result["failures"] = failures
+    result["passed"] = not failures
+    return result
+
+
+@dataclass
+class Int8Target:
+    """What the int8 step decided: metadata's `litert_int8` block, and its LiteRT.js timing."""
+
+    block: dict[str, Any]
+    tflite: TfliteModel | None = None
+    batch1_ms: dict[str, float] | None = None
+    batch1_calls: dict[str, int] | None = None
+
+    @property
+    def status(self) -> str:
+        return str(self.block["status"])
+
+
+def int8_block(status: str, reason: str | None, tflite: TfliteModel | None = None,
+               **figures: Any) -> dict[str, Any]:
+    """metadata.json's `litert_int8` block; the model and its signature only where there is a file."""
+    exists = tflite is not None and tflite.path.is_file()
+    block = {"model": LITERT_INT8_MODEL if status in ("proven", "unverified") else None, "status": status,
+             "reason": reason, "precision": "int8", "bytes": tflite.path.stat().st_size if exists else None,
+             "batch": BATCH, "signature": tflite.signature if tflite else None,
+             "inputs": tflite.inputs if tflite else None, "outputs": tflite.outputs if tflite else None,
+             "calibration": None, "float_fallback": False, "float_ops": None, "thresholds": None,
+             "proof": None, "seconds": None}
+    block.update(figures)
+    return block
+
+
+def _refuse(status: str, reason: str, tflite: TfliteModel, **figures: Any) -> Int8Target:
+    block = int8_block(status, reason, tflite, **figures)
+    tflite.path.unlink(missing_ok=True)
+    return Int8Target(block)
+
+
+def int8_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
+                staging: Path, *, verify: bool, budget_s: float | None, allow_float_fallback: bool,
+                data_dir: str | Path | None = None, verbose: bool = False,
+                say: Callable[[str], None] = lambda _message: None,
+                saved_model: Path | None = None) -> Int8Target:
+    """Write `staging/model.int8.tflite`, prove it in Chromium on held-out samples, keep or leave it out."""
+    started = time.monotonic()
+    path = staging / LITERT_INT8_MODEL
+    calibration = calibration_split(reference, data_dir)
+    figures: dict[str, Any] = {"calibration": calibration.info, "float_fallback": allow_float_fallback,
+                               "thresholds": thresholds_for(reference)}
+    say(f"converting to model.int8.tflite (full integer, calibrated on {calibration.info['samples']:,} "
+        f"{'training digits' if reference.samples.kind == MNIST_KIND else 'proof samples'})")
+    try:
+        tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, path, verbose, "int8",
+                              calibration=calibration.arrays, allow_float_fallback=allow_float_fallback,
+                              saved_model=saved_model)
+    except TfliteUnavailable as exc:
+        path.unlink(missing_ok=True)
+        return Int8Target(int8_block("unavailable", str(exc), **figures))
+    figures["float_ops"] = float_ops(path)
+    if not verify:
+        figures["seconds"] = round(time.monotonic() - started, 2)
+        block = int8_block("unverified", "--no-verify: never compared with Keras", tflite, **figures)
+        return Int8Target(block, tflite)
+    target = prove_int8(tflite, reference, calibration, staging, budget_s, figures, say)
+    target.block["seconds"] = round(time.monotonic() - started, 2)
+    return target
+
+
+def prove_int8(tflite: TfliteModel, reference: Reference, calibration: Calibration, staging: Path,
+               budget_s: float | None, figures: dict[str, Any], say: Callable[[str], None]) -> Int8Target:
+    """LiteRT.js runs the int8 model on the held-out samples in Chromium; the rules judge its outputs."""
+    from .chromium_proof import litert_proof
+
+    digits = reference.samples.kind == MNIST_KIND
+    held = {name: values[:calibration.held_out] for name, values in reference.samples.arrays.items()}
+    expected = {name: values[:calibration.held_out] for name, values in reference.expected.items()}
+    say(f"proving model.int8.tflite in headless Chromium through LiteRT.js on {calibration.held_out:,} "
+        "held-out samples")
+    with tempfile.TemporaryDirectory(prefix="litert-int8-proof-") as tmp:
+        bundle = Path(tmp)
+        most = bundle_count(held, expected, limit=INT8_BUNDLE_BYTES, most=calibration.held_out)
+        write_bundle(bundle, held, expected, reference.classifiers, {}, max(1, most))
+        try:
+            # Every held-out digit (the accuracy rule needs them all); other models within the budget.
+            run = litert_proof(staging, accelerators=("wasm",), tfjs_backends=(), bundle_dir=bundle,
+                               budget_s=None if digits else budget_s, model_file=LITERT_INT8_MODEL,
+                               keep_outputs=True, on_progress=ProgressLine("LiteRT.js int8", say, budget_s))
+        except ExportError as exc:
+            return _refuse("unavailable", f"LiteRT.js did not run in Chromium: {exc}", tflite, **figures)
+    if run.errors:
+        accelerator, error = next(iter(run.errors.items()))
+        return _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.int8.tflite: {error}",
+                       tflite, **figures)
+    wasm = dict(run.results["wasm"])
+    values = {name: np.asarray(v, dtype=np.float32) for name, v in wasm.pop("values").items()}
+    verdict = judge(values, reference, int(wasm["samples"]), figures["thresholds"], output_steps(tflite.path))
+    kept = ("of", "ms_per_sample", "stopped_by", "chromium", "batch1_ms", "batch1_calls")
+    verdict.update({key: wasm.get(key) for key in kept})
+    proof = {"browser": {"wasm": verdict}, "threads": run.threads, "passed": verdict["passed"]}
+    if not verdict["passed"]:
+        more = f"; {len(verdict['failures']) - 1} more" if len(verdict["failures"]) > 1 else ""
+        return _refuse("refused", f"misses the int8 rules (LiteRT.js wasm: {verdict['failures'][0]}{more})",
+                       tflite, proof=proof, **figures)
+    ms = {"wasm": wasm["batch1_ms"]} if "batch1_ms" in wasm else None
+    calls = {"wasm": wasm["batch1_calls"]} if "batch1_calls" in wasm else None
+    return Int8Target(int8_block("proven", None, tflite, proof=proof, **figures), tflite, ms, calls)
