@@ -331,3 +331,38 @@ def test_fused_hard_swish_is_split_and_proven_on_wasm_and_cpu(tmp_path: Path, no
     constants = graph["weightsManifest"][-1]
     assert [w["name"] for w in constants["weights"]] == ["hard_swish/three", "hard_swish/one_sixth"]
     assert (out / constants["paths"][0]).stat().st_size == 8
+
+
+def _grouped_convolutions() -> Any:
+    """Conv2D and Conv1D with groups > 1: one group per channel (with a channel multiplier, strided,
+    dilated, causal) and fewer groups than channels (strided)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((12, 12, 8), name="image")
+    x = keras.layers.Conv2D(16, 3, padding="same", groups=8, name="per_channel_x2")(image)
+    x = keras.layers.Conv2D(16, 3, strides=2, padding="same", groups=2, activation="relu",
+                            name="two_groups")(x)
+    x = keras.layers.Conv2D(16, 3, groups=16, dilation_rate=2, name="per_channel_dilated")(x)
+    sequence = keras.Input((20, 6), name="sequence")
+    y = keras.layers.Conv1D(12, 3, padding="causal", groups=6, name="per_channel_1d")(sequence)
+    y = keras.layers.Conv1D(12, 3, strides=2, groups=3, name="three_groups_1d")(y)
+    pooled = [keras.layers.GlobalAveragePooling2D()(x), keras.layers.GlobalAveragePooling1D()(y)]
+    features = keras.layers.Concatenate()(pooled)
+    return keras.Model([image, sequence], keras.layers.Dense(4, name="out")(features))
+
+
+@pytest.mark.node
+def test_grouped_convolutions_are_rewritten_and_proven_on_wasm_and_cpu(tmp_path: Path,
+                                                                        node_ready: str) -> None:
+    out = tmp_path / "web_model"
+    metadata = export_model(_grouped_convolutions(), out, samples_count=32, browser=False)
+    assert metadata["proof"]["passed"] is True and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    ways = {r["layer"]: r["what"].split(" traced as ")[1].split(" (")[0] for r in metadata["rewrites"]}
+    depthwise, split = "a depthwise convolution", "split → one convolution per group → concatenate"
+    assert ways == {"per_channel_x2": depthwise, "per_channel_dilated": depthwise,
+                    "per_channel_1d": depthwise,
+                    "two_groups": split, "three_groups_1d": split}
+    ops = {node["op"] for node in json.loads((out / "model.json").read_text())["modelTopology"]["node"]}
+    assert "StatefulPartitionedCall" not in ops and {"DepthwiseConv2dNative", "ConcatV2"} <= ops | {
+        "FusedDepthwiseConv2dNative"}
