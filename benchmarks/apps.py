@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.app_models import APPS, GOAL_PEAK_BYTES, SMOKE_APPS, App
+from benchmarks.app_models import APPS, GOAL_PEAK_BYTES, SMOKE_APPS, App, catalogue
 from benchmarks.common import Bench, say, section_banner
 
 TIMEOUT_S = 600
@@ -335,14 +335,16 @@ def run(bench: Bench) -> dict[str, Any]:
     from mnist_tfjs.quiet import quiet_tensorflow
 
     quiet_tensorflow()
-    apps = bench.pick(SMOKE_APPS, APPS)
-    section_banner("apps", f"{len(apps)} application-size network(s) through `python -m export` at its "
-                   f"defaults, {TIMEOUT_S} s limit each")
+    apps = catalogue(bench.catalogue) if bench.catalogue else bench.pick(SMOKE_APPS, APPS)
+    what = "keras.applications catalogue network(s)" if bench.catalogue else "application-size network(s)"
+    section_banner("apps", f"{len(apps)} {what} through `python -m export` at its defaults, "
+                   f"{TIMEOUT_S} s limit each")
     work = bench.work / "apps"
     work.mkdir(exist_ok=True)
     rows = [measure(app, work) for app in apps]
     passed, met = sum(row["verdict"] == "PASS" for row in rows), sum(row["meets_goal"] for row in rows)
     say(f"  passed {passed} of {len(rows)}, goals met {met} of {len(rows)}")
-    return {"models": len(rows), "timeout_s": TIMEOUT_S, "goal_peak_bytes": GOAL_PEAK_BYTES,
+    return {"models": len(rows), "catalogue": bool(bench.catalogue), "timeout_s": TIMEOUT_S,
+            "goal_peak_bytes": GOAL_PEAK_BYTES,
             "memory_sample_s": SAMPLE_EVERY_S, "command": "python -m export --model M.keras --out D",
             "passed": passed, "goals_met": met, "rows": rows}

@@ -366,3 +366,58 @@ def test_grouped_convolutions_are_rewritten_and_proven_on_wasm_and_cpu(tmp_path:
     ops = {node["op"] for node in json.loads((out / "model.json").read_text())["modelTopology"]["node"]}
     assert "StatefulPartitionedCall" not in ops and {"DepthwiseConv2dNative", "ConcatV2"} <= ops | {
         "FusedDepthwiseConv2dNative"}
+
+
+def _conv_stack() -> Any:
+    """Three convolutions, the middle one with a BatchNorm TensorFlow folds into it."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x_in = keras.Input((16, 16, 3), name="image")
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="first")(x_in)
+    x = keras.layers.Conv2D(8, 3, padding="same", name="middle")(x)
+    x = keras.layers.Activation("relu", name="act")(keras.layers.BatchNormalization(name="norm")(x))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="last")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(x_in, keras.layers.Dense(3, name="out")(x))
+
+
+@pytest.mark.node
+def test_failed_proof_names_the_first_diverging_layer(tmp_path: Path, node_ready: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weight of layer 'last' tampered by 1% after conversion: the refusal names 'last' (its inputs
+    agree), the report lies beside the output folder, and nothing is published."""
+    import export.pipeline as pipeline
+    from export.errors import VerificationError
+
+    convert = pipeline.convert_to_graph_model
+
+    def tampered(model: Any, staging: Path, *args: Any, **kwargs: Any) -> Any:
+        rewrites = convert(model, staging, *args, **kwargs)
+        group = json.loads((staging / "model.json").read_text())["weightsManifest"][0]
+        shard = staging / group["paths"][0]
+        data, offset = bytearray(shard.read_bytes()), 0
+        for weight in group["weights"]:
+            size = int(np.prod(weight["shape"])) * 4
+            if "/last_" in weight["name"]:
+                values = np.frombuffer(bytes(data[offset:offset + size]), "<f4") * np.float32(1.01)
+                data[offset:offset + size] = values.astype("<f4").tobytes()
+            offset += size
+        shard.write_bytes(bytes(data))
+        return rewrites
+
+    monkeypatch.setattr(pipeline, "convert_to_graph_model", tampered)
+    out = tmp_path / "web_model"
+    with pytest.raises(VerificationError) as failure:
+        export_model(_conv_stack(), out, samples_count=16, browser=False)
+    message = str(failure.value)
+    assert "first divergence at layer 'last' (Conv2D → TF.js node" in message, message
+    assert "its inputs agree to" in message and "nothing published" in message
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["web_model.proof-failure.json"]
+    report = json.loads((tmp_path / "web_model.proof-failure.json").read_text())
+    first = report["located"]["first_divergence"]
+    assert first["layer"] == "last" and 5e-3 < first["relative_diff"] < 2e-2
+    assert first["inputs_relative_diff"] < 1e-5
+    by_layer = {layer["layer"]: layer for layer in report["located"]["layers"]}
+    assert by_layer["norm"]["folded"] == ["middle"]  # the convolution TensorFlow folded the BatchNorm into
+    assert report["proof_failures"][0].startswith("node wasm: out:")
