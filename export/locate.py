@@ -28,13 +28,16 @@ import numpy as np
 from export.errors import ExportError
 from export.rules import output_scale
 from export.samples import write_bundle
-from export.specs import input_specs, input_structure, output_specs
+from export.specs import input_specs, input_structure, output_specs, output_structure
 from export.verify import _node_error, _run_node
 
 SCRIPT = Path(__file__).resolve().parent / "locate.js"
 LOCATE_SAMPLES = 4  # enough to see a divergence the proof saw on most samples; activations of all
 # layers for these few stay well under the memory the proof itself needs
 JUMP = 10.0  # a layer diverges where its error passes the threshold and grows this much over its inputs'
+# TF.js' float32 result as far from the exact (float64) one as this many times Keras' own float32
+# result is: the same rounding, summed in another order (folded BatchNorms, other kernels)
+FLOAT32_FACTOR = 10.0
 LOCATE_TIMEOUT_S = 600
 
 
@@ -50,6 +53,26 @@ class LayerDiff:
     scale: float
     inputs_relative_diff: float  # the largest error of the compared layers feeding it (0: model inputs)
     folded: list[str]  # layers between those and this one with no node of their own (fused into this)
+    inputs: list[str]  # the nearest compared layers feeding it
+    heals: bool = False  # past the threshold, yet every compared layer it feeds agrees: the node is
+    # not the layer's whole output (Grappler moved part of it, e.g. a folded BatchNorm's offset, into
+    # the next op), so it is no divergence
+
+
+@dataclass
+class Float32Check:
+    """How far float32 itself is from the exact result here: Keras' float32 outputs and TF.js' against
+    Keras in float64 on the same samples (worst output, relative to its scale)."""
+
+    keras_vs_float64: float
+    tfjs_vs_float64: float
+    activation_peak: float  # the largest |value| among the compared layers' outputs
+
+    def is_rounding(self, threshold: float) -> bool:
+        """Keras itself misses the threshold in float32, and TF.js is no further from exact than
+        float32 rounding explains: the model's outputs are not determined to `threshold` in float32."""
+        return (self.keras_vs_float64 > threshold
+                and self.tfjs_vs_float64 <= FLOAT32_FACTOR * self.keras_vs_float64)
 
 
 @dataclass
@@ -61,8 +84,20 @@ class Located:
     threshold: float
     layers: list[LayerDiff]
     first: LayerDiff | None
+    float32: Float32Check | None = None
 
     def sentence(self) -> str:
+        """Where it diverged, and whether float32 rounding explains it."""
+        found = self._where()
+        check = self.float32
+        if check is not None and check.is_rounding(self.threshold):
+            found += (f"; Keras itself in float32 differs from float64 by {check.keras_vs_float64:.1e} of "
+                      f"the output's scale on these samples (TF.js {check.tfjs_vs_float64:.1e}), with "
+                      f"activations up to {check.activation_peak:.0e}: float32 rounding, not the "
+                      "conversion; give BatchNorm layers statistics from real data (or train the model)")
+        return found
+
+    def _where(self) -> str:
         """"first divergence at layer 'X' (Conv2D → TF.js node 'Y' Conv2D) on wasm: 3.1e-02 of ..."."""
         if self.first is None:
             return (f"no layer diverges on the first {self.samples} sample(s) on {self.backend} "
@@ -76,6 +111,9 @@ class Located:
     def as_dict(self) -> dict[str, Any]:
         return {"backend": self.backend, "samples": self.samples, "threshold": self.threshold,
                 "jump": JUMP, "first_divergence": asdict(self.first) if self.first else None,
+                "float32": ({**asdict(self.float32), "factor": FLOAT32_FACTOR,
+                             "is_rounding": self.float32.is_rounding(self.threshold)}
+                            if self.float32 else None),
                 "layers": [asdict(layer) for layer in self.layers]}
 
 
@@ -99,7 +137,11 @@ def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray]
     nodes = layer_nodes(json.loads((model_dir / "model.json").read_text()), layer_scopes(model, layers))
     layers = [layer for layer in layers if layer.name in nodes]
     wanted = keras_layer_outputs(model, layers, few)
-    got = tfjs_node_values(model_dir, few, [nodes[layer.name][0] for layer in layers], backend)
+    outputs = output_specs(model)
+    got = tfjs_node_values(model_dir, few, [nodes[layer.name][0] for layer in layers]
+                           + [spec.name for spec in outputs], backend)
+    got, tfjs_outputs = got[:len(layers)], dict(zip([spec.name for spec in outputs], got[len(layers):],
+                                                    strict=True))
     diffs: dict[str, float] = {}
     compared: list[LayerDiff] = []
     for layer, value in zip(layers, got, strict=True):
@@ -109,16 +151,72 @@ def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray]
         scale = output_scale(want)
         diffs[layer.name] = float(np.max(np.abs(value.astype(np.float64) - want))) / scale
         node, op = nodes[layer.name]
-        inputs_diff, folded = _inputs_diff(layer, diffs)
+        inputs_diff, folded, feeding = _inputs_diff(layer, diffs)
         compared.append(LayerDiff(layer.name, type(layer).__name__, node, op, diffs[layer.name], scale,
-                                  inputs_diff, folded))
-    return Located(backend, len(next(iter(few.values()))), threshold, compared, first_divergence(compared,
-                                                                                                  threshold))
+                                  inputs_diff, folded, feeding))
+    peak = max((diff.scale for diff in compared), default=0.0)
+    return Located(backend, len(next(iter(few.values()))), threshold, compared,
+                   first_divergence(compared, threshold), float32_check(model, few, tfjs_outputs, peak))
+
+
+def float32_check(model: Any, arrays: dict[str, np.ndarray], tfjs: dict[str, np.ndarray | None],
+                  peak: float) -> Float32Check | None:
+    """Keras' float32 and TF.js' outputs against Keras in float64 (None where float64 is not possible)."""
+    from export.reference import keras_outputs
+
+    inputs, outputs = input_specs(model), output_specs(model)
+    exact = float64_outputs(model, arrays)
+    if exact is None or any(tfjs.get(spec.name) is None for spec in outputs):
+        return None
+    single = keras_outputs(model, inputs, outputs, arrays)
+
+    def worst(values: dict[str, Any]) -> float:
+        return max(float(np.max(np.abs(np.asarray(values[spec.name], np.float64) - exact[spec.name])))
+                   / output_scale(exact[spec.name]) for spec in outputs if spec.dtype == "float32")
+
+    return Float32Check(worst(single), worst(tfjs), peak)
+
+
+def float64_outputs(model: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """The model's outputs computed in float64 (a copy of every layer with a float64 dtype policy)."""
+    import keras
+
+    def in_float64(layer: Any) -> Any:
+        config = layer.get_config()
+        if "dtype" in config:
+            config["dtype"] = "float64"
+        return type(layer).from_config(config)
+
+    names, _, takes_dict = input_structure(model)
+    try:
+        exact = keras.models.clone_model(model, clone_function=in_float64)
+        exact.set_weights([np.asarray(w, np.float64) if np.asarray(w).dtype.kind == "f" else w
+                           for w in model.get_weights()])
+        values = [arrays[name].astype(np.float64) if arrays[name].dtype.kind == "f" else arrays[name]
+                  for name in names]
+        feed: Any = (dict(zip(names, values, strict=True)) if takes_dict
+                     else values[0] if len(values) == 1 else values)
+        result = exact(feed, training=False)
+    except Exception:  # a layer without a float64 form: no exact reference, the comparison stands alone
+        return None
+    output_names, _ = output_structure(model)
+    values = ([result[name] for name in output_names] if isinstance(result, dict) else
+              list(result) if isinstance(result, (list, tuple)) else [result])
+    return {name: np.asarray(value, np.float64) for name, value in zip(output_names, values, strict=True)}
 
 
 def first_divergence(compared: list[LayerDiff], threshold: float) -> LayerDiff | None:
-    """The first layer past `threshold` whose error is JUMP times its inputs' (else the first past it)."""
-    over = [diff for diff in compared if diff.relative_diff > threshold]
+    """The first layer past `threshold` whose error is JUMP times its inputs' (else the first past it),
+    leaving out layers whose error every layer they feed has shed again (`heals`)."""
+    fed: dict[str, list[LayerDiff]] = {}
+    for diff in compared:
+        for source in diff.inputs:
+            fed.setdefault(source, []).append(diff)
+    for diff in compared:
+        children = fed.get(diff.layer, [])
+        diff.heals = (diff.relative_diff > threshold and bool(children)
+                      and all(child.relative_diff <= threshold for child in children))
+    over = [diff for diff in compared if diff.relative_diff > threshold and not diff.heals]
     jumps = [diff for diff in over if diff.relative_diff > JUMP * diff.inputs_relative_diff]
     return (jumps or over or [None])[0]
 
@@ -130,12 +228,13 @@ def _single_output(layer: Any) -> bool:
         return False
 
 
-def _inputs_diff(layer: Any, diffs: dict[str, float]) -> tuple[float, list[str]]:
+def _inputs_diff(layer: Any, diffs: dict[str, float]) -> tuple[float, list[str], list[str]]:
     """The largest error among the nearest compared layers feeding `layer` (0 for the model's inputs),
-    and the layers passed on the way (no node of their own: TensorFlow fused them into this one)."""
+    the layers passed on the way (no node of their own: TensorFlow fused them into this one), and
+    those nearest compared layers."""
     import keras
 
-    worst, seen, folded = 0.0, set(), []
+    worst, seen, folded, feeding = 0.0, set(), [], []
     pending = _parents(layer)
     while pending:
         parent = pending.pop()
@@ -144,10 +243,11 @@ def _inputs_diff(layer: Any, diffs: dict[str, float]) -> tuple[float, list[str]]
         seen.add(parent.name)
         if parent.name in diffs:
             worst = max(worst, diffs[parent.name])
+            feeding.append(parent.name)
         elif not isinstance(parent, keras.layers.InputLayer):
             folded.append(parent.name)
             pending += _parents(parent)
-    return worst, folded
+    return worst, folded, feeding
 
 
 def _parents(layer: Any) -> list[Any]:
