@@ -61,6 +61,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="MNIST test digits the robustness section draws per drawing family and "
                              "pointer type (default: 200; 10 with --smoke; at most 10,000; above 1,250 "
                              "per family the families share digits)")
+    parser.add_argument("--catalogue", nargs="?", const="all", default=None, metavar="NAMES",
+                        help="the apps section runs the keras.applications catalogue (every architecture "
+                             "up to 30M parameters, pooled features; long: minutes per network) instead "
+                             "of its default networks; NAMES: a comma-separated subset, e.g. "
+                             "MobileNetV3Large,ConvNeXtTiny")
     parser.add_argument("--out", type=Path, default=None,
                         help="where results go (default: docs/results/; "
                              "with --smoke: test-artifacts/bench-smoke/)")
@@ -74,6 +79,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.out is None:
         args.out = SMOKE_OUT if args.smoke else REPO_ROOT / "docs" / "results"
     return args
+
+
+def _catalogue(names: str | None) -> tuple[str, ...] | None:
+    """--catalogue's networks (None: not asked for); BenchError for a name not in it."""
+    from benchmarks.app_models import CATALOGUE_NAMES
+
+    if names is None:
+        return None
+    chosen = CATALOGUE_NAMES if names == "all" else tuple(n.strip() for n in names.split(",") if n.strip())
+    unknown = [name for name in chosen if name not in CATALOGUE_NAMES]
+    if unknown or not chosen:
+        raise BenchError(f"--catalogue: {', '.join(unknown) or '(none given)'} not in the catalogue; "
+                         f"choose from {','.join(CATALOGUE_NAMES)}")
+    return chosen
 
 
 def _positive_int(text: str) -> int:
@@ -165,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
 
         with tempfile.TemporaryDirectory(prefix="mnist-bench-") as work:
             bench = Bench(smoke=args.smoke, out=args.out, work=Path(work), model=model, model_source=source,
-                          load_tool=args.load_tool, robustness_digits=args.digits)
+                          load_tool=args.load_tool, robustness_digits=args.digits,
+                          catalogue=_catalogue(args.catalogue))
             run_sections(bench, args.sections, save)
     except (BenchError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -223,3 +223,42 @@ APPS: tuple[App, ...] = (
 SMOKE_APPS: tuple[App, ...] = (
     App("MobileNetV2 32 (alpha 0.35, 10 classes)", smoke_mobilenet, goal_s=None, note="smoke run only"),
 )
+
+
+# ---------------------------------------------------------------- the catalogue
+
+# Every keras.applications architecture up to 30M parameters, as a user brings it: random weights,
+# its own preprocessing layers, pooled features as the output (no softmax to hide a divergence).
+CATALOGUE_NAMES = (
+    "MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large", "NASNetMobile", "Xception",
+    "InceptionV3", "ResNet50", "ResNet50V2", "DenseNet121", "DenseNet169", "DenseNet201",
+    "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3", "EfficientNetB4",
+    "EfficientNetV2B0", "EfficientNetV2B1", "EfficientNetV2B2", "EfficientNetV2B3", "EfficientNetV2S",
+    "ConvNeXtTiny",
+)
+CATALOGUE_GOAL_S = 240
+# Each network's own default image size (keras.applications' documented one); 224 for the rest.
+CATALOGUE_SIZES = {"Xception": 299, "InceptionV3": 299, "EfficientNetB1": 240, "EfficientNetB2": 260,
+                   "EfficientNetB3": 300, "EfficientNetB4": 380, "EfficientNetV2B1": 240,
+                   "EfficientNetV2B2": 260, "EfficientNetV2B3": 300, "EfficientNetV2S": 384}
+
+
+def pooled_application(name: str) -> Any:
+    """`keras.applications.<name>` at its own image size, `weights=None`, global-average-pooled
+    features out, BatchNorm statistics from the exporter's input distribution."""
+    keras = _keras()
+    size = CATALOGUE_SIZES.get(name, 224)
+    model = getattr(keras.applications, name)(weights=None, include_top=False, pooling="avg",
+                                              input_shape=(size, size, 3))
+    set_batchnorm_statistics(model, calibration_batch(model))
+    return model
+
+
+def catalogue(names: tuple[str, ...] = CATALOGUE_NAMES) -> tuple[App, ...]:
+    """The catalogue's rows, in the order given; names not in keras.applications raise ValueError."""
+    unknown = [name for name in names if name not in CATALOGUE_NAMES]
+    if unknown:
+        raise ValueError(f"not in the catalogue: {', '.join(unknown)} "
+                         f"(choose from {', '.join(CATALOGUE_NAMES)})")
+    return tuple(App(name, lambda name=name: pooled_application(name), goal_s=CATALOGUE_GOAL_S,
+                     note="pooled features") for name in names)

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.app_models import APPS, GOAL_PEAK_BYTES, SMOKE_APPS, App
+from benchmarks.app_models import APPS, GOAL_PEAK_BYTES, SMOKE_APPS, App, catalogue
 from benchmarks.common import Bench, say, section_banner
+from export.locate import report_path
 
 TIMEOUT_S = 600
 SAMPLE_EVERY_S = 0.2
@@ -223,6 +224,15 @@ def error_line(run: ExportRun) -> str | None:
     return chosen.removeprefix("error:").strip()[:300]
 
 
+def first_divergence(folder: Path) -> dict[str, Any] | None:
+    """Where a failed proof first diverged, from the exporter's report beside the output folder."""
+    try:
+        report = json.loads(report_path(folder).read_text())
+    except (OSError, ValueError):
+        return None
+    return (report.get("located") or {}).get("first_divergence") or {"error": report.get("locate_error")}
+
+
 def verdict_of(exit_code: int | None) -> str:
     """PASS (0), FAIL (1: the proof failed), refused (2), timeout, or the crash's exit code."""
     if exit_code is None:
@@ -269,6 +279,7 @@ def build_row(app: App, parameters: int, run: ExportRun, folder: Path) -> dict[s
     }
     if run.exit_code != 0:  # the exporter's own table says what the proof saw
         row["output_tail"] = run.stdout[-3000:]
+    row["first_divergence"] = first_divergence(folder)
     row["goal_misses"] = goal_misses(row)
     row["meets_goal"] = not row["goal_misses"]
     return row
@@ -313,6 +324,7 @@ def measure(app: App, work: Path, extra_args: tuple[str, ...] = ()) -> dict[str,
     row = build_row(app, parameters, run, out)
     row["build_s"] = round(build_s, 1)
     shutil.rmtree(out, ignore_errors=True)
+    report_path(out).unlink(missing_ok=True)
     model_path.unlink(missing_ok=True)
     say(f"  {app.name}: {summary_line(row)}")
     return row
@@ -335,14 +347,16 @@ def run(bench: Bench) -> dict[str, Any]:
     from mnist_tfjs.quiet import quiet_tensorflow
 
     quiet_tensorflow()
-    apps = bench.pick(SMOKE_APPS, APPS)
-    section_banner("apps", f"{len(apps)} application-size network(s) through `python -m export` at its "
-                   f"defaults, {TIMEOUT_S} s limit each")
+    apps = catalogue(bench.catalogue) if bench.catalogue else bench.pick(SMOKE_APPS, APPS)
+    what = "keras.applications catalogue network(s)" if bench.catalogue else "application-size network(s)"
+    section_banner("apps", f"{len(apps)} {what} through `python -m export` at its defaults, "
+                   f"{TIMEOUT_S} s limit each")
     work = bench.work / "apps"
     work.mkdir(exist_ok=True)
     rows = [measure(app, work) for app in apps]
     passed, met = sum(row["verdict"] == "PASS" for row in rows), sum(row["meets_goal"] for row in rows)
     say(f"  passed {passed} of {len(rows)}, goals met {met} of {len(rows)}")
-    return {"models": len(rows), "timeout_s": TIMEOUT_S, "goal_peak_bytes": GOAL_PEAK_BYTES,
+    return {"models": len(rows), "catalogue": bool(bench.catalogue), "timeout_s": TIMEOUT_S,
+            "goal_peak_bytes": GOAL_PEAK_BYTES,
             "memory_sample_s": SAMPLE_EVERY_S, "command": "python -m export --model M.keras --out D",
             "passed": passed, "goals_met": met, "rows": rows}

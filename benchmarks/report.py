@@ -314,6 +314,11 @@ def _apps(fig: dict[str, Any]) -> list[str]:
     rows = []
     for row in fig["rows"]:
         verdict = f"**{row['verdict']}**" if row["verdict"] == "PASS" else f"{row['verdict']}: {row['error']}"
+        first = row.get("first_divergence") or {}
+        if first.get("layer"):
+            verdict += (f" (first divergence: layer {first['layer']} {first['layer_class']}, "
+                        f"{first['relative_diff']:.1e} of its scale, "
+                        f"inputs {first['inputs_relative_diff']:.0e})")
         largest = row.get("largest_shard_bytes")
         rows.append([row["model"], f"{row['parameters'] / 1e6:.1f}M", f"{row['export_s']:.0f} s",
                      f"{_gb(row['peak_tree_bytes'])} ({_gb(row.get('peak_tree_pss_bytes'))} PSS) / "

@@ -30,6 +30,7 @@ from .convert import (
 )
 from .errors import ExportError, VerificationError
 from .litert import LitertTarget, litert_target, status_block
+from .locate import explain_failure
 from .metadata import build_metadata, mnist_block
 from .node_proof import NODE_BACKENDS, node_runtime
 from .prove import ProgressLine, ProofResults, Reference, cannot_run, kept_loop_refusal, prove
@@ -297,6 +298,18 @@ def tfjs_accuracy(reference: Reference, results: ProofResults | None) -> dict[st
     return cost
 
 
+def proof_failure(converted: Any, staging: Path, out_dir: Path, reference: Reference, failures: list[str],
+                  metadata: dict[str, Any], say: Callable[[str], None]) -> VerificationError:
+    """The refusal of a failed proof: what failed, where the graph first diverged from Keras (the
+    layer-by-layer report is written beside `out_dir`, never into it)."""
+    say("locating the first layer where TF.js diverges from Keras")
+    threshold = reference.thresholds.get("max_relative_diff", THRESHOLDS["none"]["max_relative_diff"])
+    where = explain_failure(converted, staging, out_dir, reference.samples.arrays, failures, threshold)
+    more = f"; {len(failures) - 1} more" if len(failures) > 1 else ""
+    return VerificationError(f"parity proof failed ({failures[0]}{more}); {where}; "
+                             f"nothing published, {out_dir} is unchanged", metadata)
+
+
 def _mnist_block(reference: Reference, results: ProofResults | None) -> dict[str, Any] | None:
     native = reference.native_accuracy()
     if reference.samples.kind != MNIST_KIND or native is None:
@@ -398,10 +411,7 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
             extra_versions=target.versions,
             seconds=time.monotonic() - started)
         if results and results.failures:
-            failures = results.failures
-            raise VerificationError(f"parity proof failed ({failures[0]}"
-                                    f"{f'; {len(failures) - 1} more' if len(failures) > 1 else ''}); "
-                                    f"nothing published, {out_dir} is unchanged", metadata)
+            raise proof_failure(converted, staging, out_dir, reference, results.failures, metadata, say)
         publish(staging, out_dir, metadata, say)
     return metadata
 

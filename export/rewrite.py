@@ -15,6 +15,10 @@
   folded into the convolution) into `_FusedConv2D` with `_FusedHardSwish`, an activation no TF.js
   backend has | keep the convolution + bias fused, then `x·relu6(x + 3)·⅙` as AddV2, Relu6 and two
   Mul nodes, with the two constants in a weight file of their own (`unfuse_hard_swish`) |
+| grouped convolutions (`Conv1D`/`Conv2D` with `groups > 1`, ConvNeXt, ResNeXt) trace to an XLA
+  function TF.js cannot run, and TF.js has no grouped convolution | one group per input channel:
+  a depthwise convolution; other group counts: split → convolve each group → concatenate
+  (`grouped_convs_as_tfjs_ops`) |
 
 Why the loop never starts: the converter lowers `While` to v1 control flow (Enter/Merge/Switch/
 Exit) and keeps the lowering's control-only edges (`^node`) from `NoOp` nodes to the `Enter`
@@ -38,6 +42,7 @@ import base64
 import contextlib
 import json
 import math
+import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,6 +159,98 @@ def _einsum2(tf: Any, subscripts: str, a: Any, b: Any) -> Any:
     b2 = tf.reshape(b_t, [product(batch_dims), product(contract_dims), product(free_b_dims)])
     result = tf.reshape(tf.matmul(a2, b2), batch_dims + free_a_dims + free_b_dims)
     return transpose(result, batch + free_a + free_b, list(out))
+
+
+@contextlib.contextmanager
+def grouped_convs_as_tfjs_ops() -> Iterator[list[tuple[str, str]]]:
+    """While tracing, compute grouped convolutions (`groups > 1`) with ops TF.js has.
+
+    Keras' TensorFlow backend compiles a grouped convolution with XLA (`jit_compile=True`), which
+    traces to a nested `StatefulPartitionedCall` that TF.js cannot run, and TF.js has no grouped
+    convolution. One group per input channel becomes `DepthwiseConv2dNative` (the kernel
+    [k, 1, C·M] reshaped to [k, C, M]: output channel c·M + m is group c's m-th filter, the same
+    order); other group counts become split → one convolution per group → concatenate.
+    Yields a list of (name scope, "depthwise" | "split") for each grouped convolution traced.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import nn as tf_nn
+
+    original = tf_nn.conv
+    traced: list[tuple[str, str]] = []
+
+    def conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid", data_format: Any = None,
+             dilation_rate: Any = 1) -> Any:
+        way = _grouped_conv_way(inputs, kernel, strides, data_format, dilation_rate)
+        if way is None:
+            return original(inputs, kernel, strides, padding, data_format, dilation_rate)
+        traced.append((tf.get_current_name_scope(), way))
+        rank = len(inputs.shape) - 2
+        strides, dilations = _per_axis(strides, rank), _per_axis(dilation_rate, rank)
+        if way == "depthwise":
+            return _depthwise(tf, inputs, kernel, strides, padding, dilations)
+        groups = int(inputs.shape[-1]) // int(kernel.shape[-2])
+        parts = zip(tf.split(inputs, groups, axis=-1), tf.split(kernel, groups, axis=-1), strict=True)
+        return tf.concat([tf.nn.convolution(x, k, strides, padding.upper(), dilations=dilations)
+                          for x, k in parts], axis=-1)
+
+    tf_nn.conv = conv
+    try:
+        yield traced
+    finally:
+        tf_nn.conv = original
+
+
+def _per_axis(value: Any, rank: int) -> list[int]:
+    return [int(value)] * rank if isinstance(value, int) else [int(v) for v in value]
+
+
+def _grouped_conv_way(inputs: Any, kernel: Any, strides: Any, data_format: Any,
+                      dilation_rate: Any) -> str | None:
+    """"depthwise", "split", or None for a convolution that is not grouped (or left to Keras)."""
+    from keras.src import backend
+
+    if backend.standardize_data_format(data_format) != "channels_last":
+        return None  # channels-first convolutions do not run on TensorFlow's CPU without XLA anyway
+    channels, per_group = inputs.shape[-1], kernel.shape[-2]
+    if channels is None or per_group is None or channels == per_group or channels % per_group:
+        return None
+    rank = len(inputs.shape) - 2
+    strided = any(s > 1 for s in _per_axis(strides, rank))
+    dilated = any(d > 1 for d in _per_axis(dilation_rate, rank))
+    # TensorFlow's depthwise convolution takes strides or dilations, not both
+    return "depthwise" if per_group == 1 and rank in (1, 2) and not (strided and dilated) else "split"
+
+
+def _depthwise(tf: Any, inputs: Any, kernel: Any, strides: list[int], padding: str,
+               dilations: list[int]) -> Any:
+    """One group per channel as `tf.nn.depthwise_conv2d` (a 1-D convolution as a 1-pixel-high image)."""
+    one_d = len(inputs.shape) == 3
+    if one_d:
+        inputs, kernel = tf.expand_dims(inputs, 1), tf.expand_dims(kernel, 0)
+        strides, dilations = [1, *strides], [1, *dilations]
+    kh, kw, _, out_channels = kernel.shape
+    channels = int(inputs.shape[-1])
+    filters = tf.reshape(kernel, [kh, kw, channels, int(out_channels) // channels])
+    result = tf.nn.depthwise_conv2d(inputs, filters, [1, *strides, 1], padding.upper(), dilations=dilations)
+    return tf.squeeze(result, 1) if one_d else result
+
+
+def grouped_conv_rewrites(traced: list[tuple[str, str]], model: Any) -> list[dict[str, Any]]:
+    """`metadata.rewrites` entries for the grouped convolutions traced, one per layer."""
+    names = {layer.name: type(layer).__name__ for layer in _all_layers(model)}
+    what = {"depthwise": "grouped convolution with one group per input channel traced as a depthwise "
+                         "convolution (TF.js has no grouped convolution)",
+            "split": "grouped convolution traced as split → one convolution per group → concatenate "
+                     "(TF.js has no grouped convolution)"}
+    rewrites: list[dict[str, Any]] = []
+    for scope, way in traced:
+        # Keras suffixes a layer's name scope with "_N" on each call
+        layer = next((name for part in reversed(scope.split("/"))
+                      for name in (part, re.sub(r"_\d+$", "", part)) if name in names), None)
+        entry = {"layer": layer, "class": names.get(layer or "", "grouped convolution"), "what": what[way]}
+        if entry not in rewrites:
+            rewrites.append(entry)
+    return rewrites
 
 
 def exact_gelu_layers(model: Any) -> list[dict[str, str]]:

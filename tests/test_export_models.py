@@ -331,3 +331,93 @@ def test_fused_hard_swish_is_split_and_proven_on_wasm_and_cpu(tmp_path: Path, no
     constants = graph["weightsManifest"][-1]
     assert [w["name"] for w in constants["weights"]] == ["hard_swish/three", "hard_swish/one_sixth"]
     assert (out / constants["paths"][0]).stat().st_size == 8
+
+
+def _grouped_convolutions() -> Any:
+    """Conv2D and Conv1D with groups > 1: one group per channel (with a channel multiplier, strided,
+    dilated, causal) and fewer groups than channels (strided)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((12, 12, 8), name="image")
+    x = keras.layers.Conv2D(16, 3, padding="same", groups=8, name="per_channel_x2")(image)
+    x = keras.layers.Conv2D(16, 3, strides=2, padding="same", groups=2, activation="relu",
+                            name="two_groups")(x)
+    x = keras.layers.Conv2D(16, 3, groups=16, dilation_rate=2, name="per_channel_dilated")(x)
+    sequence = keras.Input((20, 6), name="sequence")
+    y = keras.layers.Conv1D(12, 3, padding="causal", groups=6, name="per_channel_1d")(sequence)
+    y = keras.layers.Conv1D(12, 3, strides=2, groups=3, name="three_groups_1d")(y)
+    pooled = [keras.layers.GlobalAveragePooling2D()(x), keras.layers.GlobalAveragePooling1D()(y)]
+    features = keras.layers.Concatenate()(pooled)
+    return keras.Model([image, sequence], keras.layers.Dense(4, name="out")(features))
+
+
+@pytest.mark.node
+def test_grouped_convolutions_are_rewritten_and_proven_on_wasm_and_cpu(tmp_path: Path,
+                                                                        node_ready: str) -> None:
+    out = tmp_path / "web_model"
+    metadata = export_model(_grouped_convolutions(), out, samples_count=32, browser=False)
+    assert metadata["proof"]["passed"] is True and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    ways = {r["layer"]: r["what"].split(" traced as ")[1].split(" (")[0] for r in metadata["rewrites"]}
+    depthwise, split = "a depthwise convolution", "split → one convolution per group → concatenate"
+    assert ways == {"per_channel_x2": depthwise, "per_channel_dilated": depthwise,
+                    "per_channel_1d": depthwise,
+                    "two_groups": split, "three_groups_1d": split}
+    ops = {node["op"] for node in json.loads((out / "model.json").read_text())["modelTopology"]["node"]}
+    assert "StatefulPartitionedCall" not in ops and {"DepthwiseConv2dNative", "ConcatV2"} <= ops | {
+        "FusedDepthwiseConv2dNative"}
+
+
+def _conv_stack() -> Any:
+    """Three convolutions, the middle one with a BatchNorm TensorFlow folds into it."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x_in = keras.Input((16, 16, 3), name="image")
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="first")(x_in)
+    x = keras.layers.Conv2D(8, 3, padding="same", name="middle")(x)
+    x = keras.layers.Activation("relu", name="act")(keras.layers.BatchNormalization(name="norm")(x))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="last")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(x_in, keras.layers.Dense(3, name="out")(x))
+
+
+@pytest.mark.node
+def test_failed_proof_names_the_first_diverging_layer(tmp_path: Path, node_ready: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weight of layer 'last' tampered by 1% after conversion: the refusal names 'last' (its inputs
+    agree), the report lies beside the output folder, and nothing is published."""
+    import export.pipeline as pipeline
+    from export.errors import VerificationError
+
+    convert = pipeline.convert_to_graph_model
+
+    def tampered(model: Any, staging: Path, *args: Any, **kwargs: Any) -> Any:
+        rewrites = convert(model, staging, *args, **kwargs)
+        group = json.loads((staging / "model.json").read_text())["weightsManifest"][0]
+        shard = staging / group["paths"][0]
+        data, offset = bytearray(shard.read_bytes()), 0
+        for weight in group["weights"]:
+            size = int(np.prod(weight["shape"])) * 4
+            if "/last_" in weight["name"]:
+                values = np.frombuffer(bytes(data[offset:offset + size]), "<f4") * np.float32(1.01)
+                data[offset:offset + size] = values.astype("<f4").tobytes()
+            offset += size
+        shard.write_bytes(bytes(data))
+        return rewrites
+
+    monkeypatch.setattr(pipeline, "convert_to_graph_model", tampered)
+    out = tmp_path / "web_model"
+    with pytest.raises(VerificationError) as failure:
+        export_model(_conv_stack(), out, samples_count=16, browser=False)
+    message = str(failure.value)
+    assert "first divergence at layer 'last' (Conv2D → TF.js node" in message, message
+    assert "its inputs agree to" in message and "nothing published" in message
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["web_model.proof-failure.json"]
+    report = json.loads((tmp_path / "web_model.proof-failure.json").read_text())
+    first = report["located"]["first_divergence"]
+    assert first["layer"] == "last" and 5e-3 < first["relative_diff"] < 2e-2
+    assert first["inputs_relative_diff"] < 1e-5
+    by_layer = {layer["layer"]: layer for layer in report["located"]["layers"]}
+    assert by_layer["norm"]["folded"] == ["middle"]  # the convolution TensorFlow folded the BatchNorm into
+    assert report["proof_failures"][0].startswith("node wasm: out:")

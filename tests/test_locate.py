@@ -1,0 +1,64 @@
+"""The first-divergence locator's own logic, without Node.js: matching layers to graph nodes, choosing
+the divergence, and the float64 reference that says whether float32 rounding explains it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from export.locate import Float32Check, LayerDiff, Located, first_divergence, float64_outputs, layer_nodes
+
+
+def _diff(layer: str, error: float, inputs: list[str], inputs_error: float) -> LayerDiff:
+    return LayerDiff(layer, "Conv2D", f"m/{layer}_1/op", "Conv2D", error, 1.0, inputs_error, [], inputs)
+
+
+def test_layer_output_is_the_node_that_leaves_its_scope() -> None:
+    manifest = {"modelTopology": {"node": [
+        {"name": "image", "op": "Placeholder"},
+        {"name": "m/conv_1/kernel", "op": "Const"},
+        {"name": "m/conv_1/convolution", "op": "Conv2D", "input": ["image", "m/conv_1/kernel"]},
+        {"name": "m/conv_1/Relu", "op": "Relu", "input": ["m/conv_1/convolution"]},
+        {"name": "m/split_1/split", "op": "Split", "input": ["m/conv_1/Relu"]},
+        {"name": "m/add_1/add", "op": "AddV2", "input": ["m/split_1/split:1", "^m/conv_1/Relu"]},
+        {"name": "Identity", "op": "Identity", "input": ["m/add_1/add"]},
+    ]}}
+    scopes = {"conv": ["m/conv", "m/conv_1"], "split": ["m/split_1"], "add": ["m/add_1"]}
+    assert layer_nodes(manifest, scopes) == {"conv": ("m/conv_1/Relu", "Relu"),
+                                             "split": ("m/split_1/split:1", "Split"),
+                                             "add": ("m/add_1/add", "AddV2")}
+
+
+def test_divergence_is_the_jump_not_the_layers_it_spreads_to_nor_one_that_heals() -> None:
+    compared = [_diff("a", 1e-7, [], 0.0),
+                _diff("b", 5e-3, ["a"], 1e-7),   # heals: the one layer it feeds agrees again
+                _diff("c", 2e-7, ["b"], 5e-3),
+                _diff("d", 3e-2, ["c"], 2e-7),   # the jump
+                _diff("e", 3e-2, ["d"], 3e-2)]
+    first = first_divergence(compared, 1e-4)
+    assert first is not None and first.layer == "d"
+    assert [diff.heals for diff in compared] == [False, True, False, False, False]
+    assert first_divergence(compared[:1], 1e-4) is None
+
+
+def test_float32_rounding_is_named_only_when_keras_itself_misses_the_threshold() -> None:
+    located = Located("wasm", 4, 1e-4, [_diff("d", 3e-2, [], 1e-6)], None)
+    located.first = located.layers[0]
+    located.float32 = Float32Check(keras_vs_float64=0.3, tfjs_vs_float64=0.4, activation_peak=4e5)
+    assert "float32 rounding, not the conversion" in located.sentence()
+    assert "first divergence at layer 'd'" in located.sentence()
+    located.float32 = Float32Check(keras_vs_float64=1e-7, tfjs_vs_float64=3e-2, activation_peak=10.0)
+    assert "float32 rounding" not in located.sentence()
+
+
+def test_float64_outputs_follow_the_float32_model_closely() -> None:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x_in = keras.Input((6,), name="features")
+    hidden = keras.layers.Dense(8, activation="relu")(x_in)
+    model = keras.Model(x_in, {"probs": keras.layers.Dense(3, activation="softmax", name="probs")(hidden)})
+    x = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
+    exact = float64_outputs(model, {"features": x})
+    assert exact is not None and exact["probs"].dtype == np.float64
+    single = np.asarray(model(x)["probs"], np.float64)
+    assert np.abs(exact["probs"] - single).max() < 1e-6
