@@ -19,17 +19,17 @@ module.exports = [
   },
   {
     // The pages and the benchmark page script: ES modules in the browser.
-    files: ['web/static/**/*.js', 'harness/page_tools.js', 'tests/page_checks.js'],
+    files: ['web/static/**/*.js', 'harness/page_tools.js', 'tests/page_checks.js', 'benchmarks/model_page_timing.js'],
     languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
   },
   {
     // Scripts loaded both by Node (require) and by pages (a global): UMD wrappers.
-    files: ['export/proof.js', 'export/litert-proof.js'],
+    files: ['export/proof.js', 'export/litert-proof.js', 'export/chromium_harness.js'],
     languageOptions: { sourceType: 'script', globals: { ...globals.browser, ...globals.node } },
   },
   {
     // Node.js scripts (CommonJS), and this file.
-    files: ['export/node_proof.js', 'benchmarks/zoo_routes.js', 'eslint.config.js'],
+    files: ['export/node_proof.js', 'export/locate.js', 'benchmarks/zoo_routes.js', 'eslint.config.js'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
   },
 ];

@@ -11,7 +11,7 @@ So every builder ends with `prepare`, two steps that make the outputs depend on 
 
 1. `set_batchnorm_statistics`: one forward pass in training mode, with every BatchNormalization
    layer's momentum at 0, on a batch drawn as the exporter draws its proof samples
-   (`export.samples.generate`: uniform pixels for a Rescaling front end, standard normal floats
+   (`export.generate_samples`: uniform pixels for a Rescaling front end, standard normal floats
    otherwise, valid token ids for an Embedding). Each layer's moving statistics then equal the
    statistics of what it sees, as after training; the momentum is restored afterwards.
 2. `sharpen_until_varied`: if the softmax still barely moves across samples (`output_spread`
@@ -73,10 +73,9 @@ def _keras() -> Any:
 def calibration_batch(model: Any, count: int = CALIBRATION_SAMPLES,
                       seed: int = CALIBRATION_SEED) -> dict[str, np.ndarray]:
     """Inputs drawn exactly as the exporter draws its generated proof samples."""
-    from export.samples import generate
-    from export.specs import input_specs
+    from export import generate_samples, input_specs
 
-    arrays, _how = generate(model, input_specs(model), count, seed)
+    arrays, _how = generate_samples(model, input_specs(model), count, seed)
     return arrays
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from benchmarks.app_models import APPS, GOAL_PEAK_BYTES, SMOKE_APPS, App, catalogue
 from benchmarks.common import Bench, say, section_banner
-from export.locate import report_path
+from export import proof_failure_report
 
 TIMEOUT_S = 600
 SAMPLE_EVERY_S = 0.2
@@ -227,7 +227,7 @@ def error_line(run: ExportRun) -> str | None:
 def first_divergence(folder: Path) -> dict[str, Any] | None:
     """Where a failed proof first diverged, from the exporter's report beside the output folder."""
     try:
-        report = json.loads(report_path(folder).read_text())
+        report = json.loads(proof_failure_report(folder).read_text())
     except (OSError, ValueError):
         return None
     return (report.get("located") or {}).get("first_divergence") or {"error": report.get("locate_error")}
@@ -324,7 +324,7 @@ def measure(app: App, work: Path, extra_args: tuple[str, ...] = ()) -> dict[str,
     row = build_row(app, parameters, run, out)
     row["build_s"] = round(build_s, 1)
     shutil.rmtree(out, ignore_errors=True)
-    report_path(out).unlink(missing_ok=True)
+    proof_failure_report(out).unlink(missing_ok=True)
     model_path.unlink(missing_ok=True)
     say(f"  {app.name}: {summary_line(row)}")
     return row

@@ -1,15 +1,19 @@
 """Bounded local HTTP load: `wrk` when installed, else a small Python generator (threads + http.client).
 
 Both run for a fixed duration with a fixed number of keep-alive connections, and only ever
-against the loopback interface.
+against the loopback interface. `python -m benchmarks.load URL` loads one URL and prints the figures
+as JSON (`--tool`, `--seconds`, `--connections`).
 """
 
 from __future__ import annotations
 
+import argparse
 import http.client
+import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -132,3 +136,27 @@ def run_load(url: str, *, duration_s: float, connections: int, method: str = "GE
     runner = run_wrk if use_wrk else run_python
     return runner(url, duration_s=duration_s, connections=connections, method=method, body=body,
                   headers=headers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m benchmarks.load URL`: one bounded load of a loopback URL, its figures as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.splitlines()[0])
+    parser.add_argument("url", help="a loopback URL (127.0.0.1, localhost or ::1)")
+    parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--connections", type=int, default=2)
+    args = parser.parse_args(argv)
+    try:
+        figures = run_load(args.url, duration_s=args.seconds, connections=args.connections, tool=args.tool)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError:
+        print("error: wrk is not installed (`apt-get install wrk`); or pass --tool python", file=sys.stderr)
+        return 2
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

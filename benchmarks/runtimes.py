@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Bench, BenchError, say, section_banner
-from harness.page_driver import chromium, serving, wait_ready
+from harness.page_driver import call_in_page, chromium, serving, wait_ready
 
 TFJS_BACKENDS = ("wasm", "webgl")  # cpu is 10-50x slower than wasm: not a runtime anyone ships
 READY_RUNS = (1, 3)  # digit page loads per runtime (smoke, full)
@@ -98,8 +98,7 @@ def digit_images(model: Any, count: int) -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
 
-    from export.samples import float_range
-    from export.specs import input_specs
+    from export import float_range, input_specs
     from mnist_tfjs.mnist import load_mnist
 
     [spec] = input_specs(model)
@@ -113,36 +112,7 @@ def digit_images(model: Any, count: int) -> dict[str, Any]:
     return {spec.name: scaled.astype(np.float32)}
 SMOKE_SUBJECTS = (Subject("MobileNetV2 alpha 0.35, 32x32, 10 classes", _smoke_mobilenet),)
 
-# Runs in the model page (/model): every runtime and backend in turn, the model loaded afresh,
-# `calls` batch-1 calls timed by the shared runner after `warmup` untimed ones.
-TIME_CALLS = """async ({backends, calls, warmup}) => {
-  const {loadBundle} = await import('/static/proof-check.js');
-  const {loadGraphModel, trySetBackend} = await import('/static/model.js');
-  const {compileTflite, fetchTflite, loadLiteRtRuntime, provenLiteRt} = await import('/static/litert.js');
-  const metadata = await (await fetch('/model/metadata.json')).json();
-  const bundle = await loadBundle();
-  const message = (e) => String(e && e.message || e);
-  const out = {};
-  for (const backend of backends) {
-    if (!(await trySetBackend(backend))) { out[`tfjs ${backend}`] = {error: 'did not start'}; continue; }
-    const model = await loadGraphModel();
-    try {
-      out[`tfjs ${backend}`] = await tfjsProof.timeCalls(tf, model, bundle, {calls, warmup});
-    } catch (e) { out[`tfjs ${backend}`] = {error: message(e)}; } finally { model.dispose(); }
-  }
-  for (const [precision, key] of [['float32', 'litert wasm'], ['int8', 'litert int8 wasm']]) {
-    if (!provenLiteRt(metadata, precision)) continue;
-    try {
-      const litert = await loadLiteRtRuntime();
-      const model = await compileTflite(await fetchTflite(metadata, precision), 'wasm');
-      try {
-        const runtime = litertProof.runtime(litert);
-        out[key] = await tfjsProof.timeCalls(runtime, model, bundle, {calls, warmup});
-      } finally { model.delete(); }
-    } catch (e) { out[key] = {error: message(e)}; }
-  }
-  return out;
-}"""
+MODEL_PAGE_TIMING = Path(__file__).with_name("model_page_timing.js")  # timeCalls, run in the model page
 
 
 def time_calls(page: Any, plan: Plan) -> dict[str, dict[str, Any]]:
@@ -150,8 +120,8 @@ def time_calls(page: Any, plan: Plan) -> dict[str, dict[str, Any]]:
     on an open model page."""
     page.wait_for_function("() => window.modelPage !== undefined")
     page.evaluate("window.modelPage.ready")
-    return page.evaluate(TIME_CALLS, {"backends": list(TFJS_BACKENDS), "calls": plan.calls,
-                                      "warmup": plan.warmup})
+    return call_in_page(page, MODEL_PAGE_TIMING, "timeCalls", {"backends": list(TFJS_BACKENDS),
+                                                              "calls": plan.calls, "warmup": plan.warmup})
 
 
 def digit_page_loads(browser: Any, url: str, runs: int) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.common import Bench, say, section_banner
-from train.presets import Preset
+from train import Preset
 
 TARGET = 0.99
 SEED = 42
@@ -121,7 +121,7 @@ def _fit(name: str, label: str, model, preset, x, y, *, seed: int, x_test, y_tes
          every_steps: int | None, jit: bool) -> tuple[dict[str, Any], Any]:
     """Compile and fit `model` through train.run's steps, timing test accuracy along the way (every
     `every_steps` batches; None: EVALS_PER_EPOCH times an epoch)."""
-    from train import run
+    import train as run
 
     run.compile_model(model, preset, len(x), jit=jit)
     if every_steps is None:
@@ -175,9 +175,8 @@ def run(bench: Bench) -> dict[str, Any]:
     quiet_tensorflow()
     import keras
 
-    from train import run as steps
-    from train.devices import detect_devices, make_deterministic, uses_xla
-    from train.presets import PRESETS
+    import train as steps
+    from train import PRESETS, detect_devices, make_deterministic, uses_xla
 
     devices = detect_devices()
     jit = uses_xla(devices)

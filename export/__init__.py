@@ -8,19 +8,21 @@ docstring); `python -m export` is the command line around it.
 The steps beneath it are public too, for checking exports made another way (the benchmarks compare
 the official converter's routes with them): `check_model_file`, `input_specs` / `output_specs` (a
 model's named inputs and outputs), `generate_samples` (inputs made from those specs),
-`keras_outputs` (Keras' outputs in batches), `is_classifier`, `write_bundle` (the proof bundle beside
-a graph model), `prove_in_chromium` (that bundle's proof in headless Chromium) and `THRESHOLDS`
-(the proof's rules per quantization).
+`float_range` (the values an input expects), `keras_outputs` (Keras' outputs in batches),
+`is_classifier`, `write_bundle` (the proof bundle beside a graph model), `prove_in_chromium` (that
+bundle's proof in headless Chromium), `THRESHOLDS` (the proof's rules per quantization) and
+`proof_failure_report` (where a refused export's layer-by-layer report is written).
 """
 
 from .chromium_proof import prove_in_chromium
 from .convert import check_model_file
 from .errors import ExportError, VerificationError
+from .locate import report_path as proof_failure_report
 from .pipeline import export_model
 from .reference import keras_outputs
 from .rules import THRESHOLDS
+from .samples import float_range, is_classifier, write_bundle
 from .samples import generate as generate_samples
-from .samples import is_classifier, write_bundle
 from .specs import input_specs, output_specs
 
 __all__ = [
@@ -29,11 +31,13 @@ __all__ = [
     "VerificationError",
     "check_model_file",
     "export_model",
+    "float_range",
     "generate_samples",
     "input_specs",
     "is_classifier",
     "keras_outputs",
     "output_specs",
+    "proof_failure_report",
     "prove_in_chromium",
     "write_bundle",
 ]

@@ -40,6 +40,7 @@ LITERT_ACCELERATORS = ("wasm", "webgpu")
 ORIGIN = "https://tfjs-proof.local"  # https: a secure context, so cross-origin isolation applies
 PROOF_JS = Path(__file__).resolve().parent / "proof.js"
 LITERT_PROOF_JS = Path(__file__).resolve().parent / "litert-proof.js"
+HARNESS_JS = Path(__file__).resolve().parent / "chromium_harness.js"  # runProof, runLitert
 TIMED_CALLS = 30  # batch-1 calls whose median is a runtime's ms per call
 TIMING_BUDGET_S = 3.0  # at most this long per backend (at least 3 calls), after 2 warm-up calls
 # WebGL without a GPU: Chromium's software renderer (SwiftShader) through ANGLE.
@@ -57,93 +58,9 @@ HARNESS = f"""<!doctype html>
 <script src="/vendor/tfjs-backend-wasm/{TFJS_WASM_BUNDLE}"></script>
 <script src="/proof.js"></script>
 <script src="/litert-proof.js"></script>
+<script src="/chromium_harness.js"></script>
 <script type="importmap">{json.dumps(LITERT_IMPORT_MAP)}</script>
 """
-
-# Shared by the two page scripts: a time bound for each step, and the proof bundle.
-PAGE_PRELUDE = """
-  const bounded = (promise, what) => Promise.race([promise, new Promise((_, reject) =>
-    setTimeout(() => reject(new Error(`${what} did not finish in ${timeoutMs / 1000} s`)), timeoutMs))]);
-  const fetched = async (url) => {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-    return response;
-  };
-  // proof.bin comes gzip-compressed (see _route_handler) and is inflated here.
-  const inflated = async (response) => (response.headers.get('X-Proof-Encoding') === 'gzip'
-    ? new Response(response.body.pipeThrough(new DecompressionStream('gzip'))) : response).arrayBuffer();
-  const bundle = tfjsProof.readBundle(await (await fetched('/bundle/proof.json')).json(),
-                                      await inflated(await fetched('/bundle/proof.bin')));
-  tf.wasm.setWasmPaths('/vendor/tfjs-backend-wasm/');
-  tf.enableProdMode();
-  const tfjsBackend = async (name) => (await bounded(tf.setBackend(name), `starting ${name}`))
-    && (await tf.ready(), tf.getBackend() === name);
-"""
-
-# Runs in the harness page: the bundle read, then the shared runner's proof on each backend, with
-# each step bounded in time and progress sent back as console lines.
-RUN_PROOF = ("""async ({backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix}) => {"""
-             + PAGE_PRELUDE + """
-  const outcome = await tfjsProof.proveOnBackends(tf, bundle, {
-    backends, batch, budgetMs, classifiers,
-    setBackend: tfjsBackend,
-    loadModel: (name) => bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`),
-    onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
-  });
-  return {...outcome, tfjs: tf.version.tfjs, isolated: self.crossOriginIsolated};
-}""")
-
-# Runs in the harness page: LiteRT.js' proof of model.tflite on each accelerator (batch 1), each
-# timed at batch 1 after its proof; then, when every accelerator passed, each TF.js backend timed
-# the same way on model.json.
-RUN_LITERT = ("""async ({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs, progressPrefix,
-                    timeCalls, timeBudgetMs, module, wasmDir, modelUrl, keepOutputs}) => {"""
-              + PAGE_PRELUDE + """
-  const litert = await bounded(import(module), 'loading LiteRT.js');
-  // Its threaded build where the page is isolated and has relaxed SIMD (the build needs both), as the
-  // pages choose it (web/static/litert.js), so the timings are of the build a visitor gets.
-  const threads = self.crossOriginIsolated && await litert.supportsFeature('relaxedSimd');
-  await bounded(litert.loadLiteRt(wasmDir, {threads}), 'starting LiteRT.js');
-  const skipped = {};
-  const accelerator = async (name) => {
-    if (name !== 'webgpu') return name === 'wasm';
-    const adapter = self.navigator.gpu ? await self.navigator.gpu.requestAdapter() : null;
-    if (!adapter) skipped[name] = 'no WebGPU adapter in this browser';
-    return Boolean(adapter);
-  };
-  const outcome = await tfjsProof.proveOnBackends(litertProof.runtime(litert), bundle, {
-    backends: accelerators, batch: 1, budgetMs, classifiers, timeCalls, timeBudgetMs, keepOutputs,
-    setBackend: accelerator,
-    loadModel: (name) => bounded(litert.loadAndCompile(modelUrl, {accelerator: name}),
-                                 `compiling the model for ${name}`),
-    onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
-  });
-  for (const name of Object.keys(skipped)) delete outcome.errors[name];
-  for (const result of Object.values(outcome.results)) {  // typed arrays as plain lists for Python
-    if (result.values) {
-      for (const key of Object.keys(result.values)) result.values[key] = Array.from(result.values[key]);
-    }
-  }
-  const tfjsMs = {};
-  const tfjsErrors = {};
-  const proven = Object.keys(outcome.errors).length === 0
-    && Object.values(outcome.results).every((result) => result.passed);
-  for (const name of proven ? tfjsBackends : []) {  // timings only matter for a .tflite that is kept
-    let model = null;
-    try {
-      if (!(await tfjsBackend(name))) throw new Error(`the ${name} backend did not start`);
-      model = await bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`);
-      tfjsMs[name] = await tfjsProof.timeCalls(tf, model, bundle, {calls: timeCalls, budgetMs: timeBudgetMs});
-    } catch (err) {
-      tfjsErrors[name] = String(err && err.message || err);
-    } finally {
-      if (model) model.dispose();
-    }
-  }
-  return {...outcome, skipped, tfjsMs, tfjsErrors, threads, tfjs: tf.version.tfjs,
-          isolated: self.crossOriginIsolated};
-}""")
-
 
 def _classifiers(model_dir: Path) -> list[str]:
     """Output names marked `classifier` in metadata.json (none when it is absent or unreadable)."""
@@ -172,6 +89,8 @@ def _resolve(folders: _Folders, url_path: str) -> Path | str | None:
         return PROOF_JS
     if url_path == "/litert-proof.js":
         return LITERT_PROOF_JS
+    if url_path == "/chromium_harness.js":
+        return HARNESS_JS
     prefix, _, name = url_path.rpartition("/")
     vendor = VENDOR_FILES.get(prefix.removeprefix("/vendor/")) if prefix.startswith("/vendor/") else None
     if vendor is not None and name in vendor.files:
@@ -274,9 +193,10 @@ def _progress_listener(on_progress: Callable[[dict[str, Any]], None] | None) -> 
     return listen
 
 
-def _run_in_chromium(executable: str, folders: _Folders, script: str, arguments: dict[str, Any],
+def _run_in_chromium(executable: str, folders: _Folders, run: str, arguments: dict[str, Any],
                      on_progress: Callable[[dict[str, Any]], None] | None) -> tuple[str, dict[str, Any]]:
-    """Open the harness on the fake origin and run `script`; (Chromium's version, its outcome)."""
+    """Open the harness on the fake origin and call its `proofHarness[run]` (chromium_harness.js) with
+    `arguments`; (Chromium's version, its outcome)."""
     from playwright.sync_api import sync_playwright
 
     timeout_ms = arguments["timeoutMs"]
@@ -293,10 +213,10 @@ def _run_in_chromium(executable: str, folders: _Folders, script: str, arguments:
             page.on("pageerror", lambda exc: page_errors.append(str(exc)))
             page.on("console", _progress_listener(on_progress))
             page.goto(f"{ORIGIN}/", wait_until="load")
-            if not page.evaluate("() => typeof tf === 'object' && typeof tfjsProof === 'object'"):
-                raise ExportError(f"the proof page did not load TF.js or proof.js in Chromium {version}"
+            if not page.evaluate("() => typeof tf === 'object' && typeof proofHarness === 'object'"):
+                raise ExportError(f"the proof page did not load TF.js or its scripts in Chromium {version}"
                                   + (f" ({page_errors[0]})" if page_errors else ""))
-            return version, page.evaluate(script, arguments)
+            return version, page.evaluate(f"(arguments) => proofHarness.{run}(arguments)", arguments)
         finally:
             browser.close()
 
@@ -330,7 +250,7 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
                  "budgetMs": 1000 * budget_s if budget_s else None,
                  "classifiers": list(classifiers) if classifiers is not None else _classifiers(folders.model),
                  "timeoutMs": int(timeout_s * 1000), "progressPrefix": PROGRESS_PREFIX}
-    version, outcome = _in_own_thread(executable, folders, RUN_PROOF, arguments, on_progress)
+    version, outcome = _in_own_thread(executable, folders, "runProof", arguments, on_progress)
     if outcome["errors"]:
         failed = "; ".join(f"{name}: {error}" for name, error in outcome["errors"].items())
         raise ExportError(f"the browser proof could not run in Chromium {version}: {failed}")
@@ -345,7 +265,7 @@ def _folders(model_dir: Path, bundle_dir: Path | None, modules: Path | None) -> 
         raise ExportError(str(exc)) from None
 
 
-def _in_own_thread(executable: str, folders: _Folders, script: str, arguments: dict[str, Any],
+def _in_own_thread(executable: str, folders: _Folders, run: str, arguments: dict[str, Any],
                    on_progress: Callable[[dict[str, Any]], None] | None) -> tuple[str, dict[str, Any]]:
     """`_run_in_chromium` in a thread of its own: Playwright's sync API will not start in a thread
     where another sync Playwright (a test suite's, a notebook's) already runs its event loop."""
@@ -353,7 +273,7 @@ def _in_own_thread(executable: str, folders: _Folders, script: str, arguments: d
 
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(_run_in_chromium, executable, folders, script, arguments, on_progress).result()
+            return pool.submit(_run_in_chromium, executable, folders, run, arguments, on_progress).result()
     except PlaywrightError as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         raise ExportError(f"headless Chromium failed during the browser proof: {first}") from None
@@ -410,7 +330,7 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
                  "timeCalls": time_calls, "timeBudgetMs": 1000 * time_budget_s, "module": LITERT_MODULE,
                  "wasmDir": LITERT_WASM_DIR, "modelUrl": f"/model/{model_file}",
                  "keepOutputs": keep_outputs}
-    version, outcome = _in_own_thread(executable, folders, RUN_LITERT, arguments, on_progress)
+    version, outcome = _in_own_thread(executable, folders, "runLitert", arguments, on_progress)
     skipped = {name: f"{reason} (headless Chromium {version})" for name, reason in outcome["skipped"].items()}
     results = {name: {**result, "chromium": version} for name, result in outcome["results"].items()}
     return LitertRun(results=results, errors=dict(outcome["errors"]), skipped=skipped,

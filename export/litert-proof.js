@@ -81,5 +81,16 @@
     };
   }
 
-  return {runtime, version: 1};
+  /**
+   * Start LiteRT.js' wasm runtime as every page does (the exporter's proof and timings, the digit
+   * page, the model page): its threaded build (XNNPack's thread pool) where the page is cross-origin
+   * isolated and has relaxed SIMD, which that build needs too. Resolves whether it threads.
+   */
+  async function startRuntime(litert, wasmDir) {
+    const threads = Boolean(self.crossOriginIsolated) && await litert.supportsFeature('relaxedSimd');
+    await litert.loadLiteRt(wasmDir, {threads});
+    return threads;
+  }
+
+  return {runtime, startRuntime, version: 1};
 }));

@@ -101,13 +101,15 @@ class _NodeRun:
 
 
 def _run_node(args: list[str], node: str | None, timeout: float | None,
-              on_progress: Progress | None = None, script: Path = SCRIPT) -> tuple[int, dict[str, Any], str]:
+              on_progress: Progress | None = None, script: Path | None = None,
+              ) -> tuple[int, dict[str, Any], str]:
+    """Run a Node script (the proof's, SCRIPT, unless given); (exit code, status, stderr's end)."""
     node = node or shutil.which("node")
     if node is None:
         raise ExportError("Node.js not found (`node` on PATH); install Node.js 18+ with npm (in a clone of "
                           "the project, then run `npm ci`), or pass --no-verify")
     try:
-        run = _NodeRun(args, node, on_progress, script)
+        run = _NodeRun(args, node, on_progress, script or SCRIPT)
     except OSError as exc:
         raise ExportError(f"cannot start Node.js at {node} ({exc.strerror}); install Node.js 18+") from None
     try:

@@ -14,13 +14,16 @@ from typing import Any
 
 import pytest
 
-from benchmarks import robustness as robustness_bench
-from benchmarks.export_bench import SMOKE_DIGITS as EXPORT_SMOKE_DIGITS
 from mnist_tfjs.chromium import find_chromium
 from mnist_tfjs.paths import REPO_ROOT
 from tests.helpers import require
 
 SMOKE_SECTIONS = ("export", "browser", "robustness", "server")  # training's smoke run: through its report
+# What --smoke promises, section by section (the suite is tested through its command line only).
+EXPORT_SMOKE_DIGITS = 300
+DRAWN_PER_FAMILY, NUMBERS_PER_COUNT, NOISE_DRAWINGS, PAINTED_DIGITS = 10, 3, 4, 50
+FAMILIES = {"size", "corner", "rotation", "aspect", "jitter", "sparse", "thin pen", "thick pen"}
+POINTERS = {"mouse", "touch"}
 
 
 @dataclass(frozen=True)
@@ -108,11 +111,11 @@ def test_browser_section_times_every_backend(smoke_run: SmokeRun) -> None:
 def test_robustness_section_reads_what_it_draws(smoke_run: SmokeRun) -> None:
     robustness = smoke_run.section("robustness")
     drawn = robustness["models"]["benchmarked"]
-    assert robustness["digits"] == drawn["per_family"] == robustness_bench.SMOKE_DIGITS
+    assert robustness["digits"] == drawn["per_family"] == DRAWN_PER_FAMILY
     assert {(row["family"], row["pointer"]) for row in drawn["families"]} == {
-        (family, pointer) for family in robustness_bench.FAMILIES for pointer in robustness_bench.POINTERS}
+        (family, pointer) for family in FAMILIES for pointer in POINTERS}
     for row in drawn["families"]:
-        assert row["digits"] == robustness_bench.SMOKE_DIGITS and row["trusted"] == 1, row
+        assert row["digits"] == DRAWN_PER_FAMILY and row["trusted"] == 1, row
     for pointer, overall in drawn["overall"].items():  # the fixture model reads ~97% of them
         assert overall["accuracy"] >= 0.85, (pointer, overall)
     assert drawn["reference"]["accuracy"] >= 0.85 and drawn["reference"]["read_ms"] > 0
@@ -120,18 +123,18 @@ def test_robustness_section_reads_what_it_draws(smoke_run: SmokeRun) -> None:
     numbers = drawn["numbers"]
     assert set(numbers) == {"2", "3", "4"}
     for count, number in numbers.items():
-        assert number["numbers"] == robustness_bench.SMOKE_NUMBERS, (count, number)
+        assert number["numbers"] == NUMBERS_PER_COUNT, (count, number)
         assert number["exact"] <= number["grouped"], (count, number)
         assert number["read_ms"] > 0, (count, number)
     assert sum(number["grouped"] for number in numbers.values()) >= 2.0, numbers  # 6 of 9 split right
     assert sum(number["exact"] for number in numbers.values()) > 0, numbers
 
     noise = drawn["noise"]
-    assert noise["dot"] == {"drawn": robustness_bench.SMOKE_NOISE, "flagged": 1.0}  # every dot is too small
-    assert noise["scribble"]["drawn"] == robustness_bench.SMOKE_NOISE and noise["scribble"]["flagged"] > 0
+    assert noise["dot"] == {"drawn": NOISE_DRAWINGS, "flagged": 1.0}  # every dot is too small
+    assert noise["scribble"]["drawn"] == NOISE_DRAWINGS and noise["scribble"]["flagged"] > 0
 
     painted = drawn["painted"]
-    assert painted["digits"] == robustness_bench.SMOKE_PAINTED
+    assert painted["digits"] == PAINTED_DIGITS
     assert painted["page"] >= 0.8 and painted["page"] > painted["naive"], painted
     assert (smoke_run.out / robustness["screenshot"]).read_bytes()[:4] == b"\x89PNG"
 
@@ -146,17 +149,6 @@ def test_server_section_serves_every_request(smoke_run: SmokeRun) -> None:
         assert row["requests"] > 0 and row["requests_per_s"] > 0, row
         assert row["non_2xx"] == 0 and row["socket_errors"] == 0, row
     assert server["rss_before_kib"] > 0 and server["rss_after_kib"] > 0
-
-
-def test_every_family_gets_its_digits_however_many_are_asked(mnist_test) -> None:
-    """More digits per family than the set holds for the families side by side (8 x 5 of 20): each
-    family still draws its 5, all different (the blocks of one shuffle wrap around)."""
-    images, labels = mnist_test[0][:20, ..., 0], mnist_test[1][:20]
-    traced, chosen = robustness_bench.family_digits(images, labels, per_family=5)
-    assert list(traced) == list(chosen) == list(robustness_bench.FAMILIES)
-    for family in robustness_bench.FAMILIES:
-        assert len(traced[family]) == len(chosen[family]) == 5, family
-        assert len({strokes[0].tobytes() for strokes in traced[family]}) == 5, family
 
 
 def _training_figures() -> dict:
@@ -176,45 +168,45 @@ def _training_figures() -> dict:
 
 
 def test_report_renders_training_table_and_curves(tmp_path: Path) -> None:
-    from benchmarks import report
-
     results = {"date": "2025-01-01T00:00:00Z", "smoke": False, "total_seconds": 600.0,
                "machine": {"cpu": "Test CPU", "logical_cpus": 2, "memory_gib": 8, "os": "Linux",
                            "python": "3.11", "tensorflow": "2.19", "tfjs": "4.22.0"},
                "sections": {"training": _training_figures()}}
-    written = report.write_outputs(results, tmp_path)
-    assert (tmp_path / report.CURVES_PNG).stat().st_size > 0 and len(written) == 3
-    markdown = (tmp_path / report.MARKDOWN_NAME).read_text()
+    (tmp_path / "benchmarks.json").write_text(json.dumps(results))
+    printed = subprocess.run([sys.executable, "-m", "benchmarks.report", "--replot",
+                              "--json", str(tmp_path / "benchmarks.json")],
+                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert printed.returncode == 0, printed.stderr
+    assert (tmp_path / "training_curves.png").stat().st_size > 0
+    markdown = (tmp_path / "benchmarks.md").read_text()
     assert "1.50x" in markdown and "never (best 97.00%)" in markdown
-    assert f"]({report.CURVES_PNG})" in markdown
-    assert f"](docs/{report.CURVES_PNG})" in report.render_markdown(results, "docs/")
+    assert "](training_curves.png)" in markdown
+    assert "](docs/results/training_curves.png)" in printed.stdout  # printed for the README at the root
 
-    merged = report.merge_results(results, {**results, "sections": {"server": {"rows": []}}})
-    assert set(merged["sections"]) == {"training", "server"}  # an --only run keeps earlier sections
+
+def _load(url: str, *options: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "benchmarks.load", url, "--seconds", "0.5", *options],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False, env=env)
 
 
 def test_python_load_generator_counts_requests_and_errors() -> None:
     from flask import Flask
 
-    from benchmarks.load import run_python
     from harness.page_driver import serve_in_background
 
     app = Flask(__name__)
     app.add_url_rule("/ok", "ok", lambda: "ok")
     with serve_in_background(app) as server:
-        good = run_python(server.url + "ok", duration_s=0.5, connections=2)
-        bad = run_python(server.url + "missing", duration_s=0.3, connections=1)
+        good = json.loads(_load(server.url + "ok", "--tool", "python", "--connections", "2").stdout)
+        bad = json.loads(_load(server.url + "missing", "--tool", "python", "--connections", "1").stdout)
     assert good["requests"] > 0 and good["non_2xx"] == 0 and good["socket_errors"] == 0
     assert good["latency_p50_ms"] > 0 and good["requests_per_s"] > 0
     assert bad["requests"] > 0 and bad["non_2xx"] == bad["requests"]
-    with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
-        run_python("http://example.com:80/", duration_s=0.1, connections=1)
+    outside = _load("http://example.com:80/", "--tool", "python")
+    assert outside.returncode == 2 and "127.0.0.1" in outside.stderr and "Traceback" not in outside.stderr
 
 
-def test_wrk_output_is_parsed() -> None:
-    from benchmarks.load import parse_wrk
-
-    output = """Running 5s test @ http://127.0.0.1:5000/
+WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:5000/
   2 threads and 4 connections
   Latency Distribution
      50%  850.00us
@@ -227,9 +219,23 @@ def test_wrk_output_is_parsed() -> None:
 Requests/sec:   2469.00
 Transfer/sec:    251.00KB
 """
-    parsed = parse_wrk(output)
-    assert parsed == {"requests": 12345, "requests_per_s": 2469.0, "non_2xx": 7, "socket_errors": 3,
-                      "latency_p50_ms": pytest.approx(0.85), "latency_p99_ms": pytest.approx(1050.0)}
+
+
+def test_wrk_output_is_parsed(tmp_path: Path) -> None:
+    """A stand-in `wrk` on PATH prints wrk's report; the load command reads its figures from it."""
+    import os
+
+    fake = tmp_path / "wrk"
+    fake.write_text(f"#!/bin/sh\ncat <<'EOF'\n{WRK_OUTPUT}EOF\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    result = _load("http://127.0.0.1:5000/", "--tool", "wrk", env=env)
+    assert result.returncode == 0, result.stderr
+    parsed = json.loads(result.stdout)
+    assert {k: parsed[k] for k in ("requests", "requests_per_s", "non_2xx", "socket_errors")} == {
+        "requests": 12345, "requests_per_s": 2469.0, "non_2xx": 7, "socket_errors": 3}
+    assert parsed["latency_p50_ms"] == pytest.approx(0.85)
+    assert parsed["latency_p99_ms"] == pytest.approx(1050.0)
 
 
 def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -241,54 +247,14 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "unknown section" in unknown.stderr
 
 
-@pytest.mark.browser
-def test_runtimes_section_times_both_runtimes_on_a_served_export(tiny_generic_export: Path, tmp_path: Path,
-                                                                 chromium) -> None:
-    """The runtimes section's plumbing on the tiny export with a .tflite: the model page's modules time
-    TF.js wasm and webgl and LiteRT.js wasm at batch 1, and the row and its table line follow."""
-    import shutil
-
-    from benchmarks import runtimes
-    from harness.page_driver import serving
-    from tests.test_model_page import add_litert
-
-    folder = tmp_path / "web_model"
-    shutil.copytree(tiny_generic_export, folder)
-    metadata = json.loads(add_litert(folder).joinpath("metadata.json").read_text())
-    with serving(folder) as server:
-        context = chromium.new_context()
-        try:
-            page = context.new_page()
-            page.goto(f"{server.url}model")
-            calls = runtimes.time_calls(page, runtimes.SMOKE)
-        finally:
-            context.close()
-    assert set(calls) == {"tfjs wasm", "tfjs webgl", "litert wasm"}, calls
-    for key, timing in calls.items():
-        assert "error" not in timing, (key, timing)
-        assert timing["calls"] == runtimes.SMOKE.calls and timing["ms"] > 0, (key, timing)
-    row = runtimes.build_row("tiny", metadata, calls, export_s=1.0)
-    assert row["speedup_litert_vs_tfjs_wasm"] == pytest.approx(
-        calls["tfjs wasm"]["ms"] / calls["litert wasm"]["ms"], rel=0.01)
-    assert row["litert_status"] == "proven"
-    assert row["litert_model_bytes"] == (folder / "model.tflite").stat().st_size
-    assert row["tfjs_runtime_gzip_bytes"] == 420_000 and row["litert_runtime_gzip_bytes"] == 2_900_000
-    assert row["break_even_calls"] == 242_000 and row["errors"] == {}
-    lines = runtimes.markdown({"rows": [row], "calls": 5, "warmup": 1, "chromium": "Chromium 1",
-                               "command": "python -m benchmarks --only runtimes"})
-    line = next(line for line in lines if line.startswith("| tiny |"))
-    assert "2.90 MB" in line and f"{row['speedup_litert_vs_tfjs_wasm']:.1f}x" in line
-
-
 @pytest.mark.slow  # exports a tiny MobileNet to both targets with every proof, about a minute and a half
 @pytest.mark.browser
 @pytest.mark.node
 def test_runtimes_smoke_section_exports_both_targets_and_times_them(node_ready: str, tmp_path: Path) -> None:
     require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
-    from benchmarks import runtimes
-    from benchmarks.common import Bench
-
-    figures = runtimes.run(Bench(smoke=True, out=tmp_path, work=tmp_path, model=None))
+    result = _bench("--smoke", "--only", "runtimes", "--out", str(tmp_path), timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    figures = json.loads((tmp_path / "benchmarks.json").read_text())["sections"]["runtimes"]
     [row] = figures["rows"]
     assert row["litert_status"] == "proven", row
     assert set(row["ms_per_call"]) == {"tfjs wasm", "tfjs webgl", "litert wasm", "litert int8 wasm"}, row

@@ -66,8 +66,7 @@ def int8_digit_export(litert_digit_export: Path, small_model_path: Path, mnist_t
 
 def test_digit_page_reads_digits_on_the_int8_model(int8_digit_export: Path, open_page, mnist_test,
                                                    small_model_probs: np.ndarray) -> None:
-    from benchmarks.pages import predict_pixels, serve_in_background
-
+    from harness.page_driver import predict_pixels, serve_in_background
     from web import create_app
 
     with serve_in_background(create_app(int8_digit_export, native=False)) as server:
@@ -93,8 +92,7 @@ def test_digit_page_reads_digits_on_the_int8_model(int8_digit_export: Path, open
 
 def test_the_int8_option_appears_only_for_a_proven_int8_model(int8_digit_export: Path, open_page,
                                                               tmp_path: Path) -> None:
-    from benchmarks.pages import serve_in_background
-
+    from harness.page_driver import serve_in_background
     from web import create_app
 
     folder = tmp_path / "web_model"

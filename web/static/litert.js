@@ -44,10 +44,8 @@ export function loadLiteRtRuntime() {
         printErr: (text) => (/^(E|F|ERROR|FATAL)\b/.test(text) ? console.error : console.debug)(text),
       };
       try {
-        // Its threaded build (XNNPack's thread pool) where the page is cross-origin isolated, as
-        // the exporter proves and times it; that build needs relaxed SIMD too.
-        const threads = Boolean(globalThis.crossOriginIsolated) && await litert.supportsFeature('relaxedSimd');
-        await litert.loadLiteRt(LITERT_WASM_DIR, { threads });
+        // The same build the exporter proves and times (the shared rule, /shared/litert-proof.js).
+        await globalThis.litertProof.startRuntime(litert, LITERT_WASM_DIR);
       } catch (err) {
         throw new ModelError(`LiteRT.js could not start its wasm runtime: ${err.message}`, 'runtime');
       }

@@ -1,0 +1,107 @@
+// The exporter's proof page in headless Chromium (export/chromium_proof.py): the proof bundle read,
+// then the shared runner (export/proof.js) on each TF.js backend, or LiteRT.js' proof of a .tflite
+// (export/litert-proof.js) with the batch-1 timings of both runtimes. Every step is bounded in time;
+// progress goes back to Python as console lines. Loaded as a plain script: `self.proofHarness`.
+//
+//   await proofHarness.runProof({backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix});
+//   await proofHarness.runLitert({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs,
+//                                 progressPrefix, timeCalls, timeBudgetMs, module, wasmDir, modelUrl,
+//                                 keepOutputs});
+/* global tf, tfjsProof, litertProof */
+(function (root, factory) { // a page's global `proofHarness`
+  root.proofHarness = factory();
+}(self, function () {
+  'use strict';
+
+  /** A time bound for each step, the proof bundle, and the TF.js backend switch, for `timeoutMs`. */
+  async function setUp(timeoutMs) {
+    const bounded = (promise, what) => Promise.race([promise, new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} did not finish in ${timeoutMs / 1000} s`)), timeoutMs))]);
+    const fetched = async (url) => {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+      return response;
+    };
+    // proof.bin comes gzip-compressed (see chromium_proof.py's route handler) and is inflated here.
+    const inflated = async (response) => (response.headers.get('X-Proof-Encoding') === 'gzip'
+      ? new Response(response.body.pipeThrough(new DecompressionStream('gzip'))) : response).arrayBuffer();
+    const bundle = tfjsProof.readBundle(await (await fetched('/bundle/proof.json')).json(),
+                                        await inflated(await fetched('/bundle/proof.bin')));
+    tf.wasm.setWasmPaths('/vendor/tfjs-backend-wasm/');
+    tf.enableProdMode();
+    const tfjsBackend = async (name) => (await bounded(tf.setBackend(name), `starting ${name}`))
+      && (await tf.ready(), tf.getBackend() === name);
+    return { bounded, bundle, tfjsBackend };
+  }
+
+  /** The shared runner's proof of /model/model.json on each TF.js backend. */
+  async function runProof({ backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix }) {
+    const { bounded, bundle, tfjsBackend } = await setUp(timeoutMs);
+    const outcome = await tfjsProof.proveOnBackends(tf, bundle, {
+      backends, batch, budgetMs, classifiers,
+      setBackend: tfjsBackend,
+      loadModel: (name) => bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`),
+      onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
+    });
+    return { ...outcome, tfjs: tf.version.tfjs, isolated: self.crossOriginIsolated };
+  }
+
+  /**
+   * LiteRT.js' proof of `modelUrl` on each accelerator (batch 1), each timed at batch 1 after its
+   * proof; then, when every accelerator passed, each TF.js backend timed the same way on model.json.
+   */
+  async function runLitert({ accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs, progressPrefix,
+    timeCalls, timeBudgetMs, module, wasmDir, modelUrl, keepOutputs }) {
+    const { bounded, bundle, tfjsBackend } = await setUp(timeoutMs);
+    const litert = await bounded(import(module), 'loading LiteRT.js');
+    const threads = await bounded(litertProof.startRuntime(litert, wasmDir), 'starting LiteRT.js');
+    const skipped = {};
+    const accelerator = async (name) => {
+      if (name !== 'webgpu') return name === 'wasm';
+      const adapter = self.navigator.gpu ? await self.navigator.gpu.requestAdapter() : null;
+      if (!adapter) skipped[name] = 'no WebGPU adapter in this browser';
+      return Boolean(adapter);
+    };
+    const outcome = await tfjsProof.proveOnBackends(litertProof.runtime(litert), bundle, {
+      backends: accelerators, batch: 1, budgetMs, classifiers, timeCalls, timeBudgetMs, keepOutputs,
+      setBackend: accelerator,
+      loadModel: (name) => bounded(litert.loadAndCompile(modelUrl, { accelerator: name }),
+        `compiling the model for ${name}`),
+      onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
+    });
+    for (const name of Object.keys(skipped)) delete outcome.errors[name];
+    for (const result of Object.values(outcome.results)) { // typed arrays as plain lists for Python
+      if (result.values) {
+        for (const key of Object.keys(result.values)) result.values[key] = Array.from(result.values[key]);
+      }
+    }
+    const proven = Object.keys(outcome.errors).length === 0
+      && Object.values(outcome.results).every((result) => result.passed);
+    // Timings only matter for a .tflite that is kept.
+    const { tfjsMs, tfjsErrors } = proven ? await timeTfjs(tfjsBackends, { bounded, bundle, tfjsBackend },
+      timeCalls, timeBudgetMs) : { tfjsMs: {}, tfjsErrors: {} };
+    return { ...outcome, skipped, tfjsMs, tfjsErrors, threads, tfjs: tf.version.tfjs,
+      isolated: self.crossOriginIsolated };
+  }
+
+  /** Batch-1 timings of model.json on each TF.js backend: {tfjsMs, tfjsErrors} by backend. */
+  async function timeTfjs(backends, { bounded, bundle, tfjsBackend }, calls, budgetMs) {
+    const tfjsMs = {};
+    const tfjsErrors = {};
+    for (const name of backends) {
+      let model = null;
+      try {
+        if (!(await tfjsBackend(name))) throw new Error(`the ${name} backend did not start`);
+        model = await bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`);
+        tfjsMs[name] = await tfjsProof.timeCalls(tf, model, bundle, { calls, budgetMs });
+      } catch (err) {
+        tfjsErrors[name] = String(err?.message ?? err);
+      } finally {
+        if (model) model.dispose();
+      }
+    }
+    return { tfjsMs, tfjsErrors };
+  }
+
+  return { runProof, runLitert };
+}));
