@@ -190,7 +190,7 @@ def run(bench: Bench) -> dict[str, Any]:
     quick = PRESETS["quick"].with_overrides(epochs=plan.quick_epochs)
     contenders = [("quick", quick, None, seed) for seed in QUICK_SEEDS] + [
         ("keras_example", KERAS_EXAMPLE.with_overrides(epochs=plan.keras_epochs), None, SEED),
-        ("tutorial_mlp", PRESETS["seed"].with_overrides(steps=plan.mlp_steps), plan.mlp_eval_every, SEED),
+        ("tutorial_mlp", PRESETS["tutorial"].with_overrides(steps=plan.mlp_steps), plan.mlp_eval_every, SEED),
     ]
     quick_paths: dict[int, Any] = {}
     for name, preset, every_steps, seed in contenders:

@@ -81,11 +81,11 @@ def test_same_seed_same_metrics(cnn_run: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # a CLI training run of the tutorial MLP; the CNN's run above covers the CLI quickly
-def test_seed_mlp_trains_and_evaluates(tmp_path: Path) -> None:
-    result = run_train("--model", "seed-mlp", "--steps", "200", "--out", str(tmp_path))
+def test_tutorial_mlp_trains_and_evaluates(tmp_path: Path) -> None:
+    result = run_train("--model", "tutorial-mlp", "--steps", "200", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     metrics = read_metrics(tmp_path)
-    assert metrics["model"] == "seed-mlp" and metrics["preset"] == "seed"
+    assert metrics["model"] == "tutorial-mlp" and metrics["preset"] == "tutorial"
     assert metrics["params"] == 784 * 300 + 300 + 300 * 10 + 10
     assert metrics["optimizer"] == "sgd" and metrics["lr"] == 0.5 and metrics["batch_size"] == 100
     assert metrics["steps"] == 200
@@ -177,7 +177,7 @@ def test_every_preset_names_a_model_that_is_built_and_each_model_has_a_default_p
     from train.presets import DEFAULT_PRESET_FOR_MODEL, MODEL_NAMES, PRESETS
 
     assert set(MODELS) == set(MODEL_NAMES)
-    assert DEFAULT_PRESET_FOR_MODEL == {"seed-mlp": "seed", "cnn": "quick", "cnn-best": "best"}
+    assert DEFAULT_PRESET_FOR_MODEL == {"tutorial-mlp": "tutorial", "cnn": "quick", "cnn-best": "best"}
     for model, preset in DEFAULT_PRESET_FOR_MODEL.items():
         assert PRESETS[preset].model == model
 

@@ -18,7 +18,7 @@ INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
 
-def seed_mlp() -> keras.Model:
+def tutorial_mlp() -> keras.Model:
     """The tutorial's network: 784-300-10, weights N(0, 0.03), zero biases."""
     init = keras.initializers.RandomNormal(mean=0.0, stddev=0.03)
     return keras.Sequential(
@@ -29,7 +29,7 @@ def seed_mlp() -> keras.Model:
             layers.Dense(NUM_CLASSES, activation="softmax", kernel_initializer=init,
                          bias_initializer="zeros", dtype="float32", name="probs"),
         ],
-        name="seed_mlp",
+        name="tutorial_mlp",
     )
 
 
@@ -75,7 +75,7 @@ def cnn_best() -> keras.Model:
 # The builder of each model a preset names (train.presets.MODEL_NAMES; tests/test_train.py checks
 # that the two name the same models).
 MODELS: dict[str, Callable[[], keras.Model]] = {
-    "seed-mlp": seed_mlp,
+    "tutorial-mlp": tutorial_mlp,
     "cnn": cnn,
     "cnn-best": cnn_best,
 }

@@ -44,8 +44,8 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "seed": Preset(
-        name="seed", model="seed-mlp", optimizer="sgd", lr=0.5, batch_size=100, steps=1000,
+    "tutorial": Preset(
+        name="tutorial", model="tutorial-mlp", optimizer="sgd", lr=0.5, batch_size=100, steps=1000,
         description="the tutorial: plain SGD lr 0.5, 1000 steps of 100",
     ),
     # Tuned for a 2-core CPU: a convnet with a cheap first layer that pools before BatchNorm, large
