@@ -14,8 +14,8 @@ So every builder ends with `prepare`, two steps that make the outputs depend on 
    (`export.generate_samples`: uniform pixels for a Rescaling front end, standard normal floats
    otherwise, valid token ids for an Embedding). Each layer's moving statistics then equal the
    statistics of what it sees, as after training; the momentum is restored afterwards.
-2. `sharpen_until_varied`: if the softmax still barely moves across samples (`output_spread`
-   under `MIN_SPREAD`), multiply the logits layer's kernel and bias until it does.
+2. `sharpen_until_varied`: if the softmax still barely moves across samples (`probability_spread`
+   under `LIVELY_SPREAD`), multiply the logits layer's kernel and bias until it does.
 
 `APPS` lists the full-size models with their export-time goals; `SMOKE_APPS` holds one tiny model
 so tests can run the section in under a minute. They are not zoo entries (`zoo_models.ZOO`): the zoo
@@ -35,7 +35,7 @@ import numpy as np
 CALIBRATION_SAMPLES = 16  # images per BatchNorm pass: enough for stable statistics, cheap at 224x224
 CALIBRATION_SEED = 1  # not the exporter's seed 0: statistics from the same distribution, other samples
 SPREAD_SAMPLES = 8
-MIN_SPREAD = 0.05  # max |p - mean p| over samples, relative to max p
+LIVELY_SPREAD = 0.05  # how far a test network's probabilities must vary: max |p - mean p| over max p
 SHARPEN_FACTOR = 4.0
 SHARPEN_ROUNDS = 6
 # 2.5 GB for the export process itself (the largest process, what `/usr/bin/time -v` reports), every
@@ -102,7 +102,7 @@ def set_batchnorm_statistics(model: Any, batch: dict[str, np.ndarray]) -> int:
     return len(layers)
 
 
-def output_spread(model: Any, batch: dict[str, np.ndarray]) -> float:
+def probability_spread(model: Any, batch: dict[str, np.ndarray]) -> float:
     """How much the output moves across samples: max |p - mean p| over samples and classes,
     relative to max p (0 for a constant output)."""
     probs = np.asarray(model(_as_model_input(model, batch), training=False), dtype=np.float64)
@@ -125,12 +125,12 @@ def sharpen_until_varied(model: Any, batch: dict[str, np.ndarray]) -> float:
     layer = _logits_layer(model)
     factor = 1.0
     for _ in range(SHARPEN_ROUNDS):
-        if output_spread(model, batch) >= MIN_SPREAD:
+        if probability_spread(model, batch) >= LIVELY_SPREAD:
             return factor
         layer.set_weights([w * SHARPEN_FACTOR for w in layer.get_weights()])
         factor *= SHARPEN_FACTOR
-    spread = output_spread(model, batch)
-    if spread < MIN_SPREAD:
+    spread = probability_spread(model, batch)
+    if spread < LIVELY_SPREAD:
         raise RuntimeError(f"{model.name}: softmax spread {spread:.1e} across samples even with logits "
                            f"x{factor:g}; the model outputs (nearly) a constant")
     return factor
