@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Bench, BenchError, say, section_banner
+from export import QUANTIZATIONS
 
-QUANTIZATIONS = ("none", "float16", "uint8")
 SMOKE_DIGITS = 300
 PAGE_MODEL_DIGITS = (300, 1000)  # parity-check digits (smoke, full) when a page section exports the model
 

@@ -20,12 +20,13 @@ from .errors import ExportError, VerificationError
 from .locate import report_path as proof_failure_report
 from .pipeline import export_model
 from .reference import keras_outputs
-from .rules import THRESHOLDS
+from .rules import QUANTIZATIONS, THRESHOLDS
 from .samples import float_range, is_classifier, write_bundle
 from .samples import generate as generate_samples
 from .specs import input_specs, output_specs
 
 __all__ = [
+    "QUANTIZATIONS",
     "THRESHOLDS",
     "ExportError",
     "VerificationError",

@@ -24,7 +24,7 @@ from .litert import PUBLISHED
 from .node_proof import NODE_BACKENDS
 from .pipeline import DEFAULT_SHARD_MB, ExportOptions, export_model, preflight
 from .report import format_table
-from .rules import DEFAULT_PROOF_SECONDS
+from .rules import DEFAULT_PROOF_SECONDS, QUANTIZATIONS
 from .samples import DEFAULT_SAMPLES
 
 
@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("artifacts/web_model"),
                         help="folder to publish: model.json, weight shards, metadata.json, proof.json, "
                              "proof.bin, model.tflite when proven (default: %(default)s)")
-    parser.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none",
+    parser.add_argument("--quantize", choices=QUANTIZATIONS, default="none",
                         help="weight quantization; smaller download, weights are float32 again once loaded "
                              "(default: %(default)s)")
     parser.add_argument("--samples", type=Path, default=None,

@@ -21,9 +21,9 @@ from mnist_tfjs.quiet import captured_output, import_tensorflowjs
 
 from .errors import ExportError
 from .graph_model import UNSUPPORTED_OPS, captures_tables, release_freed_memory, write_graph_model
+from .rules import QUANTIZATIONS
 from .specs import TensorSpec, input_specs, input_structure, output_specs, output_structure
 
-QUANTIZATIONS = ("none", "float16", "uint8")
 DEFAULT_SHARD_BYTES = 4 * 1024 * 1024  # TF.js' convention: weight files a browser caches well
 # What to change for the ops TF.js 4.22 is known to lack.
 OP_ADVICE = {

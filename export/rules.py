@@ -22,6 +22,8 @@ MNIST_THRESHOLDS: dict[str, dict[str, float]] = {
     "float16": {"min_agreement": 0.9995, "max_accuracy_change_pp": 0.02},
     "uint8": {"max_accuracy_drop_pp": 0.1},
 }
+# The weight quantizations `--quantize` offers: the ones the proof has rules for.
+QUANTIZATIONS = tuple(THRESHOLDS)
 
 # What a full-integer (int8) LiteRT.js model must achieve against Keras on held-out samples (never
 # the ones it was calibrated on): argmax agreement for classifier outputs; for other outputs the RMS
