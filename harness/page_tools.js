@@ -352,6 +352,11 @@ demo.bench = {
     demo.clear();
     renderDigit(demo.pad, decodeF32(b64), placement, demo.contract());
   },
+  /** What the page's preprocessing makes of the pad's pixels (a painted digit), as a plain array, or null. */
+  preprocessPad: () => {
+    const pixels = preprocessImageData(readCanvas(demo.pad), demo.contract());
+    return pixels && Array.from(pixels);
+  },
   /** The page's predictions for images given as base64 float32, as a plain array. */
   predictPixels: async (b64) => Array.from(await demo.predictPixels(decodeF32(b64))),
   decodeF32,

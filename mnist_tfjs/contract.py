@@ -52,15 +52,19 @@ VENDOR_FILES: dict[str, VendorPackage] = {
                                          frozenset({"index.js", "index.js.map"})),
 }
 
-# LiteRT.js is an ES module importing '@litertjs/wasm-utils' by bare name: a page imports
-# LITERT_MODULE after an import map (<script type="importmap">) of LITERT_IMPORT_MAP, and calls
-# loadLiteRt(LITERT_WASM_DIR, {threads: self.crossOriginIsolated}): like TF.js' wasm backend, it
-# runs on threads where the page is isolated (ISOLATION_HEADERS), which halves a MobileNetV2 call
-# on two cores.
+# Where LiteRT.js is served, the one place its URLs are written: its ES module (which imports
+# '@litertjs/wasm-utils' by bare name) and the folder of its wasm builds. Every page, and the
+# exporter's proof page, carries LITERT_IMPORT_MAP (<script type="importmap">), so their scripts
+# import '@litertjs/core' and find the wasm folder as import.meta.resolve('@litertjs/wasm/'); LiteRT.js
+# runs on threads where the page is isolated (ISOLATION_HEADERS), which halves a MobileNetV2 call on
+# two cores.
 LITERT_MODULE = "/vendor/litertjs/index.js"
 LITERT_WASM_DIR = "/vendor/litertjs-wasm/"
-LITERT_IMPORT_MAP: dict[str, dict[str, str]] = {
-    "imports": {"@litertjs/wasm-utils": "/vendor/litertjs-wasm-utils/index.js"}}
+LITERT_IMPORT_MAP: dict[str, dict[str, str]] = {"imports": {
+    "@litertjs/core": LITERT_MODULE,
+    "@litertjs/wasm-utils": "/vendor/litertjs-wasm-utils/index.js",
+    "@litertjs/wasm/": LITERT_WASM_DIR,
+}}
 # What an isolated page downloads to run each runtime in a browser with relaxed SIMD (every
 # current Chromium), as (vendor name, file): the runtime download figures in metadata's `runtimes`.
 RUNTIME_FILES: dict[str, tuple[tuple[str, str], ...]] = {

@@ -215,7 +215,7 @@ def test_pages_carry_the_import_map_the_policy_admits(client, generic_client) ->
     assert script_hash(IMPORT_MAP) in CONTENT_SECURITY_POLICY.split("script-src ", 1)[1].split(";")[0]
     for target in LITERT_IMPORT_MAP["imports"].values():
         package, name = target.removeprefix("/vendor/").split("/")
-        assert name in VENDOR_FILES[package].files
+        assert package in VENDOR_FILES and (name in VENDOR_FILES[package].files or not name), target
     assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY
 
 

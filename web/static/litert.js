@@ -8,8 +8,9 @@
 import { DEFAULT_CONTRACT } from './contract.js';
 import { ModelError } from './model.js';
 
-export const LITERT_MODULE = '/vendor/litertjs/index.js';
-export const LITERT_WASM_DIR = '/vendor/litertjs-wasm/';
+// Both through the page's import map (mnist_tfjs/contract.py LITERT_IMPORT_MAP): the URLs live there.
+const LITERT_MODULE = '@litertjs/core';
+const LITERT_WASM_DIR = import.meta.resolve('@litertjs/wasm/');
 export const TFLITE_URL = '/model/model.tflite';
 export const LITERT_BACKENDS = ['wasm'];
 // Per precision: metadata.json's block for the file, and the file's default name.
