@@ -10,8 +10,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,17 @@ from mnist_tfjs.contract import MNIST_KIND
 from mnist_tfjs.files import sha256_file
 
 from .convert import (
-    DEFAULT_SHARD_BYTES,
     check_model_file,
     convert_to_graph_model,
     load_model,
-    quantization_map,
     use_tensorflow_backend,
 )
 from .errors import ExportError, VerificationError
 from .litert import LitertTarget, litert_target, status_block
 from .locate import explain_failure
 from .metadata import build_metadata, mnist_block
-from .node_proof import NODE_BACKENDS, node_runtime
+from .node_proof import node_runtime
+from .options import ExportOptions
 from .prove import ProgressLine, ProofResults, Reference, cannot_run, kept_loop_refusal, prove
 from .publish import (
     check_out_dir,
@@ -45,7 +43,6 @@ from .publish import (
 from .reference import keras_outputs
 from .rewrite import exact_gelu_layers, risky_unrolls, unroll_rnns
 from .rules import (
-    DEFAULT_PROOF_SECONDS,
     MNIST_THRESHOLDS,
     THRESHOLDS,
     constant_outputs,
@@ -54,7 +51,6 @@ from .rules import (
 )
 from .samples import (
     BUNDLE_MAX_SAMPLES,
-    DEFAULT_SAMPLES,
     Samples,
     bundle_count,
     generic_samples,
@@ -64,56 +60,7 @@ from .samples import (
 )
 from .specs import TensorSpec, input_specs, looks_like_mnist, output_specs
 
-DEFAULT_SHARD_MB = DEFAULT_SHARD_BYTES / (1024 * 1024)
 UNROLL_PROBE = 64  # samples on which an unrolled RNN must match its loop
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    """Everything `export_model` takes besides the model and the folder, checked once."""
-
-    samples: str | Path | Mapping[str, Any] | None = None
-    samples_count: int = DEFAULT_SAMPLES
-    seed: int = 0
-    digits: int | None = None
-    quantize: str = "none"
-    verify: bool = True
-    browser: bool | None = None
-    litert: bool = False
-    int8: bool = False
-    allow_float_fallback: bool = False
-    backends: tuple[str, ...] = NODE_BACKENDS
-    proof_seconds: float = DEFAULT_PROOF_SECONDS
-    shard_mb: float = DEFAULT_SHARD_MB
-    accept_constant_outputs: bool = False
-    data_dir: str | Path | None = None
-    verbose: bool = False
-
-    def check(self) -> None:
-        """Raise ExportError (one line) for an option no export can use."""
-        quantization_map(self.quantize)
-        if self.samples_count < 1:
-            raise ExportError(f"--samples-count {self.samples_count} must be at least 1")
-        if self.proof_seconds < 0:
-            raise ExportError(f"--proof-seconds {self.proof_seconds:g} must be 0 (no limit) or more")
-        if not self.shard_mb > 0:
-            raise ExportError(f"--shard-mb {self.shard_mb:g} must be more than 0")
-        if self.allow_float_fallback and not self.int8:
-            raise ExportError("--allow-float-fallback applies to the full-integer model only: add "
-                              "--litert int8")
-        unknown = [b for b in self.backends if b not in NODE_BACKENDS]
-        if unknown or not self.backends:
-            wrong = unknown[0] if unknown else "(none)"
-            raise ExportError(f"backend {wrong!r} is not one of {', '.join(NODE_BACKENDS)}")
-
-    @property
-    def budget_s(self) -> float | None:
-        return self.proof_seconds or None
-
-    @property
-    def wants_litert(self) -> bool:
-        """A `.tflite` was asked for: the float one (--litert), or with its int8 twin (--litert int8)."""
-        return self.litert or self.int8
 
 
 def preflight(model_path: Path | None, out_dir: Path, options: ExportOptions) -> dict[str, str] | None:
@@ -344,34 +291,14 @@ def publish(staging: Path, out_dir: Path, metadata: dict[str, Any], say: Callabl
     swap_into_place(staging, out_dir)
 
 
-def export_model(model_or_path: Any, out_dir: str | Path, *,
-                 samples: str | Path | Mapping[str, Any] | None = None,
-                 samples_count: int = DEFAULT_SAMPLES, seed: int = 0, digits: int | None = None,
-                 quantize: str = "none", verify: bool = True, browser: bool | None = None,
-                 litert: bool = False, int8: bool = False, allow_float_fallback: bool = False,
-                 backends: tuple[str, ...] = NODE_BACKENDS,
-                 proof_seconds: float = DEFAULT_PROOF_SECONDS,
-                 shard_mb: float = DEFAULT_SHARD_MB, accept_constant_outputs: bool = False,
-                 data_dir: str | Path | None = None, verbose: bool = False,
-                 log: Callable[[str], None] | None = None) -> dict[str, Any]:
+def export_model(model_or_path: Any, out_dir: str | Path, *, log: Callable[[str], None] | None = None,
+                 **options: Any) -> dict[str, Any]:
     """Export a Keras model (a `keras.Model` or a `.keras` path) to a proven TF.js graph model in `out_dir`.
 
-    samples: an .npz path or {input name: array}; default: `samples_count` samples generated from
-      the input specs with `seed` (MNIST digit models: the first `digits` MNIST test digits, all
-      10,000 by default).
-    quantize: "none", "float16" or "uint8" weights. verify: run the parity proof (False publishes an
-      UNVERIFIED model). browser: also prove in headless Chromium (default: when Chromium is found).
-    litert: also publish `model.tflite` for LiteRT.js where it converts and its Chromium proof passes
-      (ExportError up front without a browser), timed against the TF.js model to say which runtime
-      to ship. Its verdict is metadata's `litert` block whatever it is; the TF.js model is
-      published either way.
-    int8: also (implies `litert`) a full-integer `model.int8.tflite` (float32 inputs and outputs),
-      calibrated on samples it is not proven on and judged by the quantization rules
-      (metadata's `litert_int8` block); allow_float_fallback lets ops with no integer kernel stay
-      float (named in the block) instead of refusing the model.
-    backends: TF.js backends for the Node.js proof. proof_seconds: how long each backend may compare
-      samples (every sample when 0). shard_mb: the size of each weight file.
-    accept_constant_outputs: publish even when Keras' outputs barely vary across the samples.
+    `options` by name are the fields of `export.options.ExportOptions`, each with its meaning there
+    (the same as `python -m export --help`): samples, samples_count, seed, digits, quantize,
+    backends, proof_seconds, shard_mb, accept_constant_outputs, browser, litert, int8,
+    allow_float_fallback, verify, data_dir, verbose. `log` receives the progress lines.
     Returns the metadata written to `out_dir/metadata.json`. Raises ExportError (exit code 2) for
     model, sample or environment problems and VerificationError (exit code 1) when TF.js disagrees
     with Keras; in both cases nothing under `out_dir` changes. Call
@@ -379,12 +306,7 @@ def export_model(model_or_path: Any, out_dir: str | Path, *,
     """
     say = log or (lambda _message: None)
     started = time.monotonic()
-    options = ExportOptions(samples=samples, samples_count=samples_count, seed=seed, digits=digits,
-                            quantize=quantize, verify=verify, browser=browser, litert=litert,
-                            int8=int8, allow_float_fallback=allow_float_fallback, backends=tuple(backends),
-                            proof_seconds=proof_seconds, shard_mb=shard_mb,
-                            accept_constant_outputs=accept_constant_outputs, data_dir=data_dir,
-                            verbose=verbose)
+    options = ExportOptions.of(options)
     out_dir = Path(out_dir)
     model_path = Path(model_or_path) if isinstance(model_or_path, (str, Path)) else None
     runtime = preflight(model_path, out_dir, options)

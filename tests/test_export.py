@@ -480,3 +480,24 @@ def test_command_line_error_is_one_line_without_traceback(tmp_path: Path) -> Non
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("error: model file")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_every_export_option_is_a_flag_with_its_default_and_a_python_keyword(tmp_path: Path) -> None:
+    """Options are declared once (export/options.py): the command line's flags and defaults and
+    export_model's keywords all come from ExportOptions, so they cannot drift apart."""
+    from dataclasses import fields
+
+    from export.__main__ import parse_args
+    from export.options import ExportOptions
+
+    assert ExportOptions.from_arguments(parse_args([])) == ExportOptions()
+    flags = parse_args(["--samples-count", "7", "--backend", "cpu", "--no-browser", "--litert", "int8",
+                        "--allow-float-fallback", "--no-verify", "--quantize", "float16"])
+    options = ExportOptions.from_arguments(flags)
+    assert (options.samples_count, options.backends, options.browser, options.litert, options.int8,
+            options.allow_float_fallback, options.verify, options.quantize) == (
+        7, ("cpu",), False, True, True, True, False, "float16")
+    helps = {f.name: f.metadata["help"] for f in fields(ExportOptions)}
+    assert all(helps.values()), "every option says what it does"
+    with pytest.raises(ExportError, match="no option 'sample_count'"):
+        export_model("missing.keras", tmp_path / "out", sample_count=3)

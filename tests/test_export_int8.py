@@ -157,12 +157,13 @@ def test_digit_models_lose_at_most_the_allowed_test_accuracy_on_every_digit() ->
 
 
 def test_allow_float_fallback_needs_int8_and_the_cli_names_the_precision() -> None:
-    from export.__main__ import _options, parse_args
-    from export.pipeline import ExportOptions
+    from export.__main__ import parse_args
+    from export.options import ExportOptions
 
     with pytest.raises(ExportError, match="--allow-float-fallback applies to the full-integer model"):
         ExportOptions(litert=True, allow_float_fallback=True).check()
-    plain, int8, off = (_options(parse_args(argv)) for argv in (["--litert"], ["--litert", "int8"], []))
+    plain, int8, off = (ExportOptions.from_arguments(parse_args(argv))
+                        for argv in (["--litert"], ["--litert", "int8"], []))
     assert plain.wants_litert and not plain.int8
     assert int8.wants_litert and int8.int8 and not off.wants_litert
     with pytest.raises(SystemExit):
