@@ -74,7 +74,7 @@ def test_jax_without_tensorflow_compiles_once_caches_and_exports(tmp_path: Path,
     assert metrics["compilations"]["step_functions"] == ONE_EACH
     assert metrics["compilations"]["persistent_cache_hits"] == 0
     assert metrics["compile_seconds"] > 0 and metrics["steady_images_per_s"] > 0
-    assert "compiled predict_step x1, test_step x1, train_step x1" in cold.stdout
+    assert "compiled predict_step x1, test_step x1, train_step x1 in " in cold.stdout
     assert any(cache.iterdir()), "compiled programs are kept in the cache folder"
 
     warm = run_without(("tensorflow", "tensorflowjs"), "train", *SMALL, "--out", str(tmp_path / "warm"),
@@ -152,6 +152,15 @@ def test_epoch_order_is_whole_batches_reshuffled_every_epoch_and_repeatable() ->
     assert len(set(first.tolist())) == len(first) and first.max() < 1000
     assert not np.array_equal(first, second)
     assert np.array_equal(first, epoch_order(1000, 128, seed=3, epoch=0)), "a resumed run repeats it"
+
+
+def test_whole_batches_only_where_xla_compiles_the_steps() -> None:
+    from train.presets import PRESETS
+    from train.run import steps_per_epoch
+
+    quick = PRESETS["quick"]
+    assert steps_per_epoch(quick, 55_000) == 215  # TensorFlow on a CPU: Keras batches, partial one included
+    assert steps_per_epoch(quick, 55_000, whole_batches=True) == 214
 
 
 def test_epoch_clock_separates_compiling_from_the_steady_pace() -> None:
