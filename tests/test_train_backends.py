@@ -177,6 +177,19 @@ def test_epoch_clock_separates_compiling_from_the_steady_pace() -> None:
     assert summary["seconds_to_99_val_without_compile"] == pytest.approx(9.0 - 4.9)
 
 
+def test_training_callbacks_leave_keras_batch_logs_asynchronous() -> None:
+    """A callback with its own on_train_batch_end makes Keras hand over every batch's logs
+    synchronously (on JAX: wait for each step); the run's own callbacks have none."""
+    import keras
+
+    from train.artifacts import EpochCheckpoint
+    from train.clock import EpochClock
+
+    for callback in (EpochClock, EpochCheckpoint):
+        assert callback.on_train_batch_end is keras.callbacks.Callback.on_train_batch_end
+        assert callback.on_batch_end is keras.callbacks.Callback.on_batch_end
+
+
 def test_compile_log_counts_step_functions_by_name() -> None:
     from train.compilation import COMPILE_EVENT, CompileLog
 
