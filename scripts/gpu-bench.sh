@@ -10,7 +10,8 @@
 # 2. the quick preset under mixed_float16 for the same seeds, to weigh half precision's speed against
 #    its accuracy (float32 is the default);
 # 3. one line per run: preset, precision, seed, test accuracy, compile seconds, steady images/s.
-# KERAS_BACKEND picks the backend (default jax); PYTHON the interpreter (default python3).
+# KERAS_BACKEND picks the backend (default jax); PYTHON the interpreter (default python3); SMOKE=1
+# runs everything on 1,024 images (seconds on a CPU: proves the script works).
 set -euo pipefail
 data_dir=${1:?usage: scripts/gpu-bench.sh MNIST_DIR [OUT_DIR]}
 out=${2:-gpu-bench}
@@ -30,11 +31,22 @@ if missing:
 PY
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 
-"$python" -m benchmarks --only gpu --out "$out"
+smoke=()
+tiny=()
+if [[ ${SMOKE:-0} == 1 ]]; then
+  smoke=(--smoke)
+  tiny=(--epochs 2 --train-limit 1024 --batch-size 128)
+  seeds=(42)
+else
+  seeds=(42 43 44)
+fi
 
-for seed in 42 43 44; do
+"$python" -m benchmarks "${smoke[@]}" --only gpu --out "$out"
+
+for seed in "${seeds[@]}"; do
   echo "quick preset, mixed_float16, seed $seed"
-  "$python" -m train --preset quick --seed "$seed" --precision mixed_float16 --out "$out/mixed_float16-$seed" \
+  "$python" -m train --preset quick --seed "$seed" --precision mixed_float16 "${tiny[@]}" \
+    --out "$out/mixed_float16-$seed" \
     | grep -E "^(device|test accuracy|compiling)"
 done
 

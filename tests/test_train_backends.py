@@ -74,7 +74,7 @@ def test_jax_without_tensorflow_compiles_once_caches_and_exports(tmp_path: Path,
     assert metrics["compilations"]["step_functions"] == ONE_EACH
     assert metrics["compilations"]["persistent_cache_hits"] == 0
     assert metrics["compile_seconds"] > 0 and metrics["steady_images_per_s"] > 0
-    assert "compiled predict_step x1, test_step x1, train_step x1" in cold.stdout
+    assert "compiled predict_step x1, test_step x1, train_step x1 in " in cold.stdout
     assert any(cache.iterdir()), "compiled programs are kept in the cache folder"
 
     warm = run_without(("tensorflow", "tensorflowjs"), "train", *SMALL, "--out", str(tmp_path / "warm"),
@@ -154,6 +154,15 @@ def test_epoch_order_is_whole_batches_reshuffled_every_epoch_and_repeatable() ->
     assert np.array_equal(first, epoch_order(1000, 128, seed=3, epoch=0)), "a resumed run repeats it"
 
 
+def test_whole_batches_only_where_xla_compiles_the_steps() -> None:
+    from train.presets import PRESETS
+    from train.run import steps_per_epoch
+
+    quick = PRESETS["quick"]
+    assert steps_per_epoch(quick, 55_000) == 215  # TensorFlow on a CPU: Keras batches, partial one included
+    assert steps_per_epoch(quick, 55_000, whole_batches=True) == 214
+
+
 def test_epoch_clock_separates_compiling_from_the_steady_pace() -> None:
     from train.clock import EpochClock
 
@@ -166,6 +175,19 @@ def test_epoch_clock_separates_compiling_from_the_steady_pace() -> None:
     assert summary["steady_images_per_s"] == pytest.approx(100 / 0.021, rel=1e-3)
     assert summary["seconds_to_99_val"] == pytest.approx(9.0)  # 99% first reached after epoch 2
     assert summary["seconds_to_99_val_without_compile"] == pytest.approx(9.0 - 4.9)
+
+
+def test_training_callbacks_leave_keras_batch_logs_asynchronous() -> None:
+    """A callback with its own on_train_batch_end makes Keras hand over every batch's logs
+    synchronously (on JAX: wait for each step); the run's own callbacks have none."""
+    import keras
+
+    from train.artifacts import EpochCheckpoint
+    from train.clock import EpochClock
+
+    for callback in (EpochClock, EpochCheckpoint):
+        assert callback.on_train_batch_end is keras.callbacks.Callback.on_train_batch_end
+        assert callback.on_batch_end is keras.callbacks.Callback.on_batch_end
 
 
 def test_compile_log_counts_step_functions_by_name() -> None:

@@ -14,8 +14,12 @@ TARGET = 0.99  # validation accuracy whose time is reported
 
 class EpochClock(keras.callbacks.Callback):
     """Wall seconds and training steps of every epoch (its validation included), kept across the
-    one-epoch `fit` calls train.run.fit makes; plus, within the first epoch, when its first and last
-    batches finished (for a run of a single epoch, where no later epoch shows the steady pace)."""
+    one-epoch `fit` calls train.run.fit may make; plus, within the first epoch, when its second and
+    last batches started (for a run of a single epoch, where no later epoch shows the steady pace).
+
+    It listens to batch *begins* only: a callback with its own `on_train_batch_end` makes Keras hand
+    every batch's logs to the callbacks synchronously, which on JAX waits for each step to finish
+    instead of queueing the next one while the device works."""
 
     def __init__(self, batch_size: int) -> None:
         super().__init__()
@@ -25,22 +29,20 @@ class EpochClock(keras.callbacks.Callback):
         self.val_accuracy: list[float] = []
         self._started = 0.0
         self._steps = 0
-        self._first_batch_end: float | None = None
-        self._last_batch_end = 0.0
-        self._first_epoch_batches = 0
+        self._second_batch_began: float | None = None
+        self._last_batch_began = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._started = time.perf_counter()
         self._steps = 0
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         self._steps += 1
-        if not self.epoch_seconds:
+        if not self.epoch_seconds and self._steps >= 2:
             now = time.perf_counter()
-            if self._first_batch_end is None:
-                self._first_batch_end = now
-            self._last_batch_end = now
-            self._first_epoch_batches = self._steps
+            if self._second_batch_began is None:
+                self._second_batch_began = now
+            self._last_batch_began = now
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch_seconds.append(time.perf_counter() - self._started)
@@ -49,12 +51,13 @@ class EpochClock(keras.callbacks.Callback):
 
     def steady_step_seconds(self) -> float | None:
         """Seconds per training step once compiled: the median over epochs after the first, else the
-        first epoch's batches after its first one."""
+        first epoch's batches from its second one on."""
         if len(self.epoch_seconds) > 1:
             return statistics.median(s / n for s, n in zip(self.epoch_seconds[1:], self.epoch_steps[1:],
                                                             strict=True) if n)
-        if self._first_batch_end is not None and self._first_epoch_batches > 1:
-            return (self._last_batch_end - self._first_batch_end) / (self._first_epoch_batches - 1)
+        first_epoch_steps = self.epoch_steps[0] if self.epoch_steps else self._steps
+        if self._second_batch_began is not None and first_epoch_steps > 2:
+            return (self._last_batch_began - self._second_batch_began) / (first_epoch_steps - 2)
         return None
 
     def compile_seconds(self) -> float | None:

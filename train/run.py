@@ -95,12 +95,14 @@ def epochs_of(preset: Preset) -> int:
     return 1 if preset.steps is not None else preset.epochs
 
 
-def steps_per_epoch(preset: Preset, train_size: int) -> int:
-    """Batches per epoch: the whole step budget in one epoch, or one pass over the data in whole
-    batches (see epoch_order)."""
+def steps_per_epoch(preset: Preset, train_size: int, whole_batches: bool = False) -> int:
+    """Batches per epoch: the whole step budget in one epoch, or one pass over the data, its last
+    partial batch left out when `whole_batches` (where XLA compiles the steps, see fit)."""
     if preset.steps is not None:
         return preset.steps
-    return max(1, train_size // preset.batch_size)
+    if whole_batches:
+        return max(1, train_size // preset.batch_size)
+    return -(-train_size // preset.batch_size)
 
 
 @keras.saving.register_keras_serializable(package="mnist_tfjs")
@@ -146,7 +148,7 @@ def make_optimizer(preset: Preset, total_steps: int) -> keras.optimizers.Optimiz
 def compile_model(model: keras.Model, preset: Preset, train_size: int, *, jit: bool = False) -> keras.Model:
     """Cross-entropy on integer labels, accuracy, and the preset's optimizer, its schedule spanning
     the whole run; `jit` compiles the steps with XLA (train.devices.uses_xla says where)."""
-    total_steps = steps_per_epoch(preset, train_size) * epochs_of(preset)
+    total_steps = steps_per_epoch(preset, train_size, whole_batches=jit) * epochs_of(preset)
     model.compile(optimizer=make_optimizer(preset, total_steps),
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"], jit_compile=jit)
     return model
@@ -171,15 +173,13 @@ def epoch_order(size: int, batch_size: int, seed: int, epoch: int) -> np.ndarray
     return order[:whole]
 
 
-def epochs_to_fit(x: np.ndarray, y: np.ndarray, preset: Preset, seed: int, initial_epoch: int = 0):
-    """(images, labels, epoch index) for each epoch still to train, each in its training order.
+def shuffled_epochs(x: np.ndarray, y: np.ndarray, preset: Preset, seed: int, initial_epoch: int = 0):
+    """(images, labels, epoch index) for each epoch still to train, each in its shuffled order of
+    whole batches (see epoch_order).
 
-    The next epoch's shuffled copy is gathered in a background thread while this epoch trains (NumPy
-    releases the GIL while copying): on a GPU an epoch of the quick preset takes under half a second,
-    and the 55,000-image gather (~70 ms on a CPU core) would otherwise stall the device between epochs."""
-    if preset.steps is not None:
-        yield (*tutorial_batches(x, y, preset.steps, preset.batch_size, seed), 0)
-        return
+    The next epoch's copy is gathered in a background thread while this epoch trains (NumPy releases
+    the GIL while copying): on a GPU an epoch of the quick preset takes under half a second, and the
+    55,000-image gather (~70 ms on a CPU core) would otherwise stall the device between epochs."""
 
     def shuffled(epoch: int) -> tuple[np.ndarray, np.ndarray, int]:
         order = epoch_order(len(x), preset.batch_size, seed, epoch)
@@ -198,17 +198,24 @@ def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, preset: Preset, seed: 
         validation: tuple[np.ndarray, np.ndarray] | None = None,
         callbacks: Sequence[keras.callbacks.Callback] = (), initial_epoch: int = 0,
         verbose: int = 1) -> dict[str, list[float]]:
-    """Whole shuffled epochs of whole batches, or (a step budget) the tutorial's stream of `steps`
-    batches; returns the history. Validation runs in EVAL_BATCH batches. Every batch of a run has
-    one shape, so XLA compiles the train step once and the evaluation step once.
+    """Whole shuffled epochs, or (a step budget) the tutorial's stream of `steps` batches; returns the
+    history. Validation runs in EVAL_BATCH batches.
 
-    Each epoch is one `fit` call on that epoch's shuffled copy of the images (one gather an epoch
-    instead of one a batch); Keras keeps the compiled step functions between calls."""
+    Where XLA compiles the steps (`model.jit_compile`), every batch must have one shape or the train
+    step is compiled twice: each epoch is then one `fit` call on that epoch's shuffled copy of whole
+    batches (Keras keeps the compiled steps between calls). Elsewhere Keras shuffles and batches
+    itself, last partial batch included."""
+    common = {"batch_size": preset.batch_size, "validation_data": validation,
+              "validation_batch_size": EVAL_BATCH, "callbacks": list(callbacks), "verbose": verbose}
+    if preset.steps is not None:
+        x, y = tutorial_batches(x, y, preset.steps, preset.batch_size, seed)
+        return model.fit(x, y, epochs=1, shuffle=False, **common).history
+    if not model.jit_compile:
+        return model.fit(x, y, epochs=preset.epochs, initial_epoch=initial_epoch, shuffle=True,
+                         **common).history
     history: dict[str, list[float]] = {}
-    for x_epoch, y_epoch, epoch in epochs_to_fit(x, y, preset, seed, initial_epoch):
-        logs = model.fit(x_epoch, y_epoch, batch_size=preset.batch_size, epochs=epoch + 1,
-                         initial_epoch=epoch, shuffle=False, validation_data=validation,
-                         validation_batch_size=EVAL_BATCH, callbacks=list(callbacks), verbose=verbose)
+    for x_epoch, y_epoch, epoch in shuffled_epochs(x, y, preset, seed, initial_epoch):
+        logs = model.fit(x_epoch, y_epoch, epochs=epoch + 1, initial_epoch=epoch, shuffle=False, **common)
         for key, values in logs.history.items():
             history.setdefault(key, []).extend(values)
     return history
@@ -338,8 +345,9 @@ def describe_speed(timing: dict, compiled: CompileLog) -> str:
     steps = compiled.step_compilations()
     if steps:
         counts = ", ".join(f"{name} x{count}" for name, count in sorted(steps.items()))
-        hits = f", {compiled.cache_hits} from the compilation cache" if compiled.cache_hits else ""
-        parts.append(f"compiled {counts}{hits}")
+        seconds = sum(compiled.seconds[name] for name in steps)
+        hits = f", {compiled.cache_hits} programs from the compilation cache" if compiled.cache_hits else ""
+        parts.append(f"compiled {counts} in {seconds:.1f} s{hits}")
     if timing["steady_images_per_s"]:
         parts.append(f"steady state {timing['steady_images_per_s']:,.0f} images/s "
                      f"({timing['steady_step_ms']:.1f} ms a step)")
