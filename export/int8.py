@@ -112,10 +112,16 @@ def judge(values: dict[str, np.ndarray], reference: Reference, count: int,
                    - np.take_along_axis(want, ours[..., None], -1))[..., 0]
             ties = ~agree & (gap <= (steps or {}).get(name, 0.0))
             figures.update(agreement=float(agree.mean()), ties=int(ties.sum()))
-            counted = float((agree | ties).mean())
+            counted, tie_share = float((agree | ties).mean()), float(ties.mean())
             if counted < thresholds["min_agreement"] - 1e-9:
                 failures.append(f"{name}: argmax agreement {100 * counted:.2f} % (ties counted) < "
                                 f"{100 * thresholds['min_agreement']:.2f} %")
+            elif tie_share > thresholds.get("max_tie_share", 1.0) + 1e-9:
+                step = (steps or {}).get(name, 0.0)
+                failures.append(f"{name}: {100 * tie_share:.2f} % of the samples are ties (Keras' top two "
+                                f"closer than the output's int8 step {step:.2g}), more than "
+                                f"{100 * thresholds['max_tie_share']:.1f} %: the 8-bit grid cannot tell "
+                                "the classes apart")
         elif figures["rms_error_of_spread"] > thresholds.get("max_rms_error_of_spread", np.inf):
             failures.append(f"{name}: RMS error {figures['rms_error_of_spread']:.3f} of the output's "
                             f"spread > {thresholds['max_rms_error_of_spread']:g}")
