@@ -360,7 +360,8 @@ def markdown(fig: dict[str, Any]) -> list[str]:
     for row in fig["rows"]:
         pages = row.get("digit_page")
         if pages:
-            cells = "; ".join(f"{'TF.js' if runtime == 'tfjs' else 'LiteRT.js'} open-to-ready "
+            names = {"tfjs": "TF.js", "litert": "LiteRT.js", "litert-int8": "LiteRT.js int8"}
+            cells = "; ".join(f"{names.get(runtime, runtime)} open-to-ready "
                               f"{f['ready_ms_median']:.0f} ms, first answer "
                               f"{f['first_answer_ms_median']:.0f} ms" for runtime, f in pages.items())
             lines += ["", f"Digit page, first load (median of {len(next(iter(pages.values()))['ready_ms'])}, "
