@@ -321,3 +321,15 @@ def test_the_cli_publishes_the_int8_model_and_exits_3_when_it_is_left_out(
     published = tmp_path / "float-only"
     assert (published / "model.json").is_file() and (published / "model.tflite").is_file()
     assert not (published / "model.int8.tflite").exists()
+
+
+def test_no_verify_writes_the_int8_model_unverified(tmp_path: Path) -> None:
+    from export.litert import litert_target
+
+    model, inputs, outputs, reference = _reference(64)
+    target = litert_target(model, inputs, outputs, reference, tmp_path, wanted=True, verify=False,
+                           browser=False, budget_s=None, int8=True)
+    assert target.status == "unverified" and target.int8["status"] == "unverified"
+    assert target.int8["model"] == "model.int8.tflite" and (tmp_path / "model.int8.tflite").is_file()
+    assert target.int8["calibration"]["samples"] == 32 and target.int8["proof"] is None
+    assert target.runtimes is None and target.int8["seconds"] > 0
