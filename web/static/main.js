@@ -238,8 +238,8 @@ async function startLiteRt(name = 'litert') {
   const precision = PRECISION[name];
   if (!provenLiteRt(metadata, precision)) {
     const reason = metadata?.[precision === 'int8' ? 'litert_int8' : 'litert']?.reason;
-    throw new ModelError(`This export has no proven LiteRT.js ${precision} model${reason ? ` (${reason})` : ''}.`,
-      'backend');
+    const what = precision === 'int8' ? 'LiteRT.js int8' : 'LiteRT.js';
+    throw new ModelError(`This export has no proven ${what} model${reason ? ` (${reason})` : ''}.`, 'backend');
   }
   if (!models[name]) models[name] = await LiteRtDigitModel.load(metadata, contract, 'wasm', precision);
 }
