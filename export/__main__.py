@@ -73,8 +73,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="also publish model.tflite for LiteRT.js (batch 1), proven in headless Chromium "
                              "like the TF.js model, with every runtime's ms per call and download sizes and "
                              "which to ship; `--litert int8` adds model.int8.tflite, full-integer (about a "
-                             "quarter of the size, faster on CPUs; float32 inputs and outputs), calibrated "
-                             "on samples it is then not proven on, and published only if it meets the int8 "
+                             "quarter of the size, faster calls on larger networks; float32 inputs and "
+                             "outputs), calibrated on samples it is then not proven on, and published only "
+                             "if it meets the int8 "
                              "rules (agreement with Keras, test accuracy for digit models). The TF.js model "
                              "is published even when a .tflite is left out (then exit code 3)")
     parser.add_argument("--allow-float-fallback", action="store_true",
