@@ -6,27 +6,36 @@
 //   await proofHarness.runProof({backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix});
 //   await proofHarness.runLitert({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs,
 //                                 progressPrefix, timeCalls, timeBudgetMs, module, wasmDir, modelUrl,
-//                                 keepOutputs});
+//                                 keepOutputs, int8Job: {modelUrl, budgetMs} | null});
 /* global tf, tfjsProof, litertProof */
 (function (root, factory) { // a page's global `proofHarness`
   root.proofHarness = factory();
 }(self, function () {
   'use strict';
 
+  const fetched = async (url) => {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    return response;
+  };
+  // proof.bin comes gzip-compressed (see chromium_proof.py's route handler) and is inflated here.
+  const inflated = async (response) => (response.headers.get('X-Proof-Encoding') === 'gzip'
+    ? new Response(response.body.pipeThrough(new DecompressionStream('gzip'))) : response).arrayBuffer();
+  /** The proof bundle served under `folder` (/bundle, or /bundle-int8 for the int8 model's held-out samples). */
+  const readBundle = async (folder) => tfjsProof.readBundle(await (await fetched(`${folder}/proof.json`)).json(),
+    await inflated(await fetched(`${folder}/proof.bin`)));
+  /** Kept outputs: typed arrays as plain lists for Python. */
+  const asLists = (run) => {
+    for (const result of Object.values(run.results)) {
+      for (const key of Object.keys(result.values || {})) result.values[key] = Array.from(result.values[key]);
+    }
+  };
+
   /** A time bound for each step, the proof bundle, and the TF.js backend switch, for `timeoutMs`. */
   async function setUp(timeoutMs) {
     const bounded = (promise, what) => Promise.race([promise, new Promise((_, reject) =>
       setTimeout(() => reject(new Error(`${what} did not finish in ${timeoutMs / 1000} s`)), timeoutMs))]);
-    const fetched = async (url) => {
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-      return response;
-    };
-    // proof.bin comes gzip-compressed (see chromium_proof.py's route handler) and is inflated here.
-    const inflated = async (response) => (response.headers.get('X-Proof-Encoding') === 'gzip'
-      ? new Response(response.body.pipeThrough(new DecompressionStream('gzip'))) : response).arrayBuffer();
-    const bundle = tfjsProof.readBundle(await (await fetched('/bundle/proof.json')).json(),
-                                        await inflated(await fetched('/bundle/proof.bin')));
+    const bundle = await readBundle('/bundle');
     tf.wasm.setWasmPaths('/vendor/tfjs-backend-wasm/');
     tf.enableProdMode();
     const tfjsBackend = async (name) => (await bounded(tf.setBackend(name), `starting ${name}`))
@@ -48,10 +57,11 @@
 
   /**
    * LiteRT.js' proof of `modelUrl` on each accelerator (batch 1), each timed at batch 1 after its
-   * proof; then, when every accelerator passed, each TF.js backend timed the same way on model.json.
+   * proof; then, when every accelerator passed, each TF.js backend timed the same way on model.json,
+   * and with `int8Job` the full-integer twin proven on its own held-out samples.
    */
   async function runLitert({ accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs, progressPrefix,
-    timeCalls, timeBudgetMs, module, wasmDir, modelUrl, keepOutputs }) {
+    timeCalls, timeBudgetMs, module, wasmDir, modelUrl, keepOutputs, int8Job }) {
     const { bounded, bundle, tfjsBackend } = await setUp(timeoutMs);
     const litert = await bounded(import(module), 'loading LiteRT.js');
     const threads = await bounded(litertProof.startRuntime(litert, wasmDir), 'starting LiteRT.js');
@@ -70,17 +80,28 @@
       onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
     });
     for (const name of Object.keys(skipped)) delete outcome.errors[name];
-    for (const result of Object.values(outcome.results)) { // typed arrays as plain lists for Python
-      if (result.values) {
-        for (const key of Object.keys(result.values)) result.values[key] = Array.from(result.values[key]);
-      }
-    }
+    asLists(outcome);
     const proven = Object.keys(outcome.errors).length === 0
       && Object.values(outcome.results).every((result) => result.passed);
     // Timings only matter for a .tflite that is kept.
     const { tfjsMs, tfjsErrors } = proven ? await timeTfjs(tfjsBackends, { bounded, bundle, tfjsBackend },
       timeCalls, timeBudgetMs) : { tfjsMs: {}, tfjsErrors: {} };
-    return { ...outcome, skipped, tfjsMs, tfjsErrors, threads, tfjs: tf.version.tfjs,
+    // The full-integer twin, in the same page (LiteRT.js already started), on its own held-out
+    // samples, its outputs kept for the int8 rules (judged in Python).
+    let int8 = null;
+    if (int8Job && proven) {
+      const int8Began = performance.now();
+      int8 = await tfjsProof.proveOnBackends(litertProof.runtime(litert), await readBundle('/bundle-int8'), {
+        backends: ['wasm'], batch: 1, budgetMs: int8Job.budgetMs, classifiers, timeCalls, timeBudgetMs,
+        keepOutputs: true, setBackend: accelerator,
+        loadModel: (name) => bounded(litert.loadAndCompile(int8Job.modelUrl, { accelerator: name }),
+          `compiling the int8 model for ${name}`),
+        onProgress: (p) => console.log(progressPrefix + JSON.stringify({ ...p, backend: `int8 ${p.backend}` })),
+      });
+      asLists(int8);
+      int8.ms = performance.now() - int8Began;
+    }
+    return { ...outcome, skipped, tfjsMs, tfjsErrors, threads, int8, tfjs: tf.version.tfjs,
       isolated: self.crossOriginIsolated };
   }
 

@@ -15,7 +15,7 @@ import contextlib
 import gzip
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,8 @@ def _resolve(folders: _Folders, url_path: str) -> Path | str | None:
         return _model_file(folders.model, name)
     if prefix == "/bundle" and name in ("proof.json", "proof.bin"):
         return folders.bundle / name
+    if prefix == "/bundle-int8" and name in ("proof.json", "proof.bin") and folders.int8_bundle is not None:
+        return folders.int8_bundle / name
     return None
 
 
@@ -109,6 +111,7 @@ class _Folders:
     model: Path
     bundle: Path
     node_modules: Path
+    int8_bundle: Path | None = None  # the int8 model's held-out samples (litert_proof)
 
 
 # Playwright hands a fulfilled body to Chromium through the DevTools protocol, at a few MB a second
@@ -132,7 +135,8 @@ def _route_handler(folders: _Folders) -> Callable[[Any], None]:
         target = _resolve(folders, url.path)
         if isinstance(target, str):
             route.fulfill(status=200, headers={**HEADERS, "Content-Type": TYPES[".html"]}, body=target)
-        elif url.path == "/bundle/proof.bin" and target is not None and target.is_file():
+        elif url.path.endswith("/proof.bin") and url.path.startswith("/bundle") and target is not None \
+                and target.is_file():
             route.fulfill(status=200, headers={**HEADERS, "Content-Type": TYPES[".bin"],
                                                "X-Proof-Encoding": "gzip"}, body=_bundle_body(target))
         elif target is not None and target.is_file():
@@ -291,6 +295,9 @@ class LitertRun:
     chromium: str
     tfjs: str
     threads: bool = False  # LiteRT.js ran its threaded build (the page was cross-origin isolated)
+    int8_results: dict[str, dict[str, Any]] = field(default_factory=dict)  # wasm: RESULT with `values`
+    int8_errors: dict[str, str] = field(default_factory=dict)
+    int8_s: float = 0.0  # what the int8 model's proof and timing took in the page
 
 
 def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELERATORS,
@@ -299,6 +306,7 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
                  classifiers: Sequence[str] | None = None, time_calls: int = TIMED_CALLS,
                  time_budget_s: float = TIMING_BUDGET_S, modules: Path | None = None,
                  model_file: str = LITERT_MODEL, keep_outputs: bool = False,
+                 int8_bundle_dir: Path | None = None, int8_budget_s: float | None = None,
                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> LitertRun:
     """Prove `model.tflite` in `model_dir` through LiteRT.js in headless Chromium, then time it and
     the TF.js graph model beside it (`model.json`) at batch 1 in the same page.
@@ -309,7 +317,10 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
     browser lacks (WebGPU in headless Chromium without a GPU) is in `skipped`, one LiteRT.js cannot
     compile or run the model on in `errors`: neither raises. `model_file` names the `.tflite`
     (model.tflite, or its int8 twin); `keep_outputs` adds each accelerator's outputs to its RESULT
-    (`values`: {output name: flat list}), for proofs judged in Python. Raises ExportError (one line) when
+    (`values`: {output name: flat list}), for proofs judged in Python. With `int8_bundle_dir`, once
+    the `.tflite` passed, its full-integer twin (model.int8.tflite) is proven in the same page on
+    that bundle (wasm, for at most `int8_budget_s`; its outputs kept) and timed: `int8_results`,
+    `int8_errors`. Raises ExportError (one line) when
     Chromium, Playwright, a runtime file or LiteRT.js itself is missing or will not start.
     """
     unknown = [a for a in accelerators if a not in LITERT_ACCELERATORS]
@@ -318,6 +329,9 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
                           f"use {', '.join(LITERT_ACCELERATORS)}")
     _check_backends(tfjs_backends or BROWSER_BACKENDS)
     folders = _folders(model_dir, bundle_dir, modules)
+    if int8_bundle_dir is not None:
+        folders = replace(folders, int8_bundle=Path(int8_bundle_dir))
+        _check_folders(replace(folders, bundle=Path(int8_bundle_dir)), (LITERT_INT8_MODEL,))
     if model_file not in (LITERT_MODEL, LITERT_INT8_MODEL):
         raise ExportError(f"unknown LiteRT.js model {model_file!r}; use {LITERT_MODEL} or "
                           f"{LITERT_INT8_MODEL}")
@@ -329,10 +343,17 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
                  "timeoutMs": int(timeout_s * 1000), "progressPrefix": PROGRESS_PREFIX,
                  "timeCalls": time_calls, "timeBudgetMs": 1000 * time_budget_s, "module": LITERT_MODULE,
                  "wasmDir": LITERT_WASM_DIR, "modelUrl": f"/model/{model_file}",
-                 "keepOutputs": keep_outputs}
+                 "keepOutputs": keep_outputs,
+                 "int8Job": None if int8_bundle_dir is None else {
+                     "modelUrl": f"/model/{LITERT_INT8_MODEL}",
+                     "budgetMs": 1000 * int8_budget_s if int8_budget_s else None}}
     version, outcome = _in_own_thread(executable, folders, "runLitert", arguments, on_progress)
+    int8 = outcome["int8"] or {"results": {}, "errors": {}, "ms": 0.0}
     skipped = {name: f"{reason} (headless Chromium {version})" for name, reason in outcome["skipped"].items()}
     results = {name: {**result, "chromium": version} for name, result in outcome["results"].items()}
     return LitertRun(results=results, errors=dict(outcome["errors"]), skipped=skipped,
                      tfjs_ms=dict(outcome["tfjsMs"]), tfjs_errors=dict(outcome["tfjsErrors"]),
-                     chromium=version, tfjs=outcome["tfjs"], threads=bool(outcome["threads"]))
+                     chromium=version, tfjs=outcome["tfjs"], threads=bool(outcome["threads"]),
+                     int8_results={name: {**result, "chromium": version}
+                                   for name, result in int8["results"].items()},
+                     int8_errors=dict(int8["errors"]), int8_s=float(int8["ms"]) / 1000)

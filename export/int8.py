@@ -11,7 +11,6 @@ proven on the rest.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import numpy as np
 from mnist_tfjs.contract import LITERT_INT8_MODEL, MNIST_KIND
 
 from .errors import ExportError
-from .prove import ProgressLine, Reference
+from .prove import Reference
 from .rules import INT8_THRESHOLDS, MNIST_INT8_THRESHOLDS
 from .samples import bundle_count, write_bundle
 from .specs import TensorSpec
@@ -114,10 +113,16 @@ def judge(values: dict[str, np.ndarray], reference: Reference, count: int,
                    - np.take_along_axis(want, ours[..., None], -1))[..., 0]
             ties = ~agree & (gap <= (steps or {}).get(name, 0.0))
             figures.update(agreement=float(agree.mean()), ties=int(ties.sum()))
-            counted = float((agree | ties).mean())
+            counted, tie_share = float((agree | ties).mean()), float(ties.mean())
             if counted < thresholds["min_agreement"] - 1e-9:
                 failures.append(f"{name}: argmax agreement {100 * counted:.2f} % (ties counted) < "
                                 f"{100 * thresholds['min_agreement']:.2f} %")
+            elif tie_share > thresholds.get("max_tie_share", 1.0) + 1e-9:
+                step = (steps or {}).get(name, 0.0)
+                failures.append(f"{name}: {100 * tie_share:.2f} % of the samples are ties (Keras' top two "
+                                f"closer than the output's int8 step {step:.2g}), more than "
+                                f"{100 * thresholds['max_tie_share']:.1f} %: the 8-bit grid cannot tell "
+                                "the classes apart")
         elif figures["rms_error_of_spread"] > thresholds.get("max_rms_error_of_spread", np.inf):
             failures.append(f"{name}: RMS error {figures['rms_error_of_spread']:.3f} of the output's "
                             f"spread > {thresholds['max_rms_error_of_spread']:g}")
@@ -178,12 +183,28 @@ def _refuse(status: str, reason: str, tflite: TfliteModel, **figures: Any) -> In
     return Int8Target(block)
 
 
-def int8_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
-                staging: Path, *, verify: bool, budget_s: float | None, allow_float_fallback: bool,
-                data_dir: str | Path | None = None, verbose: bool = False,
-                say: Callable[[str], None] = lambda _message: None,
-                saved_model: Path | None = None) -> Int8Target:
-    """Write `staging/model.int8.tflite`, prove it in Chromium on held-out samples, keep or leave it out."""
+@dataclass
+class Int8Prepared:
+    """A converted model.int8.tflite waiting for its proof (run in the float model's Chromium page)."""
+
+    tflite: TfliteModel
+    calibration: Calibration
+    figures: dict[str, Any]
+    started: float
+    prepare_s: float = 0.0  # calibration and conversion
+
+    def seconds(self, page_s: float = 0.0) -> float:
+        """What the int8 model adds to the export: its conversion, and its part of the Chromium page."""
+        return round((self.prepare_s or time.monotonic() - self.started) + page_s, 2)
+
+
+def prepare_int8(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
+                 staging: Path, *, verify: bool, allow_float_fallback: bool,
+                 data_dir: str | Path | None = None,
+                 verbose: bool = False, say: Callable[[str], None] = lambda _message: None,
+                 saved_model: Path | None = None) -> Int8Prepared | Int8Target:
+    """Calibrate and write `staging/model.int8.tflite`: what its proof needs, or the Int8Target that
+    ends the step (unavailable; unverified with `verify` False)."""
     started = time.monotonic()
     path = staging / LITERT_INT8_MODEL
     calibration = calibration_split(reference, data_dir)
@@ -197,52 +218,62 @@ def int8_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
                               saved_model=saved_model)
     except TfliteUnavailable as exc:
         path.unlink(missing_ok=True)
-        return Int8Target(int8_block("unavailable", str(exc), **figures))
+        return Int8Target(int8_block("unavailable", str(exc), seconds=round(time.monotonic() - started, 2),
+                                     **figures))
     figures["float_ops"] = float_ops(path)
+    prepared = Int8Prepared(tflite, calibration, figures, started, round(time.monotonic() - started, 2))
     if not verify:
-        figures["seconds"] = round(time.monotonic() - started, 2)
-        block = int8_block("unverified", "--no-verify: never compared with Keras", tflite, **figures)
+        block = int8_block("unverified", "--no-verify: never compared with Keras", tflite,
+                           seconds=prepared.seconds(), **figures)
         return Int8Target(block, tflite)
-    target = prove_int8(tflite, reference, calibration, staging, budget_s, figures, say)
-    target.block["seconds"] = round(time.monotonic() - started, 2)
-    return target
+    return prepared
 
 
-def prove_int8(tflite: TfliteModel, reference: Reference, calibration: Calibration, staging: Path,
-               budget_s: float | None, figures: dict[str, Any], say: Callable[[str], None]) -> Int8Target:
-    """LiteRT.js runs the int8 model on the held-out samples in Chromium; the rules judge its outputs."""
-    from .chromium_proof import litert_proof
+def write_held_out(folder: Path, prepared: Int8Prepared, reference: Reference) -> int:
+    """The int8 proof's bundle in `folder`: the held-out samples and Keras' outputs, no thresholds
+    (the int8 rules are applied in Python); how many samples it holds."""
+    held = prepared.calibration.held_out
+    arrays = {name: values[:held] for name, values in reference.samples.arrays.items()}
+    expected = {name: values[:held] for name, values in reference.expected.items()}
+    count = max(1, bundle_count(arrays, expected, limit=INT8_BUNDLE_BYTES, most=held))
+    folder.mkdir(parents=True, exist_ok=True)
+    write_bundle(folder, arrays, expected, reference.classifiers, {}, count)
+    return count
 
-    digits = reference.samples.kind == MNIST_KIND
-    held = {name: values[:calibration.held_out] for name, values in reference.samples.arrays.items()}
-    expected = {name: values[:calibration.held_out] for name, values in reference.expected.items()}
-    say(f"proving model.int8.tflite in headless Chromium through LiteRT.js on {calibration.held_out:,} "
-        "held-out samples")
-    with tempfile.TemporaryDirectory(prefix="litert-int8-proof-") as tmp:
-        bundle = Path(tmp)
-        most = bundle_count(held, expected, limit=INT8_BUNDLE_BYTES, most=calibration.held_out)
-        write_bundle(bundle, held, expected, reference.classifiers, {}, max(1, most))
-        try:
-            # Every held-out digit (the accuracy rule needs them all); other models within the budget.
-            run = litert_proof(staging, accelerators=("wasm",), tfjs_backends=(), bundle_dir=bundle,
-                               budget_s=None if digits else budget_s, model_file=LITERT_INT8_MODEL,
-                               keep_outputs=True, on_progress=ProgressLine("LiteRT.js int8", say, budget_s))
-        except ExportError as exc:
-            return _refuse("unavailable", f"LiteRT.js did not run in Chromium: {exc}", tflite, **figures)
-    if run.errors:
-        accelerator, error = next(iter(run.errors.items()))
-        return _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.int8.tflite: {error}",
-                       tflite, **figures)
-    wasm = dict(run.results["wasm"])
+
+def int8_budget(reference: Reference, budget_s: float | None) -> float | None:
+    """Every held-out digit of a digit model (the accuracy rule needs them all); others, the budget."""
+    return None if reference.samples.kind == MNIST_KIND else budget_s
+
+
+def not_tried(prepared: Int8Prepared, reason: str) -> Int8Target:
+    """The float model.tflite was not published: its int8 twin is not proven either."""
+    return _refuse("unproven", f"not tried: {reason}", prepared.tflite, seconds=prepared.seconds(),
+                   **prepared.figures)
+
+
+def int8_verdict(prepared: Int8Prepared, reference: Reference, results: dict[str, dict[str, Any]],
+                 errors: dict[str, str], threads: bool, page_s: float) -> Int8Target:
+    """The int8 rules on what LiteRT.js computed for the held-out samples (`page_s` seconds in the
+    page): keep the model or leave it out."""
+    figures, tflite = prepared.figures, prepared.tflite
+    judged = time.monotonic()
+    if errors or "wasm" not in results:
+        error = next(iter(errors.values()), "no result")
+        return _refuse("unavailable", f"LiteRT.js (wasm) cannot run model.int8.tflite: {error}", tflite,
+                       seconds=prepared.seconds(page_s), **figures)
+    wasm = dict(results["wasm"])
     values = {name: np.asarray(v, dtype=np.float32) for name, v in wasm.pop("values").items()}
     verdict = judge(values, reference, int(wasm["samples"]), figures["thresholds"], output_steps(tflite.path))
     kept = ("of", "ms_per_sample", "stopped_by", "chromium", "batch1_ms", "batch1_calls")
     verdict.update({key: wasm.get(key) for key in kept})
-    proof = {"browser": {"wasm": verdict}, "threads": run.threads, "passed": verdict["passed"]}
+    proof = {"browser": {"wasm": verdict}, "threads": threads, "passed": verdict["passed"]}
+    page_s += time.monotonic() - judged
     if not verdict["passed"]:
         more = f"; {len(verdict['failures']) - 1} more" if len(verdict["failures"]) > 1 else ""
         return _refuse("refused", f"misses the int8 rules (LiteRT.js wasm: {verdict['failures'][0]}{more})",
-                       tflite, proof=proof, **figures)
+                       tflite, proof=proof, seconds=prepared.seconds(page_s), **figures)
     ms = {"wasm": wasm["batch1_ms"]} if "batch1_ms" in wasm else None
     calls = {"wasm": wasm["batch1_calls"]} if "batch1_calls" in wasm else None
-    return Int8Target(int8_block("proven", None, tflite, proof=proof, **figures), tflite, ms, calls)
+    block = int8_block("proven", None, tflite, proof=proof, seconds=prepared.seconds(page_s), **figures)
+    return Int8Target(block, tflite, ms, calls)

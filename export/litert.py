@@ -22,7 +22,16 @@ from mnist_tfjs.versions import npm_version
 
 from .errors import ExportError
 from .int8 import OFF as INT8_OFF
-from .int8 import Int8Target, int8_block, int8_target
+from .int8 import (
+    Int8Prepared,
+    Int8Target,
+    int8_block,
+    int8_budget,
+    int8_verdict,
+    not_tried,
+    prepare_int8,
+    write_held_out,
+)
 from .prove import BROWSER_BUNDLE_BYTES, ProgressLine, Reference, failures_of
 from .runtime_advice import RuntimeFigures, runtime_paths, runtimes_block, sizes
 from .samples import bundle_count, write_bundle
@@ -51,10 +60,19 @@ class LitertTarget:
     versions: dict[str, str | None] = field(default_factory=dict)
     figures: dict[str, RuntimeFigures] = field(default_factory=dict)
     int8: dict[str, Any] = field(default_factory=lambda: int8_block("off", INT8_OFF))
+    int8_target: Int8Target | None = None  # what the int8 step decided, when it ran
 
     @property
     def status(self) -> str:
         return str(self.block["status"])
+
+
+@dataclass(frozen=True)
+class Int8Options:
+    """--litert int8: how the full-integer twin is made."""
+
+    allow_float_fallback: bool = False
+    data_dir: str | Path | None = None
 
 
 def status_block(status: str, reason: str | None, tflite: TfliteModel | None = None,
@@ -90,15 +108,11 @@ def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
     """
     # One fixed-shape SavedModel for both conversions: writing it again would cost seconds.
     with tempfile.TemporaryDirectory(prefix="litert-export-savedmodel-") as tmp:
-        saved_model = Path(tmp) / "saved_model"
         target = float_target(model, inputs, outputs, reference, staging, wanted=wanted, verify=verify,
                               browser=browser, budget_s=budget_s, quantize=quantize, verbose=verbose, say=say,
-                              saved_model=saved_model)
-        found = None
-        if int8 and target.status in PUBLISHED:
-            found = int8_target(model, inputs, outputs, reference, staging, verify=verify, budget_s=budget_s,
-                                allow_float_fallback=allow_float_fallback, data_dir=data_dir,
-                                verbose=verbose, say=say, saved_model=saved_model)
+                              saved_model=Path(tmp) / "saved_model",
+                              int8=Int8Options(allow_float_fallback, data_dir) if int8 else None)
+    found = target.int8_target
     if int8 and found is None:
         target.int8 = int8_block("unproven", f"not tried: model.tflite was not published ({target.status})")
     elif found is not None:
@@ -132,8 +146,9 @@ def float_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
                  staging: Path, *, wanted: bool, verify: bool, browser: bool, budget_s: float | None,
                  quantize: str = "none", verbose: bool = False,
                  say: Callable[[str], None] = lambda _message: None,
-                 saved_model: Path | None = None) -> LitertTarget:
-    """The float `model.tflite`: written, proven and timed beside TF.js, or left out with the reason."""
+                 saved_model: Path | None = None, int8: Int8Options | None = None) -> LitertTarget:
+    """The float `model.tflite`: written, proven and timed beside TF.js, or left out with the reason;
+    with `int8`, its full-integer twin converted next and proven in the same Chromium page."""
     if not wanted:
         return LitertTarget(status_block("off", OFF))
     if verify and not browser:
@@ -145,20 +160,42 @@ def float_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
     except TfliteUnavailable as exc:
         (staging / LITERT_MODEL).unlink(missing_ok=True)
         return LitertTarget(status_block("unavailable", str(exc)))
+    prepared: Int8Prepared | None = None
+    ended: Int8Target | None = None
+    if int8 is not None:
+        step = prepare_int8(model, inputs, outputs, reference, staging, verify=verify,
+                            allow_float_fallback=int8.allow_float_fallback, data_dir=int8.data_dir,
+                            verbose=verbose, say=say, saved_model=saved_model)
+        prepared, ended = (step, None) if isinstance(step, Int8Prepared) else (None, step)
     if not verify:
-        return LitertTarget(status_block("unverified", "--no-verify: never compared with Keras", tflite))
-    return prove_tflite(tflite, reference, staging, budget_s, say, LITERT_PRECISION.get(quantize, quantize))
+        return LitertTarget(status_block("unverified", "--no-verify: never compared with Keras", tflite),
+                            int8_target=ended)
+    target = prove_tflite(tflite, reference, staging, budget_s, say, LITERT_PRECISION.get(quantize, quantize),
+                          prepared)
+    target.int8_target = target.int8_target or ended
+    return target
 
 
 def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budget_s: float | None,
-                 say: Callable[[str], None], precision: str = "float32") -> LitertTarget:
-    """LiteRT.js' proof in Chromium on the browser bundle; the verdict and, when proven, the advice."""
+                 say: Callable[[str], None], precision: str = "float32",
+                 int8: Int8Prepared | None = None) -> LitertTarget:
+    """LiteRT.js' proof in Chromium on the browser bundle; the verdict and, when proven, the advice.
+    With `int8`, the int8 twin is then proven in the same page on its held-out samples."""
+    target = _prove_in_chromium(tflite, reference, staging, budget_s, say, precision, int8)
+    if int8 is not None and target.int8_target is None:
+        target.int8_target = not_tried(int8, f"model.tflite was not published ({target.status})")
+    return target
+
+
+def _prove_in_chromium(tflite: TfliteModel, reference: Reference, staging: Path, budget_s: float | None,
+                       say: Callable[[str], None], precision: str, int8: Int8Prepared | None) -> LitertTarget:
     try:
         from .chromium_proof import litert_proof
     except ImportError:
         return _refuse("unproven", "the browser proof (export.chromium_proof, Playwright) is not installed",
                        tflite)
-    say("proving in headless Chromium through LiteRT.js, then timing both runtimes at batch 1")
+    also = " and its int8 twin" if int8 is not None else ""
+    say(f"proving in headless Chromium through LiteRT.js{also}, then timing the runtimes at batch 1")
     classifiers = [name for name, is_classifier in reference.classifiers.items() if is_classifier]
     with tempfile.TemporaryDirectory(prefix="litert-export-proof-") as tmp:
         bundle = Path(tmp)
@@ -166,8 +203,13 @@ def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budge
                             most=reference.samples.count)
         write_bundle(bundle, reference.samples.arrays, reference.expected, reference.classifiers,
                      reference.thresholds, max(1, most))
+        held_out = None
+        if int8 is not None:
+            held_out = bundle / "int8"
+            write_held_out(held_out, int8, reference)
         try:
             run = litert_proof(staging, bundle_dir=bundle, budget_s=budget_s, classifiers=classifiers,
+                               int8_bundle_dir=held_out, int8_budget_s=int8_budget(reference, budget_s),
                                on_progress=ProgressLine("LiteRT.js", say, budget_s))
         except ExportError as exc:
             return _refuse("unavailable", f"LiteRT.js did not run in Chromium: {exc}", tflite)
@@ -187,6 +229,9 @@ def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budge
         figures = _runtime_figures(run, staging, tflite, precision)
         target = LitertTarget(status_block("proven", None, tflite, proof),
                               runtimes=runtimes_block(figures) if figures else None, figures=figures or {})
+        if int8 is not None:
+            target.int8_target = int8_verdict(int8, reference, run.int8_results, run.int8_errors, run.threads,
+                                              run.int8_s)
     target.versions = versions
     return target
 

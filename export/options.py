@@ -89,10 +89,10 @@ class ExportOptions:
     litert: bool = _option(
         False, "also publish model.tflite for LiteRT.js (batch 1), proven in headless Chromium like the "
         "TF.js model, with every runtime's ms per call and download sizes and which to ship; `--litert "
-        "int8` adds model.int8.tflite, full-integer (about a quarter of the size, faster on CPUs; float32 "
-        "inputs and outputs), calibrated on samples it is then not proven on, and published only if it "
-        "meets the int8 rules (agreement with Keras, test accuracy for digit models). The TF.js model is "
-        "published even when a .tflite is left out (then exit code 3)",
+        "int8` adds model.int8.tflite, full-integer (about a quarter of the size, faster calls on larger "
+        "networks; float32 inputs and outputs), calibrated on samples it is then not proven on, and "
+        "published only if it meets the int8 rules (agreement with Keras, test accuracy for digit "
+        "models). The TF.js model is published even when a .tflite is left out (then exit code 3)",
         nargs="?", const="float32", choices=LITERT_PRECISIONS,
         metavar="{" + ",".join(LITERT_PRECISIONS) + "}")
     int8: bool = _option(False, "also the full-integer model.int8.tflite (implies litert); `--litert int8`",

@@ -133,6 +133,10 @@ def int8_lines(block: dict[str, Any] | None) -> list[str]:
                          f"{_pct(accuracy['int8'])} int8 ({accuracy['change_pp']:+.2f} pp) on "
                          f"{accuracy['digits']:,} digits")
         lines[-1] += f"  {'PASS' if result.get('passed') else 'FAIL'} ({accelerator})"
+        if result.get("batch1_ms") is not None:
+            lines.append(f"  {'':<14} batch 1: {accelerator} {result['batch1_ms']:.3g} ms (median of "
+                         f"{result.get('batch1_calls')} calls), {result['samples']:,} held-out samples "
+                         "compared")
     if block.get("float_ops"):
         lines.append(f"  int8 float ops {', '.join(block['float_ops'])} (kept in float by "
                      "--allow-float-fallback)")

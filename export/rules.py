@@ -30,9 +30,14 @@ QUANTIZATIONS = tuple(THRESHOLDS)
 # error over the output's spread (its standard deviation across samples), the int8 counterpart of
 # the relative difference (an 8-bit grid cannot meet 1e-4 of the scale). Digit models: at most this
 # drop of test accuracy on every test digit, the cost a user feels. A flip between two classes whose
-# Keras scores differ by no more than one step of the output's int8 grid is a tie, not a disagreement.
-INT8_THRESHOLDS: dict[str, float] = {"min_agreement": 0.95, "max_rms_error_of_spread": 0.2}
-MNIST_INT8_THRESHOLDS: dict[str, float] = {"min_agreement": 0.995, "max_accuracy_drop_pp": 0.1}
+# Keras scores differ by no more than one step of the output's int8 grid is a tie, not a disagreement,
+# but ties may excuse no more samples than the agreement rule lets fail (`max_tie_share`): on a
+# softmax too flat for the 8-bit grid (a network with random weights) every sample would be a tie
+# and the proof would show nothing.
+INT8_THRESHOLDS: dict[str, float] = {"min_agreement": 0.95, "max_tie_share": 0.05,
+                                     "max_rms_error_of_spread": 0.2}
+MNIST_INT8_THRESHOLDS: dict[str, float] = {"min_agreement": 0.995, "max_tie_share": 0.005,
+                                           "max_accuracy_drop_pp": 0.1}
 
 # Seconds each backend may spend comparing samples (after its warm-up call): fast backends get
 # through every sample, slow ones (TF.js' plain-JS cpu backend needs over a second for a

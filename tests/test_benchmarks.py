@@ -257,9 +257,12 @@ def test_runtimes_smoke_section_exports_both_targets_and_times_them(node_ready: 
     figures = json.loads((tmp_path / "benchmarks.json").read_text())["sections"]["runtimes"]
     [row] = figures["rows"]
     assert row["litert_status"] == "proven", row
-    assert set(row["ms_per_call"]) == {"tfjs wasm", "tfjs webgl", "litert wasm", "litert int8 wasm"}, row
-    assert row["errors"] == {} and row["int8_status"] == "proven" and row["int8_model_bytes"] > 0
-    assert row["int8_agreement"] is not None and row["int8_export_overhead"] > 0
+    # the int8 twin is timed by the model page only when its rules passed (a random tiny net may not)
+    int8_timed = {"litert int8 wasm"} if row["int8_status"] == "proven" else set()
+    assert set(row["ms_per_call"]) == {"tfjs wasm", "tfjs webgl", "litert wasm"} | int8_timed, row
+    assert row["errors"] == {} and row["int8_status"] in ("proven", "refused"), row["int8_reason"]
+    assert row["int8_model_bytes"] > 0 and row["int8_proof_ms"] > 0 and row["int8_export_overhead"] > 0
+    assert row["int8_agreement"] is not None and row["int8_samples"] == 4
     assert all(ms > 0 for ms in row["ms_per_call"].values())
     assert row["speedup_litert_vs_tfjs_wasm"] > 0
     assert 0 <= row["tfjs_vs_keras"] <= 1e-4 and 0 <= row["litert_vs_keras"] <= 1e-4

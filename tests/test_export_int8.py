@@ -133,6 +133,13 @@ def test_the_int8_rules_judge_agreement_spread_and_accuracy() -> None:
     assert distinct
     failed = judge({**exact, "scores": _flip(scores, flips)}, reference, 100, INT8_THRESHOLDS)
     assert not failed["passed"] and failed["failures"][0].startswith("scores: argmax agreement")
+    # flips where Keras' top two are within one step of the int8 grid are ties, up to max_tie_share
+    within_a_step = {"scores": 1.0}
+    tied = judge({**exact, "scores": _flip(scores, 3)}, reference, 100, INT8_THRESHOLDS, within_a_step)
+    assert tied["passed"] and tied["outputs"]["scores"]["ties"] == 3
+    assert tied["outputs"]["scores"]["agreement"] == 0.97
+    flat = judge({**exact, "scores": _flip(scores, 10)}, reference, 100, INT8_THRESHOLDS, within_a_step)
+    assert not flat["passed"] and "10.00 % of the samples are ties" in flat["failures"][0]
     noisy = exact["value"] + reference.expected["value"].std(axis=0) * 0.5
     failed = judge({**exact, "value": noisy}, reference, 100, INT8_THRESHOLDS)
     assert len(failed["failures"]) == 1 and failed["failures"][0].startswith("value: RMS error 0.5")
@@ -209,7 +216,7 @@ def test_the_cli_table_shows_the_int8_calibration_rules_and_verdict() -> None:
                  "accuracy": {"keras": 0.99, "int8": 0.9, "change_pp": -9.0, "digits": 10_000}}}}}
     text = "\n".join(int8_lines(block))
     assert "int8 calibration 500 samples (mnist-train); proven on 10,000 held-out samples" in text
-    assert "need min_agreement 0.995, max_accuracy_drop_pp 0.1" in text
+    assert "need min_agreement 0.995, max_tie_share 0.005, max_accuracy_drop_pp 0.1" in text
     assert "(-9.00 pp) on 10,000 digits  FAIL (wasm)" in text and "int8 float ops SIN" in text
     assert "model.int8.tflite not published (refused): misses the int8 rules" in text
     assert int8_lines({"status": "off"}) == []
@@ -315,3 +322,15 @@ def test_the_cli_publishes_the_int8_model_and_exits_3_when_it_is_left_out(
     published = tmp_path / "float-only"
     assert (published / "model.json").is_file() and (published / "model.tflite").is_file()
     assert not (published / "model.int8.tflite").exists()
+
+
+def test_no_verify_writes_the_int8_model_unverified(tmp_path: Path) -> None:
+    from export.litert import litert_target
+
+    model, inputs, outputs, reference = _reference(64)
+    target = litert_target(model, inputs, outputs, reference, tmp_path, wanted=True, verify=False,
+                           browser=False, budget_s=None, int8=True)
+    assert target.status == "unverified" and target.int8["status"] == "unverified"
+    assert target.int8["model"] == "model.int8.tflite" and (tmp_path / "model.int8.tflite").is_file()
+    assert target.int8["calibration"]["samples"] == 32 and target.int8["proof"] is None
+    assert target.runtimes is None and target.int8["seconds"] > 0

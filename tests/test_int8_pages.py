@@ -37,7 +37,10 @@ def add_int8(folder: Path, model: Any, calibration: dict[str, np.ndarray], thres
                                "precision": "int8", "bytes": len(data), "batch": 1,
                                "signature": tflite.signature,
                                "inputs": tflite.inputs, "outputs": tflite.outputs, "thresholds": thresholds,
-                               "float_ops": [], "proof": {"browser": {}, "passed": True}}
+                               "float_ops": [], "proof": {"browser": {"wasm": {
+                                   "passed": True, "samples": 32, "of": 32, "batch1_ms": 0.03,
+                                   "outputs": {"scores": {"agreement": 0.97, "max_abs_diff": 0.01}}}},
+                                   "passed": True}}
     if metadata.get("runtimes"):
         metadata["runtimes"]["litert_int8"] = {
             "runtime_gzip_bytes": 2_900_000, "model_bytes": len(data), "model_gzip_bytes": len(data) // 2,
@@ -120,6 +123,9 @@ def test_model_page_checks_the_int8_model_by_its_rules_and_races_it(tiny_generic
     with _serve(folder) as server:
         opened = open_model_page(open_page, server.url)
         page = opened.page
+        proof_rows = page.locator("#proof-table tbody tr").all_inner_texts()
+        int8_row = next(r.split("\t") for r in proof_rows if r.startswith("LiteRT.js int8 browser wasm"))
+        assert int8_row[1:4] == ["passed", "32", "int8 rules"] and "97" in int8_row[4], int8_row
         advice = page.locator("#advice-table tbody tr")
         keys = [advice.nth(i).get_attribute("data-runtime") for i in range(advice.count())]
         assert keys == ["tfjs", "litert", "litert_int8"]

@@ -134,7 +134,8 @@ function showProof(meta) {
       if (!isObject(result)) continue;
       const w = worst(result);
       const tr = row([`${label} ${backend}`, result.passed ? 'passed' : 'failed', samplesSeen(result),
-        key === 'litert_int8' ? 'int8 rules' : exp(w.relative), percent(w.agreement), ms(result.ms_per_call)],
+        key === 'litert_int8' ? 'int8 rules' : exp(w.relative), percent(w.agreement),
+        ms(result.ms_per_call ?? result.batch1_ms)],
       { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
       if (!result.passed && Array.isArray(result.failures)) tr.title = result.failures.join('\n');
       else if (result.stopped_by === 'time budget') tr.title = `${result.budget_s} s budget for this backend`;
