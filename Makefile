@@ -23,13 +23,13 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-# LiteRT.js beside TF.js wherever its browser proof can run (Chromium found): the digit page then
-# offers both runtimes. Expanded when the recipe runs, after setup made the venv.
-LITERT = $(shell $(PY) -c "from mnist_tfjs.chromium import find_chromium; print('--litert' if find_chromium() else '')")
+# LiteRT.js, float and full-integer, beside TF.js wherever its browser proof can run (Chromium found):
+# the digit page then offers every runtime. Expanded when the recipe runs, after setup made the venv.
+LITERT = $(shell $(PY) -c "from mnist_tfjs.chromium import find_chromium; print('--litert int8' if find_chromium() else '')")
 EXPORT_DEMO = $(PY) -m export --model $(OUT)/model.keras --out $(OUT)/web_model $(LITERT)
 
-## demo: train the default model, export it to TF.js and LiteRT.js (float16 weights where the parity
-## proof holds), serve the page
+## demo: train the default model, export it to TF.js and LiteRT.js (float16 TF.js weights where the
+## parity proof holds; the int8 LiteRT.js model where its rules hold), serve the page
 demo: setup
 	$(PY) -m train --out $(OUT)
 	$(EXPORT_DEMO) --quantize $(QUANTIZE) || $(EXPORT_DEMO) --quantize none
