@@ -7,6 +7,7 @@ export's child processes, which a sampler of the Python process alone would miss
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,31 @@ def test_smoke_section_exports_and_reports_a_sane_row(node_ready: str, tmp_path:
     markdown = render_markdown(results)
     assert "#### Application-size networks through the exporter" in markdown
     assert f"| {row['model']} | " in markdown and "| **PASS** |" in markdown
+
+
+def test_catalogue_lists_every_application_up_to_30m_parameters_and_refuses_others(tmp_path: Path) -> None:
+    import keras
+
+    from benchmarks.__main__ import main
+    from benchmarks.app_models import CATALOGUE_GOAL_S, CATALOGUE_NAMES, catalogue
+
+    assert len(CATALOGUE_NAMES) == 23 and all(hasattr(keras.applications, name) for name in CATALOGUE_NAMES)
+    rows = catalogue(("ConvNeXtTiny", "MobileNetV3Large"))
+    assert [app.name for app in rows] == ["ConvNeXtTiny", "MobileNetV3Large"]
+    assert all(app.goal_s == CATALOGUE_GOAL_S for app in rows)
+    with pytest.raises(ValueError, match="not in the catalogue: VGG16"):
+        catalogue(("VGG16",))
+    assert main(["--only", "apps", "--catalogue", "VGG16", "--out", str(tmp_path)]) == 2
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_failed_row_carries_the_first_divergence_from_the_report_beside_the_folder(tmp_path: Path) -> None:
+    from benchmarks.apps import first_divergence
+
+    folder = tmp_path / "net-web"
+    assert first_divergence(folder) is None
+    first = {"layer": "block5a_se_expand", "layer_class": "Conv2D", "relative_diff": 7.3e-4}
+    (tmp_path / "net-web.proof-failure.json").write_text(
+        json.dumps({"proof_failures": ["node wasm: ..."], "located": {"first_divergence": first},
+                    "locate_error": None}))
+    assert first_divergence(folder) == first
