@@ -57,8 +57,8 @@ class _NodeRun:
     """One Node.js process: stdout collected, stderr read as it comes (progress lines, the rest kept)."""
 
     def __init__(self, args: list[str], node: str, on_progress: Progress | None,
-                 script: Path = SCRIPT) -> None:
-        self.process = subprocess.Popen([node, str(script), *args], stdout=subprocess.PIPE,
+                 script: Path | None = None) -> None:
+        self.process = subprocess.Popen([node, str(script or SCRIPT), *args], stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, env=_node_environment())
         self.on_progress = on_progress
         self.last_progress: dict[str, Any] = {}
@@ -100,7 +100,8 @@ class _NodeRun:
 
 
 def _run_node(args: list[str], node: str | None, timeout: float | None,
-              on_progress: Progress | None = None, script: Path = SCRIPT) -> tuple[int, dict[str, Any], str]:
+              on_progress: Progress | None = None, script: Path | None = None,
+              ) -> tuple[int, dict[str, Any], str]:
     node = node or shutil.which("node")
     if node is None:
         raise ExportError("Node.js not found (`node` on PATH); install Node.js 18+ with npm (in a clone of "
