@@ -385,6 +385,8 @@ def explain_failure(model: Any, model_dir: Path, out_dir: Path, arrays: dict[str
         located = locate_divergence(model, model_dir, arrays, failing_backend(failures[0]), threshold)
     except ExportError as exc:
         problem = str(exc)
+    except Exception as exc:  # the refusal stands whatever the comparison runs into; the report says why
+        problem = f"the comparison failed ({type(exc).__name__}: {str(exc).strip()[:160]})"
     path = report_path(out_dir)
     write_report(path, located, failures, problem)
     found = located.sentence() if located else f"no layer-by-layer comparison ({problem})"
