@@ -3,9 +3,21 @@ the divergence, and the float64 reference that says whether float32 rounding exp
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
-from export.locate import Float32Check, LayerDiff, Located, first_divergence, float64_outputs, layer_nodes
+from export.locate import (
+    Float32Check,
+    LayerDiff,
+    Located,
+    explain_failure,
+    first_divergence,
+    float64_outputs,
+    layer_nodes,
+)
 
 
 def _diff(layer: str, error: float, inputs: list[str], inputs_error: float) -> LayerDiff:
@@ -62,3 +74,20 @@ def test_float64_outputs_follow_the_float32_model_closely() -> None:
     assert exact is not None and exact["probs"].dtype == np.float64
     single = np.asarray(model(x)["probs"], np.float64)
     assert np.abs(exact["probs"] - single).max() < 1e-6
+
+
+def test_a_model_without_a_layer_graph_still_gets_its_report(tmp_path: Path) -> None:
+    import keras
+
+    class Scaled(keras.Model):
+        def call(self, x: Any) -> Any:
+            return 2.0 * x
+
+    model = Scaled()
+    model(np.zeros((1, 3), np.float32))
+    clause = explain_failure(model, tmp_path, tmp_path / "web_model", {"x": np.zeros((4, 3), np.float32)},
+                             ["node wasm: output_0: max |Δ| ..."], 1e-4)
+    assert clause.startswith("no layer-by-layer comparison (Scaled has no layer graph")
+    report = json.loads((tmp_path / "web_model.proof-failure.json").read_text())
+    assert report["located"] is None and "no layer graph" in report["locate_error"]
+    assert not (tmp_path / "web_model").exists()
