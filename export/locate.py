@@ -10,6 +10,11 @@ layer's output. A layer whose ops TensorFlow fused into a later one (a convoluti
 BatchNorm folded into the activation's `_FusedConv2D`) has no node of its own and is compared
 where the fused node is. TF.js fetches any node: `GraphModel.execute(inputs, [node names])`
 (export/locate.js).
+
+Whether float32 itself explains the divergence: a copy of the model in float64 gives the exact
+outputs on the same samples; when Keras' own float32 outputs miss the threshold against them and
+TF.js' are about as far (activations of 1e4-1e5 feeding a sigmoid gate do this), no conversion step
+is at fault and the refusal says so.
 """
 
 from __future__ import annotations
