@@ -59,9 +59,9 @@ class LayerDiff:
     inputs_relative_diff: float  # the largest error of the compared layers feeding it (0: model inputs)
     folded: list[str]  # layers between those and this one with no node of their own (fused into this)
     inputs: list[str]  # the nearest compared layers feeding it
-    heals: bool = False  # past the threshold, yet every compared layer it feeds agrees: the node is
-    # not the layer's whole output (Grappler moved part of it, e.g. a folded BatchNorm's offset, into
-    # the next op), so it is no divergence
+    heals: bool = False  # past the threshold, yet every compared layer it feeds is JUMP times closer:
+    # the node is not the layer's whole output (Grappler moved part of it into the next op: a folded
+    # BatchNorm's offset into the residual add, a Relu hoisted past a Concat), so it is no divergence
 
 
 @dataclass
@@ -220,7 +220,7 @@ def first_divergence(compared: list[LayerDiff], threshold: float) -> LayerDiff |
     for diff in compared:
         children = fed.get(diff.layer, [])
         diff.heals = (diff.relative_diff > threshold and bool(children)
-                      and all(child.relative_diff <= threshold for child in children))
+                      and all(JUMP * child.relative_diff < diff.relative_diff for child in children))
     over = [diff for diff in compared if diff.relative_diff > threshold and not diff.heals]
     jumps = [diff for diff in over if diff.relative_diff > JUMP * diff.inputs_relative_diff]
     return (jumps or over or [None])[0]
