@@ -157,7 +157,7 @@ def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray]
         if value is None or value.shape != want.shape:
             continue
         scale = output_scale(want)
-        diffs[layer.name] = float(np.max(np.abs(value.astype(np.float64) - want))) / scale
+        diffs[layer.name] = float(np.max(np.abs(value.astype(np.float64) - want.astype(np.float64)))) / scale
         node, op = nodes[layer.name]
         inputs_diff, folded, feeding = _inputs_diff(layer, diffs)
         compared.append(LayerDiff(layer.name, type(layer).__name__, node, op, diffs[layer.name], scale,
@@ -338,7 +338,7 @@ def keras_layer_outputs(model: Any, layers: list[Any],
     probe = keras.Model(model.input, [layer.output for layer in layers])
     outputs = probe(feed, training=False)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    return {layer.name: np.asarray(value, dtype=np.float64)
+    return {layer.name: np.asarray(value)  # float32: every layer's output for a few samples, held at once
             for layer, value in zip(layers, outputs, strict=True)}
 
 
