@@ -187,7 +187,7 @@ def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
               grouped_convs_as_tfjs_ops() as grouped):
             function = serving_function(model, inputs, outputs)
             concrete = function.get_concrete_function()
-            rewrites += grouped_conv_rewrites(grouped, model)
+            rewrites += grouped_conv_rewrites(grouped)
             if gelus[0]:
                 rewrites.append({"layer": None, "class": "gelu",
                                  "what": f"{gelus[0]} exact GELU(s) traced as 0.5·x·(1+erf(x/√2)) "

@@ -58,8 +58,8 @@ class _NodeRun:
     """One Node.js process: stdout collected, stderr read as it comes (progress lines, the rest kept)."""
 
     def __init__(self, args: list[str], node: str, on_progress: Progress | None,
-                 script: Path = SCRIPT) -> None:
-        self.process = subprocess.Popen([node, str(script), *args], stdout=subprocess.PIPE,
+                 script: Path | None = None) -> None:
+        self.process = subprocess.Popen([node, str(script or SCRIPT), *args], stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, env=_node_environment())
         self.on_progress = on_progress
         self.last_progress: dict[str, Any] = {}

@@ -246,11 +246,12 @@ def tfjs_accuracy(reference: Reference, results: ProofResults | None) -> dict[st
 
 
 def proof_failure(converted: Any, staging: Path, out_dir: Path, reference: Reference, failures: list[str],
-                  metadata: dict[str, Any], say: Callable[[str], None]) -> VerificationError:
+                  quantize: str, metadata: dict[str, Any], say: Callable[[str], None]) -> VerificationError:
     """The refusal of a failed proof: what failed, where the graph first diverged from Keras (the
     layer-by-layer report is written beside `out_dir`, never into it)."""
     say("locating the first layer where TF.js diverges from Keras")
-    threshold = reference.thresholds.get("max_relative_diff", THRESHOLDS["none"]["max_relative_diff"])
+    # digit models judged by accuracy have no per-value threshold: use the generic one of their quantization
+    threshold = reference.thresholds.get("max_relative_diff", THRESHOLDS[quantize]["max_relative_diff"])
     where = explain_failure(converted, staging, out_dir, reference.samples.arrays, failures, threshold)
     more = f"; {len(failures) - 1} more" if len(failures) > 1 else ""
     return VerificationError(f"parity proof failed ({failures[0]}{more}); {where}; "
@@ -333,7 +334,8 @@ def export_model(model_or_path: Any, out_dir: str | Path, *, log: Callable[[str]
             extra_versions=target.versions,
             seconds=time.monotonic() - started)
         if results and results.failures:
-            raise proof_failure(converted, staging, out_dir, reference, results.failures, metadata, say)
+            raise proof_failure(converted, staging, out_dir, reference, results.failures, options.quantize,
+                                metadata, say)
         publish(staging, out_dir, metadata, say)
     return metadata
 

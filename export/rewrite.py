@@ -42,7 +42,6 @@ import base64
 import contextlib
 import json
 import math
-import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,20 +169,23 @@ def grouped_convs_as_tfjs_ops() -> Iterator[list[tuple[str, str]]]:
     convolution. One group per input channel becomes `DepthwiseConv2dNative` (the kernel
     [k, 1, C·M] reshaped to [k, C, M]: output channel c·M + m is group c's m-th filter, the same
     order); other group counts become split → one convolution per group → concatenate.
-    Yields a list of (name scope, "depthwise" | "split") for each grouped convolution traced.
+    Yields a list of (layer, "depthwise" | "split") for each grouped convolution traced.
     """
     import tensorflow as tf
+    from keras.src.backend.common import global_state
     from keras.src.backend.tensorflow import nn as tf_nn
 
     original = tf_nn.conv
-    traced: list[tuple[str, str]] = []
+    traced: list[tuple[Any, str]] = []
 
     def conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid", data_format: Any = None,
              dilation_rate: Any = 1) -> Any:
         way = _grouped_conv_way(inputs, kernel, strides, data_format, dilation_rate)
         if way is None:
             return original(inputs, kernel, strides, padding, data_format, dilation_rate)
-        traced.append((tf.get_current_name_scope(), way))
+        scopes = global_state.get_global_attribute("name_scope_stack", default=[])
+        callers = [scope.caller for scope in scopes if getattr(scope, "caller", None) is not None]
+        traced.append((callers[-1] if callers else None, way))  # the layer being called
         rank = len(inputs.shape) - 2
         strides, dilations = _per_axis(strides, rank), _per_axis(dilation_rate, rank)
         if way == "depthwise":
@@ -235,19 +237,16 @@ def _depthwise(tf: Any, inputs: Any, kernel: Any, strides: list[int], padding: s
     return tf.squeeze(result, 1) if one_d else result
 
 
-def grouped_conv_rewrites(traced: list[tuple[str, str]], model: Any) -> list[dict[str, Any]]:
+def grouped_conv_rewrites(traced: list[tuple[Any, str]]) -> list[dict[str, Any]]:
     """`metadata.rewrites` entries for the grouped convolutions traced, one per layer."""
-    names = {layer.name: type(layer).__name__ for layer in _all_layers(model)}
     what = {"depthwise": "grouped convolution with one group per input channel traced as a depthwise "
                          "convolution (TF.js has no grouped convolution)",
             "split": "grouped convolution traced as split → one convolution per group → concatenate "
                      "(TF.js has no grouped convolution)"}
     rewrites: list[dict[str, Any]] = []
-    for scope, way in traced:
-        # Keras suffixes a layer's name scope with "_N" on each call
-        layer = next((name for part in reversed(scope.split("/"))
-                      for name in (part, re.sub(r"_\d+$", "", part)) if name in names), None)
-        entry = {"layer": layer, "class": names.get(layer or "", "grouped convolution"), "what": what[way]}
+    for layer, way in traced:
+        kind = type(layer).__name__ if layer is not None else "grouped convolution"
+        entry = {"layer": getattr(layer, "name", None), "class": kind, "what": what[way]}
         if entry not in rewrites:
             rewrites.append(entry)
     return rewrites

@@ -58,3 +58,22 @@ def test_smoke_section_exports_and_reports_a_sane_row(node_ready: str, tmp_path:
     markdown = (tmp_path / "benchmarks.md").read_text()
     assert "#### Application-size networks through the exporter" in markdown
     assert f"| {row['model']} | " in markdown and "| **PASS** |" in markdown
+
+
+def test_catalogue_names_every_application_up_to_30m_parameters_and_refuses_others(tmp_path: Path) -> None:
+    """`--catalogue` with a name outside it is a one-line error listing the catalogue (exit 2, nothing
+    written), and every name it lists is a keras.applications architecture of at most 30M parameters."""
+    import keras
+
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "apps", "--catalogue", "VGG16",
+                             "--out", str(tmp_path)], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "VGG16 not in the catalogue" in result.stderr and "Traceback" not in result.stderr
+    assert not any(tmp_path.iterdir())
+    names = result.stderr.rsplit("choose from ", 1)[1].strip().split(",")
+    expected = {"Xception", "ResNet50", "ResNet50V2", "InceptionV3", "MobileNet", "MobileNetV2",
+                "MobileNetV3Small", "MobileNetV3Large", "DenseNet121", "DenseNet169", "DenseNet201",
+                "NASNetMobile", *(f"EfficientNetB{i}" for i in range(5)),
+                *(f"EfficientNetV2B{i}" for i in range(4)), "EfficientNetV2S", "ConvNeXtTiny"}
+    assert set(names) == expected and all(hasattr(keras.applications, name) for name in names)
