@@ -104,7 +104,9 @@ def _positive_int(text: str) -> int:
 
 def resolve_model(args: argparse.Namespace) -> tuple[Path | None, str]:
     """The model to benchmark and where it came from; BenchError when a needed one is missing."""
-    needs_model = any(name in MODEL_SECTIONS for name in args.sections)
+    # --smoke's runtimes section times small networks it builds itself, not the trained model
+    needs_model = any(name in MODEL_SECTIONS and not (args.smoke and name == "runtimes")
+                      for name in args.sections)
     if not needs_model:
         return None, ""
     if args.model is not None:

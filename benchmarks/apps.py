@@ -309,8 +309,10 @@ def save_model(app: App, work: Path) -> tuple[Path, int, float]:
 
 
 def export_command(model: Path, out: Path, extra_args: tuple[str, ...] = ()) -> list[str]:
-    """The user's command; `extra_args` only for quick experiments (the section uses the defaults)."""
-    return [sys.executable, "-m", "export", "--model", model.name, "--out", out.name, *extra_args]
+    """The user's command, run from the work folder as an installed user runs it (the installed
+    package's name: outside a clone there is no top-level `export`); `extra_args` only for quick
+    experiments (the section uses the defaults)."""
+    return [sys.executable, "-m", "mnist_tfjs.export", "--model", model.name, "--out", out.name, *extra_args]
 
 
 def measure(app: App, work: Path, extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
