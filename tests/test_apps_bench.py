@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,15 +30,17 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't
 @pytest.mark.node
 def test_smoke_section_exports_and_reports_a_sane_row(node_ready: str, tmp_path: Path) -> None:
     require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
-    work = tmp_path / "tmp"  # the suite's own temporary folder, which it must leave empty
-    work.mkdir()
+    # the suite's temporary folder, which must hold no model file afterwards; a short path (Chromium's
+    # sockets live there too, and a Unix socket path has at most 107 characters)
+    work = Path(tempfile.mkdtemp(prefix="apps-"))
     command = [sys.executable, "-m", "benchmarks", "--smoke", "--only", "apps", "--out", str(tmp_path)]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, check=False,
                             env={**os.environ, "TMPDIR": str(work)})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     figures = json.loads((tmp_path / "benchmarks.json").read_text())["sections"]["apps"]
 
-    assert figures["models"] == 1 and figures["passed"] == 1  # --smoke: one small network
+    assert figures["models"] == 1, figures  # --smoke: one small network
+    assert figures["passed"] == 1, figures["rows"][0].get("error")
     row = figures["rows"][0]
     assert row["exit_code"] == 0 and row["verdict"] == "PASS" and row["error"] is None, row
     # every backend of the Node and Chromium proofs compared some samples, at most all of them
@@ -54,6 +58,7 @@ def test_smoke_section_exports_and_reports_a_sane_row(node_ready: str, tmp_path:
     assert row["export_s"] >= row["exporter_reported_s"] > 0
     assert row["meets_goal"] == (not row["goal_misses"])
     assert not list(work.rglob("*.keras")), "no model file is left behind"
+    shutil.rmtree(work, ignore_errors=True)
 
     markdown = (tmp_path / "benchmarks.md").read_text()
     assert "#### Application-size networks through the exporter" in markdown
