@@ -8,8 +8,11 @@
 
 import { argmax } from '/static/contract.js';
 import { numberOf } from '/static/number.js';
-import { areaResize, inkFromImageData, preprocessImageData, readCanvas } from '/static/preprocess.js';
+import {
+  areaResize, inkBoundingBox, inkFromImageData, preprocessImageData, readCanvas,
+} from '/static/preprocess.js';
 import { preprocessStrokes } from '/static/strokes.js';
+import { greyImage } from '/static/ui.js';
 
 const demo = window.digitDemo;
 
@@ -114,32 +117,15 @@ function toInk(canvas, scale) {
 function renderDigit(canvas, pixels, { cx, cy, height, radius = 0, ink = true }, contract) {
   const { rows, columns } = contract;
   const source = scratch('source', columns, rows);
-  const image = source.getContext('2d').createImageData(columns, rows);
-  let top = rows;
-  let bottom = -1;
-  let left = columns;
-  let right = -1;
-  for (let i = 0; i < rows * columns; i += 1) {
-    const v = Math.round(Math.max(0, Math.min(1, pixels[i])) * 255);
-    image.data[4 * i] = v;
-    image.data[4 * i + 1] = v;
-    image.data[4 * i + 2] = v;
-    image.data[4 * i + 3] = 255;
-    if (v > 0) {
-      const y = Math.floor(i / columns);
-      const x = i % columns;
-      top = Math.min(top, y);
-      bottom = Math.max(bottom, y);
-      left = Math.min(left, x);
-      right = Math.max(right, x);
-    }
-  }
+  const image = greyImage(source.getContext('2d'), pixels, rows, columns);
   source.getContext('2d').putImageData(image, 0, 0);
   const target = canvas.getContext('2d', { willReadFrequently: true });
   target.globalCompositeOperation = 'source-over';
   target.fillStyle = '#000';
   target.fillRect(0, 0, canvas.width, canvas.height);
-  if (bottom < 0) return;
+  const box = inkBoundingBox(image);
+  if (!box) return;
+  const { top, left, bottom, right } = box;
 
   const boxH = bottom - top + 1;
   const boxW = right - left + 1;

@@ -12,6 +12,17 @@ const UNSURE_TEXT = {
   unsure: (label, sure) => `Not sure: maybe a ${label} (${sure}). Try writing it more clearly`,
 };
 
+/** Model-input pixels (rows x columns values in [0, 1]) as an opaque grey ImageData of `ctx`. */
+export function greyImage(ctx, pixels, rows, columns) {
+  const image = ctx.createImageData(columns, rows);
+  for (let i = 0; i < rows * columns; i += 1) {
+    const v = Math.round(Math.max(0, Math.min(1, pixels[i])) * 255);
+    image.data.fill(v, 4 * i, 4 * i + 3);
+    image.data[4 * i + 3] = 255;
+  }
+  return image;
+}
+
 export class ResultView {
   constructor(contract = DEFAULT_CONTRACT) {
     this.digit = $('digit');
@@ -162,15 +173,7 @@ export class ResultView {
     canvas.width = columns;
     canvas.height = rows;
     const ctx = canvas.getContext('2d');
-    const image = ctx.createImageData(columns, rows);
-    for (let i = 0; i < rows * columns; i += 1) {
-      const v = Math.round(Math.max(0, Math.min(1, pixels[i])) * 255);
-      image.data[4 * i] = v;
-      image.data[4 * i + 1] = v;
-      image.data[4 * i + 2] = v;
-      image.data[4 * i + 3] = 255;
-    }
-    ctx.putImageData(image, 0, 0);
+    ctx.putImageData(greyImage(ctx, pixels, rows, columns), 0, 0);
   }
 
   showBackend(text) {
