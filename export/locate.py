@@ -32,9 +32,10 @@ import numpy as np
 
 from .errors import ExportError
 from .node_proof import _node_error, _run_node
+from .rounding import float64_outputs
 from .rules import output_scale
 from .samples import write_bundle
-from .specs import input_specs, input_structure, output_specs, output_structure
+from .specs import input_specs, input_structure, output_specs
 
 SCRIPT = Path(__file__).resolve().parent / "locate.js"
 LOCATE_SAMPLES = 4  # enough to see a divergence the proof saw on most samples; activations of all
@@ -183,34 +184,6 @@ def float32_check(model: Any, arrays: dict[str, np.ndarray], tfjs: dict[str, np.
                    / output_scale(exact[spec.name]) for spec in outputs if spec.dtype == "float32")
 
     return Float32Check(worst(single), worst(tfjs), peak)
-
-
-def float64_outputs(model: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
-    """The model's outputs computed in float64 (a copy of every layer with a float64 dtype policy)."""
-    import keras
-
-    def in_float64(layer: Any) -> Any:
-        config = layer.get_config()
-        if "dtype" in config:
-            config["dtype"] = "float64"
-        return type(layer).from_config(config)
-
-    names, _, takes_dict = input_structure(model)
-    try:
-        exact = keras.models.clone_model(model, clone_function=in_float64)
-        exact.set_weights([np.asarray(w, np.float64) if np.asarray(w).dtype.kind == "f" else w
-                           for w in model.get_weights()])
-        values = [arrays[name].astype(np.float64) if arrays[name].dtype.kind == "f" else arrays[name]
-                  for name in names]
-        feed: Any = (dict(zip(names, values, strict=True)) if takes_dict
-                     else values[0] if len(values) == 1 else values)
-        result = exact(feed, training=False)
-    except Exception:  # a layer without a float64 form: no exact reference, the comparison stands alone
-        return None
-    output_names, _ = output_structure(model)
-    values = ([result[name] for name in output_names] if isinstance(result, dict) else
-              list(result) if isinstance(result, (list, tuple)) else [result])
-    return {name: np.asarray(value, np.float64) for name, value in zip(output_names, values, strict=True)}
 
 
 def first_divergence(compared: list[LayerDiff], threshold: float) -> LayerDiff | None:

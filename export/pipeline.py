@@ -11,6 +11,7 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from .publish import (
 )
 from .reference import keras_outputs
 from .rewrite import exact_gelu_layers, risky_unrolls, unroll_rnns
+from .rounding import Float32Rounding, measure_rounding
 from .rules import (
     MNIST_THRESHOLDS,
     THRESHOLDS,
@@ -188,18 +190,24 @@ def convert(model: Any, inputs: list[TensorSpec], reference: Reference, staging:
     return converted, rewrites + gelu_layers + graph_rewrites, kept_loops
 
 
-def run_proof(staging: Path, converted: Any, kept_loops: list[str], reference: Reference,
+def run_proof(staging: Path, model: Any, converted: Any, kept_loops: list[str], reference: Reference,
               options: ExportOptions, browser: bool, say: Callable[[str], None]) -> ProofResults:
-    """The proof in Node.js and (with `browser`) Chromium, with this model's refusals."""
+    """The proof in Node.js and (with `browser`) Chromium, with this model's refusals; float32 weights
+    get the float32 rounding allowance of `model` (the one Keras' reference outputs come from)."""
     def refuse_kept_loop(backend: str, failure: str) -> None:
         refusal = kept_loop_refusal(converted, backend, failure, kept_loops) if kept_loops else None
         if refusal is not None:
             raise refusal
 
+    def rounding() -> Float32Rounding | None:
+        return measure_rounding(model, input_specs(model), reference.outputs, reference.samples.arrays,
+                                reference.expected)
+
     return prove(staging, reference, node_backends=options.backends, browser=browser,
                  budget_s=options.budget_s,
                  on_failure=lambda exc, backend: cannot_run(exc, converted, backend, kept_loops),
-                 on_wrong_values=refuse_kept_loop, say=say)
+                 on_wrong_values=refuse_kept_loop, say=say,
+                 measure_rounding=rounding if options.quantize == "none" else None)
 
 
 def proof_block(reference: Reference, results: ProofResults | None, spreads: dict[str, float],
@@ -208,6 +216,7 @@ def proof_block(reference: Reference, results: ProofResults | None, spreads: dic
     return {
         "samples": reference.samples.count, **reference.samples.info, "bundled": bundled,
         "thresholds": reference.thresholds, "budget_s": options.budget_s,
+        "float32_rounding": results.float32_rounding if results else None,
         "output_spread": spreads,
         "constant_outputs_accepted": bool(constant_outputs(spreads, reference.thresholds)),
         "node": results.node if results else None, "browser": results.browser if results else None,
@@ -319,8 +328,10 @@ def export_model(model_or_path: Any, out_dir: str | Path, *, log: Callable[[str]
         reference = choose_reference(model, inputs, outputs, options, say)
         spreads = check_outputs_vary(reference, options.accept_constant_outputs) if options.verify else {}
         converted, rewrites, kept_loops = convert(model, inputs, reference, staging, options, say)
-        results = (run_proof(staging, converted, kept_loops, reference, options, with_browser, say)
+        results = (run_proof(staging, model, converted, kept_loops, reference, options, with_browser, say)
                    if options.verify else None)
+        if results is not None:
+            reference = replace(reference, thresholds=results.thresholds)
         bundled = bundle_for_page(staging, reference)
         target = second_target(converted, inputs, outputs, reference, staging, results, options,
                                with_browser, say)

@@ -98,10 +98,17 @@
   }
 
   // Running comparison figures of one output.
-  function newStats(e, keepOutputs) {
+  function newStats(e, keepOutputs, float32Allowance) {
     const scale = typeof e.scale === 'number' ? e.scale : maxAbs(e.data);
     return {maxAbs: 0, scale, finite: true, width: product(e.shape.slice(1)), rows: 0, agree: 0, ties: 0,
-            kept: keepOutputs ? new (TYPES[e.dtype])(e.data.length) : null};
+            float32Allowance, kept: keepOutputs ? new (TYPES[e.dtype])(e.data.length) : null};
+  }
+
+  // The largest |TF.js - Keras| an output may show: the relative rule times its scale, or its
+  // float32 rounding allowance where the exporter measured one (export/rounding.py).
+  function allowedAbsDiff(s, rule) {
+    const relative = typeof rule === 'number' ? rule * s.scale : 0;
+    return Math.max(relative, s.float32Allowance || 0);
   }
 
   // Fold TF.js' values `got` for the samples from `start` into the output's figures.
@@ -120,7 +127,7 @@
     const theirs = argmaxRows(e.data, offset, rows, classes);
     // A flip between two classes whose Keras scores differ by less than the allowed error
     // is a tie, not a disagreement (only with a max_relative_diff rule).
-    const tieMargin = typeof tieRule === 'number' ? 2 * tieRule * s.scale : 0;
+    const tieMargin = 2 * allowedAbsDiff(s, tieRule);
     for (let r = 0; r < rows; r++) {
       if (ours[r] === theirs[r]) {
         s.agree += 1;
@@ -143,17 +150,23 @@
       const relative = s.scale > 0 ? s.maxAbs / s.scale : s.maxAbs;
       const entry = {max_abs_diff: s.maxAbs, scale: s.scale, relative_diff: relative,
                      agreement: classifier ? s.agree / Math.max(1, s.rows) : null,
-                     ties: classifier ? s.ties : null, all_finite: s.finite};
+                     ties: classifier ? s.ties : null, all_finite: s.finite, failed_rules: []};
       outputs[e.name] = entry;
-      if (!s.finite) failures.push(`${e.name}: TF.js returned NaN or infinite values`);
-      if (typeof maxRelative === 'number' && !(relative <= maxRelative)) {
-        failures.push(`${e.name}: max |Δ| ${relative.toExponential(2)} of the output's scale `
-                      + `> ${maxRelative.toExponential(0)}`);
+      const fail = (rule, message) => {
+        entry.failed_rules.push(rule);
+        failures.push(`${e.name}: ${message}`);
+      };
+      if (!s.finite) fail('finite', 'TF.js returned NaN or infinite values');
+      if (typeof maxRelative === 'number' && !(relative <= maxRelative)
+          && !(s.maxAbs <= (s.float32Allowance || 0))) {
+        const rounding = s.float32Allowance ? ` and beyond float32 rounding (${s.float32Allowance.toExponential(2)})` : '';
+        fail('max_relative_diff', `max |Δ| ${relative.toExponential(2)} of the output's scale `
+                                  + `> ${maxRelative.toExponential(0)}${rounding}`);
       }
       if (classifier && typeof minAgreement === 'number'
           && (s.agree + s.ties) / Math.max(1, s.rows) < minAgreement - 1e-9) {
-        failures.push(`${e.name}: argmax agreement ${(100 * entry.agreement).toFixed(2)} % `
-                      + `< ${(100 * minAgreement).toFixed(2)} %`);
+        fail('min_agreement', `argmax agreement ${(100 * entry.agreement).toFixed(2)} % `
+                              + `< ${(100 * minAgreement).toFixed(2)} %`);
       }
     }
     return {outputs, failures};
@@ -235,9 +248,10 @@
     const named = new Set(opts.classifiers);
     const isClassifier = (e) => Boolean(e.classifier) || named.has(e.name);
     const tieRule = (bundle.thresholds || {}).max_relative_diff;
+    const allowances = (bundle.thresholds || {}).float32_max_abs_diff || {};
     const total = bundle.samples;
     const stats = {};
-    for (const e of bundle.expected) stats[e.name] = newStats(e, opts.keepOutputs);
+    for (const e of bundle.expected) stats[e.name] = newStats(e, opts.keepOutputs, allowances[e.name]);
     const compare = (values, start) => bundle.expected.forEach(
       (e, i) => compareOutput(stats[e.name], e, values[i], start, isClassifier(e), tieRule));
 

@@ -9,7 +9,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 from .errors import ExportError, VerificationError
 from .node_proof import predict_with_tfjs
 from .rewrite import MAX_UNROLL, loop_layers
+from .rounding import ALLOWANCE_KEY, Float32Rounding, within_rounding
 from .rules import accuracy_failures
 from .samples import Samples, bundle_count, write_bundle
 from .specs import TensorSpec
@@ -54,6 +55,37 @@ class ProofResults:
     chromium: str | None = None
     exported_accuracy: float | None = None
     failures: list[str] = field(default_factory=list)
+    thresholds: dict[str, Any] = field(default_factory=dict)  # what it was judged by, allowances included
+    float32_rounding: dict[str, Any] | None = None  # measured when a backend first failed
+
+
+class Float32Allowance:
+    """The float32 rounding allowance (export/rounding.py), measured the first time a backend fails
+    the plain threshold, and the failed backends it lets pass."""
+
+    def __init__(self, measure: Callable[[], Float32Rounding | None] | None,
+                 say: Callable[[str], None]) -> None:
+        self.measure, self.say = measure, say
+        self.rounding: Float32Rounding | None = None
+        self.measured = False
+
+    def forgive(self, where: str, results: dict[str, Any] | None) -> None:
+        """Judge the failed backends of `results` again within float32 rounding."""
+        failed = [b for b, r in (results or {}).items() if isinstance(r, dict) and not r.get("passed")]
+        if not failed or self.measure is None:
+            return
+        if not self.measured:
+            self.measured = True
+            self.say("measuring float32 rounding (the model in float64 on a few samples)")
+            self.rounding = self.measure()
+        allowances = self.rounding.allowances() if self.rounding else {}
+        for backend in within_rounding(results, allowances):
+            self.say(f"{where} {backend}: within float32 rounding")
+
+    def thresholds(self, base: dict[str, Any]) -> dict[str, Any]:
+        """The proof's thresholds with each output's allowance, once one is granted."""
+        allowances = self.rounding.allowances() if self.rounding else {}
+        return {**base, ALLOWANCE_KEY: allowances} if allowances else dict(base)
 
 
 class ProgressLine:
@@ -147,29 +179,38 @@ def failures_of(where: str, results: dict[str, Any] | None) -> list[str]:
 
 def prove(staging: Path, reference: Reference, *, node_backends: tuple[str, ...], browser: bool,
           budget_s: float | None, on_failure: Callable[[VerificationError, str], ExportError],
-          on_wrong_values: Callable[[str, str], None], say: Callable[[str], None]) -> ProofResults:
+          on_wrong_values: Callable[[str, str], None], say: Callable[[str], None],
+          measure_rounding: Callable[[], Float32Rounding | None] | None = None) -> ProofResults:
     """Node.js first (it names the op or layer TF.js cannot run), then Chromium if Node passed.
 
     `on_failure(error, backend)` turns a backend that cannot run the model into the refusal to
     raise; `on_wrong_values(backend, first failure)` sees each Node backend that ran but disagreed,
-    and may raise a refusal of its own. Both runtimes read one bundle of every sample, outside the
-    staging folder: the published bundle is smaller (see `bundle_count`).
+    and may raise a refusal of its own. `measure_rounding()` (None: no allowance) measures float32
+    rounding once a backend has failed; the backends within it pass, and Chromium is judged with it.
+    Both runtimes read one bundle of every sample, outside the staging folder: the published bundle
+    is smaller (see `bundle_count`).
     """
     outcome = ProofResults()
+    allowance = Float32Allowance(measure_rounding, say)
     with tempfile.TemporaryDirectory(prefix="tfjs-export-proof-") as tmp:
         node_bundle = _bundle(Path(tmp) / "node", reference, reference.samples.count)
         outcome.node, outcome.exported_accuracy = node_proof(staging, node_bundle, reference, node_backends,
                                                              budget_s, on_failure, say)
+        allowance.forgive("node", outcome.node)
         for backend, result in outcome.node.items():
             if result["failures"]:
                 on_wrong_values(backend, result["failures"][0])
         outcome.failures = failures_of("node", outcome.node)
         if browser and not outcome.failures:
+            reference = replace(reference, thresholds=allowance.thresholds(reference.thresholds))
             most = bundle_count(reference.samples.arrays, reference.expected, limit=BROWSER_BUNDLE_BYTES,
                                 most=reference.samples.count)
             browser_bundle = _bundle(Path(tmp) / "browser", reference, max(1, most))
             outcome.browser, outcome.chromium = browser_step(staging, browser_bundle, budget_s, say)
+            allowance.forgive("browser", outcome.browser)
             outcome.failures += failures_of("browser", outcome.browser)
+    outcome.thresholds = allowance.thresholds(reference.thresholds)
+    outcome.float32_rounding = allowance.rounding.as_dict() if allowance.rounding else None
     return outcome
 
 

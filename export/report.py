@@ -25,6 +25,8 @@ def _result_lines(where: str, result: Any) -> list[str]:
     if not lines:
         lines.append(f"  {where:<14} {result.get('error') or ''}".rstrip())
     lines[-1] += f"  {verdict}"
+    if result.get("within_float32_rounding"):
+        lines[-1] += " (within float32 rounding)"
     if result.get("of"):
         lines.append(f"  {'':<14} {_samples_line(result)}")
     return lines
@@ -40,6 +42,23 @@ def _samples_line(result: dict[str, Any]) -> str:
     return f"all {result['samples']:,} samples{cost}"
 
 
+def _rounding_lines(rounding: dict[str, Any] | None) -> list[str]:
+    """Keras' own float32 error per output, and the allowance it gave (export/rounding.py)."""
+    if not rounding:
+        return []
+    lines = []
+    for name, figures in rounding["outputs"].items():
+        allowed = figures.get("allowed_max_abs_diff")
+        factor = rounding["factor"]
+        verdict = (f"allowed max |Δ| {allowed:.2e} ({factor:g} times Keras' error)" if allowed is not None
+                   else f"no allowance: over {rounding['ceiling']:g} of scale, float32 is too coarse")
+        error = figures["keras_vs_float64"]
+        lines.append(f"  float32        {name:<16} Keras itself {error:.2e} from float64 "
+                     f"({figures['keras_vs_float64_relative']:.1e} of scale, {rounding['samples']} samples); "
+                     f"{verdict}")
+    return lines
+
+
 def format_table(metadata: dict[str, Any]) -> str:
     """Per runtime and backend: max |Δ| per output, agreement, verdict; size, rewrites, time."""
     proof = metadata.get("proof") or {}
@@ -48,9 +67,11 @@ def format_table(metadata: dict[str, Any]) -> str:
         lines.append(f"UNVERIFIED export (--no-verify), quantization {metadata['quantization']}")
     else:
         limits = proof.get("thresholds") or {}
-        rule = ", ".join(f"{key} {value:g}" for key, value in limits.items())
+        numbers = {key: value for key, value in limits.items() if isinstance(value, float | int)}
+        rule = ", ".join(f"{key} {value:g}" for key, value in numbers.items())
         lines.append(f"TF.js parity on {proof.get('samples', 0):,} samples ({proof.get('source')}), "
                      f"quantization {metadata['quantization']}; need {rule}")
+        lines += _rounding_lines(proof.get("float32_rounding"))
         spreads = proof.get("output_spread") or {}
         if spreads:
             accepted = proof.get("constant_outputs_accepted")

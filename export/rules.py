@@ -7,6 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
+# Float32 rounding (export/rounding.py): where Keras' own float32 outputs are far from the exact
+# (float64) ones, a float32 backend may differ from Keras by up to this many times Keras' own error:
+# two float32 evaluations, each that far from the exact result. Measured on this many samples, and
+# never granted where Keras itself is more than the ceiling (of the output's scale) from exact: there
+# float32 does not determine the outputs to three digits, and no float32 runtime can be proven on them.
+FLOAT32_ROUNDING_FACTOR = 2.0
+FLOAT32_ROUNDING_SAMPLES = 32
+FLOAT32_ROUNDING_CEILING = 1e-3
+
 # Per quantization: what TF.js must achieve against Keras, per output and backend. The relative
 # difference is max |TF.js - Keras| over max |Keras| of that output; agreement is argmax agreement
 # for classifier outputs (softmax), where a flip between two classes closer than the allowed error

@@ -15,9 +15,9 @@ from export.locate import (
     Located,
     explain_failure,
     first_divergence,
-    float64_outputs,
     layer_nodes,
 )
+from export.rounding import float64_outputs
 
 
 def _diff(layer: str, error: float, inputs: list[str], inputs_error: float) -> LayerDiff:

@@ -103,6 +103,12 @@ function samplesSeen(result) {
   return isNumber(result.of) && result.of > result.samples ? `${seen} of ${result.of.toLocaleString('en')}` : seen;
 }
 
+// The float32 rounding allowance an export was judged with (metadata.json proof.float32_rounding).
+function roundingRule(rounding) {
+  const factor = isObject(rounding) && isNumber(rounding.factor) ? rounding.factor : null;
+  return ` (or within float32 rounding${factor ? `: ${factor}× Keras' own float32 error` : ''})`;
+}
+
 function showProof(meta) {
   const summary = $('proof-summary');
   const body = $('proof-table').tBodies[0];
@@ -117,6 +123,7 @@ function showProof(meta) {
   const where = provenOn(proof);
   summary.textContent = `${proof.passed ? 'Passed' : 'FAILED'}: ${(proof.samples ?? 0).toLocaleString('en')} `
     + `${proof.source || ''} samples${where ? ` on ${where}` : ''}. Rule: relative difference ≤ ${exp(t.max_relative_diff)}`
+    + `${isObject(t.float32_max_abs_diff) ? roundingRule(proof.float32_rounding) : ''}`
     + `${isNumber(t.min_agreement) ? `, argmax agreement ≥ ${percent(t.min_agreement)}` : ''}.`;
   const litert = isObject(meta.litert) ? meta.litert : null;
   const runs = [['node', 'TF.js node', proof.node], ['browser', 'TF.js browser', proof.browser]];

@@ -1,0 +1,156 @@
+"""How finely float32 determines a model's outputs, and the proof's allowance for it.
+
+Keras' float32 outputs are one float32 evaluation of the model; TF.js' are another, summed in
+another order (BatchNorms folded into convolutions, fused kernels, other convolution algorithms).
+Where a graph carries large activations, float32 itself does not determine the outputs to the
+proof's 1e-4 of their scale. A float64 copy of the model gives the exact outputs, and Keras' own
+distance from them is the rounding any float32 runtime incurs on this graph. Two float32
+evaluations each that far from the exact result can differ by about twice that, so a backend whose
+only failure is its largest difference, and whose difference is within FLOAT32_ROUNDING_FACTOR times
+Keras' own float32 error, passes "within float32 rounding".
+
+The allowance is measured on the model's own samples, never set by hand, and it is only asked for
+once a backend has failed the plain threshold (computing the float64 outputs costs a forward pass).
+It is never granted where float32 is too coarse for the outputs to mean much: when Keras itself is
+more than FLOAT32_ROUNDING_CEILING of an output's scale from the exact result, the refusal stands
+(the locator then says that float32 rounding, not the conversion, is the cause).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .reference import keras_outputs
+from .rules import FLOAT32_ROUNDING_CEILING, FLOAT32_ROUNDING_FACTOR, FLOAT32_ROUNDING_SAMPLES, output_scale
+from .specs import TensorSpec, input_structure, output_structure
+
+# Samples per float64 forward pass: the float64 copy's activations are twice the float32 ones.
+FLOAT64_BATCH = 8
+# The key of the proof's thresholds that carries each output's allowance (read by export/proof.js).
+ALLOWANCE_KEY = "float32_max_abs_diff"
+
+
+@dataclass(frozen=True)
+class OutputRounding:
+    """One output's float32 rounding: Keras' float32 result against the exact (float64) one."""
+
+    keras_max_abs_diff: float  # max |Keras float32 - Keras float64| over the measured samples
+    scale: float  # the output's scale in the proof (max |Keras| over every sample)
+
+    @property
+    def relative(self) -> float:
+        return self.keras_max_abs_diff / self.scale
+
+    @property
+    def granted(self) -> bool:
+        """Float32 determines this output finely enough for an allowance to mean something."""
+        return self.relative <= FLOAT32_ROUNDING_CEILING
+
+    @property
+    def allowed_abs_diff(self) -> float:
+        return FLOAT32_ROUNDING_FACTOR * self.keras_max_abs_diff
+
+
+@dataclass(frozen=True)
+class Float32Rounding:
+    """Every float32 output's rounding, measured on the first `samples` proof samples."""
+
+    samples: int
+    outputs: dict[str, OutputRounding]
+
+    def allowances(self) -> dict[str, float]:
+        """{output: the largest |TF.js - Keras| to accept} for the outputs an allowance is granted."""
+        return {name: rounding.allowed_abs_diff for name, rounding in self.outputs.items()
+                if rounding.granted}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"samples": self.samples, "factor": FLOAT32_ROUNDING_FACTOR,
+                "ceiling": FLOAT32_ROUNDING_CEILING,
+                "outputs": {name: {"keras_vs_float64": r.keras_max_abs_diff,
+                                   "keras_vs_float64_relative": r.relative,
+                                   "allowed_max_abs_diff": r.allowed_abs_diff if r.granted else None}
+                            for name, r in self.outputs.items()}}
+
+
+def measure_rounding(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
+                     arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+                     ) -> Float32Rounding | None:
+    """Keras' float32 error against float64 on the first FLOAT32_ROUNDING_SAMPLES samples, per float32
+    output (None when the model has no float64 form)."""
+    few = {name: values[:FLOAT32_ROUNDING_SAMPLES] for name, values in arrays.items()}
+    exact = float64_outputs(model, few)
+    if exact is None:
+        return None
+    single = keras_outputs(model, inputs, outputs, few)
+    measured = {}
+    for spec in outputs:
+        if spec.dtype != "float32":
+            continue
+        error = float(np.max(np.abs(single[spec.name].astype(np.float64) - exact[spec.name])))
+        measured[spec.name] = OutputRounding(error, output_scale(expected[spec.name]))
+    return Float32Rounding(len(next(iter(few.values()))), measured)
+
+
+def float64_outputs(model: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """The model's outputs computed in float64 (a copy of every layer with a float64 dtype policy),
+    FLOAT64_BATCH samples at a time; None when a layer has no float64 form."""
+    import keras
+
+    def in_float64(layer: Any) -> Any:
+        config = layer.get_config()
+        if "dtype" in config:
+            config["dtype"] = "float64"
+        return type(layer).from_config(config)
+
+    names, _, takes_dict = input_structure(model)
+    output_names, _ = output_structure(model)
+    count = len(next(iter(arrays.values())))
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in output_names}
+    try:
+        exact = keras.models.clone_model(model, clone_function=in_float64)
+        exact.set_weights([np.asarray(w, np.float64) if np.asarray(w).dtype.kind == "f" else w
+                           for w in model.get_weights()])
+        for start in range(0, count, FLOAT64_BATCH):
+            values = [arrays[name][start:start + FLOAT64_BATCH] for name in names]
+            values = [v.astype(np.float64) if v.dtype.kind == "f" else v for v in values]
+            feed: Any = (dict(zip(names, values, strict=True)) if takes_dict
+                         else values[0] if len(values) == 1 else values)
+            result = exact(feed, training=False)
+            got = ([result[name] for name in output_names] if isinstance(result, dict) else
+                   list(result) if isinstance(result, (list, tuple)) else [result])
+            for name, value in zip(output_names, got, strict=True):
+                parts[name].append(np.asarray(value, np.float64))
+    except Exception:  # a layer without a float64 form: no exact reference, the comparison stands alone
+        return None
+    return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+def within_rounding(results: dict[str, Any] | None, allowances: dict[str, float]) -> list[str]:
+    """Judge again every failed backend in `results` whose only failures are max |Δ| ones, each
+    within its output's float32 allowance: it passes, marked `within_float32_rounding`.
+    Returns the backends that passed this way."""
+    passed = []
+    for backend, result in (results or {}).items():
+        if not isinstance(result, dict) or result.get("passed") or not result.get("outputs"):
+            continue
+        if result.get("error"):
+            continue
+        figures = result["outputs"]
+        failing = {name: entry for name, entry in figures.items() if entry.get("failed_rules")}
+        if not failing or not all(_only_too_far(name, entry, allowances) for name, entry in failing.items()):
+            continue
+        result["passed"], result["failures"] = True, []
+        result["within_float32_rounding"] = {name: {"max_abs_diff": entry["max_abs_diff"],
+                                                    "allowed_max_abs_diff": allowances[name]}
+                                             for name, entry in failing.items()}
+        passed.append(backend)
+    return passed
+
+
+def _only_too_far(name: str, entry: dict[str, Any], allowances: dict[str, float]) -> bool:
+    """The output failed only the max |Δ| rule, by no more than its float32 allowance."""
+    return (entry.get("failed_rules") == ["max_relative_diff"] and name in allowances
+            and entry["max_abs_diff"] <= allowances[name])

@@ -1,0 +1,132 @@
+"""The float32 rounding allowance: Keras' own float32 error measured against a float64 copy, the
+backends it lets pass (only max |Δ| failures, only within twice that error, never past the ceiling),
+and the export that is judged with it end to end in TF.js."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import export.pipeline
+from export import VerificationError, export_model
+from export.rounding import ALLOWANCE_KEY, Float32Rounding, OutputRounding, measure_rounding, within_rounding
+from export.rules import (
+    FLOAT32_ROUNDING_CEILING,
+    FLOAT32_ROUNDING_FACTOR,
+    FLOAT32_ROUNDING_SAMPLES,
+    output_scale,
+)
+from export.specs import input_specs, output_specs
+
+
+def _wide_regressor(weight_scale: float = 1.0) -> Any:
+    """features (64) → Dense(256, relu) → Dense(3): sums of many terms, where float32 rounds."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    x_in = keras.Input((64,), name="features")
+    init = keras.initializers.RandomNormal(stddev=weight_scale)
+    hidden = keras.layers.Dense(256, activation="relu", kernel_initializer=init)(x_in)
+    return keras.Model(x_in, keras.layers.Dense(3, name="values", kernel_initializer=init)(hidden))
+
+
+def test_keras_float32_error_is_measured_against_float64_by_hand() -> None:
+    model = _wide_regressor(weight_scale=30.0)
+    x = np.random.default_rng(0).normal(0, 100, (40, 64)).astype(np.float32)
+    expected = {"values": np.asarray(model(x), np.float32)}
+    rounding = measure_rounding(model, input_specs(model), output_specs(model), {"features": x}, expected)
+    assert rounding is not None and rounding.samples == FLOAT32_ROUNDING_SAMPLES
+
+    w1, b1, w2, b2 = (np.asarray(w, np.float64) for w in model.get_weights())
+    few = x[:FLOAT32_ROUNDING_SAMPLES].astype(np.float64)
+    exact = np.maximum(few @ w1 + b1, 0) @ w2 + b2
+    by_hand = float(np.max(np.abs(expected["values"][:FLOAT32_ROUNDING_SAMPLES] - exact)))
+    measured = rounding.outputs["values"]
+    assert by_hand > 0 and measured.keras_max_abs_diff == pytest.approx(by_hand, rel=1e-3)
+    assert measured.scale == output_scale(expected["values"])
+    assert measured.allowed_abs_diff == FLOAT32_ROUNDING_FACTOR * measured.keras_max_abs_diff
+
+
+def test_no_allowance_where_float32_is_too_coarse() -> None:
+    fine = OutputRounding(keras_max_abs_diff=6.6e-5, scale=1.0)
+    coarse = OutputRounding(keras_max_abs_diff=3.1 * FLOAT32_ROUNDING_CEILING, scale=1.0)
+    rounding = Float32Rounding(32, {"fine": fine, "coarse": coarse})
+    assert rounding.allowances() == {"fine": pytest.approx(1.32e-4)}
+    described = rounding.as_dict()["outputs"]
+    assert described["coarse"]["allowed_max_abs_diff"] is None
+    assert described["fine"]["keras_vs_float64_relative"] == pytest.approx(6.6e-5)
+
+
+def _failed(outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"passed": False, "failures": ["..."], "samples": 5, "outputs": outputs}
+
+
+def test_only_max_diff_failures_within_the_allowance_pass_again() -> None:
+    results = {
+        "cpu": _failed({"y": {"max_abs_diff": 1.08e-4, "failed_rules": ["max_relative_diff"]},
+                        "z": {"max_abs_diff": 1e-9, "failed_rules": []}}),
+        "wasm": _failed({"y": {"max_abs_diff": 1.5e-4, "failed_rules": ["max_relative_diff"]}}),
+        "webgl": _failed({"y": {"max_abs_diff": 1e-4,
+                                "failed_rules": ["max_relative_diff", "min_agreement"]}}),
+        "other": _failed({"z": {"max_abs_diff": 1.1e-4, "failed_rules": ["max_relative_diff"]}}),
+        "broken": {"passed": False, "error": "no kernel", "failures": [], "outputs": {}},
+    }
+    assert within_rounding(results, {"y": 1.32e-4}) == ["cpu"]
+    assert results["cpu"]["passed"] and results["cpu"]["failures"] == []
+    assert results["cpu"]["within_float32_rounding"] == {"y": {"max_abs_diff": 1.08e-4,
+                                                               "allowed_max_abs_diff": 1.32e-4}}
+    for backend in ("wasm", "webgl", "other", "broken"):  # too far, another rule, no allowance, no run
+        assert not results[backend]["passed"] and "within_float32_rounding" not in results[backend]
+
+
+def _regressor_off_by(monkeypatch: pytest.MonkeyPatch, offset: float, keras_error: float) -> Any:
+    """A model whose Keras reference is `offset` of its scale away from what it computes (as if Keras'
+    float32 had rounded that far), and whose measured float32 error is `keras_error` of the scale."""
+    real_predict = export.pipeline.predict
+
+    def predict(*args: Any) -> dict[str, np.ndarray]:
+        return {name: values + np.float32(offset * output_scale(values))
+                for name, values in real_predict(*args).items()}
+
+    def measure(model: Any, inputs: Any, outputs: Any, arrays: Any, expected: Any) -> Float32Rounding:
+        scale = output_scale(expected["values"])
+        measured = OutputRounding(keras_error * scale, scale)
+        return Float32Rounding(FLOAT32_ROUNDING_SAMPLES, {"values": measured})
+
+    monkeypatch.setattr(export.pipeline, "predict", predict)
+    monkeypatch.setattr(export.pipeline, "measure_rounding", measure)
+    return _wide_regressor()
+
+
+@pytest.mark.node
+def test_an_export_within_float32_rounding_passes_and_says_so(tmp_path: Path, node_ready: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "web_model"
+    lines: list[str] = []
+    metadata = export_model(_regressor_off_by(monkeypatch, 3e-4, keras_error=2e-4), out, samples_count=64,
+                            browser=False, log=lines.append)
+    proof = metadata["proof"]
+    assert proof["passed"] is True
+    for result in proof["node"].values():
+        assert result["passed"] and result["within_float32_rounding"]["values"]["max_abs_diff"] > 0
+    allowed = proof["float32_rounding"]["outputs"]["values"]["allowed_max_abs_diff"]
+    assert proof["thresholds"][ALLOWANCE_KEY] == {"values": allowed}
+    assert json.loads((out / "proof.json").read_text())["thresholds"][ALLOWANCE_KEY] == {"values": allowed}
+    assert any("within float32 rounding" in line for line in lines)
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("keras_error", [1e-4, 3 * FLOAT32_ROUNDING_CEILING])
+def test_an_export_beyond_float32_rounding_is_refused(tmp_path: Path, node_ready: str, keras_error: float,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "web_model"
+    with pytest.raises(VerificationError) as caught:
+        export_model(_regressor_off_by(monkeypatch, 3e-4, keras_error=keras_error), out, samples_count=64,
+                     browser=False)
+    assert "parity proof failed" in str(caught.value) and not out.exists()
+    proof = caught.value.metadata["proof"]
+    assert not any(result.get("within_float32_rounding") for result in proof["node"].values())
