@@ -202,6 +202,20 @@ def backend_results(proof: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return results
 
 
+def rounding_of(proof: dict[str, Any]) -> dict[str, Any] | None:
+    """The backends that passed within float32 rounding, and Keras' own float32 error (largest output,
+    of its scale), when the exporter had to measure it."""
+    measured = proof.get("float32_rounding")
+    if not measured:
+        return None
+    within = [f"{where} {backend}" for where in ("node", "browser")
+              for backend, result in (proof.get(where) or {}).items()
+              if isinstance(result, dict) and result.get("within_float32_rounding")]
+    errors = [figures["keras_vs_float64_relative"] for figures in measured["outputs"].values()]
+    return {"backends": within, "keras_vs_float64_relative": max(errors, default=None),
+            "samples": measured["samples"]}
+
+
 def shards(folder: Path) -> list[int]:
     """Byte sizes of the weight shards model.json lists (empty when nothing was published)."""
     try:
@@ -280,6 +294,7 @@ def build_row(app: App, parameters: int, run: ExportRun, folder: Path) -> dict[s
     if run.exit_code != 0:  # the exporter's own table says what the proof saw
         row["output_tail"] = run.stdout[-3000:]
     row["first_divergence"] = first_divergence(folder)
+    row["float32_rounding"] = rounding_of(proof)
     row["goal_misses"] = goal_misses(row)
     row["meets_goal"] = not row["goal_misses"]
     return row
@@ -332,11 +347,19 @@ def measure(app: App, work: Path, extra_args: tuple[str, ...] = ()) -> dict[str,
     return row
 
 
+def _rounding_note(row: dict[str, Any]) -> str:
+    rounding = row.get("float32_rounding") or {}
+    if not rounding.get("backends"):
+        return ""
+    return (f" (within float32 rounding on {', '.join(rounding['backends'])}: Keras itself "
+            f"{rounding['keras_vs_float64_relative']:.1e} of scale from float64)")
+
+
 def summary_line(row: dict[str, Any]) -> str:
     """The row as one progress line."""
     samples = ", ".join(f"{name} {count}" for name, count in row["samples"].items()) or "no samples"
     download = f"{row['download_bytes'] / 1e6:.1f} MB" if row["download_bytes"] else "-"
-    verdict = row["verdict"] + (f" ({row['error']})" if row["error"] else "")
+    verdict = row["verdict"] + (f" ({row['error']})" if row["error"] else "") + _rounding_note(row)
     goal = "goal met" if row["meets_goal"] else "goal missed: " + "; ".join(row["goal_misses"])
     return (f"{verdict} in {row['export_s']:.0f} s, peak {row['peak_tree_bytes'] / 1e9:.2f} GB "
             f"(PSS {row['peak_tree_pss_bytes'] / 1e9:.2f} GB), "

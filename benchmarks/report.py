@@ -314,6 +314,10 @@ def _apps(fig: dict[str, Any]) -> list[str]:
     rows = []
     for row in fig["rows"]:
         verdict = f"**{row['verdict']}**" if row["verdict"] == "PASS" else f"{row['verdict']}: {row['error']}"
+        rounding = row.get("float32_rounding") or {}
+        if rounding.get("backends"):
+            verdict += (f" within float32 rounding on {', '.join(rounding['backends'])} (Keras itself "
+                        f"{rounding['keras_vs_float64_relative']:.1e} of scale from float64)")
         first = row.get("first_divergence") or {}
         if first.get("layer"):
             verdict += (f" (first divergence: layer {first['layer']} {first['layer_class']}, "
