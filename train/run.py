@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import math
 import platform
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -194,6 +195,12 @@ def shuffled_epochs(x: np.ndarray, y: np.ndarray, preset: Preset, seed: int, ini
             yield current
 
 
+def progress_verbosity() -> int:
+    """Keras' live progress bar on a terminal; one line an epoch when the output goes to a file or a
+    pipe (the bar would write every step into it)."""
+    return 1 if sys.stdout.isatty() else 2
+
+
 def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, preset: Preset, seed: int, *,
         validation: tuple[np.ndarray, np.ndarray] | None = None,
         callbacks: Sequence[keras.callbacks.Callback] = (), initial_epoch: int = 0,
@@ -301,7 +308,8 @@ def train(args: argparse.Namespace) -> int:
 
         fit_started = time.perf_counter()
         fit(model, data.x_train, data.y_train, preset, args.seed, validation=(data.x_val, data.y_val),
-            callbacks=[clock, EpochCheckpoint(out, run_config, history)], initial_epoch=initial_epoch)
+            callbacks=[clock, EpochCheckpoint(out, run_config, history)], initial_epoch=initial_epoch,
+            verbose=progress_verbosity())
         train_seconds = time.perf_counter() - fit_started + (state or {}).get("train_seconds", 0.0)
         test_loss, test_accuracy, predictions = evaluate(model, data)
 
