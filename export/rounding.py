@@ -149,6 +149,8 @@ def within_rounding(results: dict[str, Any] | None, allowances: dict[str, float]
         failing = {name: entry for name, entry in figures.items() if entry.get("failed_rules")}
         if not failing or not all(_only_too_far(name, entry, allowances) for name, entry in failing.items()):
             continue
+        if len(result.get("failures") or []) > len(failing):  # a rule judged elsewhere (test accuracy)
+            continue
         result["passed"], result["failures"] = True, []
         result["within_float32_rounding"] = {name: {"max_abs_diff": entry["max_abs_diff"],
                                                     "allowed_max_abs_diff": allowances[name]}

@@ -74,12 +74,15 @@ def test_only_max_diff_failures_within_the_allowance_pass_again() -> None:
                                 "failed_rules": ["max_relative_diff", "min_agreement"]}}),
         "other": _failed({"z": {"max_abs_diff": 1.1e-4, "failed_rules": ["max_relative_diff"]}}),
         "broken": {"passed": False, "error": "no kernel", "failures": [], "outputs": {}},
+        "digits": {**_failed({"y": {"max_abs_diff": 1.1e-4, "failed_rules": ["max_relative_diff"]}}),
+                   "failures": ["y: max |Δ| ...", "accuracy drop 0.2 pp exceeds 0.1 pp"]},
     }
     assert within_rounding(results, {"y": 1.32e-4}) == ["cpu"]
     assert results["cpu"]["passed"] and results["cpu"]["failures"] == []
     assert results["cpu"]["within_float32_rounding"] == {"y": {"max_abs_diff": 1.08e-4,
                                                                "allowed_max_abs_diff": 1.32e-4}}
-    for backend in ("wasm", "webgl", "other", "broken"):  # too far, another rule, no allowance, no run
+    for backend in ("wasm", "webgl", "other", "broken", "digits"):  # too far, another rule, no allowance,
+        # no run, a rule judged outside proof.js
         assert not results[backend]["passed"] and "within_float32_rounding" not in results[backend]
 
 
