@@ -131,11 +131,13 @@ def report_path(out_dir: Path) -> Path:
     return out_dir.parent / f"{out_dir.name}.proof-failure.json"
 
 
-def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray], backend: str,
-                      threshold: float) -> Located:
+def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray],
+                      expected: dict[str, np.ndarray], backend: str, threshold: float,
+                      exact: dict[str, np.ndarray] | None = None) -> Located:
     """Compare every matched layer of `model` with the TF.js graph in `model_dir` on the first
-    LOCATE_SAMPLES samples of `arrays`, on the Node `backend`. Raises ExportError when the model has
-    no layer graph (a subclassed model) or Node fails."""
+    LOCATE_SAMPLES samples of `arrays` (Keras' outputs for them: `expected`), on the Node `backend`.
+    `exact`: the float64 outputs, when already measured on at least those samples. Raises ExportError
+    when the model has no layer graph (a subclassed model) or Node fails."""
     import keras
 
     if not isinstance(model, keras.Model) or type(model).__name__ not in ("Functional", "Sequential"):
@@ -165,19 +167,25 @@ def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray]
                                   inputs_diff, folded, feeding))
     peak = max((diff.scale for diff in compared), default=0.0)
     return Located(backend, len(next(iter(few.values()))), threshold, compared,
-                   first_divergence(compared, threshold), float32_check(model, few, tfjs_outputs, peak))
+                   first_divergence(compared, threshold),
+                   float32_check(model, few, expected, tfjs_outputs, peak, exact))
 
 
-def float32_check(model: Any, arrays: dict[str, np.ndarray], tfjs: dict[str, np.ndarray | None],
-                  peak: float) -> Float32Check | None:
-    """Keras' float32 and TF.js' outputs against Keras in float64 (None where float64 is not possible)."""
-    from .reference import keras_outputs
-
-    inputs, outputs = input_specs(model), output_specs(model)
-    exact = float64_outputs(model, arrays)
+def float32_check(model: Any, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+                  tfjs: dict[str, np.ndarray | None], peak: float,
+                  exact: dict[str, np.ndarray] | None = None) -> Float32Check | None:
+    """Keras' float32 outputs (the proof's `expected`) and TF.js' against Keras in float64 on the
+    samples of `arrays`; `exact` when already measured, else computed (None where float64 is not
+    possible)."""
+    outputs = output_specs(model)
+    count = len(next(iter(arrays.values())))
+    if exact:
+        exact = {name: values[:count] for name, values in exact.items()}
+    else:
+        exact = float64_outputs(model, arrays)
     if exact is None or any(tfjs.get(spec.name) is None for spec in outputs):
         return None
-    single = keras_outputs(model, inputs, outputs, arrays)
+    single = {name: values[:count] for name, values in expected.items()}
 
     def worst(values: dict[str, Any]) -> float:
         return max(float(np.max(np.abs(np.asarray(values[spec.name], np.float64) - exact[spec.name])))
@@ -358,12 +366,14 @@ def failing_backend(failure: str) -> str:
 
 
 def explain_failure(model: Any, model_dir: Path, out_dir: Path, arrays: dict[str, np.ndarray],
-                    failures: list[str], threshold: float) -> str:
+                    expected: dict[str, np.ndarray], failures: list[str], threshold: float,
+                    exact: dict[str, np.ndarray] | None = None) -> str:
     """Locate the first divergence of a failed proof, write the report beside `out_dir`, and return
     the clause for the refusal ("first divergence at layer ...; layer-by-layer report: PATH")."""
     located, problem = None, None
     try:
-        located = locate_divergence(model, model_dir, arrays, failing_backend(failures[0]), threshold)
+        located = locate_divergence(model, model_dir, arrays, expected, failing_backend(failures[0]),
+                                    threshold, exact)
     except ExportError as exc:
         problem = str(exc)
     except Exception as exc:  # the refusal stands whatever the comparison runs into; the report says why

@@ -200,8 +200,7 @@ def run_proof(staging: Path, model: Any, converted: Any, kept_loops: list[str], 
             raise refusal
 
     def rounding() -> Float32Rounding | None:
-        return measure_rounding(model, input_specs(model), reference.outputs, reference.samples.arrays,
-                                reference.expected)
+        return measure_rounding(model, reference.samples.arrays, reference.expected)
 
     return prove(staging, reference, node_backends=options.backends, browser=browser,
                  budget_s=options.budget_s,
@@ -216,7 +215,7 @@ def proof_block(reference: Reference, results: ProofResults | None, spreads: dic
     return {
         "samples": reference.samples.count, **reference.samples.info, "bundled": bundled,
         "thresholds": reference.thresholds, "budget_s": options.budget_s,
-        "float32_rounding": results.float32_rounding if results else None,
+        "float32_rounding": results.rounding.as_dict() if results and results.rounding else None,
         "output_spread": spreads,
         "constant_outputs_accepted": bool(constant_outputs(spreads, reference.thresholds)),
         "node": results.node if results else None, "browser": results.browser if results else None,
@@ -254,14 +253,16 @@ def tfjs_accuracy(reference: Reference, results: ProofResults | None) -> dict[st
     return cost
 
 
-def proof_failure(converted: Any, staging: Path, out_dir: Path, reference: Reference, failures: list[str],
+def proof_failure(converted: Any, staging: Path, out_dir: Path, reference: Reference, results: ProofResults,
                   quantize: str, metadata: dict[str, Any], say: Callable[[str], None]) -> VerificationError:
     """The refusal of a failed proof: what failed, where the graph first diverged from Keras (the
     layer-by-layer report is written beside `out_dir`, never into it)."""
     say("locating the first layer where TF.js diverges from Keras")
     # digit models judged by accuracy have no per-value threshold: use the generic one of their quantization
     threshold = reference.thresholds.get("max_relative_diff", THRESHOLDS[quantize]["max_relative_diff"])
-    where = explain_failure(converted, staging, out_dir, reference.samples.arrays, failures, threshold)
+    failures = results.failures
+    where = explain_failure(converted, staging, out_dir, reference.samples.arrays, reference.expected,
+                            failures, threshold, exact=results.rounding.exact if results.rounding else None)
     more = f"; {len(failures) - 1} more" if len(failures) > 1 else ""
     return VerificationError(f"parity proof failed ({failures[0]}{more}); {where}; "
                              f"nothing published, {out_dir} is unchanged", metadata)
@@ -345,7 +346,7 @@ def export_model(model_or_path: Any, out_dir: str | Path, *, log: Callable[[str]
             extra_versions=target.versions,
             seconds=time.monotonic() - started)
         if results and results.failures:
-            raise proof_failure(converted, staging, out_dir, reference, results.failures, options.quantize,
+            raise proof_failure(converted, staging, out_dir, reference, results, options.quantize,
                                 metadata, say)
         publish(staging, out_dir, metadata, say)
     return metadata

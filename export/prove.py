@@ -56,7 +56,7 @@ class ProofResults:
     exported_accuracy: float | None = None
     failures: list[str] = field(default_factory=list)
     thresholds: dict[str, Any] = field(default_factory=dict)  # what it was judged by, allowances included
-    float32_rounding: dict[str, Any] | None = None  # measured when a backend first failed
+    rounding: Float32Rounding | None = None  # float32 rounding, measured when a backend first failed
 
 
 class Float32Allowance:
@@ -210,7 +210,7 @@ def prove(staging: Path, reference: Reference, *, node_backends: tuple[str, ...]
             allowance.forgive("browser", outcome.browser)
             outcome.failures += failures_of("browser", outcome.browser)
     outcome.thresholds = allowance.thresholds(reference.thresholds)
-    outcome.float32_rounding = allowance.rounding.as_dict() if allowance.rounding else None
+    outcome.rounding = allowance.rounding
     return outcome
 
 

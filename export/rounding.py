@@ -18,15 +18,14 @@ more than FLOAT32_ROUNDING_CEILING of an output's scale from the exact result, t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .graph_model import release_freed_memory
-from .reference import keras_outputs
 from .rules import FLOAT32_ROUNDING_CEILING, FLOAT32_ROUNDING_FACTOR, FLOAT32_ROUNDING_SAMPLES, output_scale
-from .specs import TensorSpec, input_structure, output_structure
+from .specs import input_structure, output_structure
 
 # Samples per float64 forward pass: fewer hold less at once (the copy's activations are twice the
 # float32 ones), more spread the graph's overhead; 4 was both leaner and faster than 2 or 8 on InceptionV3.
@@ -62,6 +61,8 @@ class Float32Rounding:
 
     samples: int
     outputs: dict[str, OutputRounding]
+    # the exact (float64) outputs on those samples, for the locator should the proof still fail
+    exact: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def allowances(self) -> dict[str, float]:
         """{output: the largest |TF.js - Keras| to accept} for the outputs an allowance is granted."""
@@ -77,24 +78,22 @@ class Float32Rounding:
                             for name, r in self.outputs.items()}}
 
 
-def measure_rounding(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
-                     arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+def measure_rounding(model: Any, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
                      ) -> Float32Rounding | None:
-    """Keras' float32 error against float64 on the first FLOAT32_ROUNDING_SAMPLES samples, per float32
-    output (None when the model has no float64 form)."""
+    """Keras' float32 outputs (`expected`, the proof's own) against float64 on the first
+    FLOAT32_ROUNDING_SAMPLES samples, per float32 output (None when the model has no float64 form)."""
     few = {name: values[:FLOAT32_ROUNDING_SAMPLES] for name, values in arrays.items()}
     exact = float64_outputs(model, few)
     release_freed_memory()  # the float64 copy's weights and activations, before Chromium starts
     if exact is None:
         return None
-    single = keras_outputs(model, inputs, outputs, few)
     measured = {}
-    for spec in outputs:
-        if spec.dtype != "float32":
+    for name, values in expected.items():
+        if values.dtype != np.float32:
             continue
-        error = float(np.max(np.abs(single[spec.name].astype(np.float64) - exact[spec.name])))
-        measured[spec.name] = OutputRounding(error, output_scale(expected[spec.name]))
-    return Float32Rounding(len(next(iter(few.values()))), measured)
+        single = values[:FLOAT32_ROUNDING_SAMPLES].astype(np.float64)
+        measured[name] = OutputRounding(float(np.max(np.abs(single - exact[name]))), output_scale(values))
+    return Float32Rounding(len(next(iter(few.values()))), measured, exact)
 
 
 def float64_outputs(model: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from export.locate import (
     Float32Check,
@@ -82,6 +83,22 @@ def test_float64_outputs_follow_the_float32_model_closely() -> None:
     assert np.abs(exact["probs"] - single).max() < 1e-6
 
 
+def test_the_float32_check_reuses_float64_outputs_already_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keras
+
+    import export.locate
+
+    x_in = keras.Input((2,), name="features")
+    model = keras.Model(x_in, {"y": keras.layers.Dense(1, name="y")(x_in)})
+    few = {"features": np.zeros((4, 2), np.float32)}
+    expected = {"y": np.full((32, 1), 2.0, np.float32)}
+    exact = {"y": np.full((32, 1), 2.5, np.float64)}  # measured on the first 32 samples
+    monkeypatch.setattr(export.locate, "float64_outputs", lambda *args: pytest.fail("float64 computed again"))
+    check = export.locate.float32_check(model, few, expected, {"y": np.full((4, 1), 3.0)}, 6.0, exact)
+    assert check is not None
+    assert check.keras_vs_float64 == pytest.approx(0.2) and check.tfjs_vs_float64 == pytest.approx(0.2)
+
+
 def test_a_model_without_a_layer_graph_still_gets_its_report(tmp_path: Path) -> None:
     import keras
 
@@ -92,7 +109,8 @@ def test_a_model_without_a_layer_graph_still_gets_its_report(tmp_path: Path) -> 
     model = Scaled()
     model(np.zeros((1, 3), np.float32))
     clause = explain_failure(model, tmp_path, tmp_path / "web_model", {"x": np.zeros((4, 3), np.float32)},
-                             ["node wasm: output_0: max |Δ| ..."], 1e-4)
+                             {"output_0": np.zeros((4, 3), np.float32)}, ["node wasm: output_0: max |Δ| ..."],
+                             1e-4)
     assert clause.startswith("no layer-by-layer comparison (Scaled has no layer graph")
     report = json.loads((tmp_path / "web_model.proof-failure.json").read_text())
     assert report["located"] is None and "no layer graph" in report["locate_error"]

@@ -20,7 +20,6 @@ from export.rules import (
     FLOAT32_ROUNDING_SAMPLES,
     output_scale,
 )
-from export.specs import input_specs, output_specs
 
 
 def _wide_regressor(weight_scale: float = 1.0) -> Any:
@@ -38,7 +37,7 @@ def test_keras_float32_error_is_measured_against_float64_by_hand() -> None:
     model = _wide_regressor(weight_scale=30.0)
     x = np.random.default_rng(0).normal(0, 100, (40, 64)).astype(np.float32)
     expected = {"values": np.asarray(model(x), np.float32)}
-    rounding = measure_rounding(model, input_specs(model), output_specs(model), {"features": x}, expected)
+    rounding = measure_rounding(model, {"features": x}, expected)
     assert rounding is not None and rounding.samples == FLOAT32_ROUNDING_SAMPLES
 
     w1, b1, w2, b2 = (np.asarray(w, np.float64) for w in model.get_weights())
@@ -95,7 +94,7 @@ def _regressor_off_by(monkeypatch: pytest.MonkeyPatch, offset: float, keras_erro
         return {name: values + np.float32(offset * output_scale(values))
                 for name, values in real_predict(*args).items()}
 
-    def measure(model: Any, inputs: Any, outputs: Any, arrays: Any, expected: Any) -> Float32Rounding:
+    def measure(model: Any, arrays: Any, expected: Any) -> Float32Rounding:
         scale = output_scale(expected["values"])
         measured = OutputRounding(keras_error * scale, scale)
         return Float32Rounding(FLOAT32_ROUNDING_SAMPLES, {"values": measured})
