@@ -78,13 +78,15 @@ class Float32Allowance:
             self.measured = True
             self.say("measuring float32 rounding (the model in float64 on a few samples)")
             self.rounding = self.measure()
-        allowances = self.rounding.allowances() if self.rounding else {}
-        for backend in within_rounding(results, allowances):
+        for backend in within_rounding(results, self.allowances()):
             self.say(f"{where} {backend}: within float32 rounding")
+
+    def allowances(self) -> dict[str, float]:
+        return self.rounding.allowances() if self.rounding else {}
 
     def thresholds(self, base: dict[str, Any]) -> dict[str, Any]:
         """The proof's thresholds with each output's allowance, once one is granted."""
-        allowances = self.rounding.allowances() if self.rounding else {}
+        allowances = self.allowances()
         return {**base, ALLOWANCE_KEY: allowances} if allowances else dict(base)
 
 
