@@ -170,12 +170,7 @@ def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", ve
 def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
                        shard_bytes: int) -> list[dict[str, Any]]:
     """Trace the serving function with the rewrites TF.js needs, then convert it; the tracing rewrites."""
-    from .rewrite import (
-        einsum_as_matmul,
-        exact_gelu_as_erf,
-        grouped_conv_rewrites,
-        grouped_convs_as_tfjs_ops,
-    )
+    from .rewrite import tracing_rewrites
 
     dtype_map = quantization_map(quantize)
     import_tensorflowjs()
@@ -183,19 +178,10 @@ def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
     rewrites: list[dict[str, Any]] = []
     function = None
     try:
-        with (captured_output(verbose), exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums,
-              grouped_convs_as_tfjs_ops() as grouped):
+        with captured_output(verbose), tracing_rewrites() as traced:
             function = serving_function(model, inputs, outputs)
             concrete = function.get_concrete_function()
-            rewrites += grouped_conv_rewrites(grouped)
-            if gelus[0]:
-                rewrites.append({"layer": None, "class": "gelu",
-                                 "what": f"{gelus[0]} exact GELU(s) traced as 0.5·x·(1+erf(x/√2)) "
-                                         "(TF.js has no Erfc)"})
-            if einsums[0]:
-                rewrites.append({"layer": None, "class": "einsum",
-                                 "what": f"{einsums[0]} einsum(s) traced as transpose + reshape + MatMul "
-                                         "(TF.js' wasm backend has no Einsum)"})
+            rewrites += traced.entries()
             if captures_tables(concrete):
                 convert_saved_model(model, function, out_dir, dtype_map, shard_bytes, verbose)
             else:

@@ -274,10 +274,9 @@ def _recording_scopes(layers: list[Any]) -> Iterator[dict[str, list[str]]]:
 def layer_scopes(model: Any, layers: list[Any]) -> dict[str, list[str]]:
     """{layer name: its name scope in the traced serving function}, traced as the conversion traces."""
     from .convert import serving_function
-    from .rewrite import einsum_as_matmul, exact_gelu_as_erf, grouped_convs_as_tfjs_ops
+    from .rewrite import tracing_rewrites
 
-    with (_recording_scopes(layers) as scopes, exact_gelu_as_erf(), einsum_as_matmul(),
-          grouped_convs_as_tfjs_ops()):
+    with _recording_scopes(layers) as scopes, tracing_rewrites():
         serving_function(model, input_specs(model), output_specs(model)).get_concrete_function()
     return scopes
 

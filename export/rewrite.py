@@ -44,6 +44,7 @@ import json
 import math
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +251,37 @@ def grouped_conv_rewrites(traced: list[tuple[Any, str]]) -> list[dict[str, Any]]
         if entry not in rewrites:
             rewrites.append(entry)
     return rewrites
+
+
+@dataclass(frozen=True)
+class TracedRewrites:
+    """What the tracing rewrites changed while a serving function was traced (`tracing_rewrites`)."""
+
+    gelus: list[int]
+    einsums: list[int]
+    grouped: list[tuple[Any, str]]
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The `metadata.rewrites` entries for what was traced so far."""
+        rewrites = grouped_conv_rewrites(self.grouped)
+        if self.gelus[0]:
+            rewrites.append({"layer": None, "class": "gelu",
+                             "what": f"{self.gelus[0]} exact GELU(s) traced as 0.5·x·(1+erf(x/√2)) "
+                                     "(TF.js has no Erfc)"})
+        if self.einsums[0]:
+            rewrites.append({"layer": None, "class": "einsum",
+                             "what": f"{self.einsums[0]} einsum(s) traced as transpose + reshape + MatMul "
+                                     "(TF.js' wasm backend has no Einsum)"})
+        return rewrites
+
+
+@contextlib.contextmanager
+def tracing_rewrites() -> Iterator[TracedRewrites]:
+    """While tracing, every rewrite that makes the traced graph one TF.js runs: exact GELU with erf,
+    einsums as MatMul, grouped convolutions as depthwise or split convolutions. The conversion and
+    the locator (which must trace the same graph to find each layer's nodes) both trace under it."""
+    with exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums, grouped_convs_as_tfjs_ops() as grouped:
+        yield TracedRewrites(gelus, einsums, grouped)
 
 
 def exact_gelu_layers(model: Any) -> list[dict[str, str]]:
