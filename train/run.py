@@ -353,9 +353,8 @@ def describe_speed(timing: dict, compiled: CompileLog) -> str:
     steps = compiled.step_compilations()
     if steps:
         counts = ", ".join(f"{name} x{count}" for name, count in sorted(steps.items()))
-        seconds = sum(compiled.seconds[name] for name in steps)
         hits = f", {compiled.cache_hits} programs from the compilation cache" if compiled.cache_hits else ""
-        parts.append(f"compiled {counts} in {seconds:.1f} s{hits}")
+        parts.append(f"compiled {counts} in {compiled.step_seconds():.1f} s{hits}")
     if timing["steady_images_per_s"]:
         parts.append(f"steady state {timing['steady_images_per_s']:,.0f} images/s "
                      f"({timing['steady_step_ms']:.1f} ms a step)")
