@@ -311,13 +311,12 @@ def _apps_goal(row: dict[str, Any]) -> str:
 
 
 def _apps(fig: dict[str, Any]) -> list[str]:
+    from benchmarks.apps import rounding_note
+
     rows = []
     for row in fig["rows"]:
         verdict = f"**{row['verdict']}**" if row["verdict"] == "PASS" else f"{row['verdict']}: {row['error']}"
-        rounding = row.get("float32_rounding") or {}
-        if rounding.get("backends"):
-            verdict += (f" within float32 rounding on {', '.join(rounding['backends'])} (Keras itself "
-                        f"{rounding['keras_vs_float64_relative']:.1e} of scale from float64)")
+        verdict += rounding_note(row)
         first = row.get("first_divergence") or {}
         if first.get("layer"):
             verdict += (f" (first divergence: layer {first['layer']} {first['layer_class']}, "
