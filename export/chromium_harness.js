@@ -1,5 +1,5 @@
 // The exporter's proof page in headless Chromium (export/chromium_proof.py): the proof bundle read,
-// then the shared runner (export/proof.js) on each TF.js backend, or LiteRT.js' proof of a .tflite
+// then the shared runner (export/proof.js) on each TF.js backend (wasm, webgl, webgpu, cpu), or LiteRT.js' proof of a .tflite
 // (export/litert-proof.js) with the batch-1 timings of both runtimes. Every step is bounded in time;
 // progress goes back to Python as console lines. Loaded as a plain script: `self.proofHarness`.
 //
@@ -31,28 +31,60 @@
     }
   };
 
-  /** A time bound for each step, the proof bundle, and the TF.js backend switch, for `timeoutMs`. */
+  /**
+   * The browser's WebGPU adapter as a result records it: {vendor, architecture, device, description,
+   * software}, or null where the browser has none. A software adapter (Chromium's SwiftShader, a
+   * fallback adapter) proves as well as a GPU but says nothing of a GPU's speed.
+   */
+  async function webgpuAdapter() {
+    const adapter = self.navigator.gpu ? await self.navigator.gpu.requestAdapter() : null;
+    if (!adapter) return null;
+    const info = adapter.info || {};
+    const software = Boolean(info.isFallbackAdapter || adapter.isFallbackAdapter)
+      || /swiftshader/i.test(`${info.architecture} ${info.description}`);
+    return { vendor: info.vendor || '', architecture: info.architecture || '', device: info.device || '',
+      description: info.description || '', software };
+  }
+
+  /**
+   * A time bound for each step, the proof bundle, the WebGPU adapter, and the switch to a backend
+   * (false, with the reason in `skipped`, for WebGPU where the browser has no adapter), for `timeoutMs`.
+   */
   async function setUp(timeoutMs) {
     const bounded = (promise, what) => Promise.race([promise, new Promise((_, reject) =>
       setTimeout(() => reject(new Error(`${what} did not finish in ${timeoutMs / 1000} s`)), timeoutMs))]);
     const bundle = await readBundle('/bundle');
+    const adapter = await webgpuAdapter();
+    const skipped = {};
+    const hasAdapter = (name) => {
+      if (name === 'webgpu' && !adapter) skipped[name] = 'no WebGPU adapter in this browser';
+      return name !== 'webgpu' || Boolean(adapter);
+    };
     tf.wasm.setWasmPaths('/vendor/tfjs-backend-wasm/');
     tf.enableProdMode();
-    const tfjsBackend = async (name) => (await bounded(tf.setBackend(name), `starting ${name}`))
-      && (await tf.ready(), tf.getBackend() === name);
-    return { bounded, bundle, tfjsBackend };
+    const tfjsBackend = async (name) => hasAdapter(name)
+      && (await bounded(tf.setBackend(name), `starting ${name}`)) && (await tf.ready(), tf.getBackend() === name);
+    return { bounded, bundle, tfjsBackend, hasAdapter, adapter, skipped };
+  }
+
+  /** Backends that did not start because they were skipped are not errors; WebGPU results name their adapter. */
+  function settle(outcome, { adapter, skipped }) {
+    for (const name of Object.keys(skipped)) delete outcome.errors[name];
+    if (outcome.results.webgpu) outcome.results.webgpu.adapter = adapter;
+    return { ...outcome, skipped, adapter };
   }
 
   /** The shared runner's proof of /model/model.json on each TF.js backend. */
   async function runProof({ backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix }) {
-    const { bounded, bundle, tfjsBackend } = await setUp(timeoutMs);
+    const setup = await setUp(timeoutMs);
+    const { bounded, bundle, tfjsBackend } = setup;
     const outcome = await tfjsProof.proveOnBackends(tf, bundle, {
       backends, batch, budgetMs, classifiers,
       setBackend: tfjsBackend,
       loadModel: (name) => bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`),
       onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
     });
-    return { ...outcome, tfjs: tf.version.tfjs, isolated: self.crossOriginIsolated };
+    return { ...settle(outcome, setup), tfjs: tf.version.tfjs, isolated: self.crossOriginIsolated };
   }
 
   /**
@@ -62,34 +94,29 @@
    */
   async function runLitert({ accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs, progressPrefix,
     timeCalls, timeBudgetMs, module, wasmDir, modelUrl, keepOutputs, int8Job }) {
-    const { bounded, bundle, tfjsBackend } = await setUp(timeoutMs);
+    const setup = await setUp(timeoutMs);
+    const { bounded, bundle, tfjsBackend, hasAdapter } = setup;
     const litert = await bounded(import(module), 'loading LiteRT.js');
     const threads = await bounded(litertProof.startRuntime(litert, wasmDir), 'starting LiteRT.js');
-    const skipped = {};
-    const accelerator = async (name) => {
-      if (name !== 'webgpu') return name === 'wasm';
-      const adapter = self.navigator.gpu ? await self.navigator.gpu.requestAdapter() : null;
-      if (!adapter) skipped[name] = 'no WebGPU adapter in this browser';
-      return Boolean(adapter);
-    };
-    const outcome = await tfjsProof.proveOnBackends(litertProof.runtime(litert), bundle, {
+    const accelerator = async (name) => ['wasm', 'webgpu'].includes(name) && hasAdapter(name);
+    const proven = await tfjsProof.proveOnBackends(litertProof.runtime(litert), bundle, {
       backends: accelerators, batch: 1, budgetMs, classifiers, timeCalls, timeBudgetMs, keepOutputs,
       setBackend: accelerator,
       loadModel: (name) => bounded(litert.loadAndCompile(modelUrl, { accelerator: name }),
         `compiling the model for ${name}`),
       onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
     });
-    for (const name of Object.keys(skipped)) delete outcome.errors[name];
+    const outcome = settle(proven, setup);
     asLists(outcome);
-    const proven = Object.keys(outcome.errors).length === 0
+    const passed = Object.keys(outcome.errors).length === 0
       && Object.values(outcome.results).every((result) => result.passed);
     // Timings only matter for a .tflite that is kept.
-    const { tfjsMs, tfjsErrors } = proven ? await timeTfjs(tfjsBackends, { bounded, bundle, tfjsBackend },
+    const { tfjsMs, tfjsErrors } = passed ? await timeTfjs(tfjsBackends, { bounded, bundle, tfjsBackend },
       timeCalls, timeBudgetMs) : { tfjsMs: {}, tfjsErrors: {} };
     // The full-integer twin, in the same page (LiteRT.js already started), on its own held-out
     // samples, its outputs kept for the int8 rules (judged in Python).
     let int8 = null;
-    if (int8Job && proven) {
+    if (int8Job && passed) {
       const int8Began = performance.now();
       int8 = await tfjsProof.proveOnBackends(litertProof.runtime(litert), await readBundle('/bundle-int8'), {
         backends: ['wasm'], batch: 1, budgetMs: int8Job.budgetMs, classifiers, timeCalls, timeBudgetMs,
@@ -101,7 +128,7 @@
       asLists(int8);
       int8.ms = performance.now() - int8Began;
     }
-    return { ...outcome, skipped, tfjsMs, tfjsErrors, threads, int8, tfjs: tf.version.tfjs,
+    return { ...outcome, tfjsMs, tfjsErrors, threads, int8, tfjs: tf.version.tfjs,
       isolated: self.crossOriginIsolated };
   }
 
@@ -112,7 +139,10 @@
     for (const name of backends) {
       let model = null;
       try {
-        if (!(await tfjsBackend(name))) throw new Error(`the ${name} backend did not start`);
+        if (!(await tfjsBackend(name))) {
+          if (name === 'webgpu') continue;  // no adapter: said in `skipped`
+          throw new Error(`the ${name} backend did not start`);
+        }
         model = await bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`);
         tfjsMs[name] = await tfjsProof.timeCalls(tf, model, bundle, { calls, budgetMs });
       } catch (err) {

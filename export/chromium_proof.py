@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mnist_tfjs.chromium import CHROMIUM_ARGS, find_chromium
+from mnist_tfjs.chromium import WEBGPU_CHROMIUM_ARGS, find_chromium
 from mnist_tfjs.contract import (
     ISOLATION_HEADERS,
     LITERT_IMPORT_MAP,
@@ -28,6 +28,7 @@ from mnist_tfjs.contract import (
     LITERT_MODULE,
     LITERT_WASM_DIR,
     TFJS_BUNDLE,
+    TFJS_PARTS,
     TFJS_WASM_BUNDLE,
     VENDOR_FILES,
 )
@@ -35,7 +36,7 @@ from mnist_tfjs.npm_packages import NpmPackagesMissing, node_modules
 
 from .errors import ExportError
 
-BROWSER_BACKENDS = ("wasm", "webgl", "cpu")
+BROWSER_BACKENDS = ("wasm", "webgl", "webgpu", "cpu")
 LITERT_ACCELERATORS = ("wasm", "webgpu")
 ORIGIN = "https://tfjs-proof.local"  # https: a secure context, so cross-origin isolation applies
 PROOF_JS = Path(__file__).resolve().parent / "proof.js"
@@ -43,8 +44,6 @@ LITERT_PROOF_JS = Path(__file__).resolve().parent / "litert-proof.js"
 HARNESS_JS = Path(__file__).resolve().parent / "chromium_harness.js"  # runProof, runLitert
 TIMED_CALLS = 30  # batch-1 calls whose median is a runtime's ms per call
 TIMING_BUDGET_S = 3.0  # at most this long per backend (at least 3 calls), after 2 warm-up calls
-# WebGL without a GPU: Chromium's software renderer (SwiftShader) through ANGLE.
-WEBGL_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 PROGRESS_PREFIX = "tfjs-proof-progress "
 
 HEADERS = {**ISOLATION_HEADERS, "Cache-Control": "no-store"}
@@ -56,6 +55,7 @@ HARNESS = f"""<!doctype html>
 <title>TF.js proof</title>
 <script src="/vendor/tfjs/{TFJS_BUNDLE}"></script>
 <script src="/vendor/tfjs-backend-wasm/{TFJS_WASM_BUNDLE}"></script>
+<script src="/vendor/tfjs-backend-webgpu/{TFJS_PARTS["tfjs-backend-webgpu"]}"></script>
 <script src="/proof.js"></script>
 <script src="/litert-proof.js"></script>
 <script src="/chromium_harness.js"></script>
@@ -205,8 +205,8 @@ def _run_in_chromium(executable: str, folders: _Folders, run: str, arguments: di
 
     timeout_ms = arguments["timeoutMs"]
     with sync_playwright() as playwright:
-        args = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + WEBGL_ARGS
-        browser = playwright.chromium.launch(executable_path=executable, args=args, timeout=timeout_ms)
+        browser = playwright.chromium.launch(executable_path=executable, args=WEBGPU_CHROMIUM_ARGS,
+                                             timeout=timeout_ms)
         try:
             version = browser.version
             context = browser.new_context(service_workers="block")
@@ -242,9 +242,10 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
     the TF.js runtime (default: the project's).
 
     RESULT is the shared runner's (docs/export-format.md) plus "chromium" (the browser's version)
-    and "tfjs" (the runtime's). Raises ExportError (one line) when Chromium or Playwright is
-    missing, a file is missing, or a backend cannot start or run the model; a proof that runs but
-    fails is a RESULT with "passed": false, not an exception.
+    and "tfjs" (the runtime's); WebGPU's also names its "adapter" (vendor, architecture, software).
+    WebGPU where the browser has no adapter is {"skipped": why} instead. Raises ExportError (one
+    line) when Chromium or Playwright is missing, a file is missing, or a backend cannot start or
+    run the model; a proof that runs but fails is a RESULT with "passed": false, not an exception.
     """
     _check_backends(backends)
     folders = _folders(model_dir, bundle_dir, modules)
@@ -258,8 +259,11 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
     if outcome["errors"]:
         failed = "; ".join(f"{name}: {error}" for name, error in outcome["errors"].items())
         raise ExportError(f"the browser proof could not run in Chromium {version}: {failed}")
-    return {name: {**outcome["results"][name], "chromium": version, "tfjs": outcome["tfjs"]}
-            for name in backends}
+    skipped = {name: {"skipped": f"{reason} (headless Chromium {version})"}
+               for name, reason in outcome["skipped"].items()}
+    ran = {name: {**result, "chromium": version, "tfjs": outcome["tfjs"]}
+           for name, result in outcome["results"].items()}
+    return {name: skipped.get(name) or ran[name] for name in backends}
 
 
 def _folders(model_dir: Path, bundle_dir: Path | None, modules: Path | None) -> _Folders:

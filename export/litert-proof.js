@@ -37,20 +37,22 @@
     return feeds;
   }
 
-  // Copy one call's outputs into `values` (one typed array per expected output) at row `row`.
-  function readOutputs(outputs, bundle, values, row) {
-    bundle.expected.forEach((e, i) => {
+  // Copy one call's outputs into `values` (one typed array per expected output) at row `row`. An
+  // output on WebGPU lives in GPU memory: `await tensor.data()` reads it back (`toTypedArray()` is
+  // for wasm memory only and throws there).
+  async function readOutputs(outputs, bundle, values, row) {
+    for (const [i, e] of bundle.expected.entries()) {
       const tensor = outputs[e.name];
       if (!tensor) {
         throw new Error(`LiteRT.js returned no output ${e.name} (it returned ${Object.keys(outputs).join(', ')})`);
       }
-      const data = tensor.toTypedArray();
+      const data = await tensor.data();
       const width = product(e.shape.slice(1));
       if (data.length !== width) {
         throw new Error(`output ${e.name} has ${data.length} values per sample, expected ${width}`);
       }
       values[i].set(data, row * width);
-    });
+    }
   }
 
   // litert: the @litertjs/core module (its Tensor class); the model: a CompiledModel.
@@ -69,7 +71,7 @@
             deleteAll(feeds);
           }
           try {
-            readOutputs(outputs, bundle, values, k);
+            await readOutputs(outputs, bundle, values, k);
             ms += now() - began;
           } finally {
             deleteAll(outputs);

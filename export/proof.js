@@ -27,6 +27,14 @@
   const MIN_SAMPLES = 2;
   const TARGET_CALL_MS = 250;
   const MIN_TIMED_CALLS = 3;  // the fewest calls a batch-1 timing takes the median of
+  // The repeat pass: the proof's first calls made again with the same inputs must give the same
+  // outputs (runtimes that are right only on a first call, or return zeros after it, fail here). It
+  // repeats the first call always, and up to REPEAT_CALLS of them while it has taken at most
+  // REPEAT_SHARE of the budget; "the same" allows REPEAT_TOLERANCE of the output's scale, for GPUs
+  // that sum in a different order from one call to the next.
+  const REPEAT_CALLS = 3;
+  const REPEAT_SHARE = 0.15;
+  const REPEAT_TOLERANCE = 1e-6;
 
   function product(shape) {
     return shape.reduce((a, b) => a * b, 1);
@@ -139,8 +147,8 @@
     s.rows += rows;
   }
 
-  // The per-output figures and the failures against the thresholds.
-  function judge(bundle, stats, isClassifier) {
+  // The per-output figures and the failures against the thresholds (and the repeat pass).
+  function judge(bundle, stats, isClassifier, repeat) {
     const {max_relative_diff: maxRelative, min_agreement: minAgreement} = bundle.thresholds || {};
     const outputs = {};
     const failures = [];
@@ -168,6 +176,12 @@
         fail('min_agreement', `argmax agreement ${(100 * entry.agreement).toFixed(2)} % `
                               + `< ${(100 * minAgreement).toFixed(2)} %`);
       }
+      const again = repeat.outputs[e.name];
+      entry.repeat_diff = again / (s.scale > 0 ? s.scale : 1);
+      if (!(entry.repeat_diff <= REPEAT_TOLERANCE)) {
+        fail('repeat', `a repeated call on the same ${repeat.samples === 1 ? 'sample' : `${repeat.samples} samples`} `
+                       + `gave other outputs (max |Δ| ${entry.repeat_diff.toExponential(2)} of the output's scale)`);
+      }
     }
     return {outputs, failures};
   }
@@ -182,6 +196,24 @@
     return feeds;
   }
 
+  // Graph models that need executeAsync (control flow, dynamic shapes), found on their first call.
+  const needsAsync = new WeakSet();
+
+  // Run a graph model: execute() where it can (executeAsync() on a graph without control flow logs
+  // a warning on every call), executeAsync() where TF.js says the graph has dynamic ops; that check
+  // runs before any kernel, so a refused execute() costs nothing.
+  async function execute(model, feeds, names) {
+    if (!needsAsync.has(model)) {
+      try {
+        return model.execute(feeds, names);
+      } catch (err) {
+        if (!/executeAsync/.test(message(err))) throw err;
+        needsAsync.add(model);
+      }
+    }
+    return model.executeAsync(feeds, names);
+  }
+
   // One model call on `count` samples from `start`: feed, run, read back; {values, ms}.
   async function tfjsCall(tf, model, bundle, start, count) {
     const names = bundle.expected.map((e) => e.name);
@@ -189,7 +221,7 @@
     const began = now();
     let outputs;
     try {
-      outputs = await model.executeAsync(feeds, names);
+      outputs = await execute(model, feeds, names);
     } finally {
       Object.values(feeds).forEach((t) => t.dispose());
     }
@@ -255,7 +287,16 @@
     const compare = (values, start) => bundle.expected.forEach(
       (e, i) => compareOutput(stats[e.name], e, values[i], start, isClassifier(e), tieRule));
 
-    compare((await adapter.runBatch(model, bundle, 0, 1)).values, 0);
+    const firstCalls = [];  // {start, count, values} of the first calls, for the repeat pass
+    const call = async (start, count) => {
+      const outcome = await adapter.runBatch(model, bundle, start, count);
+      if (firstCalls.length < REPEAT_CALLS) {
+        firstCalls.push({start, count, values: outcome.values.map((v) => v.slice()), ms: outcome.ms});
+      }
+      compare(outcome.values, start);
+      return outcome;
+    };
+    await call(0, 1);
     const began = now();
     let done = 1;
     let timed = 0;
@@ -266,8 +307,7 @@
       const elapsed = now() - began;
       const count = nextCount(done, timed, total, timed ? elapsed / timed : 0, budgetMs - elapsed, opts);
       if (count < 1) break;
-      const {values, ms} = await adapter.runBatch(model, bundle, done, count);
-      compare(values, done);
+      const {ms} = await call(done, count);
       done += count;
       timed += count;
       calls += 1;
@@ -284,9 +324,11 @@
       timed = 1;
     }
     const seconds = (now() - began) / 1000;
-    const {outputs, failures} = judge(bundle, stats, isClassifier);
+    const repeat = await repeatCalls(adapter, model, bundle, firstCalls, budgetMs);
+    const {outputs, failures} = judge(bundle, stats, isClassifier, repeat);
     const result = {
       passed: failures.length === 0, samples: done, of: total, batch: largestBatch,
+      repeated: repeat.samples,
       ms_per_call: calls ? Math.round(1000 * callMs / calls) / 1000 : null,
       ms_per_sample: timed ? Math.round(1e6 * seconds / timed) / 1000 : null,
       budget_s: Number.isFinite(budgetMs) ? budgetMs / 1000 : null,
@@ -298,6 +340,33 @@
       for (const e of bundle.expected) result.values[e.name] = stats[e.name].kept;
     }
     return result;
+  }
+
+  // The repeat pass over `firstCalls`: {samples repeated, outputs: {name: max |Δ| from the first time}}.
+  async function repeatCalls(adapter, model, bundle, firstCalls, budgetMs) {
+    const outputs = {};
+    for (const e of bundle.expected) outputs[e.name] = 0;
+    let samples = 0;
+    let spentMs = 0;
+    for (const first of firstCalls) {
+      if (samples > 0 && spentMs + first.ms > REPEAT_SHARE * budgetMs) break;
+      const began = now();
+      const {values} = await adapter.runBatch(model, bundle, first.start, first.count);
+      spentMs += now() - began;
+      samples += first.count;
+      bundle.expected.forEach((e, i) => {
+        const a = values[i];
+        const b = first.values[i];
+        let worst = outputs[e.name];
+        for (let k = 0; k < a.length; k++) {
+          if (a[k] === b[k] || (Number.isNaN(a[k]) && Number.isNaN(b[k]))) continue;
+          const d = Math.abs(a[k] - b[k]);  // NaN where only one is NaN: a failure
+          if (!(d <= worst)) worst = d;
+        }
+        outputs[e.name] = worst;
+      });
+    }
+    return {samples, outputs};
   }
 
   // Milliseconds per call at batch 1: the median of `calls` calls on the bundle's samples in turn,

@@ -160,7 +160,9 @@ def browser_step(staging: Path, bundle_dir: Path, budget_s: float | None, say: C
         from .chromium_proof import prove_in_chromium as run_in_chromium
     except ImportError:
         return None, None
-    say("proving in headless Chromium (wasm, webgl, cpu)")
+    from .chromium_proof import BROWSER_BACKENDS
+
+    say(f"proving in headless Chromium ({', '.join(BROWSER_BACKENDS)})")
     results = run_in_chromium(staging, bundle_dir=bundle_dir, budget_s=budget_s,
                               on_progress=ProgressLine("browser", say, budget_s))
     versions = [str(r["chromium"]) for r in results.values() if isinstance(r, dict) and r.get("chromium")]
@@ -172,7 +174,7 @@ def failures_of(where: str, results: dict[str, Any] | None) -> list[str]:
     failures = []
     for backend, result in (results or {}).items():
         result = result if isinstance(result, dict) else {}
-        if result.get("passed"):
+        if result.get("passed") or result.get("skipped"):
             continue
         reasons = result.get("failures") or [result.get("error") or "did not pass"]
         failures += [f"{where} {backend}: {reason}" for reason in reasons]

@@ -14,6 +14,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+# Chromium with its GPU process and WebGPU on: WebGL and WebGPU run on the machine's GPU where there is
+# one, else on Chromium's software renderer, SwiftShader (for WebGPU a fallback adapter whose
+# `info.architecture` is "swiftshader", offered only to secure origins).
+GPU_ARGS = ["--enable-unsafe-webgpu", "--enable-unsafe-swiftshader"]
+WEBGPU_CHROMIUM_ARGS = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + GPU_ARGS
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 
 
@@ -32,9 +37,11 @@ def find_chromium() -> str | None:
     return None
 
 
-def launch_chromium(playwright: Any, executable: str | None = None) -> Any:
-    """Launch headless Chromium through a started Playwright (`sync_playwright().start()`)."""
+def launch_chromium(playwright: Any, executable: str | None = None, *, gpu: bool = False) -> Any:
+    """Launch headless Chromium through a started Playwright (`sync_playwright().start()`); with `gpu`,
+    with WebGL and WebGPU as a visitor's browser has them (WEBGPU_CHROMIUM_ARGS)."""
     path = executable or find_chromium()
     if path is None:
         raise RuntimeError("Chromium not found: install Debian's `chromium` or set CHROMIUM_PATH")
-    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+    args = WEBGPU_CHROMIUM_ARGS if gpu else CHROMIUM_ARGS
+    return playwright.chromium.launch(executable_path=path, args=args)

@@ -36,13 +36,18 @@ def test_proof_passes_on_every_browser_backend(generic_export: Path) -> None:
     from export.chromium_proof import prove_in_chromium
 
     results = prove_in_chromium(generic_export)
-    assert list(results) == ["wasm", "webgl", "cpu"]
+    assert list(results) == ["wasm", "webgl", "webgpu", "cpu"]
+    require("skipped" not in results["webgpu"], "a WebGPU adapter in headless Chromium")
+    adapter = results["webgpu"]["adapter"]
+    assert adapter["vendor"] and isinstance(adapter["software"], bool)
+    assert adapter["software"] == (adapter["architecture"] == "swiftshader")
     expected = _expected(generic_export)
     for backend, result in results.items():
         assert result["passed"] is True, (backend, result["failures"])
         assert result["failures"] == []
         assert result["samples"] == 64 and result["chromium"][0].isdigit() and result["tfjs"]
         assert result["ms_per_call"] > 0
+        assert result["repeated"] >= 1  # the first calls made again gave the same outputs
         assert set(result["outputs"]) == set(OUTPUTS)
         for name, figures in result["outputs"].items():
             scale = max(float(np.abs(expected[name]).max()), 1e-12)
@@ -50,6 +55,7 @@ def test_proof_passes_on_every_browser_backend(generic_export: Path) -> None:
             assert figures["relative_diff"] <= THRESHOLDS["max_relative_diff"]
             assert figures["all_finite"] is True
             assert figures["agreement"] == (1.0 if name in CLASSIFIERS else None)
+            assert figures["repeat_diff"] <= 1e-6
 
 
 def test_perturbed_expected_outputs_fail_the_proof(generic_export: Path, tmp_path: Path) -> None:
