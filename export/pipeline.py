@@ -53,6 +53,7 @@ from .rules import (
 )
 from .samples import (
     BUNDLE_MAX_SAMPLES,
+    BUNDLE_MIN_SAMPLES,
     Samples,
     bundle_count,
     generic_samples,
@@ -289,7 +290,8 @@ def staged(out_dir: Path) -> Iterator[Path]:
 
 def bundle_for_page(staging: Path, reference: Reference) -> int:
     """Write the samples the model page re-checks (proof.json + proof.bin) beside the model; how many."""
-    bundled = bundle_count(reference.samples.arrays, reference.expected, most=BUNDLE_MAX_SAMPLES)
+    bundled = bundle_count(reference.samples.arrays, reference.expected, most=BUNDLE_MAX_SAMPLES,
+                           least=BUNDLE_MIN_SAMPLES)
     write_bundle(staging, reference.samples.arrays, reference.expected, reference.classifiers,
                  reference.thresholds, bundled)
     return bundled

@@ -22,6 +22,10 @@ DEFAULT_SAMPLES = 256
 DYNAMIC_SIZE = 16  # what a dynamic (None) dimension other than the batch becomes in generated samples
 BUNDLE_LIMIT = 1_000_000  # bytes of proof.bin
 BUNDLE_MAX_SAMPLES = 256
+# The fewest samples the model page re-checks, past BUNDLE_LIMIT when they need more room: one
+# 224x224x3 image alone fills a megabyte, and a check of one sample means little. The page fetches
+# proof.bin only when a visitor runs the check.
+BUNDLE_MIN_SAMPLES = 8
 
 
 @dataclass(frozen=True)
@@ -191,11 +195,12 @@ def load_samples(path: Path, inputs: list[TensorSpec]) -> dict[str, np.ndarray]:
 
 
 def bundle_count(inputs: dict[str, np.ndarray], expected: dict[str, np.ndarray],
-                 limit: int = BUNDLE_LIMIT, most: int = BUNDLE_MAX_SAMPLES) -> int:
-    """How many samples fit in proof.bin (≤ `limit` bytes, ≤ `most` samples)."""
+                 limit: int = BUNDLE_LIMIT, most: int = BUNDLE_MAX_SAMPLES, least: int = 0) -> int:
+    """How many samples fit in proof.bin (≤ `limit` bytes, ≤ `most` samples), but at least `least`
+    of them where there are that many."""
     total = len(next(iter(inputs.values())))
     per_sample = sum(a[0].nbytes for a in (*inputs.values(), *expected.values()))
-    return max(0, min(total, most, limit // max(1, per_sample)))
+    return max(0, min(total, most, max(least, limit // max(1, per_sample))))
 
 
 def write_bundle(folder: Path, inputs: dict[str, np.ndarray], expected: dict[str, np.ndarray],
