@@ -6,11 +6,13 @@ whatever the sample count and however large the images are.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .errors import ExportError
 from .specs import TensorSpec
 
 # Inputs per Keras call. Activations are a few dozen times more, and on a CPU a smaller call is no
@@ -42,7 +44,10 @@ def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
     parts: dict[str, list[np.ndarray]] = {spec.name: [] for spec in outputs}
     for start in range(0, count, step):
         feed = [tf.constant(arrays[spec.name][start:start + step]) for spec in inputs]
-        result = serve(*feed)
+        try:
+            result = serve(*feed)
+        except Exception as exc:  # Keras' own failure on these values, said in one line
+            raise keras_failure(model, inputs, exc) from None
         for spec in outputs:
             parts[spec.name].append(np.asarray(result[spec.name]))
         if on_batch is not None:
@@ -50,3 +55,44 @@ def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
     return {spec.name: np.concatenate(parts[spec.name]).astype(np.float32 if spec.dtype == "float32"
                                                                  else np.int32)
             for spec in outputs}
+
+
+def keras_failure(model: Any, inputs: list[TensorSpec], exc: Exception) -> ExportError:
+    """Keras failed on the samples: its own message (first line), the input it concerns when the
+    failing op lies in a layer that reads one, and how to pass samples the model takes."""
+    message = _first_line(exc)
+    concerned = _concerned_input(model, inputs, str(exc))
+    where = f" (input {concerned[0]!r}, read by {concerned[1]})" if concerned else ""
+    names = ", ".join(spec.name for spec in inputs)
+    return ExportError(f"Keras cannot compute the proof's samples{where}: {message}; pass samples the "
+                       f"model takes with --samples FILE.npz (one array per input: {names})")
+
+
+def _first_line(exc: Exception) -> str:
+    """The line of `exc` that says what went wrong: for a TensorFlow op error, the one before the failing
+    node (the first line is a generic "Graph execution error:", the rest a Python stack)."""
+    text = str(exc).strip()
+    before_node = text.split("[[{{node", 1)[0] if "[[{{node" in text else text
+    lines = [line.strip() for line in before_node.splitlines() if line.strip()]
+    if "[[{{node" in text and lines:
+        return lines[-1]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _concerned_input(model: Any, inputs: list[TensorSpec], text: str) -> tuple[str, str] | None:
+    """(input name, its reader) for the layer named in the failing op's node path, if one reads an input."""
+    from .samples import traced_readers
+
+    found = re.search(r"\{\{node ([^}]+)\}\}", text)
+    if found is None:
+        return None
+    parts = {re.sub(r"_\d+$", "", part) for part in found.group(1).split("/")}
+    try:
+        readers = traced_readers(model, inputs)
+    except Exception:  # naming the input is a courtesy; the failure stands without it
+        return None
+    for name, layers in readers.items():
+        for layer in layers:
+            if layer.name in parts or re.sub(r"_\d+$", "", layer.name) in parts:
+                return name, f"{type(layer).__name__} {layer.name!r}"
+    return None

@@ -16,7 +16,7 @@ from mnist_tfjs.contract import GENERIC_KIND, MNIST_KIND, MNIST_TEST_DIGITS
 
 from .errors import ExportError
 from .rules import output_scale
-from .specs import TensorSpec
+from .specs import TensorSpec, input_specs, input_structure, output_specs
 
 DEFAULT_SAMPLES = 256
 DYNAMIC_SIZE = 16  # what a dynamic (None) dimension other than the batch becomes in generated samples
@@ -70,12 +70,26 @@ def generic_samples(model: Any, inputs: list[TensorSpec],
                    {"source": "given", "seed": None})
 
 
-def _consumers(model: Any, spec_index: int) -> list[Any]:
-    """The layers that read the model's input number `spec_index` directly (best effort)."""
-    try:
-        tensor = model.inputs[spec_index]
-    except (AttributeError, IndexError, ValueError):
-        return []
+# What an input means when its name says it (keras-hub names its inputs this way throughout): masks
+# are 0/1 with the padding at the end; segment ids index a table of (by default) two rows.
+MASK_SUFFIX = "mask"
+SEGMENT_NAMES = ("segment_ids", "token_type_ids")
+DEFAULT_SEGMENTS = 2
+DEFAULT_INT_HIGH = 10  # ints no layer explains: small non-negative values
+# Ops a value passes through unchanged in meaning between a model input and the layer that reads it
+PASS_THROUGH_OPS = {"Identity", "Cast", "Reshape", "ExpandDims", "Squeeze"}
+
+
+def _reader_classes() -> tuple[type, ...]:
+    """Layers whose input says what values the model expects."""
+    import keras
+
+    return (keras.layers.Embedding, keras.layers.CategoryEncoding, keras.layers.IntegerLookup,
+            keras.layers.StringLookup, keras.layers.Rescaling, keras.layers.Normalization)
+
+
+def _consumers(model: Any, tensor: Any) -> list[Any]:
+    """The layers of `model`'s own graph that read `tensor` directly."""
     found = []
     for layer in getattr(model, "layers", []):
         for node in getattr(layer, "_inbound_nodes", []):
@@ -86,58 +100,197 @@ def _consumers(model: Any, spec_index: int) -> list[Any]:
     return found
 
 
-def int_range(model: Any, index: int) -> tuple[int, int, bool]:
-    """[low, high) for generated ints of input `index`, and whether 0 is padding (mask_zero)."""
+def _is_container(layer: Any) -> bool:
+    """A layer with layers of its own (a nested model, a Transformer block): who reads the input inside
+    it is only seen by tracing."""
+    try:
+        return bool(layer._flatten_layers(include_self=False, recursive=False))
+    except AttributeError:
+        return False
+
+
+def input_readers(model: Any, inputs: list[TensorSpec]) -> dict[str, list[Any]]:
+    """{input name: the layers that read it}: the model's own graph, and where an input goes into a
+    nested model or block, the layers that read it in there (found by tracing the model)."""
+    try:
+        _, tensors, _ = input_structure(model)
+    except (AttributeError, ValueError):
+        tensors = []
+    readers = {spec.name: (_consumers(model, tensors[i]) if i < len(tensors) else [])
+               for i, spec in enumerate(inputs)}
+    hidden = [name for name, layers in readers.items()
+              if layers and not any(isinstance(layer, _reader_classes()) for layer in layers)
+              and any(_is_container(layer) for layer in layers)]
+    if hidden:
+        traced = traced_readers(model, inputs)
+        for name in hidden:
+            readers[name] = traced.get(name) or readers[name]
+    return readers
+
+
+def traced_readers(model: Any, inputs: list[TensorSpec]) -> dict[str, list[Any]]:
+    """{input name: reader layers (Embedding, Rescaling, ...) at any depth whose input is that model
+    input}, from one trace of the serving function that records what each reader is called on."""
+    from keras.src.layers.layer import Layer
+
+    from .convert import serving_function
+
+    classes = _reader_classes()
+    calls: list[tuple[Any, Any]] = []
+    original = Layer.__call__
+
+    def recording(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(self, classes):
+            first = args[0] if args else kwargs.get("inputs")
+            calls.append((self, first))
+        return original(self, *args, **kwargs)
+
+    Layer.__call__ = recording
+    try:
+        serving_function(model, inputs, output_specs(model)).get_concrete_function()
+    except Exception:
+        return {}  # the caller keeps what the model's own graph says
+    finally:
+        Layer.__call__ = original
+    names = {spec.name for spec in inputs}
+    found: dict[str, list[Any]] = {}
+    for layer, tensor in calls:
+        source = _placeholder(tensor)
+        if source in names and layer not in found.setdefault(source, []):
+            found[source].append(layer)
+    return found
+
+
+def _placeholder(tensor: Any) -> str | None:
+    """The graph input `tensor` is, through ops that keep its values (casts, reshapes)."""
+    op = getattr(tensor, "op", None)
+    while op is not None and op.type in PASS_THROUGH_OPS and op.inputs:
+        op = op.inputs[0].op
+    return op.name if op is not None and op.type == "Placeholder" else None
+
+
+def is_mask(spec: TensorSpec) -> bool:
+    """A 0/1 mask: a boolean input, or an int one named like a mask (`padding_mask`, `attention_mask`)."""
+    name = spec.name.lower()
+    return spec.keras_dtype == "bool" or (spec.dtype == "int32" and (name == MASK_SUFFIX
+                                                                      or name.endswith("_" + MASK_SUFFIX)))
+
+
+def int_range(model: Any, index: int, inputs: list[TensorSpec] | None = None,
+              readers: dict[str, list[Any]] | None = None) -> tuple[int, int, bool, str]:
+    """[low, high) for generated ints of input `index`, whether 0 is padding (mask_zero), and why."""
     import keras
 
-    for layer in _consumers(model, index):
+    inputs = inputs if inputs is not None else _specs_of(model)
+    spec = inputs[index]
+    readers = readers if readers is not None else input_readers(model, inputs)
+    for layer in readers.get(spec.name, []):
         if isinstance(layer, keras.layers.Embedding):
-            return 0, int(layer.input_dim), bool(getattr(layer, "mask_zero", False))
+            return 0, int(layer.input_dim), bool(getattr(layer, "mask_zero", False)), _read_by(layer)
         if isinstance(layer, keras.layers.CategoryEncoding):
-            return 0, int(layer.num_tokens), False
+            return 0, int(layer.num_tokens), False, _read_by(layer)
         if isinstance(layer, (keras.layers.IntegerLookup, keras.layers.StringLookup)):
-            return 0, max(2, int(layer.vocabulary_size())), False
-    return 0, 10, False
+            return 0, max(2, int(layer.vocabulary_size())), False, _read_by(layer)
+    if spec.name.lower() in SEGMENT_NAMES:
+        return 0, DEFAULT_SEGMENTS, False, "named like segment ids"
+    return 0, DEFAULT_INT_HIGH, False, "no layer says"
 
 
-def float_range(model: Any, index: int) -> tuple[str, float, float]:
+def float_range(model: Any, index: int, inputs: list[TensorSpec] | None = None,
+                readers: dict[str, list[Any]] | None = None) -> tuple[str, float, float]:
     """("normal", mean, std) or ("uniform", low, high) for generated floats of input `index`."""
+    return _float_rule(model, index, inputs, readers)[:3]
+
+
+def _float_rule(model: Any, index: int, inputs: list[TensorSpec] | None,
+                readers: dict[str, list[Any]] | None) -> tuple[str, float, float, str]:
     import keras
 
-    for layer in _consumers(model, index):
+    inputs = inputs if inputs is not None else _specs_of(model)
+    readers = readers if readers is not None else input_readers(model, inputs)
+    for layer in readers.get(inputs[index].name, []):
         if isinstance(layer, keras.layers.Rescaling):
             scale = float(np.max(np.abs(np.asarray(layer.scale, dtype=np.float64))))
             if 0 < scale < 0.1:  # e.g. Rescaling(1/255): the model expects raw pixel values
-                return "uniform", 0.0, 1.0 / scale
-    return "normal", 0.0, 1.0
+                return "uniform", 0.0, 1.0 / scale, _read_by(layer)
+        if isinstance(layer, keras.layers.Normalization) and getattr(layer, "built", False):
+            mean, variance = _normalization_stats(layer)
+            if mean is not None:  # values as the statistics it was adapted to say they come
+                return "normal", mean, float(np.sqrt(max(variance, 0.0))) or 1.0, _read_by(layer)
+    return "normal", 0.0, 1.0, "no layer says"
+
+
+def _normalization_stats(layer: Any) -> tuple[float | None, float]:
+    """One mean and variance for a Normalization layer's input (the averages over its features)."""
+    try:
+        mean = np.asarray(layer.mean, dtype=np.float64)
+        variance = np.asarray(layer.variance, dtype=np.float64)
+    except (AttributeError, TypeError, ValueError):
+        return None, 1.0
+    if not np.all(np.isfinite(mean)) or not np.all(np.isfinite(variance)):
+        return None, 1.0
+    return float(mean.mean()), float(variance.mean())
+
+
+def _read_by(layer: Any) -> str:
+    return f"read by {type(layer).__name__} {layer.name!r}"
+
+
+def _specs_of(model: Any) -> list[TensorSpec]:
+    return input_specs(model)
+
+
+def mask_values(rng: np.random.Generator, shape: list[int]) -> np.ndarray:
+    """0/1 masks that keep a leading run of each sequence (at least its first position) and pad the rest,
+    as a tokenizer pads a batch: the kept length is drawn per sample along axis 1."""
+    values = np.zeros(shape, dtype=np.int32)
+    if len(shape) < 2:
+        values[:] = 1
+        return values
+    lengths = rng.integers(1, shape[1] + 1, size=shape[0])
+    for row, length in enumerate(lengths):
+        values[row, :length] = 1
+    return values
 
 
 def generate(model: Any, inputs: list[TensorSpec], count: int, seed: int) -> tuple[dict[str, np.ndarray],
                                                                                       dict[str, Any]]:
     """`count` samples per input from the specs, reproducible from `seed`; and how they were drawn."""
     rng = np.random.default_rng(seed)
+    readers = input_readers(model, inputs)
     arrays: dict[str, np.ndarray] = {}
     how: dict[str, Any] = {}
     for index, spec in enumerate(inputs):
         shape = [count] + [DYNAMIC_SIZE if d is None else d for d in spec.shape[1:]]
-        if spec.dtype == "int32":
-            low, high, padded = int_range(model, index)
-            low = 1 if padded and high > 1 else low
-            values = rng.integers(low, high, size=shape, dtype=np.int64).astype(np.int32)
-            if padded and len(shape) >= 2:  # zero padding at the end of each sequence exercises the mask
-                lengths = rng.integers(1, shape[1] + 1, size=count)
-                for row, length in enumerate(lengths):
-                    values[row, length:] = 0
-            how[spec.name] = {"distribution": "integers", "low": low, "high": high,
-                              "zero_padded": padded}
+        if is_mask(spec):
+            arrays[spec.name] = mask_values(rng, shape)
+            how[spec.name] = {"distribution": "mask", "values": [0, 1], "padding": "end",
+                              "min_kept": 1, "rule": "boolean input" if spec.keras_dtype == "bool"
+                              else "named like a mask"}
+        elif spec.dtype == "int32":
+            arrays[spec.name], how[spec.name] = _draw_ints(rng, shape, model, index, inputs, readers)
         else:
-            kind, a, b = float_range(model, index)
-            values = (rng.normal(a, b, size=shape) if kind == "normal"
-                      else rng.uniform(a, b, size=shape)).astype(np.float32)
+            kind, a, b, why = _float_rule(model, index, inputs, readers)
+            arrays[spec.name] = (rng.normal(a, b, size=shape) if kind == "normal"
+                                 else rng.uniform(a, b, size=shape)).astype(np.float32)
             how[spec.name] = {"distribution": kind, **({"mean": a, "std": b} if kind == "normal"
-                                                       else {"low": a, "high": b})}
-        arrays[spec.name] = values
+                                                       else {"low": a, "high": b}), "rule": why}
     return arrays, how
+
+
+def _draw_ints(rng: np.random.Generator, shape: list[int], model: Any, index: int, inputs: list[TensorSpec],
+               readers: dict[str, list[Any]]) -> tuple[np.ndarray, dict[str, Any]]:
+    """Integers within what reads them; zero padding at the end of each sequence under a mask_zero
+    Embedding, to exercise the mask."""
+    low, high, padded, why = int_range(model, index, inputs, readers)
+    low = 1 if padded and high > 1 else low
+    values = rng.integers(low, high, size=shape, dtype=np.int64).astype(np.int32)
+    if padded and len(shape) >= 2:
+        lengths = rng.integers(1, shape[1] + 1, size=shape[0])
+        for row, length in enumerate(lengths):
+            values[row, length:] = 0
+    return values, {"distribution": "integers", "low": low, "high": high, "zero_padded": padded,
+                    "rule": why}
 
 
 def _matches(shape: tuple[int, ...], spec: TensorSpec) -> bool:

@@ -1,0 +1,96 @@
+"""keras-hub models through the exporter: inputs drawn as the model means them (0/1 masks with the
+padding at the end, segment ids within their table, also inside a nested backbone), a Keras failure on
+the samples in one line, and a refused proof located down to a sublayer of a Transformer block."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import numpy as np
+import pytest
+
+from export.errors import ExportError
+from export.reference import keras_outputs
+from export.samples import generate
+from export.specs import input_specs, output_specs
+from tests.helpers import require
+
+SEQUENCE = 16
+
+
+def _keras_hub() -> Any:
+    require(importlib.util.find_spec("keras_hub") is not None, "keras-hub (the test extra)")
+    import keras_hub
+
+    return keras_hub
+
+
+def _bert_backbone() -> Any:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return _keras_hub().models.BertBackbone(vocabulary_size=1000, num_layers=2, num_heads=2, hidden_dim=64,
+                                            intermediate_dim=128, max_sequence_length=64)
+
+
+def _bert_classifier() -> Any:
+    return _keras_hub().models.BertTextClassifier(backbone=_bert_backbone(), num_classes=3, preprocessor=None)
+
+
+def _assert_masks_keep_a_leading_run(mask: np.ndarray) -> None:
+    assert set(np.unique(mask)) == {0, 1}
+    assert (mask[:, 0] == 1).all()  # no sequence of only padding
+    kept = mask.sum(axis=1)
+    assert (mask == (np.arange(mask.shape[1]) < kept[:, None])).all()  # the padding at the end
+
+
+@pytest.mark.parametrize("which", ["backbone", "functional", "classifier"])
+def test_bert_inputs_are_drawn_as_the_model_means_them(which: str) -> None:
+    import keras
+
+    backbone = _bert_backbone()
+    model = {"backbone": backbone, "functional": keras.Model(backbone.inputs, backbone.outputs),
+             "classifier": _bert_classifier()}[which]
+    arrays, how = generate(model, input_specs(model), 64, seed=0)
+    _assert_masks_keep_a_leading_run(arrays["padding_mask"])
+    assert how["padding_mask"]["distribution"] == "mask" and how["padding_mask"]["min_kept"] == 1
+    assert arrays["segment_ids"].min() >= 0 and arrays["segment_ids"].max() == 1  # a 2-row table
+    assert how["segment_ids"]["rule"] == "read by Embedding 'segment_embedding'"
+    assert arrays["token_ids"].max() > 10 and arrays["token_ids"].max() < 1000
+    assert how["token_ids"]["high"] == 1000
+
+
+def test_masks_ids_and_nested_embeddings_without_keras_hub() -> None:
+    """A boolean mask, an Embedding inside a nested Sequential, and an id named like segment ids that no
+    layer reads."""
+    import keras
+
+    tokens = keras.Input((SEQUENCE,), dtype="int32", name="tokens")
+    segments = keras.Input((SEQUENCE,), dtype="int32", name="token_type_ids")
+    keep = keras.Input((SEQUENCE,), dtype="bool", name="keep")
+    inner = keras.Sequential([keras.Input((SEQUENCE,), dtype="int32"), keras.layers.Embedding(7, 4)])
+    x = inner(tokens) * keras.ops.expand_dims(keras.ops.cast(keep, "float32"), -1)
+    x = x + keras.ops.expand_dims(keras.ops.cast(segments, "float32"), -1)
+    model = keras.Model([tokens, segments, keep], keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    arrays, how = generate(model, input_specs(model), 32, seed=1)
+    _assert_masks_keep_a_leading_run(arrays["keep"])
+    assert how["keep"]["rule"] == "boolean input"
+    assert arrays["tokens"].max() == 6 and how["tokens"]["high"] == 7  # the nested Embedding's table
+    assert arrays["token_type_ids"].max() == 1 and how["token_type_ids"]["rule"] == "named like segment ids"
+
+
+def test_keras_failing_on_the_samples_is_one_line_naming_the_input() -> None:
+    model = _bert_classifier()
+    inputs = input_specs(model)
+    rng = np.random.default_rng(0)
+    arrays = {"token_ids": rng.integers(0, 1000, (8, SEQUENCE)).astype(np.int32),
+              "segment_ids": np.full((8, SEQUENCE), 5, np.int32),  # a 2-row table
+              "padding_mask": np.ones((8, SEQUENCE), np.int32)}
+    with pytest.raises(ExportError) as failure:
+        keras_outputs(model, inputs, output_specs(model), arrays)
+    message = str(failure.value)
+    assert "\n" not in message and "Traceback" not in message
+    assert message.startswith("Keras cannot compute the proof's samples (input 'segment_ids', read by "
+                              "Embedding 'segment_embedding'): indices[0,0] = 5 is not in [0, 2)"), message
+    assert "--samples FILE.npz" in message
