@@ -1,6 +1,8 @@
 """The model page in headless Chromium, for a small generic export: card, parity table, the runtime
-advice, and the "Check in this browser" button that re-runs the bundled proof on TF.js wasm, webgl
-and cpu, and on LiteRT.js where the export holds a proven .tflite (the race between the two)."""
+advice, and the "Check in this browser" button that re-runs the bundled proof on TF.js wasm, webgl,
+webgpu (on the browser's WebGPU adapter, named on the page) and cpu, and on LiteRT.js wasm and webgpu
+where the export holds a proven .tflite (the race between the two); the rule line, the tables at
+desktop width, and the check's progress."""
 
 from __future__ import annotations
 
@@ -14,15 +16,17 @@ from typing import Any
 import numpy as np
 import pytest
 
+from export.rules import MNIST_THRESHOLDS, THRESHOLDS
 from harness.page_driver import call_in_page
-from tests.browser_fixtures import OpenedPage
+from tests.browser_fixtures import OpenedPage, require_webgpu
 from tests.helpers import PAGE_CHECKS
-from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS, tiny_model
+from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS, tiny_model, write_proof
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 375, "height": 740}
-BACKENDS = ["wasm", "webgl", "cpu"]
+DESKTOP = {"width": 1280, "height": 900}
+BACKENDS = ["wasm", "webgl", "webgpu", "cpu"]
 
 
 def read_bundle(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -73,6 +77,24 @@ def run_check(page: Any, rows: int = len(BACKENDS)) -> list[dict[str, Any]]:
     return page.evaluate("window.modelPage.results()")
 
 
+def record_statuses(page: Any) -> None:
+    """Keep every text the status line shows from now on (window.statuses), however briefly."""
+    page.evaluate("""() => {
+        const status = document.getElementById('status');
+        window.statuses = [];
+        new MutationObserver(() => window.statuses.push(status.textContent))
+          .observe(status, {childList: true, characterData: true, subtree: true});
+      }""")
+
+
+def assert_names_the_adapter(page: Any, adapter: dict[str, Any]) -> None:
+    """The check's adapter line names the WebGPU adapter, and says when it is a software one."""
+    note = page.locator("#adapter-note").inner_text()
+    assert note.startswith("WebGPU adapter: ") and adapter["architecture"] in note, note
+    assert ("software adapter" in note) == adapter["software"], note
+    assert page.evaluate("window.modelPage.adapter()") == adapter
+
+
 def add_litert(folder: Path) -> Path:
     """The tiny model's .tflite (the exporter's converter, batch 1) beside its graph model, recorded in
     metadata.json as the exporter records a proven one, with a runtimes advice block."""
@@ -115,6 +137,7 @@ def test_model_page_checks_every_backend_against_the_bundle(generic_server, gene
                                                             open_page, artifacts_dir: Path) -> None:
     opened = open_model_page(open_page, generic_server.url)
     page = opened.page
+    adapter = require_webgpu(page)
     assert page.locator("#inputs tbody").inner_text().split() == [INPUT, "float32", "[?,", "6]"]
     outputs = page.locator("#outputs tbody").inner_text()
     assert all(name in outputs for name in OUTPUTS)
@@ -143,7 +166,12 @@ def test_model_page_checks_every_backend_against_the_bundle(generic_server, gene
         cells = row.locator("td").all_inner_texts()
         assert cells[0] == "agrees" and cells[2] == "100%"
         assert result["batch1_ms"] > 0 and result["batch1_calls"] >= 3, "timed at batch 1 after the proof"
-    assert "3 of 3 backends" in page.locator("#check-note").inner_text()
+        assert result["repeated"] >= 1 and all(o["repeat_diff"] <= 1e-6 for o in result["outputs"].values())
+    webgpu = page.locator('#check-table tr[data-backend="webgpu"] th').inner_text()
+    assert webgpu.startswith("TF.js webgpu (") and adapter["architecture"] in webgpu, webgpu
+    assert_names_the_adapter(page, adapter)
+    assert f"4 of 4 backends that ran agree with Keras on all {manifest['samples']} samples" \
+        in page.locator("#check-note").inner_text()
     race = page.evaluate("window.modelPage.race()")
     assert race["runtime"] == "tfjs" and race["backend"] in BACKENDS
     assert race["ms"] == min(r["result"]["batch1_ms"] for r in results)
@@ -155,7 +183,7 @@ def test_model_page_checks_every_backend_against_the_bundle(generic_server, gene
         got = np.asarray(values, np.float32).reshape(expected.shape)
         assert np.abs(got - expected).max() <= thresholds["max_relative_diff"] * np.abs(expected).max()
     page.screenshot(path=str(artifacts_dir / "model-page.png"), full_page=True)
-    assert opened.errors == []
+    assert opened.noise == [], "no console warning or error over a check on every backend"
 
 
 def test_model_page_shows_a_bundle_that_disagrees(generic_export: Path, tmp_path: Path, open_page) -> None:
@@ -171,7 +199,7 @@ def test_model_page_shows_a_bundle_that_disagrees(generic_export: Path, tmp_path
     with _serve(folder) as server:
         page = open_model_page(open_page, server.url).page
         results = run_check(page)
-        for outcome in results:
+        for outcome in (r for r in results if r["available"]):  # webgpu: where there is an adapter
             assert outcome["result"]["passed"] is False
             assert outcome["result"]["outputs"]["scores"]["agreement"] < 1.0
             assert outcome["result"]["outputs"]["value"]["relative_diff"] <= 1e-4
@@ -230,6 +258,7 @@ def test_model_page_races_tfjs_and_litert(litert_export: Path, open_page) -> Non
     with _serve(litert_export) as server:
         opened = open_model_page(open_page, server.url)
         page = opened.page
+        adapter = require_webgpu(page)
         proof_rows = page.locator("#proof-table tbody tr").all_inner_texts()
         assert any(r.split("\t")[:2] == ["LiteRT.js browser wasm", "passed"] for r in proof_rows), proof_rows
         advice = page.locator("#advice-table tbody tr")
@@ -238,22 +267,24 @@ def test_model_page_races_tfjs_and_litert(litert_export: Path, open_page) -> Non
         assert "wasm 0.04" in advice.nth(1).inner_text() and "2.77 MB" in advice.nth(1).inner_text()
         assert "242,000 calls per page visit" in page.locator("#advice-text").inner_text()
 
-        results = run_check(page, rows=len(BACKENDS) + 2)  # LiteRT.js wasm, and webgpu (no adapter here)
+        results = run_check(page, rows=len(BACKENDS) + 2)  # LiteRT.js wasm and webgpu
         assert [(r["runtime"], r["backend"]) for r in results] == (
             [("tfjs", b) for b in BACKENDS] + [("litert", "wasm"), ("litert", "webgpu")])
-        litert = results[len(BACKENDS)]
-        assert litert["available"] is True and "error" not in litert, litert
-        result = litert["result"]
-        assert result["passed"] is True, result["failures"]
-        assert result["samples"] == manifest["samples"] and result["batch"] == 1
-        for name, figures in result["outputs"].items():
-            assert figures["relative_diff"] <= manifest["thresholds"]["max_relative_diff"], name
-        assert result["batch1_ms"] > 0 and result["batch1_calls"] >= 3
-        row = page.locator('#check-table tr[data-runtime="litert"][data-backend="wasm"]')
-        assert row.get_attribute("data-state") == "true"
-        assert row.locator("th").inner_text().startswith("LiteRT.js wasm")
-        webgpu = results[-1]
-        assert webgpu["available"] is False or "result" in webgpu or webgpu.get("error")
+        assert page.locator('#check-table tr[data-state="error"]').count() == 0
+        for litert in results[len(BACKENDS):]:
+            assert litert["available"] is True and "error" not in litert, litert
+            result = litert["result"]
+            assert result["passed"] is True, result["failures"]
+            assert result["samples"] == manifest["samples"] and result["batch"] == 1
+            for name, figures in result["outputs"].items():
+                assert figures["relative_diff"] <= manifest["thresholds"]["max_relative_diff"], name
+            assert result["batch1_ms"] > 0 and result["batch1_calls"] >= 3
+            row = page.locator(f'#check-table tr[data-runtime="litert"][data-backend="{litert["backend"]}"]')
+            assert row.get_attribute("data-state") == "true"
+            assert row.locator("th").inner_text().startswith(f"LiteRT.js {litert['backend']} (")
+        assert adapter["architecture"] in page.locator(
+            '#check-table tr[data-runtime="litert"][data-backend="webgpu"] th').inner_text()
+        assert_names_the_adapter(page, adapter)
         race = page.evaluate("window.modelPage.race()")
         timed = [r for r in results if r.get("result", {}).get("passed")]
         best = min(timed, key=lambda r: r["result"]["batch1_ms"])
@@ -261,7 +292,7 @@ def test_model_page_races_tfjs_and_litert(litert_export: Path, open_page) -> Non
         other = min(r["result"]["batch1_ms"] for r in timed if r["runtime"] != best["runtime"])
         assert race["speedup"] == pytest.approx(other / race["ms"])
         assert page.locator("#race-note").inner_text().startswith("Fastest here: ")
-        assert opened.errors == []
+        assert opened.noise == [], "no console warning or error over a check on both runtimes"
 
 
 def test_model_page_refuses_a_tflite_that_is_not_the_proven_one(litert_export: Path, tmp_path: Path,
@@ -279,3 +310,86 @@ def test_model_page_refuses_a_tflite_that_is_not_the_proven_one(litert_export: P
         assert "not the file the export proved" in litert[0]["error"]
         row = page.locator('#check-table tr[data-runtime="litert"]')
         assert row.get_attribute("data-state") == "error"
+
+
+def one_sample_copy(generic_export: Path, folder: Path) -> Path:
+    """The generic export with a proof bundle of its first sample only."""
+    shutil.copytree(generic_export, folder)
+    manifest, arrays = read_bundle(folder)
+    role = {a["name"]: a["role"] for a in manifest["arrays"]}
+    write_proof(folder, {n: a[:1] for n, a in arrays.items() if role[n] == "input"},
+                {n: a[:1] for n, a in arrays.items() if role[n] == "expected"}, manifest["thresholds"])
+    return folder
+
+
+def test_the_check_downloads_its_samples_when_it_runs_and_says_how_far_it_is(
+        litert_export: Path, generic_export: Path, open_page, tmp_path: Path) -> None:
+    manifest, _ = read_bundle(litert_export)
+    samples = manifest["samples"]
+    with _serve(litert_export) as server:
+        opened = open_model_page(open_page, server.url)
+        page = opened.page
+        require_webgpu(page)
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.wait_for_timeout(200)
+        assert not any(url.endswith("/model/proof.bin") for url in requested), "proof.bin waits for the check"
+        record_statuses(page)
+        run_check(page, rows=len(BACKENDS) + 2)
+        assert any(url.endswith("/model/proof.bin") for url in requested)
+        statuses = page.evaluate("window.statuses")
+        names = [f"TF.js {b}" for b in BACKENDS] + ["LiteRT.js wasm", "LiteRT.js webgpu"]
+        for k, name in enumerate(names, start=1):
+            started = f"Checking on {name} (backend {k} of {len(names)}): starting"
+            assert any(s.startswith(started) for s in statuses), (started, statuses)
+        assert any(f"TF.js webgpu (backend 3 of 6): {samples} of {samples} samples compared" in s
+                   for s in statuses), statuses
+        assert opened.noise == []
+    with _serve(one_sample_copy(generic_export, tmp_path / "one")) as server:
+        page = open_model_page(open_page, server.url).page
+        record_statuses(page)
+        run_check(page)
+        note = page.locator("#check-note").inner_text()
+        assert "agree with Keras on the 1 sample " in note, note
+        assert not any("1 samples" in s for s in page.evaluate("window.statuses"))
+
+
+def test_model_page_tables_fit_their_cards_at_desktop_width(litert_export: Path, open_page,
+                                                            artifacts_dir: Path) -> None:
+    with _serve(litert_export) as server:
+        page = open_model_page(open_page, server.url, viewport=DESKTOP).page
+        run_check(page, rows=len(BACKENDS) + 2)
+        page.screenshot(path=str(artifacts_dir / "model-page-1280.png"), full_page=True)
+        overflowing = page.evaluate("""() => [...document.querySelectorAll('table.figures')]
+            .filter((table) => !table.hidden)
+            .map((table) => {
+              const wrap = table.closest('.table-wrap');
+              const card = table.closest('.card').getBoundingClientRect();
+              return {id: table.id, scroll: wrap.scrollWidth, client: wrap.clientWidth,
+                      right: table.getBoundingClientRect().right, cardRight: card.right};
+            })
+            .filter((t) => t.scroll > t.client || t.right > t.cardRight)""")
+        assert overflowing == [], "every table fits its card, no column cut off or scrolled"
+        assert page.locator("#advice-table").is_visible() and page.locator("#check-table").is_visible()
+
+
+@pytest.mark.parametrize(("kind", "quantization", "rule"), [
+    ("generic", "none", "Rule: relative difference ≤ 1.0e-4, argmax agreement ≥ 100%."),
+    ("generic", "float16", "Rule: relative difference ≤ 2.0e-2, argmax agreement ≥ 99.00%."),
+    ("mnist-digits", "float16", "Rule: argmax agreement ≥ 99.95%, test accuracy within ±0.02 pp of Keras'."),
+    ("mnist-digits", "uint8", "Rule: test accuracy at most 0.1 pp below Keras'."),
+])
+def test_the_proof_line_shows_the_rule_the_export_was_proven_by(generic_export: Path, tmp_path: Path,
+                                                                open_page, kind: str, quantization: str,
+                                                                rule: str) -> None:
+    folder = tmp_path / "web_model"
+    shutil.copytree(generic_export, folder)
+    metadata = json.loads((folder / "metadata.json").read_text())
+    rules = (MNIST_THRESHOLDS if kind == "mnist-digits" else THRESHOLDS)[quantization]
+    metadata.update(kind=kind, quantization=quantization)
+    metadata["proof"]["thresholds"] = dict(rules)
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    with _serve(folder) as server:
+        summary = open_model_page(open_page, f"{server.url}model").page.locator("#proof-summary").inner_text()
+    assert summary.endswith(rule), summary
+    assert "\N{EN DASH}" not in summary, "no rule left blank"

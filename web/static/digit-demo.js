@@ -10,7 +10,7 @@ export function digitDemoApi({ ready, pad, padCanvas, reader, runtimes, switchTo
   return {
     /** Resolves when the model is loaded and warmed up; rejects with the reason it is not. */
     ready,
-    /** The backend in use: 'wasm', 'webgl' or 'cpu' on TF.js; 'wasm' on LiteRT.js. */
+    /** The backend in use: 'wasm', 'webgl', 'webgpu' or 'cpu' on TF.js; 'wasm' or 'webgpu' on LiteRT.js. */
     backend: () => runtimes.backend(),
     /** The runtime in use: 'tfjs', 'litert' or 'litert-int8' (null before start-up has chosen). */
     runtime: () => runtimes.name,
@@ -38,9 +38,12 @@ export function digitDemoApi({ ready, pad, padCanvas, reader, runtimes, switchTo
     clear: () => pad.clear(),
     /** Switch TF.js backend (switching to TF.js); rejects when it is not available. */
     setBackend: (name) => switchTo('tfjs', name),
-    /** Switch runtime: 'litert', 'litert-int8', or 'tfjs' with a backend; rejects when it is not available. */
+    /**
+     * Switch runtime: 'tfjs' with a backend, 'litert' on 'wasm' or 'webgpu', 'litert-int8' on 'wasm';
+     * rejects when it is not available (webgpu: where the browser has no adapter).
+     */
     setRuntime: (name, backend = 'wasm') => switchTo(name, backend),
-    /** The runtime and backend in use, described: "TF.js wasm (SIMD, threads: 2)", "LiteRT.js wasm (XNNPack)". */
+    /** The runtime and backend in use, described: "TF.js wasm (SIMD, threads: 2)", "LiteRT.js webgpu (google swiftshader, software adapter)". */
     describeBackend: () => runtimes.describe(),
     /** Start-up milestones in ms since navigation: backendMs, modelMs, warmupMs, readyMs, and the runtime. */
     timings,

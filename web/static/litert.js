@@ -12,7 +12,8 @@ import { ModelError } from './model.js';
 const LITERT_MODULE = '@litertjs/core';
 const LITERT_WASM_DIR = import.meta.resolve('@litertjs/wasm/');
 export const TFLITE_URL = '/model/model.tflite';
-export const LITERT_BACKENDS = ['wasm'];
+// The accelerators LiteRT.js runs on here: wasm (XNNPack) always, webgpu where the browser has an adapter.
+export const LITERT_BACKENDS = ['wasm', 'webgpu'];
 // Per precision: metadata.json's block for the file, and the file's default name.
 export const PRECISIONS = {
   float32: { block: 'litert', file: 'model.tflite' },
@@ -100,7 +101,7 @@ export async function fetchTflite(metadata, precision = 'float32') {
   return bytes;
 }
 
-/** Compile .tflite bytes on `accelerator` ('wasm'): the LiteRT.js CompiledModel. */
+/** Compile .tflite bytes on `accelerator` ('wasm' or 'webgpu'): the LiteRT.js CompiledModel. */
 export async function compileTflite(bytes, accelerator = 'wasm') {
   const litert = await loadLiteRtRuntime();
   try {
@@ -115,19 +116,20 @@ export async function compileTflite(bytes, accelerator = 'wasm') {
  * warmUp(). A .tflite has a fixed batch of 1, so n images are n calls.
  */
 export class LiteRtDigitModel {
-  constructor(litert, compiled, contract = DEFAULT_CONTRACT, precision = 'float32') {
+  constructor(litert, compiled, contract = DEFAULT_CONTRACT, precision = 'float32', accelerator = 'wasm') {
     this.litert = litert;
     this.compiled = compiled;
     this.contract = contract;
     this.precision = precision;
+    this.accelerator = accelerator;
   }
 
-  /** Fetch, check and compile the export's .tflite of `precision` for `contract` (contract.js). */
+  /** Fetch, check and compile the export's .tflite of `precision` for `contract` (contract.js) on `accelerator`. */
   static async load(metadata, contract = DEFAULT_CONTRACT, accelerator = 'wasm', precision = 'float32') {
     // The model's download and the runtime's start overlap.
     const [bytes, litert] = await Promise.all([fetchTflite(metadata, precision), loadLiteRtRuntime()]);
     const compiled = await compileTflite(bytes, accelerator);
-    return new LiteRtDigitModel(litert, compiled, contract, precision);
+    return new LiteRtDigitModel(litert, compiled, contract, precision, accelerator);
   }
 
   /** n images of contract.pixels values in [0, 1] → Float32Array of n * contract.classes probabilities. */
@@ -147,7 +149,8 @@ export class LiteRtDigitModel {
         input.delete();
       }
       try {
-        const values = outputs[0].toTypedArray();
+        // An output on WebGPU lives in GPU memory, which only `data()` reads back (`toTypedArray()` throws).
+        const values = await outputs[0].data();
         if (values.length !== classes) throw new ModelError(`model returned ${values.length} values`);
         probs.set(values, i * classes);
       } finally {

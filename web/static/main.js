@@ -1,5 +1,6 @@
-// The draw-a-digit page, wired: the pad and its keys, the runtime selector, start-up (runtime,
-// backend, model, warm-up) and `window.digitDemo`. Reading the pad is reading.js's job, starting and
+// The draw-a-digit page, wired: the pad and its keys, the runtime selector (WebGPU entries only
+// where the browser has an adapter), start-up (runtime, backend, model, warm-up) and
+// `window.digitDemo`. Reading the pad is reading.js's job, starting and
 // switching runtimes runtimes.js's, showing results ui.js's.
 
 import { serverStatus } from './api.js';
@@ -11,12 +12,15 @@ import { RUNTIMES, Runtimes } from './runtimes.js';
 import {
   hideError, ResultView, setStatus, showError, showMissingModel, showModelCard,
 } from './ui.js';
+import { adapterText, webgpuAdapter } from './webgpu.js';
 
 const query = new URLSearchParams(window.location.search);
 const preferred = BACKENDS.includes(query.get('backend')) ? query.get('backend') : 'wasm';
 const firstRuntime = RUNTIMES.includes(query.get('runtime')) ? query.get('runtime') : 'tfjs';
-// The selector's entries for the LiteRT.js runtimes; the others are TF.js backends.
-const SELECTOR_RUNTIMES = { 'litert-wasm': 'litert', 'litert-int8': 'litert-int8' };
+// The selector's entries for the LiteRT.js runtimes, [runtime, accelerator]; the others are TF.js backends.
+const SELECTOR_RUNTIMES = {
+  'litert-wasm': ['litert', 'wasm'], 'litert-webgpu': ['litert', 'webgpu'], 'litert-int8': ['litert-int8', 'wasm'],
+};
 
 const padCanvas = document.getElementById('pad');
 const backendSelect = document.getElementById('backend-select');
@@ -58,23 +62,43 @@ document.addEventListener('keydown', (event) => {
 
 /** Show the runtime in use in the selector and the result panel; resolves its description. */
 async function showRuntime() {
-  const selected = Object.keys(SELECTOR_RUNTIMES).find((option) => SELECTOR_RUNTIMES[option] === runtimes.name);
+  const selected = Object.keys(SELECTOR_RUNTIMES).find(
+    (option) => SELECTOR_RUNTIMES[option].join() === [runtimes.name, runtimes.backend()].join());
   backendSelect.value = selected ?? runtimes.backend();
   const described = await runtimes.describe();
   view.showBackend(described);
   return described;
 }
 
+/**
+ * The WebGPU entries, TF.js webgpu and LiteRT.js webgpu, where this browser has an adapter (none
+ * otherwise); their titles name it, and say so when it is a software one.
+ */
+function offerWebGpu(adapter) {
+  if (!adapter || backendSelect.querySelector('option[value="webgpu"]')) return;
+  const title = `On this browser's WebGPU adapter: ${adapterText(adapter)}`
+    + `${adapter.software ? ' (exact, but its speed is a CPU\'s, not a GPU\'s)' : ''}`;
+  const tfjs = new Option('TF.js webgpu', 'webgpu');
+  tfjs.title = title;
+  backendSelect.querySelector('option[value="webgl"]').after(tfjs);
+  const litert = new Option('LiteRT.js webgpu', 'litert-webgpu');
+  litert.title = title;
+  backendSelect.querySelector('option[value="litert-wasm"]').after(litert);
+}
+
 /** The LiteRT.js entries: offered where the export proved the model, greyed out with the reason otherwise. */
 function offerLiteRt() {
+  const why = runtimes.unavailable('litert');
+  for (const option of backendSelect.querySelectorAll('option[value="litert-wasm"], option[value="litert-webgpu"]')) {
+    if (why) option.title = why;
+    option.disabled = Boolean(why);
+  }
   const float = backendSelect.querySelector('option[value="litert-wasm"]');
-  float.title = runtimes.unavailable('litert') ?? '';
-  float.disabled = Boolean(float.title);
   const int8 = backendSelect.querySelector('option[value="litert-int8"]');
   if (!runtimes.unavailable('litert-int8') && !int8) {
     const added = new Option('LiteRT.js int8 wasm', 'litert-int8');
     added.title = 'The full-integer model: a quarter of the download; its accuracy cost is on the model page';
-    float.after(added);
+    float.parentElement.append(added);
   } else if (runtimes.unavailable('litert-int8') && int8) {
     int8.remove();
   }
@@ -89,10 +113,10 @@ async function switchTo(name, backend = 'wasm') {
 
 backendSelect.addEventListener('change', () => {
   const choice = backendSelect.value;
-  const name = SELECTOR_RUNTIMES[choice] ?? 'tfjs';
+  const [name, backend] = SELECTOR_RUNTIMES[choice] ?? ['tfjs', choice];
   backendSelect.disabled = true;
-  setStatus(`Switching to ${name === 'tfjs' ? `TF.js ${choice}` : backendSelect.selectedOptions[0].text}…`);
-  switchTo(name, name === 'tfjs' ? choice : 'wasm')
+  setStatus(`Switching to ${backendSelect.selectedOptions[0].text}…`);
+  switchTo(name, backend)
     .then(async () => { hideError(); setStatus(`Ready on ${await runtimes.describe()}`, 'ok'); })
     .catch((err) => showError(err.message))
     .finally(() => { backendSelect.disabled = false; });
@@ -107,6 +131,7 @@ function metadataOf(status) {
 
 async function start() {
   runtime().enableProdMode();
+  const adapterPromise = webgpuAdapter(); // asked while the rest starts; no backend starts on it unasked
   const statusPromise = serverStatus();
   setStatus(`Loading ${firstRuntime === 'tfjs' ? 'TF.js' : 'LiteRT.js'}…`);
   // TF.js' backend starts while the server's status comes in.
@@ -117,6 +142,7 @@ async function start() {
   let fellBack = await runtimes.start(firstRuntime, preferred, metadataPromise);
   if (backend && backend !== preferred) fellBack = ` (${preferred} was not available)`;
   view.useContract(runtimes.contract);
+  offerWebGpu(await adapterPromise);
   offerLiteRt();
   timings.runtime = runtimes.name;
   timings.modelMs = performance.now() - timings.start;

@@ -1,15 +1,17 @@
 // The model page (any export): the model card and the export's parity table from metadata.json,
 // the exporter's runtime advice (TF.js or LiteRT.js), and "Check in this browser", which re-runs the
-// bundled proof on every backend this browser has, on LiteRT.js too where the export proved a
-// .tflite (and its int8 twin, judged by the int8 rules), and races them at batch 1. Only DOM work and wiring here; the check itself is
-// proof-check.js, backends are model.js and litert.js.
+// bundled proof on every backend this browser has (WebGPU where it has an adapter, which the page
+// names), on LiteRT.js too where the export proved a .tflite (and its int8 twin, judged by the int8
+// rules), and races them at batch 1. Only DOM work and wiring here; the check itself is
+// proof-check.js, backends are model.js, litert.js and webgpu.js.
 
-import { provenLiteRt } from './litert.js';
-import { fetchJson, METADATA_URL, ModelError } from './model.js';
+import { LITERT_BACKENDS, provenLiteRt } from './litert.js';
+import { BACKENDS, fetchJson, METADATA_URL, ModelError } from './model.js';
 import { checkAll, checkLiteRt, loadBundle } from './proof-check.js';
 import {
   bytes, fillFacts, hideError, provenOn, setStatus, showError, showMissingModel,
 } from './ui.js';
+import { adapterText, webgpuAdapter } from './webgpu.js';
 
 const $ = (id) => document.getElementById(id);
 const checkButton = $('check');
@@ -32,6 +34,11 @@ function percent(value) {
 
 function ms(value) {
   return isNumber(value) ? value.toFixed(value < 10 ? 2 : 1) : '–';
+}
+
+/** "1 sample", "8 samples", "1,024 samples". */
+function count(n, noun) {
+  return `${n.toLocaleString('en')} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** Cell classes for the numeric columns from `first` on (kept on one line). */
@@ -109,6 +116,23 @@ function roundingRule(rounding) {
   return ` (or within float32 rounding${factor ? `: ${factor}× Keras' own float32 error` : ''})`;
 }
 
+/**
+ * The rules an export was proven by, from metadata.json proof.thresholds: each quantization has its
+ * own (export/rules.py), and a digit model's float16 and uint8 rules are on its test accuracy.
+ */
+export function ruleText(proof) {
+  const t = isObject(proof.thresholds) ? proof.thresholds : {};
+  const rules = [];
+  if (isNumber(t.max_relative_diff)) {
+    rules.push(`relative difference ≤ ${exp(t.max_relative_diff)}`
+      + `${isObject(t.float32_max_abs_diff) ? roundingRule(proof.float32_rounding) : ''}`);
+  }
+  if (isNumber(t.min_agreement)) rules.push(`argmax agreement ≥ ${percent(t.min_agreement)}`);
+  if (isNumber(t.max_accuracy_change_pp)) rules.push(`test accuracy within ±${t.max_accuracy_change_pp} pp of Keras'`);
+  if (isNumber(t.max_accuracy_drop_pp)) rules.push(`test accuracy at most ${t.max_accuracy_drop_pp} pp below Keras'`);
+  return rules.length ? `Rule: ${rules.join(', ')}.` : 'metadata.json records no rule.';
+}
+
 function showProof(meta) {
   const summary = $('proof-summary');
   const body = $('proof-table').tBodies[0];
@@ -119,12 +143,9 @@ function showProof(meta) {
     $('proof-table').hidden = true;
     return;
   }
-  const t = proof.thresholds || {};
   const where = provenOn(proof);
-  summary.textContent = `${proof.passed ? 'Passed' : 'FAILED'}: ${(proof.samples ?? 0).toLocaleString('en')} `
-    + `${proof.source || ''} samples${where ? ` on ${where}` : ''}. Rule: relative difference ≤ ${exp(t.max_relative_diff)}`
-    + `${isObject(t.float32_max_abs_diff) ? roundingRule(proof.float32_rounding) : ''}`
-    + `${isNumber(t.min_agreement) ? `, argmax agreement ≥ ${percent(t.min_agreement)}` : ''}.`;
+  const seen = count(proof.samples ?? 0, `${proof.source ? `${proof.source} ` : ''}sample`);
+  summary.textContent = `${proof.passed ? 'Passed' : 'FAILED'}: ${seen}${where ? ` on ${where}` : ''}. ${ruleText(proof)}`;
   const litert = isObject(meta.litert) ? meta.litert : null;
   const runs = [['node', 'TF.js node', proof.node], ['browser', 'TF.js browser', proof.browser]];
   if (litert) runs.push(['litert', 'LiteRT.js browser', isObject(litert.proof) ? litert.proof.browser : null]);
@@ -166,10 +187,14 @@ function showAdvice(meta) {
     if (!isObject(r)) continue;
     const calls = isObject(r.ms_per_call) ? Object.entries(r.ms_per_call).filter(([, v]) => isNumber(v)) : [];
     const tr = row([`${RUNTIME_NAMES[key]}${r.precision ? ` (${r.precision})` : ''}`,
-      calls.map(([backend, v]) => `${backend} ${ms(v)}`).join(', ') || '–',
+      calls.length ? '' : '–',
       isNumber(r.runtime_gzip_bytes) ? bytes(r.runtime_gzip_bytes) : '–',
       isNumber(r.model_gzip_bytes ?? r.model_bytes) ? bytes(r.model_gzip_bytes ?? r.model_bytes) : '–'],
-    { 1: 'num', 2: 'num', 3: 'num' });
+    { 1: 'items', 2: 'num', 3: 'num' });
+    calls.forEach(([backend, v], i) => {
+      if (i) tr.cells[1].append(', ');
+      tr.cells[1].append(Object.assign(document.createElement('span'), { textContent: `${backend} ${ms(v)}` }));
+    });
     tr.dataset.runtime = key;
     if (r.accuracy_text) tr.title = `Against Keras: ${r.accuracy_text}`;
     body.append(tr);
@@ -211,7 +236,7 @@ function showCheckResult(outcome) {
 }
 
 let metadata = null;
-const state = { results: null, race: null };
+const state = { results: null, race: null, adapter: null };
 
 /**
  * The race on this machine among the outcomes that agree with Keras: the fastest at batch 1, and
@@ -238,31 +263,75 @@ export function race(agreed) {
   };
 }
 
+/**
+ * The WebGPU adapter this browser offers, named above the check's table: a software one proves the
+ * computation as well as a GPU, but its timings say nothing of a GPU.
+ */
+function showAdapter(adapter) {
+  const note = $('adapter-note');
+  if (!adapter) {
+    note.textContent = 'No WebGPU adapter in this browser: the webgpu rows cannot run here.';
+  } else if (adapter.software) {
+    note.textContent = `WebGPU adapter: ${adapterText(adapter)}. The webgpu rows check the computation, `
+      + 'but their timings are a CPU running a software GPU, and say nothing of a GPU\'s speed.';
+  } else {
+    note.textContent = `WebGPU adapter: ${adapterText(adapter)}.`;
+  }
+  note.dataset.software = String(Boolean(adapter?.software));
+  note.hidden = false;
+}
+
+/**
+ * A status line per progress report of the check (proof-check.js `common`): which backend runs,
+ * its place among the `backends` the check runs, and how far its comparison has got.
+ */
+function progressShower(backends, total) {
+  let started = 0;
+  return (p) => {
+    const name = `${RUNTIME_NAMES[p.runtime]} ${p.backend}`;
+    if (p.phase === 'starting') {
+      started += 1;
+      setStatus(`Checking on ${name} (backend ${started} of ${backends}): starting, first call…`);
+    } else {
+      const rate = p.msPerSample < 1 ? `${(p.msPerSample * 1000).toFixed(0)} µs` : `${ms(p.msPerSample)} ms`;
+      setStatus(`Checking on ${name} (backend ${started} of ${backends}): ${p.done.toLocaleString('en')} of `
+        + `${count(total, 'sample')} compared, ${(p.elapsedMs / 1000).toFixed(1)} s, ${rate} a sample…`);
+    }
+  };
+}
+
+/** How many backends the check will run: every TF.js one, and LiteRT.js' where the export proved it. */
+function plannedBackends() {
+  return BACKENDS.length + (provenLiteRt(metadata) ? LITERT_BACKENDS.length : 0)
+    + (provenLiteRt(metadata, 'int8') ? 1 : 0);
+}
+
 /** Run the check on every backend; resolves [{backend, available, described, result | error}]. */
 async function check() {
   checkButton.disabled = true;
   $('check-table').tBodies[0].replaceChildren();
   hideError();
   try {
-    setStatus('Loading the proof samples…');
-    const bundle = await loadBundle();
+    setStatus('Downloading the proof samples…');
+    const [bundle, adapter] = await Promise.all([loadBundle(), webgpuAdapter()]);
+    showAdapter(adapter);
     const classifiers = specs(metadata || {}, 'outputs').filter((s) => s.classifier).map((s) => s.name);
-    setStatus(`Checking ${bundle.samples} samples on each backend…`);
-    const results = await checkAll(bundle, { classifiers }, showCheckResult);
+    const onProgress = progressShower(plannedBackends(), bundle.samples);
+    const results = await checkAll(bundle, { classifiers, onProgress }, showCheckResult);
     if (provenLiteRt(metadata)) {
-      setStatus(`Checking ${bundle.samples} samples on LiteRT.js…`);
-      results.push(...await checkLiteRt(bundle, metadata, { classifiers }, showCheckResult));
+      results.push(...await checkLiteRt(bundle, metadata, { classifiers, onProgress }, showCheckResult));
     }
     if (provenLiteRt(metadata, 'int8')) {
-      setStatus(`Checking ${bundle.samples} samples on LiteRT.js int8 (by the int8 rules)…`);
-      results.push(...await checkLiteRt(bundle, metadata, { classifiers, accelerators: ['wasm'], precision: 'int8' },
-        showCheckResult));
+      results.push(...await checkLiteRt(bundle, metadata,
+        { classifiers, accelerators: ['wasm'], precision: 'int8', onProgress }, showCheckResult));
     }
     state.results = results;
+    state.adapter = adapter;
     const ran = results.filter((r) => r.result);
     const agreed = ran.filter((r) => r.result.passed);
-    $('check-note').textContent = `${agreed.length} of ${ran.length} backends that ran agree with Keras on all `
-      + `${bundle.samples} samples (${results.length - ran.length} not available or failed to run).`;
+    $('check-note').textContent = `${agreed.length} of ${count(ran.length, 'backend')} that ran agree with Keras on `
+      + `${bundle.samples === 1 ? 'the 1 sample' : `all ${count(bundle.samples, 'sample')}`} `
+      + `(${results.length - ran.length} not available or failed to run).`;
     state.race = race(agreed);
     $('race-note').textContent = state.race ? state.race.text : '';
     setStatus(agreed.length === ran.length && ran.length ? 'Checked: this browser computes what Keras computed'
@@ -317,4 +386,6 @@ window.modelPage = {
   results: () => state.results,
   /** The last check's race: {runtime, backend, ms, speedup, text} of the fastest agreeing backend, or null. */
   race: () => state.race,
+  /** The WebGPU adapter the last check ran on ({vendor, architecture, device, description, software}), or null. */
+  adapter: () => state.adapter,
 };

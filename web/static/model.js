@@ -1,9 +1,14 @@
-// The model side: TF.js backend choice (wasm → webgl → cpu), loading the graph model,
-// warm-up, and batched prediction on digit images shaped as the contract says (contract.js).
+// The model side: TF.js backend choice (wasm → webgl → cpu at start-up; webgpu where chosen and the
+// browser has an adapter), loading the graph model, warm-up, and batched prediction on digit images
+// shaped as the contract says (contract.js).
 
 import { DEFAULT_CONTRACT } from './contract.js';
+import { adapterText, webgpuAdapter } from './webgpu.js';
 
-export const BACKENDS = ['wasm', 'webgl', 'cpu'];
+// Every TF.js backend the pages use, in the model page's order; start-up falls back through
+// START_ORDER only: WebGPU is offered, never picked for a visitor who did not ask for it.
+export const BACKENDS = ['wasm', 'webgl', 'webgpu', 'cpu'];
+const START_ORDER = ['wasm', 'webgl', 'cpu'];
 export const WASM_PATH = '/vendor/tfjs-backend-wasm/';
 export const MODEL_URL = '/model/model.json';
 export const METADATA_URL = '/model/metadata.json';
@@ -27,8 +32,12 @@ export function runtime() {
   return tf;
 }
 
-// Backends whose script the page loads only when they are chosen.
-const LAZY_BACKENDS = { webgl: '/vendor/tfjs-backend-webgl/tf-backend-webgl.es2017.min.js' };
+// Backends whose script the page loads only when they are chosen. Loading the webgpu script
+// registers it above webgl, which would change TF.js' own default: the pages always set a backend.
+const LAZY_BACKENDS = {
+  webgl: '/vendor/tfjs-backend-webgl/tf-backend-webgl.es2017.min.js',
+  webgpu: '/vendor/tfjs-backend-webgpu/tf-backend-webgpu.es2017.min.js',
+};
 const scripts = {};
 
 /** Load the script of backend `name` once, if the page did not; resolves false when it cannot load. */
@@ -77,6 +86,8 @@ export async function trySetBackend(name) {
       wasmPathsSet = true;
     }
   }
+  // Without an adapter TF.js' webgpu backend cannot start: its script is not worth loading.
+  if (name === 'webgpu' && !(await webgpuAdapter())) return false;
   if (!(await loadBackendScript(tf, name))) return false;
   try {
     // A backend whose workers fail can hang instead of failing: give up after a while.
@@ -89,19 +100,20 @@ export async function trySetBackend(name) {
   }
 }
 
-/** Try `preferred`, then the others in BACKENDS order; returns the backend in use. */
+/** Try `preferred`, then the others in START_ORDER; returns the backend in use. */
 export async function chooseBackend(preferred = 'wasm') {
-  const order = [preferred, ...BACKENDS.filter((b) => b !== preferred)];
+  const order = [preferred, ...START_ORDER.filter((b) => b !== preferred)];
   for (const name of order) {
     if (await trySetBackend(name)) return name;
   }
   throw new ModelError('No TF.js backend could start (wasm, webgl and cpu all failed).', 'backend');
 }
 
-/** A human description of the backend in use, e.g. "wasm (SIMD, threads: 2)". */
+/** A human description of the backend in use: "wasm (SIMD, threads: 2)", "webgpu (google swiftshader, software adapter)". */
 export async function describeBackend() {
   const tf = runtime();
   const name = tf.getBackend();
+  if (name === 'webgpu') return `webgpu (${adapterText(await webgpuAdapter())})`;
   if (name !== 'wasm') return name;
   const features = [];
   try {

@@ -1,12 +1,14 @@
-// The model side of the model page's check: the export's proof bundle (proof.json + proof.bin)
-// run through the shared runner `tfjsProof` (export/proof.js) on each TF.js backend in turn, then
-// on LiteRT.js with the export's .tflite (through the shared adapter export/litert-proof.js), each
-// timed at batch 1 after its proof: the race between the two runtimes on this machine.
+// The model side of the model page's check: the export's proof bundle (proof.json + proof.bin,
+// fetched only when the check runs) run through the shared runner `tfjsProof` (export/proof.js) on
+// each TF.js backend in turn, then on LiteRT.js with the export's .tflite (through the shared adapter
+// export/litert-proof.js), each timed at batch 1 after its proof: the race between the two runtimes
+// on this machine. WebGPU runs where the browser has an adapter (web/static/webgpu.js).
 
 import { compileTflite, fetchTflite, loadLiteRtRuntime } from './litert.js';
 import {
   BACKENDS, describeBackend, fetchJson, loadGraphModel, ModelError, runtime, trySetBackend,
 } from './model.js';
+import { adapterText, webgpuAdapter } from './webgpu.js';
 
 export const PROOF_URL = '/model/proof.json';
 export const PROOF_BIN_URL = '/model/proof.bin';
@@ -47,10 +49,16 @@ function litertAdapter() {
   return adapter;
 }
 
-/** The runner's options shared by both runtimes; outcomes gain `runtime` and go to `onResult`. */
-function common(runtimeName, { classifiers, batch }, outcomes, onResult) {
+/**
+ * The runner's options shared by both runtimes; outcomes gain `runtime` and go to `onResult`;
+ * `onProgress` hears {runtime, backend, phase: 'starting'} as each backend starts, then
+ * {runtime, backend, phase: 'comparing', done, total, elapsedMs, msPerSample} after each call.
+ */
+function common(runtimeName, { classifiers, batch, onProgress }, outcomes, onResult) {
   return {
     batch, classifiers, timeCalls: TIMED_CALLS, timeBudgetMs: TIMING_BUDGET_MS,
+    starting: (backend) => onProgress?.({ runtime: runtimeName, backend, phase: 'starting' }),
+    onProgress: onProgress && ((p) => onProgress({ runtime: runtimeName, phase: 'comparing', ...p })),
     onResult: (outcome) => {
       const shown = outcome.available === false
         ? { runtime: runtimeName, backend: outcome.backend, available: false } : { runtime: runtimeName, ...outcome };
@@ -63,14 +71,16 @@ function common(runtimeName, { classifiers, batch }, outcomes, onResult) {
 /**
  * The shared runner's proof on every TF.js backend in BACKENDS order, one after another; `onResult`
  * sees each as it finishes: {runtime: 'tfjs', backend, available, described, result},
- * {runtime, backend, available: false} when this browser cannot start it, or {runtime, backend, error}.
+ * {runtime, backend, available: false} when this browser cannot start it, or {runtime, backend, error};
+ * `onProgress` how far the one running is (see `common`).
  */
-export async function checkAll(bundle, { classifiers = [], batch = 32 } = {}, onResult = () => {}) {
+export async function checkAll(bundle, { classifiers = [], batch = 32, onProgress } = {}, onResult = () => {}) {
   const outcomes = [];
+  const options = common('tfjs', { classifiers, batch, onProgress }, outcomes, onResult);
   await proofRunner().proveOnBackends(runtime(), bundle, {
-    ...common('tfjs', { classifiers, batch }, outcomes, onResult),
+    ...options,
     backends: BACKENDS,
-    setBackend: trySetBackend,
+    setBackend: (backend) => { options.starting(backend); return trySetBackend(backend); },
     describe: () => describeBackend(),
     loadModel: () => loadGraphModel(),
   });
@@ -79,12 +89,7 @@ export async function checkAll(bundle, { classifiers = [], batch = 32 } = {}, on
 
 /** Whether LiteRT.js can use `accelerator` here: wasm always, webgpu with an adapter. */
 async function hasAccelerator(accelerator) {
-  if (accelerator === 'wasm') return true;
-  try {
-    return Boolean(await navigator.gpu?.requestAdapter());
-  } catch {
-    return false;
-  }
+  return accelerator === 'wasm' || Boolean(await webgpuAdapter());
 }
 
 /**
@@ -103,11 +108,11 @@ function int8Bundle(bundle, metadata) {
  * A runtime that cannot start gives one {runtime, backend, error} per accelerator.
  */
 export async function checkLiteRt(bundle, metadata, {
-  classifiers = [], accelerators = ['wasm', 'webgpu'], precision = 'float32',
+  classifiers = [], accelerators = ['wasm', 'webgpu'], precision = 'float32', onProgress,
 } = {}, onResult = () => {}) {
   const outcomes = [];
   const int8 = precision === 'int8';
-  const options = common(int8 ? 'litert_int8' : 'litert', { classifiers, batch: 1 }, outcomes, onResult);
+  const options = common(int8 ? 'litert_int8' : 'litert', { classifiers, batch: 1, onProgress }, outcomes, onResult);
   let bytes;
   let litert;
   try {
@@ -122,8 +127,9 @@ export async function checkLiteRt(bundle, metadata, {
   await proofRunner().proveOnBackends(litertAdapter().runtime(litert), int8 ? int8Bundle(bundle, metadata) : bundle, {
     ...options,
     backends: accelerators,
-    setBackend: hasAccelerator,
-    describe: (accelerator) => `LiteRT.js${int8 ? ' int8' : ''} ${accelerator}${accelerator === 'wasm' ? ' (XNNPack)' : ''}`,
+    setBackend: (accelerator) => { options.starting(accelerator); return hasAccelerator(accelerator); },
+    describe: async (accelerator) => `LiteRT.js${int8 ? ' int8' : ''} ${accelerator} `
+      + `(${accelerator === 'wasm' ? 'XNNPack' : adapterText(await webgpuAdapter())})`,
     loadModel: (accelerator) => compileTflite(bytes, accelerator),
   });
   return outcomes;

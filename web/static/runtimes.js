@@ -1,23 +1,34 @@
-// Which runtime reads the digits, started and switched: TF.js (wasm, webgl or cpu) with the graph
-// model, the first-load default (docs/web.md: its smaller download reaches a first answer sooner),
-// or LiteRT.js (wasm) with the export's model.tflite ('litert') or its full-integer twin
-// model.int8.tflite ('litert-int8'), each only where metadata.json says the export proved it.
-// Each model loads on first use and stays loaded; all model work runs one task at a time, in order.
+// Which runtime reads the digits, started and switched: TF.js (wasm, webgl, webgpu or cpu) with the
+// graph model, the first-load default (docs/web.md: its smaller download reaches a first answer
+// sooner), or LiteRT.js with the export's model.tflite ('litert', on wasm or webgpu) or its
+// full-integer twin model.int8.tflite ('litert-int8', on wasm), each only where metadata.json says
+// the export proved it; webgpu only where the browser has an adapter. Each model loads on first use
+// and stays loaded; all model work runs one task at a time, in order.
 
 import { DEFAULT_CONTRACT, digitContract } from './contract.js';
 import { LiteRtDigitModel, provenLiteRt } from './litert.js';
 import {
   BACKENDS, chooseBackend, describeBackend, DigitModel, loadGraphModel, ModelError, runtime, trySetBackend,
 } from './model.js';
+import { adapterText, webgpuAdapter } from './webgpu.js';
 
 export const RUNTIMES = ['tfjs', 'litert', 'litert-int8'];
 const PRECISION = { litert: 'float32', 'litert-int8': 'int8' }; // LiteRT.js runtimes by .tflite precision
 const BLOCK = { float32: 'litert', int8: 'litert_int8' }; // their metadata.json blocks
+// The accelerators each LiteRT.js runtime runs on here: the int8 model where the exporter proves it, wasm.
+export const ACCELERATORS = { litert: ['wasm', 'webgpu'], 'litert-int8': ['wasm'] };
+const LABELS = { litert: 'LiteRT.js', 'litert-int8': 'LiteRT.js int8' };
+
+/** The key of a loaded model: one TF.js graph model for every backend, one LiteRT.js model per accelerator. */
+function modelKey(name, backend) {
+  return name === 'tfjs' ? 'tfjs' : `${name} ${backend}`;
+}
 
 export class Runtimes {
   constructor() {
-    this.models = { tfjs: null, litert: null, 'litert-int8': null };
+    this.models = {}; // by modelKey
     this.name = null; // the runtime in use
+    this.accelerator = 'wasm'; // LiteRT.js' accelerator in use
     this.metadata = null;
     this.contract = DEFAULT_CONTRACT; // input shape, labels and preprocessing from metadata.json
     this.chain = Promise.resolve();
@@ -25,7 +36,7 @@ export class Runtimes {
 
   /** The model in use (null before start-up). */
   get model() {
-    return this.name ? this.models[this.name] : null;
+    return this.name ? this.models[modelKey(this.name, this.accelerator)] ?? null : null;
   }
 
   /** Run `task` after every task queued before it; resolves its result. */
@@ -51,19 +62,24 @@ export class Runtimes {
     return `This export has no proven ${model}${reason ? ` (${reason})` : ''}.`;
   }
 
-  /** Load runtime `name`'s model if it is not loaded yet (TF.js on `backend`); the TF.js backend started. */
+  /**
+   * Load runtime `name`'s model on `backend` if it is not loaded yet; resolves the backend started
+   * (TF.js falls back from one it cannot start). ModelError kind 'backend' when LiteRT.js cannot run here.
+   */
   async load(name, backend = 'wasm') {
     if (name === 'tfjs') {
       const started = await chooseBackend(backend);
-      if (!this.models.tfjs) this.models.tfjs = new DigitModel(await loadGraphModel(), this.contract);
+      this.models.tfjs ??= new DigitModel(await loadGraphModel(), this.contract);
       return started;
     }
     const missing = this.unavailable(name);
     if (missing) throw new ModelError(missing, 'backend');
-    if (!this.models[name]) {
-      this.models[name] = await LiteRtDigitModel.load(this.metadata, this.contract, 'wasm', PRECISION[name]);
+    if (backend === 'webgpu' && !(await webgpuAdapter())) {
+      throw new ModelError('This browser has no WebGPU adapter.', 'backend');
     }
-    return 'wasm';
+    const key = modelKey(name, backend);
+    this.models[key] ??= await LiteRtDigitModel.load(this.metadata, this.contract, backend, PRECISION[name]);
+    return backend;
   }
 
   /**
@@ -80,9 +96,11 @@ export class Runtimes {
       return '';
     }
     this.useMetadata(await metadataPromise);
+    const accelerator = ACCELERATORS[name].includes(backend) ? backend : 'wasm';
     try {
-      await this.load(name);
+      await this.load(name, accelerator);
       this.name = name;
+      this.accelerator = accelerator;
       return '';
     } catch (err) {
       if (!(err instanceof ModelError) || err.kind !== 'backend') throw err;
@@ -92,13 +110,15 @@ export class Runtimes {
     }
   }
 
-  /** Switch to runtime `name` (TF.js on `backend`), warmed up; rejects when it cannot start. */
+  /** Switch to runtime `name` on `backend`, warmed up; rejects when it cannot start. */
   async use(name, backend = 'wasm') {
     if (!RUNTIMES.includes(name)) throw new Error(`unknown runtime ${name}; use one of ${RUNTIMES.join(', ')}`);
     if (name === 'tfjs' && !BACKENDS.includes(backend)) {
       throw new Error(`unknown backend ${backend}; use one of ${BACKENDS.join(', ')}`);
     }
-    if (name !== 'tfjs' && backend !== 'wasm') throw new Error(`LiteRT.js runs on wasm here, not ${backend}`);
+    if (name !== 'tfjs' && !ACCELERATORS[name].includes(backend)) {
+      throw new Error(`${LABELS[name]} runs on ${ACCELERATORS[name].join(' or ')} here, not ${backend}`);
+    }
     await this.enqueue(async () => {
       if (name === 'tfjs') {
         if (!this.models.tfjs) await this.load('tfjs', backend);
@@ -109,21 +129,27 @@ export class Runtimes {
             'backend');
         }
       } else {
-        await this.load(name);
+        await this.load(name, backend);
       }
-      await this.models[name].warmUp();
+      // The first calls on a GPU compile its shaders: done here, not on the visitor's first digit.
+      await this.models[modelKey(name, backend)].warmUp();
       this.name = name;
+      if (name !== 'tfjs') this.accelerator = backend;
     });
   }
 
-  /** The backend in use: 'wasm', 'webgl' or 'cpu' on TF.js; 'wasm' on LiteRT.js. */
+  /** The backend in use: 'wasm', 'webgl', 'webgpu' or 'cpu' on TF.js; 'wasm' or 'webgpu' on LiteRT.js. */
   backend() {
-    return this.name?.startsWith('litert') ? 'wasm' : runtime().getBackend();
+    return this.name?.startsWith('litert') ? this.accelerator : runtime().getBackend();
   }
 
-  /** The runtime and backend in use, for people: "TF.js wasm (SIMD, threads: 2)", "LiteRT.js wasm (XNNPack)". */
+  /**
+   * The runtime and backend in use, for people: "TF.js wasm (SIMD, threads: 2)", "LiteRT.js wasm
+   * (XNNPack)", "LiteRT.js webgpu (google swiftshader, software adapter)".
+   */
   async describe() {
-    if (this.name === 'litert-int8') return 'LiteRT.js int8 wasm (XNNPack)';
-    return this.name === 'litert' ? 'LiteRT.js wasm (XNNPack)' : `TF.js ${await describeBackend()}`;
+    if (!this.name?.startsWith('litert')) return `TF.js ${await describeBackend()}`;
+    const on = this.accelerator === 'webgpu' ? `webgpu (${adapterText(await webgpuAdapter())})` : 'wasm (XNNPack)';
+    return `${LABELS[this.name]} ${on}`;
   }
 }
