@@ -7,6 +7,8 @@
 //   await proofHarness.runLitert({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs,
 //                                 progressPrefix, timeCalls, timeBudgetMs, module, wasmDir, modelUrl,
 //                                 keepOutputs, int8Job: {modelUrl, budgetMs} | null});
+//   Both resolve {results, errors, skipped, adapter, ...}: `skipped` names the backends this browser
+//   lacks (WebGPU without an adapter), `adapter` describes its WebGPU adapter (or null).
 /* global tf, tfjsProof, litertProof */
 (function (root, factory) { // a page's global `proofHarness`
   root.proofHarness = factory();
@@ -114,17 +116,25 @@
     const { tfjsMs, tfjsErrors } = passed ? await timeTfjs(tfjsBackends, { bounded, bundle, tfjsBackend },
       timeCalls, timeBudgetMs) : { tfjsMs: {}, tfjsErrors: {} };
     // The full-integer twin, in the same page (LiteRT.js already started), on its own held-out
-    // samples, its outputs kept for the int8 rules (judged in Python).
+    // samples, on each accelerator (wasm for `int8Job.budgetMs`, WebGPU for `budgetMs`), its outputs
+    // kept for the int8 rules (judged in Python).
     let int8 = null;
     if (int8Job && passed) {
       const int8Began = performance.now();
-      int8 = await tfjsProof.proveOnBackends(litertProof.runtime(litert), await readBundle('/bundle-int8'), {
-        backends: ['wasm'], batch: 1, budgetMs: int8Job.budgetMs, classifiers, timeCalls, timeBudgetMs,
-        keepOutputs: true, setBackend: accelerator,
-        loadModel: (name) => bounded(litert.loadAndCompile(int8Job.modelUrl, { accelerator: name }),
-          `compiling the int8 model for ${name}`),
-        onProgress: (p) => console.log(progressPrefix + JSON.stringify({ ...p, backend: `int8 ${p.backend}` })),
-      });
+      const heldOut = await readBundle('/bundle-int8');
+      int8 = { results: {}, errors: {} };
+      for (const name of accelerators) {
+        const one = await tfjsProof.proveOnBackends(litertProof.runtime(litert), heldOut, {
+          backends: [name], batch: 1, budgetMs: name === 'wasm' ? int8Job.budgetMs : budgetMs, classifiers,
+          timeCalls, timeBudgetMs, keepOutputs: true, setBackend: accelerator,
+          loadModel: (backend) => bounded(litert.loadAndCompile(int8Job.modelUrl, { accelerator: backend }),
+            `compiling the int8 model for ${backend}`),
+          onProgress: (p) => console.log(progressPrefix + JSON.stringify({ ...p, backend: `int8 ${p.backend}` })),
+        });
+        Object.assign(int8.results, one.results);
+        Object.assign(int8.errors, one.errors);
+      }
+      int8 = settle(int8, setup);
       asLists(int8);
       int8.ms = performance.now() - int8Began;
     }

@@ -299,9 +299,16 @@ class LitertRun:
     chromium: str
     tfjs: str
     threads: bool = False  # LiteRT.js ran its threaded build (the page was cross-origin isolated)
-    int8_results: dict[str, dict[str, Any]] = field(default_factory=dict)  # wasm: RESULT with `values`
+    int8_results: dict[str, dict[str, Any]] = field(default_factory=dict)  # accelerator: RESULT with `values`
     int8_errors: dict[str, str] = field(default_factory=dict)
     int8_s: float = 0.0  # what the int8 model's proof and timing took in the page
+    adapter: dict[str, Any] | None = None  # the browser's WebGPU adapter (None: it has none)
+
+    @property
+    def software_backends(self) -> tuple[str, ...]:
+        """Backends whose timings are a software adapter's (WebGPU on SwiftShader): they say nothing of
+        a GPU's speed, so they never decide which runtime to ship."""
+        return ("webgpu",) if self.adapter and self.adapter.get("software") else ()
 
 
 def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELERATORS,
@@ -323,7 +330,8 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
     (model.tflite, or its int8 twin); `keep_outputs` adds each accelerator's outputs to its RESULT
     (`values`: {output name: flat list}), for proofs judged in Python. With `int8_bundle_dir`, once
     the `.tflite` passed, its full-integer twin (model.int8.tflite) is proven in the same page on
-    that bundle (wasm, for at most `int8_budget_s`; its outputs kept) and timed: `int8_results`,
+    that bundle (wasm for at most `int8_budget_s`, WebGPU for `budget_s`; its outputs kept) and
+    timed: `int8_results`,
     `int8_errors`. Raises ExportError (one line) when
     Chromium, Playwright, a runtime file or LiteRT.js itself is missing or will not start.
     """
@@ -360,4 +368,5 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
                      chromium=version, tfjs=outcome["tfjs"], threads=bool(outcome["threads"]),
                      int8_results={name: {**result, "chromium": version}
                                    for name, result in int8["results"].items()},
-                     int8_errors=dict(int8["errors"]), int8_s=float(int8["ms"]) / 1000)
+                     int8_errors=dict(int8["errors"]), int8_s=float(int8["ms"]) / 1000,
+                     adapter=outcome.get("adapter"))

@@ -139,7 +139,7 @@ def _int8_figures(found: Int8Target, litert: RuntimeFigures) -> RuntimeFigures:
         cost["accuracy_change_pp"] = verdict["accuracy"]["change_pp"]
     return RuntimeFigures(litert.runtime_bytes, litert.runtime_gzip_bytes, model_raw, model_gzip,
                           found.batch1_ms, found.batch1_calls or {}, litert.files, precision="int8",
-                          accuracy=cost)
+                          accuracy=cost, software=tuple(b for b in litert.software if b in found.batch1_ms))
 
 
 def float_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
@@ -264,8 +264,9 @@ def _runtime_figures(run: Any, staging: Path, tflite: TfliteModel, precision: st
     for name, ms, model_files in (("tfjs", tfjs_ms, tfjs_model), ("litert", litert_ms, [tflite.path])):
         runtime_raw, runtime_gzip = sizes(runtime_paths(name, modules))
         model_raw, model_gzip = sizes(model_files)
+        software = tuple(backend for backend in run.software_backends if backend in ms)
         figures[name] = RuntimeFigures(runtime_raw, runtime_gzip, model_raw, model_gzip, ms, calls[name],
-                                       tuple(file for _, file in RUNTIME_FILES[name]))
+                                       tuple(file for _, file in RUNTIME_FILES[name]), software=software)
     figures["litert"] = replace(figures["litert"], precision=precision,
                                 accuracy=_worst(run.results.get("wasm")))
     return figures

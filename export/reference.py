@@ -7,6 +7,7 @@ whatever the sample count and however large the images are.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,10 +30,13 @@ def batch_size(arrays: dict[str, np.ndarray]) -> int:
 
 def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
                   arrays: dict[str, np.ndarray],
-                  on_batch: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+                  on_batch: Callable[[int, int], None] | None = None,
+                  enough: Callable[[int, float], bool] | None = None) -> dict[str, np.ndarray]:
     """Keras' own outputs for the samples, {output name: float32/int32 array}.
 
-    `on_batch(done, total)` is called after each batch (progress).
+    `on_batch(done, total)` is called after each batch (progress). `enough(done, seconds)`, asked
+    after each batch, ends the predictions there when it says True: the outputs are then those of
+    the first `done` samples.
     """
     import tensorflow as tf
 
@@ -42,6 +46,7 @@ def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
     count = len(next(iter(arrays.values())))
     step = batch_size(arrays)
     parts: dict[str, list[np.ndarray]] = {spec.name: [] for spec in outputs}
+    started = time.monotonic()
     for start in range(0, count, step):
         feed = [tf.constant(arrays[spec.name][start:start + step]) for spec in inputs]
         try:
@@ -52,6 +57,8 @@ def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
             parts[spec.name].append(np.asarray(result[spec.name]))
         if on_batch is not None:
             on_batch(min(start + step, count), count)
+        if enough is not None and enough(min(start + step, count), time.monotonic() - started):
+            break
     return {spec.name: np.concatenate(parts[spec.name]).astype(np.float32 if spec.dtype == "float32"
                                                                  else np.int32)
             for spec in outputs}

@@ -9,9 +9,19 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f} %"
 
 
+def adapter_text(adapter: dict[str, Any]) -> str:
+    """A WebGPU adapter in words, e.g. "google swiftshader (a software adapter: ...)"."""
+    name = " ".join(part for part in (adapter.get("vendor"), adapter.get("architecture"),
+                                      adapter.get("description")) if part) or "unnamed"
+    software = " (a software adapter: its timings say nothing of a GPU)" if adapter.get("software") else ""
+    return name + software
+
+
 def _result_lines(where: str, result: Any) -> list[str]:
     if not isinstance(result, dict):
         return [f"  {where:<14} not run"]
+    if result.get("skipped"):
+        return [f"  {where:<14} not run: {result['skipped']}"]
     lines = []
     verdict = "PASS" if result.get("passed") else "FAIL"
     for name, figures in (result.get("outputs") or {}).items():
@@ -29,6 +39,8 @@ def _result_lines(where: str, result: Any) -> list[str]:
         lines[-1] += " (within float32 rounding)"
     if result.get("of"):
         lines.append(f"  {'':<14} {_samples_line(result)}")
+    if result.get("adapter"):
+        lines.append(f"  {'':<14} WebGPU adapter: {adapter_text(result['adapter'])}")
     return lines
 
 
@@ -36,10 +48,11 @@ def _samples_line(result: dict[str, Any]) -> str:
     """How many samples a backend compared and why it stopped there, e.g. "12 of 256 samples at ..."."""
     per_sample = result.get("ms_per_sample")
     cost = f", {per_sample:,.1f} ms each" if per_sample is not None else ""
+    repeated = f"; {result['repeated']:,} repeated, the same" if result.get("repeated") else ""
     if result.get("stopped_by") == "time budget":
         budget = f"{result.get('budget_s'):g} s budget"
-        return f"{result['samples']:,} of {result['of']:,} samples ({budget}{cost})"
-    return f"all {result['samples']:,} samples{cost}"
+        return f"{result['samples']:,} of {result['of']:,} samples ({budget}{cost}){repeated}"
+    return f"all {result['samples']:,} samples{cost}{repeated}"
 
 
 def _rounding_lines(rounding: dict[str, Any] | None) -> list[str]:
@@ -158,6 +171,8 @@ def int8_lines(block: dict[str, Any] | None) -> list[str]:
             lines.append(f"  {'':<14} batch 1: {accelerator} {result['batch1_ms']:.3g} ms (median of "
                          f"{result.get('batch1_calls')} calls), {result['samples']:,} held-out samples "
                          "compared")
+        if result.get("adapter"):
+            lines.append(f"  {'':<14} WebGPU adapter: {adapter_text(result['adapter'])}")
     if block.get("float_ops"):
         lines.append(f"  int8 float ops {', '.join(block['float_ops'])} (kept in float by "
                      "--allow-float-fallback)")
@@ -180,7 +195,9 @@ def _runtime_lines(runtimes: dict[str, Any]) -> list[str]:
         if not figures:
             continue
         counts = figures.get("calls") or {}
-        calls = ", ".join(f"{backend} {ms:.3g} ms" for backend, ms in figures["ms_per_call"].items())
+        software = set(figures.get("software_adapter") or ())
+        calls = ", ".join(f"{backend} {ms:.3g} ms{' (software adapter)' if backend in software else ''}"
+                          for backend, ms in figures["ms_per_call"].items())
         fewest = min(counts.values(), default=0)
         precision = figures.get("precision")
         lines.append(f"  {label:<14} {f'{precision}, ' if precision else ''}batch 1: {calls} (medians of "

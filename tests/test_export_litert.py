@@ -99,7 +99,10 @@ def test_litert_target_is_proven_with_both_runtimes_timed(chromium_ready: None, 
     for name, figures in wasm["outputs"].items():
         assert figures["relative_diff"] <= THRESHOLDS["max_relative_diff"] and figures["all_finite"]
         assert figures["agreement"] == (1.0 if name in CLASSIFIERS else None)
-    assert "webgpu" in proof["browser"] or "WebGPU" in proof["skipped"]["webgpu"]
+    require("webgpu" in proof["browser"], "a WebGPU adapter in headless Chromium")
+    webgpu = proof["browser"]["webgpu"]  # LiteRT.js on the GPU (or Chromium's software adapter)
+    assert webgpu["passed"] and webgpu["samples"] == 64 and webgpu["repeated"] >= 1
+    assert webgpu["adapter"]["vendor"] and webgpu["batch1_ms"] > 0
     assert target.versions["litertjs"]
 
     runtimes = target.runtimes
@@ -112,13 +115,18 @@ def test_litert_target_is_proven_with_both_runtimes_timed(chromium_ready: None, 
         assert 0 < figures["runtime_gzip_bytes"] < figures["runtime_bytes"]
         assert figures["best"] in figures["ms_per_call"]
         assert all(ms > 0 for ms in figures["ms_per_call"].values())
-    assert set(runtimes["tfjs"]["ms_per_call"]) == {"wasm", "webgl", "cpu"}
+    assert set(runtimes["tfjs"]["ms_per_call"]) == {"wasm", "webgl", "webgpu", "cpu"}
+    software = ["webgpu"] if webgpu["adapter"]["software"] else []
+    for name in ("tfjs", "litert"):  # a software adapter's timings are shown, never advised
+        assert runtimes[name]["software_adapter"] == software
+        assert runtimes[name]["best"] not in software
     assert runtimes["tfjs"]["model_bytes"] == sum(p.stat().st_size for p in staging.iterdir()
                                                   if p.name == "model.json" or p.name.startswith("group"))
     assert runtimes["litert"]["model_bytes"] == block["bytes"]
     assert runtimes["litert"]["ms_per_call"]["wasm"] == wasm["batch1_ms"]
-    assert runtimes["litert"]["calls"] == {"wasm": 30}
-    assert set(runtimes["tfjs"]["calls"]) == {"wasm", "webgl", "cpu"}
+    assert runtimes["litert"]["calls"]["wasm"] == 30
+    assert set(runtimes["litert"]["calls"]) == {"wasm", "webgpu"}
+    assert set(runtimes["tfjs"]["calls"]) == {"wasm", "webgl", "webgpu", "cpu"}
     assert runtimes["advice"]["text"] and runtimes["advice"]["ship"] in ("tfjs", "litert")
 
 
