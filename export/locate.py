@@ -11,6 +11,13 @@ BatchNorm folded into the activation's `_FusedConv2D`) has no node of its own an
 where the fused node is. TF.js fetches any node: `GraphModel.execute(inputs, [node names])`
 (export/locate.js).
 
+Blocks: when the first diverging layer is a block (a model nested in the model, a Transformer
+encoder, a MultiHeadAttention) or computes with one that has no node of its own (a backbone whose
+outputs are a dict), the comparison descends into it and names the sublayer: a nested model's layers
+by their graph, a block's sublayers in the order they are called. Keras' value of every compared
+layer is its output on the first call, recorded while the model runs eagerly; its TF.js node is
+found by the same name scopes, nested.
+
 Whether float32 itself explains the divergence: a copy of the model in float64 gives the exact
 outputs on the same samples; when Keras' own float32 outputs miss the threshold against them and
 TF.js' are about as far (activations of 1e4-1e5 feeding a sigmoid gate do this), no conversion step
@@ -23,8 +30,9 @@ import contextlib
 import json
 import re
 import tempfile
+import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +46,14 @@ from .samples import write_bundle
 from .specs import input_specs, input_structure, output_specs
 
 SCRIPT = Path(__file__).resolve().parent / "locate.js"
-LOCATE_SAMPLES = 4  # enough to see a divergence the proof saw on most samples; activations of all
-# layers for these few stay well under the memory the proof itself needs
+LOCATE_SAMPLES = 4  # the samples compared layer by layer; activations of all layers for these few
+# stay well under the memory the proof itself needs
+# Before comparing layer by layer, TF.js computes the outputs of the proof's samples, SCAN_CHUNK at a
+# time, until LOCATE_SAMPLES of them are past the threshold (or SCAN_SECONDS are spent): the layers
+# are compared on the samples that diverge most. A divergence on a few samples in a hundred (a
+# softmax tie broken by rounding) is missed by the first four.
+SCAN_CHUNK = 32
+SCAN_SECONDS = 60.0
 JUMP = 10.0  # a layer diverges where its error passes the threshold and grows this much over its inputs'
 # TF.js' float32 result as far from the exact (float64) one as this many times Keras' own float32
 # result is: the same rounding, summed in another order (folded BatchNorms, other kernels)
@@ -61,6 +75,7 @@ class LayerDiff:
     inputs_relative_diff: float  # the largest error of the compared layers feeding it (0: model inputs)
     folded: list[str]  # layers between those and this one with no node of their own (fused into this)
     inputs: list[str]  # the nearest compared layers feeding it
+    within: list[str] = field(default_factory=list)  # the blocks it lies in, outermost first
     heals: bool = False  # past the threshold, yet every compared layer it feeds is JUMP times closer:
     # the node is not the layer's whole output (Grappler moved part of it into the next op: a folded
     # BatchNorm's offset into the residual add, a Relu hoisted past a Concat), so it is no divergence
@@ -113,7 +128,8 @@ class Located:
                     f"({len(self.layers)} layers compared)")
         first = self.first
         fused = f", computed with {', '.join(repr(name) for name in first.folded)}" if first.folded else ""
-        return (f"first divergence at layer {first.layer!r} ({first.layer_class}{fused} → TF.js node "
+        inside = f" in {'/'.join(first.within)!r}" if first.within else ""
+        return (f"first divergence at layer {first.layer!r}{inside} ({first.layer_class}{fused} → TF.js node "
                 f"{first.node!r} {first.op}) on {self.backend}: {first.relative_diff:.1e} of its scale; its "
                 f"inputs agree to {first.inputs_relative_diff:.0e}")
 
@@ -131,44 +147,190 @@ def report_path(out_dir: Path) -> Path:
     return out_dir.parent / f"{out_dir.name}.proof-failure.json"
 
 
+NO_GRAPH = ("its call() is Python code, so its layers have no graph that says which feeds which; build "
+            "it with keras.Model(inputs, outputs) (a subclass may call super().__init__(inputs=..., "
+            "outputs=...)), or export its layers as such a model to have them compared")
+
+
+def has_layer_graph(model: Any) -> bool:
+    """A functional model (keras.Model(inputs, outputs), a Sequential, or a subclass that builds itself
+    with super().__init__(inputs=..., outputs=...), as keras-hub's backbones and task models do)."""
+    from keras.src.models.functional import Functional
+    from keras.src.models.sequential import Sequential
+
+    return isinstance(model, (Functional, Sequential))
+
+
+@dataclass
+class Level:
+    """The layers compared at one depth: the model's own, or a block's (`within` names the blocks)."""
+
+    container: Any
+    within: list[str]
+    base_diff: float  # the error of the block's inputs (0 for the model's)
+    keys: dict[int, str]  # id(layer) → its key in the scopes (the path of names from the model)
+
+
 def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray],
                       expected: dict[str, np.ndarray], backend: str, threshold: float,
                       exact: dict[str, np.ndarray] | None = None) -> Located:
     """Compare every matched layer of `model` with the TF.js graph in `model_dir` on the first
-    LOCATE_SAMPLES samples of `arrays` (Keras' outputs for them: `expected`), on the Node `backend`.
-    `exact`: the float64 outputs, when already measured on at least those samples. Raises ExportError
-    when the model has no layer graph (a subclassed model) or Node fails."""
+    LOCATE_SAMPLES samples of `arrays` (Keras' outputs for them: `expected`), on the Node `backend`,
+    descending into the block the first divergence lies in. `exact`: the float64 outputs, when
+    already measured on at least those samples. Raises ExportError when the model has no layer graph
+    (a subclassed model) or Node fails."""
     import keras
 
-    if not isinstance(model, keras.Model) or type(model).__name__ not in ("Functional", "Sequential"):
-        raise ExportError(f"{type(model).__name__} has no layer graph to compare layer by layer")
-    few = {name: values[:LOCATE_SAMPLES] for name, values in arrays.items()}
-    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)
-              and _single_output(layer)]
-    nodes = layer_nodes(json.loads((model_dir / "model.json").read_text()), layer_scopes(model, layers))
-    layers = [layer for layer in layers if layer.name in nodes]
-    wanted = keras_layer_outputs(model, layers, few)
+    if not isinstance(model, keras.Model) or not has_layer_graph(model):
+        raise ExportError(f"{type(model).__name__} has no layer graph to compare layer by layer: {NO_GRAPH}")
     outputs = output_specs(model)
-    got = tfjs_node_values(model_dir, few, [nodes[layer.name][0] for layer in layers]
-                           + [spec.name for spec in outputs], backend)
-    got, tfjs_outputs = got[:len(layers)], dict(zip([spec.name for spec in outputs], got[len(layers):],
-                                                    strict=True))
+    chosen = worst_samples(model_dir, arrays, {spec.name: expected[spec.name] for spec in outputs}, backend,
+                           threshold)
+    few = {name: values[chosen] for name, values in arrays.items()}
+    expected = {name: values[chosen] for name, values in expected.items()}
+    if exact:
+        exact = {name: values[chosen] for name, values in exact.items() if len(values) > max(chosen)}
+    manifest = json.loads((model_dir / "model.json").read_text())
+    keys = layer_keys(model)
+    nodes = layer_nodes(manifest, layer_scopes(model, keys))
+    level = Level(model, [], 0.0, keys)
+    compared, tfjs_outputs = compare_level(model, model_dir, few, backend, level, nodes,
+                                           [spec.name for spec in outputs])
+    first = first_divergence(compared, threshold)
+    everything = list(compared)
+    while first is not None:
+        block = _block_to_open(first, level)
+        if block is None:
+            break
+        # what enters the block is what entered the diverging layer (it is that layer, or lies between
+        # those inputs and it)
+        level = Level(block, [*first.within, block.name], first.inputs_relative_diff, keys)
+        inner, _ = compare_level(model, model_dir, few, backend, level, nodes, [])
+        everything += inner
+        deeper = first_divergence(inner, threshold)
+        if deeper is None:
+            break  # the block's own ops between its sublayers: the block stays named
+        first = deeper
+    peak = max((diff.scale for diff in compared), default=0.0)
+    return Located(backend, len(next(iter(few.values()))), threshold, everything, first,
+                   float32_check(model, few, expected, tfjs_outputs, peak, exact))
+
+
+def worst_samples(model_dir: Path, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+                  backend: str, threshold: float) -> list[int]:
+    """The indices of the LOCATE_SAMPLES samples whose outputs TF.js computes farthest from Keras'
+    (each output relative to its scale), in their order, among those scanned (see SCAN_CHUNK)."""
+    count = len(next(iter(arrays.values())))
+    if count <= LOCATE_SAMPLES:
+        return list(range(count))
+    scales = {name: output_scale(values) for name, values in expected.items()}  # the proof's scales
+    errors: list[np.ndarray] = []
+    started, done = time.monotonic(), 0
+    while done < count:
+        chunk = slice(done, min(count, done + SCAN_CHUNK))
+        errors.append(_sample_errors(model_dir, {name: values[chunk] for name, values in arrays.items()},
+                                     {name: values[chunk] for name, values in expected.items()}, scales,
+                                     backend))
+        done = chunk.stop
+        found = int((np.concatenate(errors) > threshold).sum())
+        if found >= LOCATE_SAMPLES or time.monotonic() - started > SCAN_SECONDS:
+            break
+    worst = np.concatenate(errors)
+    return sorted(np.argsort(-worst, kind="stable")[:LOCATE_SAMPLES].tolist())
+
+
+def _sample_errors(model_dir: Path, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+                   scales: dict[str, float], backend: str) -> np.ndarray:
+    """Per sample, the largest |TF.js - Keras| over the outputs, each relative to its `scales`."""
+    count = len(next(iter(arrays.values())))
+    got = tfjs_node_values(model_dir, arrays, list(scales), backend)
+    worst = np.zeros(count)
+    for name, value in zip(scales, got, strict=True):
+        want = expected[name].astype(np.float64)
+        if value is None or value.shape != want.shape:
+            continue
+        error = np.abs(value.astype(np.float64) - want).reshape(count, -1).max(axis=1) / scales[name]
+        worst = np.maximum(worst, error)
+    return worst
+
+
+def compare_level(model: Any, model_dir: Path, few: dict[str, np.ndarray], backend: str, level: Level,
+                  nodes: dict[str, tuple[str, str]], extra: list[str],
+                  ) -> tuple[list[LayerDiff], dict[str, np.ndarray | None]]:
+    """Each layer of `level` with a node of its own: Keras' output against TF.js' node, in the order
+    Keras calls them; and TF.js' values of the `extra` nodes (the model's outputs)."""
+    layers = [layer for layer in _sublayers(level.container) if level.keys.get(id(layer)) in nodes]
+    wanted, order = keras_layer_outputs(model, layers, few)
+    layers = [layer for layer in order if id(layer) in wanted]
+    got = tfjs_node_values(model_dir, few, [nodes[level.keys[id(layer)]][0] for layer in layers] + extra,
+                           backend)
+    got, rest = got[:len(layers)], dict(zip(extra, got[len(layers):], strict=True))
+    graph = has_layer_graph(level.container)
     diffs: dict[str, float] = {}
     compared: list[LayerDiff] = []
     for layer, value in zip(layers, got, strict=True):
-        want = wanted[layer.name]
+        want = wanted[id(layer)]
         if value is None or value.shape != want.shape:
             continue
         scale = output_scale(want)
         diffs[layer.name] = float(np.max(np.abs(value.astype(np.float64) - want.astype(np.float64)))) / scale
-        node, op = nodes[layer.name]
-        inputs_diff, folded, feeding = _inputs_diff(layer, diffs)
+        node, op = nodes[level.keys[id(layer)]]
+        if graph:
+            inputs_diff, folded, feeding = _inputs_diff(layer, diffs, level.base_diff)
+        else:  # a block's sublayers have no graph: the ones called before it are its possible inputs,
+            # and none is known to feed another (so none "heals": a residual add and a LayerNorm after
+            # an attention shrink its error without undoing it)
+            inputs_diff = max([level.base_diff, *(diff.relative_diff for diff in compared)])
+            folded, feeding = [], []
         compared.append(LayerDiff(layer.name, type(layer).__name__, node, op, diffs[layer.name], scale,
-                                  inputs_diff, folded, feeding))
-    peak = max((diff.scale for diff in compared), default=0.0)
-    return Located(backend, len(next(iter(few.values()))), threshold, compared,
-                   first_divergence(compared, threshold),
-                   float32_check(model, few, expected, tfjs_outputs, peak, exact))
+                                  inputs_diff, folded, feeding, list(level.within)))
+    return compared, rest
+
+
+def _sublayers(container: Any) -> list[Any]:
+    """The layers one level down: a model's own layers (no InputLayer), or a block's direct sublayers."""
+    import keras
+
+    if has_layer_graph(container):
+        found = list(container.layers)
+    else:
+        found = list(container._flatten_layers(include_self=False, recursive=False))
+    return [layer for layer in found if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def _is_block(layer: Any) -> bool:
+    try:
+        return bool(_sublayers(layer))
+    except AttributeError:
+        return False
+
+
+def _block_to_open(first: LayerDiff, level: Level) -> Any | None:
+    """The block to descend into: the diverging layer itself when it has sublayers, else a block it
+    was computed with (no node of its own: a nested model whose outputs are a dict)."""
+    by_name = {layer.name: layer for layer in _sublayers(level.container)}
+    for name in [first.layer, *first.folded]:
+        layer = by_name.get(name)
+        if layer is not None and _is_block(layer):
+            return layer
+    return None
+
+
+def layer_keys(model: Any) -> dict[int, str]:
+    """{id(layer): its path of names from the model ("backbone/transformer_layer_0/softmax")} for
+    every layer at every depth (names repeat across blocks; paths do not)."""
+    keys: dict[int, str] = {}
+    pending = [(layer, layer.name) for layer in _sublayers(model)]
+    while pending:
+        layer, path = pending.pop()
+        if id(layer) in keys:
+            continue
+        keys[id(layer)] = path
+        try:
+            pending += [(sub, f"{path}/{sub.name}") for sub in _sublayers(layer)]
+        except AttributeError:
+            continue
+    return keys
 
 
 def float32_check(model: Any, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
@@ -210,15 +372,10 @@ def first_divergence(compared: list[LayerDiff], threshold: float) -> LayerDiff |
     return (jumps or over or [None])[0]
 
 
-def _single_output(layer: Any) -> bool:
-    try:
-        return not isinstance(layer.output, (list, tuple, dict))
-    except (AttributeError, ValueError):
-        return False
-
-
-def _inputs_diff(layer: Any, diffs: dict[str, float]) -> tuple[float, list[str], list[str]]:
-    """The largest error among the nearest compared layers feeding `layer` (0 for the model's inputs),
+def _inputs_diff(layer: Any, diffs: dict[str, float],
+                 base: float = 0.0) -> tuple[float, list[str], list[str]]:
+    """The largest error among the nearest compared layers feeding `layer` (`base` for the inputs of the
+    model or block it lies in),
     the layers passed on the way (no node of their own: TensorFlow fused them into this one), and
     those nearest compared layers."""
     import keras
@@ -233,7 +390,9 @@ def _inputs_diff(layer: Any, diffs: dict[str, float]) -> tuple[float, list[str],
         if parent.name in diffs:
             worst = max(worst, diffs[parent.name])
             feeding.append(parent.name)
-        elif not isinstance(parent, keras.layers.InputLayer):
+        elif isinstance(parent, keras.layers.InputLayer):
+            worst = max(worst, base)
+        else:
             folded.append(parent.name)
             pending += _parents(parent)
     return worst, folded, feeding
@@ -247,13 +406,12 @@ def _parents(layer: Any) -> list[Any]:
 
 
 @contextlib.contextmanager
-def _recording_scopes(layers: list[Any]) -> Iterator[dict[str, list[str]]]:
-    """While tracing, record the TensorFlow name scopes each of `layers` runs in (Keras may enter a
-    layer's scope more than once in a trace: each gets its own unique name)."""
+def _recording_scopes(ids: dict[int, str]) -> Iterator[dict[str, list[str]]]:
+    """While tracing, record the TensorFlow name scopes each layer of `ids` ({id(layer): key}) runs in
+    (Keras may enter a layer's scope more than once in a trace: each gets its own unique name)."""
     import tensorflow as tf
     from keras.src.backend.tensorflow import core
 
-    ids = {id(layer): layer.name for layer in layers}
     scopes: dict[str, list[str]] = {}
     original = core.name_scope.__enter__
 
@@ -271,26 +429,32 @@ def _recording_scopes(layers: list[Any]) -> Iterator[dict[str, list[str]]]:
         core.name_scope.__enter__ = original
 
 
-def layer_scopes(model: Any, layers: list[Any]) -> dict[str, list[str]]:
-    """{layer name: its name scope in the traced serving function}, traced as the conversion traces."""
+def layer_scopes(model: Any, keys: dict[int, str]) -> dict[str, list[str]]:
+    """{layer key: its name scopes in the traced serving function} for the layers of `keys`
+    ({id(layer): key}), traced as the conversion traces."""
     from .convert import serving_function
     from .rewrite import tracing_rewrites
 
-    with _recording_scopes(layers) as scopes, tracing_rewrites():
+    with _recording_scopes(keys) as scopes, tracing_rewrites():
         serving_function(model, input_specs(model), output_specs(model)).get_concrete_function()
     return scopes
 
 
 def layer_nodes(manifest: dict[str, Any], scopes: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
-    """{layer name: (the TF.js node holding its output, that node's op)} for layers that kept a node."""
+    """{layer key: (the TF.js node holding its output, that node's op)} for layers that kept a node: the
+    first node inside the layer's scopes that feeds a node outside them. Scopes nest (a block's
+    sublayers lie inside the block's scope): a node belongs to every layer whose scope holds it."""
     nodes = [node for node in manifest["modelTopology"].get("node", []) if node.get("op") != "Const"]
-    by_scope = sorted(((scope + "/", name) for name, each in scopes.items() for scope in each),
-                      key=lambda s: -len(s[0]))
+    by_scope: dict[str, list[str]] = {}
+    for key, each in scopes.items():
+        for scope in each:
+            by_scope.setdefault(scope, []).append(key)
 
-    def owner(node_name: str) -> str | None:
-        return next((name for prefix, name in by_scope if node_name.startswith(prefix)), None)
+    def owners(node_name: str) -> frozenset[str]:
+        parts = node_name.split("/")
+        return frozenset(key for i in range(1, len(parts)) for key in by_scope.get("/".join(parts[:i]), []))
 
-    owners = {node["name"]: owner(node["name"]) for node in nodes}
+    owned = {node["name"]: owners(node["name"]) for node in nodes}
     ops = {node["name"]: node["op"] for node in nodes}
     found: dict[str, tuple[str, str]] = {}
     for node in nodes:
@@ -298,28 +462,46 @@ def layer_nodes(manifest: dict[str, Any], scopes: dict[str, list[str]]) -> dict[
             if source.startswith("^"):
                 continue
             producer = re.sub(r":\d+$", "", source)
-            layer = owners.get(producer)
-            leaves = layer is not None and owners.get(node["name"]) != layer
-            if leaves and layer not in found:
-                found[layer] = (source.removesuffix(":0"), ops[producer])
+            for layer in owned.get(producer, frozenset()) - owned[node["name"]]:
+                if layer not in found:
+                    found[layer] = (source.removesuffix(":0"), ops[producer])
     return found
 
 
-def keras_layer_outputs(model: Any, layers: list[Any],
-                        arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each layer's output for the samples, computed by Keras."""
-    import keras
+def keras_layer_outputs(model: Any, layers: list[Any], arrays: dict[str, np.ndarray],
+                        ) -> tuple[dict[int, np.ndarray], list[Any]]:
+    """Each layer's output for the samples, computed by Keras ({id(layer): value}, from its first call
+    with a single tensor out), and the layers in the order Keras first called them."""
+    from keras.src.layers.layer import Layer
 
     names, _, takes_dict = input_structure(model)
     specs = {spec.name: spec for spec in input_specs(model)}
     values = [arrays[name].astype(specs[name].keras_dtype) for name in names]
     feed: Any = dict(zip(names, values, strict=True)) if takes_dict else (values[0] if len(values) == 1
                                                                           else values)
-    probe = keras.Model(model.input, [layer.output for layer in layers])
-    outputs = probe(feed, training=False)
-    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    return {layer.name: np.asarray(value)  # float32: every layer's output for a few samples, held at once
-            for layer, value in zip(layers, outputs, strict=True)}
+    wanted = {id(layer) for layer in layers}
+    recorded: dict[int, np.ndarray] = {}
+    order: list[Any] = []
+    original = Layer.__call__
+
+    def recording(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if id(self) in wanted and id(self) not in recorded and _is_tensor(result):
+            # float32: every compared layer's output for a few samples, held at once
+            recorded[id(self)] = np.asarray(result)
+            order.append(self)
+        return result
+
+    Layer.__call__ = recording
+    try:
+        model(feed, training=False)
+    finally:
+        Layer.__call__ = original
+    return recorded, order
+
+
+def _is_tensor(value: Any) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, (list, tuple, dict))
 
 
 def tfjs_node_values(model_dir: Path, arrays: dict[str, np.ndarray], nodes: list[str],

@@ -15,6 +15,9 @@
   folded into the convolution) into `_FusedConv2D` with `_FusedHardSwish`, an activation no TF.js
   backend has | keep the convolution + bias fused, then `x·relu6(x + 3)·⅙` as AddV2, Relu6 and two
   Mul nodes, with the two constants in a weight file of their own (`unfuse_hard_swish`) |
+| TF.js' wasm backend casts to bool by keeping an int's low byte and truncating a float (256, 512 and
+  0.5 become false; TensorFlow: any non-zero is true), so a 0/1-or-more padding mask cast to bool
+  masks positions Keras keeps | trace every cast to bool as `x != 0` (`bool_casts_as_not_equal`) |
 | grouped convolutions (`Conv1D`/`Conv2D` with `groups > 1`, ConvNeXt, ResNeXt) trace to an XLA
   function TF.js cannot run, and TF.js has no grouped convolution | one group per input channel:
   a depthwise convolution; other group counts: split → convolve each group → concatenate
@@ -162,6 +165,35 @@ def _einsum2(tf: Any, subscripts: str, a: Any, b: Any) -> Any:
 
 
 @contextlib.contextmanager
+def bool_casts_as_not_equal() -> Iterator[list[int]]:
+    """While tracing, compute every cast of a number to bool as `x != 0`, which it means in TensorFlow.
+
+    TF.js' wasm backend casts int32 to bool by keeping the low byte (256 → false) and float32 by
+    truncating (0.5 → false); its NotEqual is right on every backend. Keras casts masks this way
+    (MultiHeadAttention's attention mask, the serving signature's bool inputs). Yields a one-item
+    list counting the casts rewritten.
+    """
+    import tensorflow as tf
+
+    original = tf.cast
+    rewritten = [0]
+
+    def cast(x: Any, dtype: Any, name: Any = None) -> Any:
+        if tf.as_dtype(dtype) == tf.bool and not isinstance(x, (tf.SparseTensor, tf.RaggedTensor)):
+            x = tf.convert_to_tensor(x)
+            if x.dtype.is_integer or x.dtype.is_floating:
+                rewritten[0] += 1
+                return tf.not_equal(x, tf.zeros([], x.dtype), name=name)
+        return original(x, dtype, name=name)
+
+    tf.cast = cast
+    try:
+        yield rewritten
+    finally:
+        tf.cast = original
+
+
+@contextlib.contextmanager
 def grouped_convs_as_tfjs_ops() -> Iterator[list[tuple[str, str]]]:
     """While tracing, compute grouped convolutions (`groups > 1`) with ops TF.js has.
 
@@ -260,6 +292,7 @@ class TracedRewrites:
     gelus: list[int]
     einsums: list[int]
     grouped: list[tuple[Any, str]]
+    bool_casts: list[int]
 
     def entries(self) -> list[dict[str, Any]]:
         """The `metadata.rewrites` entries for what was traced so far."""
@@ -272,16 +305,23 @@ class TracedRewrites:
             rewrites.append({"layer": None, "class": "einsum",
                              "what": f"{self.einsums[0]} einsum(s) traced as transpose + reshape + MatMul "
                                      "(TF.js' wasm backend has no Einsum)"})
+        if self.bool_casts[0]:
+            rewrites.append({"layer": None, "class": "cast",
+                             "what": f"{self.bool_casts[0]} cast(s) to bool traced as x != 0 (TF.js' wasm "
+                                     "backend keeps an int's low byte and truncates a float: 256 and 0.5 "
+                                     "become false)"})
         return rewrites
 
 
 @contextlib.contextmanager
 def tracing_rewrites() -> Iterator[TracedRewrites]:
     """While tracing, every rewrite that makes the traced graph one TF.js runs: exact GELU with erf,
-    einsums as MatMul, grouped convolutions as depthwise or split convolutions. The conversion and
-    the locator (which must trace the same graph to find each layer's nodes) both trace under it."""
-    with exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums, grouped_convs_as_tfjs_ops() as grouped:
-        yield TracedRewrites(gelus, einsums, grouped)
+    einsums as MatMul, grouped convolutions as depthwise or split convolutions, casts to bool as
+    `x != 0`. The conversion and the locator (which must trace the same graph to find each layer's
+    nodes) both trace under it."""
+    with (exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums, grouped_convs_as_tfjs_ops() as grouped,
+          bool_casts_as_not_equal() as bool_casts):
+        yield TracedRewrites(gelus, einsums, grouped, bool_casts)
 
 
 def exact_gelu_layers(model: Any) -> list[dict[str, str]]:

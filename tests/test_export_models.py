@@ -382,31 +382,42 @@ def _conv_stack() -> Any:
     return keras.Model(x_in, keras.layers.Dense(3, name="out")(x))
 
 
-@pytest.mark.node
-def test_failed_proof_names_the_first_diverging_layer(tmp_path: Path, node_ready: str,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """A weight of layer 'last' tampered by 1% after conversion: the refusal names 'last' (its inputs
-    agree), the report lies beside the output folder, and nothing is published."""
+def tamper_weights(monkeypatch: pytest.MonkeyPatch, part: str, factor: float = 1.01) -> None:
+    """After conversion, scale every float32 weight whose name holds `part` by `factor`: the TF.js
+    model then diverges from Keras at the layer that weight belongs to."""
     import export.pipeline as pipeline
-    from export.errors import VerificationError
 
     convert = pipeline.convert_to_graph_model
 
     def tampered(model: Any, staging: Path, *args: Any, **kwargs: Any) -> Any:
         rewrites = convert(model, staging, *args, **kwargs)
-        group = json.loads((staging / "model.json").read_text())["weightsManifest"][0]
-        shard = staging / group["paths"][0]
-        data, offset = bytearray(shard.read_bytes()), 0
-        for weight in group["weights"]:
-            size = int(np.prod(weight["shape"])) * 4
-            if "/last_" in weight["name"]:
-                values = np.frombuffer(bytes(data[offset:offset + size]), "<f4") * np.float32(1.01)
-                data[offset:offset + size] = values.astype("<f4").tobytes()
-            offset += size
-        shard.write_bytes(bytes(data))
+        found = 0
+        for group in json.loads((staging / "model.json").read_text())["weightsManifest"]:
+            assert len(group["paths"]) == 1, "a test model's weight group fits one shard"
+            shard = staging / group["paths"][0]
+            data, offset = bytearray(shard.read_bytes()), 0
+            for weight in group["weights"]:
+                size = int(np.prod(weight["shape"])) * 4
+                if part in weight["name"] and weight["dtype"] == "float32":
+                    values = np.frombuffer(bytes(data[offset:offset + size]), "<f4") * np.float32(factor)
+                    data[offset:offset + size] = values.astype("<f4").tobytes()
+                    found += 1
+                offset += size
+            shard.write_bytes(bytes(data))
+        assert found, f"no weight named like {part!r}"
         return rewrites
 
     monkeypatch.setattr(pipeline, "convert_to_graph_model", tampered)
+
+
+@pytest.mark.node
+def test_failed_proof_names_the_first_diverging_layer(tmp_path: Path, node_ready: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weight of layer 'last' tampered by 1% after conversion: the refusal names 'last' (its inputs
+    agree), the report lies beside the output folder, and nothing is published."""
+    from export.errors import VerificationError
+
+    tamper_weights(monkeypatch, "/last_")
     out = tmp_path / "web_model"
     with pytest.raises(VerificationError) as failure:
         export_model(_conv_stack(), out, samples_count=16, browser=False)
@@ -436,3 +447,48 @@ def test_grouped_convolutions_are_proven_in_chromium_on_wasm_webgl_and_cpu(tmp_p
     browser = metadata["proof"]["browser"]
     assert set(browser) == {"wasm", "webgl", "cpu"}
     assert all(result["passed"] and result["samples"] == 32 for result in browser.values()), browser
+
+
+@pytest.mark.node
+def test_a_divergence_inside_a_nested_model_is_named_with_its_sublayer(
+        tmp_path: Path, node_ready: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Sequential block inside a model: the locator descends into it and names the Dense within."""
+    import keras
+
+    from export.errors import VerificationError
+
+    keras.utils.set_random_seed(0)
+    block = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu", name="inner_a"),
+                              keras.layers.Dense(8, activation="tanh", name="inner_b")], name="block")
+    x_in = keras.Input((6,), name="features")
+    hidden = block(keras.layers.Dense(6, name="pre")(x_in))
+    model = keras.Model(x_in, keras.layers.Dense(3, name="out")(hidden))
+    tamper_weights(monkeypatch, "/inner_b_")
+    with pytest.raises(VerificationError) as failure:
+        export_model(model, tmp_path / "web_model", samples_count=16, browser=False, backends=["wasm"])
+    assert "first divergence at layer 'inner_b' in 'block' (Dense → TF.js node" in str(failure.value)
+    report = json.loads((tmp_path / "web_model.proof-failure.json").read_text())
+    compared = {(tuple(layer["within"]), layer["layer"]) for layer in report["located"]["layers"]}
+    assert {((), "pre"), ((), "block"), (("block",), "inner_a"), (("block",), "inner_b")} <= compared
+
+
+@pytest.mark.node
+def test_casts_to_bool_of_any_non_zero_value_are_proven_on_wasm_and_cpu(tmp_path: Path,
+                                                                        node_ready: str) -> None:
+    """TF.js' wasm backend casts 256 (int) and 0.5 (float) to false: the export traces casts as x != 0."""
+    import keras
+
+    values = keras.Input((8,), name="values")
+    keep = keras.Input((8,), dtype="int32", name="keep")
+    weights = keras.Input((8,), name="weights")
+    kept = keras.ops.where(keras.ops.cast(keep, "bool"), values, 0.0)
+    weighted = keras.ops.where(keras.ops.cast(weights, "bool"), kept, -1.0)
+    model = keras.Model([values, keep, weights], keras.layers.Dense(2, name="out")(weighted))
+    rng = np.random.default_rng(0)
+    samples = {"values": rng.normal(size=(16, 8)).astype(np.float32),
+               "keep": rng.choice([0, 1, 256, 512, 999], size=(16, 8)).astype(np.int32),
+               "weights": rng.choice([0.0, 0.5, -0.25, 256.0], size=(16, 8)).astype(np.float32)}
+    metadata = export_model(model, tmp_path / "web_model", samples=samples, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert any(rewrite["class"] == "cast" and rewrite["what"].startswith("2 cast(s) to bool")
+               for rewrite in metadata["rewrites"])

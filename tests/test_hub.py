@@ -5,11 +5,15 @@ the samples in one line, and a refused proof located down to a sublayer of a Tra
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from export import export_model
 from export.errors import ExportError
 from export.reference import keras_outputs
 from export.samples import generate
@@ -94,3 +98,38 @@ def test_keras_failing_on_the_samples_is_one_line_naming_the_input() -> None:
     assert message.startswith("Keras cannot compute the proof's samples (input 'segment_ids', read by "
                               "Embedding 'segment_embedding'): indices[0,0] = 5 is not in [0, 2)"), message
     assert "--samples FILE.npz" in message
+
+
+@pytest.mark.node
+def test_bert_classifier_exports_like_its_backbone(tmp_path: Path, node_ready: str) -> None:
+    """A backbone inside a task model: the samples reach its embeddings, the proof passes, and
+    metadata.json says how each input was drawn."""
+    metadata = export_model(_bert_classifier(), tmp_path / "web_model", samples_count=32, browser=False)
+    proof = metadata["proof"]
+    assert proof["passed"] and set(proof["node"]) == {"wasm", "cpu"}
+    drawn = proof["generated"]
+    assert drawn["padding_mask"] == {"distribution": "mask", "values": [0, 1], "padding": "end",
+                                     "min_kept": 1, "rule": "named like a mask"}
+    assert drawn["segment_ids"]["high"] == 2 and drawn["token_ids"]["high"] == 1000
+
+
+@pytest.mark.node
+def test_a_divergence_inside_bert_is_named_down_to_the_sublayer(tmp_path: Path, node_ready: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weight of the first encoder's feed-forward Dense tampered after conversion: the locator
+    descends from the classifier into the backbone and the encoder, and names that Dense."""
+    from export.errors import VerificationError
+    from tests.test_export_models import tamper_weights
+
+    tamper_weights(monkeypatch, "/transformer_layer_0_1/feedforward_intermediate_dense_1/Cast/ReadVariableOp")
+    out = tmp_path / "web_model"
+    with pytest.raises(VerificationError) as failure:
+        export_model(_bert_classifier(), out, samples_count=16, browser=False, backends=["wasm"])
+    message = str(failure.value)
+    # keras names each new backbone bert_backbone, bert_backbone_1, ...
+    assert re.search(r"first divergence at layer 'feedforward_intermediate_dense' in "
+                     r"'bert_backbone(_\d+)?/transformer_layer_0' \(Dense → TF.js node", message), message
+    report = json.loads((tmp_path / "web_model.proof-failure.json").read_text())
+    first = report["located"]["first_divergence"]
+    assert first["within"][1:] == ["transformer_layer_0"]
+    assert first["inputs_relative_diff"] < 1e-5

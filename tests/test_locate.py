@@ -41,6 +41,38 @@ def test_layer_output_is_the_node_that_leaves_its_scope() -> None:
                                              "add": ("m/add_1/add", "AddV2")}
 
 
+def test_nested_scopes_give_a_block_and_each_sublayer_their_own_output_node() -> None:
+    """A block's scope holds its sublayers' scopes: the block's output is the node leaving the block,
+    each sublayer's the node leaving the sublayer, though the same name repeats in other blocks."""
+    scope, other = "m/encoder_0_1/attention_1", "m/encoder_1_1/attention_1/softmax_1"
+    manifest = {"modelTopology": {"node": [
+        {"name": "x", "op": "Placeholder"},
+        {"name": f"{scope}/query_1/MatMul", "op": "MatMul", "input": ["x"]},
+        {"name": f"{scope}/MatMul", "op": "BatchMatMulV2", "input": [f"{scope}/query_1/MatMul", "x"]},
+        {"name": f"{scope}/softmax_1/Softmax", "op": "Softmax", "input": [f"{scope}/MatMul"]},
+        {"name": f"{scope}/output_1/MatMul", "op": "MatMul", "input": [f"{scope}/softmax_1/Softmax"]},
+        {"name": "m/encoder_0_1/add", "op": "AddV2", "input": [f"{scope}/output_1/MatMul", "x"]},
+        {"name": f"{other}/Softmax", "op": "Softmax", "input": ["m/encoder_0_1/add"]},
+        {"name": "Identity", "op": "Identity", "input": [f"{other}/Softmax"]},
+    ]}}
+    scopes = {"encoder_0": ["m/encoder_0_1"], "encoder_0/attention": [scope],
+              "encoder_0/attention/softmax": [f"{scope}/softmax_1"],
+              "encoder_1/attention/softmax": [other]}
+    assert layer_nodes(manifest, scopes) == {
+        "encoder_0": ("m/encoder_0_1/add", "AddV2"),
+        "encoder_0/attention": (f"{scope}/output_1/MatMul", "MatMul"),
+        "encoder_0/attention/softmax": (f"{scope}/softmax_1/Softmax", "Softmax"),
+        "encoder_1/attention/softmax": (f"{other}/Softmax", "Softmax")}
+
+
+def test_a_sublayer_is_named_with_the_blocks_it_lies_in() -> None:
+    located = Located("wasm", 4, 1e-4, [], None)
+    located.first = LayerDiff("softmax", "Softmax", "m/b_1/attention_1/softmax_1/SelectV2_1", "SelectV2",
+                              0.98, 1.0, 3e-7, [], [], ["backbone", "encoder_0", "attention"])
+    assert located.sentence().startswith("first divergence at layer 'softmax' in "
+                                         "'backbone/encoder_0/attention' (Softmax → TF.js node")
+
+
 def test_divergence_is_the_jump_not_the_layers_it_spreads_to_nor_one_that_heals() -> None:
     compared = [_diff("a", 1e-7, [], 0.0),
                 _diff("b", 5e-3, ["a"], 1e-7),   # heals: the one layer it feeds agrees again
@@ -112,6 +144,7 @@ def test_a_model_without_a_layer_graph_still_gets_its_report(tmp_path: Path) -> 
                              {"output_0": np.zeros((4, 3), np.float32)}, ["node wasm: output_0: max |Δ| ..."],
                              1e-4)
     assert clause.startswith("no layer-by-layer comparison (Scaled has no layer graph")
+    assert "keras.Model(inputs, outputs)" in clause  # what to build instead
     report = json.loads((tmp_path / "web_model.proof-failure.json").read_text())
     assert report["located"] is None and "no layer graph" in report["locate_error"]
     assert not (tmp_path / "web_model").exists()
