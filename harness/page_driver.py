@@ -112,13 +112,16 @@ def check_chromium() -> str:
 
 
 @contextlib.contextmanager
-def chromium() -> Iterator[Any]:
-    """Headless Chromium (mnist_tfjs.chromium's flags, the same as the tests')."""
+def chromium(*, gpu: bool = True) -> Iterator[Any]:
+    """Headless Chromium (mnist_tfjs.chromium's flags, the same as the tests'): with `gpu`, with its GPU
+    process and WebGPU, so the pages offer their WebGPU runtimes (on SwiftShader, a software adapter,
+    where the machine has no GPU); without, WebGL on Chromium's in-process software renderer and no
+    WebGPU."""
     from playwright.sync_api import sync_playwright
 
     executable = check_chromium()
     with sync_playwright() as playwright:
-        browser = launch_chromium(playwright, executable)
+        browser = launch_chromium(playwright, executable, gpu=gpu)
         try:
             yield browser
         finally:

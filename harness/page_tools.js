@@ -13,6 +13,7 @@ import {
 } from '/static/preprocess.js';
 import { preprocessStrokes } from '/static/strokes.js';
 import { greyImage } from '/static/ui.js';
+import { webgpuAdapter } from '/static/webgpu.js';
 
 const demo = window.digitDemo;
 
@@ -362,4 +363,6 @@ demo.bench = {
   latency,
   readAlone,
   webglRenderer,
+  /** The WebGPU adapter the page's WebGPU runtimes run on ({vendor, architecture, device, description, software}), or null. */
+  webgpuAdapter,
 };

@@ -90,7 +90,7 @@ def test_digit_page_reads_digits_on_the_int8_model(int8_digit_export: Path, open
         page.select_option("#backend-select", "litert-int8")
         page.wait_for_function("() => window.digitDemo.runtime() === 'litert-int8'"
                                " && !document.getElementById('backend-select').disabled")
-        assert opened.errors == []
+        assert opened.noise == [], "no console warning or error"
 
 
 def test_the_int8_option_appears_only_for_a_proven_int8_model(int8_digit_export: Path, open_page,
@@ -145,4 +145,4 @@ def test_model_page_checks_the_int8_model_by_its_rules_and_races_it(tiny_generic
         race = page.evaluate("window.modelPage.race()")
         timed = [r for r in results if r.get("result", {}).get("passed")]
         assert race["ms"] == min(r["result"]["batch1_ms"] for r in timed)
-        assert opened.errors == []
+        assert opened.noise == [], "no console warning or error"

@@ -1,4 +1,5 @@
-"""The page in a real headless Chromium: loading, parity with Keras, preprocessing, drawing, backends."""
+"""The page in a real headless Chromium: loading, parity with Keras, preprocessing, drawing, backends
+and runtimes (WebGPU ones on the browser's adapter), and a quiet console."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from export.rules import MNIST_THRESHOLDS
 from harness.page_driver import (
     draw_strokes,
+    install_page_tools,
     measure_robustness,
     pad_rgba,
     predict_pixels,
@@ -20,6 +22,7 @@ from harness.page_driver import (
     serve_in_background,
     wait_ready,
 )
+from tests.browser_fixtures import require_webgpu
 from tests.reference_preprocess import ink_from_rgba, preprocess, preprocess_strokes
 
 pytestmark = pytest.mark.browser
@@ -58,6 +61,9 @@ def test_page_loads_ready_without_console_errors(live_server, open_page) -> None
     opened = open_page(live_server.url)
     page = opened.page
     assert page.evaluate("window.digitDemo.backend()") == "wasm"
+    loaded = page.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")
+    assert not any("tfjs-backend-webgl" in url or "tfjs-backend-webgpu" in url for url in loaded), \
+        "webgl and webgpu load only when chosen"
     assert page.evaluate("crossOriginIsolated") is True, "COOP/COEP make the page cross-origin isolated"
     assert page.locator("#error").is_hidden()
     assert page.locator("#status").inner_text().startswith("Ready")
@@ -66,7 +72,7 @@ def test_page_loads_ready_without_console_errors(live_server, open_page) -> None
     assert page.locator("#native").inner_text() == "\N{EN DASH}"  # on, waiting for a drawing
     assert page.locator("[aria-live]").count() >= 1
     assert page.evaluate("window.digitDemo.bench") is None, "measurement code is loaded only by benchmarks"
-    assert opened.errors == []
+    assert opened.noise == []
 
 
 def test_predict_pixels_matches_native_keras_on_1000_digits(demo_page, parity_set) -> None:
@@ -358,3 +364,99 @@ def test_digit_page_refuses_a_tflite_that_is_not_the_proven_one(litert_digit_exp
         error = page.evaluate("window.digitDemo.setRuntime('litert').then(() => 'switched', e => e.message)")
         assert "not the file the export proved" in error
         assert page.evaluate("window.digitDemo.runtime()") == "tfjs"
+
+
+def selector_options(page: Any) -> dict[str, bool]:
+    """The runtime selector's entries: value → offered (not greyed out)."""
+    return dict(page.locator("#backend-select option").evaluate_all(
+        "(options) => options.map((o) => [o.value, !o.disabled])"))
+
+
+def choose(page: Any, value: str) -> None:
+    """Pick a selector entry as a visitor does and wait for the switch (and its warm-up) to end."""
+    page.select_option("#backend-select", value)
+    page.wait_for_function(
+        "(value) => document.getElementById('backend-select').value === value"
+        " && !document.getElementById('backend-select').disabled"
+        " && document.getElementById('status').dataset.state === 'ok'", arg=value, timeout=60_000)
+
+
+WEBGPU_ENTRIES = {"webgpu": ("tfjs", "webgpu"), "litert-webgpu": ("litert", "webgpu")}
+# Few: every new batch size compiles TF.js' WebGPU shaders anew, slowly on a software adapter.
+WEBGPU_DIGITS = 20
+WEBGPU_DRAWINGS = (ONE, SEVEN)
+
+
+def test_digit_page_offers_and_runs_webgpu_on_both_runtimes(litert_digit_server, open_page,
+                                                            parity_set) -> None:
+    """TF.js webgpu and LiteRT.js webgpu give wasm's digits, within the exporter's rule of Keras."""
+    opened = open_page(litert_digit_server.url)
+    page = opened.page
+    adapter = require_webgpu(page)
+    offered = selector_options(page)
+    assert offered["webgpu"] and offered["litert-webgpu"], offered
+    assert page.evaluate("[window.digitDemo.runtime(), window.digitDemo.backend()]") == ["tfjs", "wasm"], \
+        "an adapter changes nothing until WebGPU is chosen"
+    images, native = parity_set
+    wasm = predict_pixels(page, images[:WEBGPU_DIGITS])
+    drawn = {}
+    for strokes in WEBGPU_DRAWINGS:
+        page.evaluate("window.digitDemo.clear()")
+        draw_strokes(page, strokes, steps=3)
+        drawn[len(drawn)] = page.evaluate("window.digitDemo.classifyCanvas()")["digit"]
+    for entry, running in WEBGPU_ENTRIES.items():
+        choose(page, entry)
+        assert page.evaluate("[window.digitDemo.runtime(), window.digitDemo.backend()]") == list(running)
+        described = page.locator("#backend-info").inner_text()
+        assert "webgpu" in described and adapter["architecture"] in described, described
+        assert ("software adapter" in described) == adapter["software"], described
+        got = predict_pixels(page, images[:WEBGPU_DIGITS])
+        assert (got.argmax(axis=1) == wasm.argmax(axis=1)).all(), entry
+        assert np.abs(got - native[:WEBGPU_DIGITS]).max() <= MAX_ABS_DIFF, entry
+        for k, strokes in enumerate(WEBGPU_DRAWINGS):
+            page.evaluate("window.digitDemo.clear()")
+            draw_strokes(page, strokes, steps=3)
+            assert page.evaluate("window.digitDemo.classifyCanvas()")["digit"] == drawn[k], (entry, k)
+    assert opened.noise == []
+
+
+def test_webgpu_is_not_offered_without_an_adapter(litert_digit_server, chromium) -> None:
+    context = chromium.new_context(viewport=PHONE)
+    try:  # a browser without WebGPU: navigator.gpu is undefined
+        context.add_init_script("Object.defineProperty(Navigator.prototype, 'gpu', {get: () => undefined})")
+        page = context.new_page()
+        page.goto(f"{litert_digit_server.url}?backend=webgpu")
+        wait_ready(page)
+        assert page.evaluate("window.digitDemo.backend()") == "wasm"
+        assert "webgpu was not available" in page.locator("#status").inner_text()
+        offered = selector_options(page)
+        assert "webgpu" not in offered and "litert-webgpu" not in offered and offered["litert-wasm"], offered
+        assert "no WebGPU adapter" in page.evaluate(
+            "window.digitDemo.setRuntime('litert', 'webgpu').then(() => 'switched', e => e.message)")
+        assert "not available" in page.evaluate(
+            "window.digitDemo.setBackend('webgpu').then(() => 'switched', e => e.message)")
+        assert page.evaluate("[window.digitDemo.runtime(), window.digitDemo.backend()]") == ["tfjs", "wasm"]
+        loaded = page.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")
+        assert not any("tfjs-backend-webgpu" in url for url in loaded), "no adapter, no webgpu script"
+    finally:
+        context.close()
+
+
+# Drawings for the console check, replayed as pointer events (harness/page_tools.js drawAndRead).
+QUIET_DRAWINGS = [ONE, ZERO, SEVEN, SMALL_FOUR_IN_A_CORNER] * 5
+
+
+@pytest.mark.slow  # 20 drawings on each of six runtimes, TF.js webgpu on a software adapter among them
+def test_no_console_warning_or_error_over_20_drawings_on_every_runtime(litert_digit_server,
+                                                                       open_page) -> None:
+    opened = open_page(litert_digit_server.url)
+    page = opened.page
+    require_webgpu(page)
+    install_page_tools(page)
+    offered = [value for value, on in selector_options(page).items() if on]
+    assert len(offered) == 6, offered  # TF.js wasm, webgl, webgpu, cpu; LiteRT.js wasm, webgpu
+    for entry in offered:
+        choose(page, entry)
+        readings = page.evaluate("(drawings) => window.digitDemo.bench.drawAndRead(drawings)", QUIET_DRAWINGS)
+        assert len(readings) == len(QUIET_DRAWINGS) and all(r["whole"] for r in readings), entry
+        assert opened.noise == [], f"{entry}: {opened.noise}"

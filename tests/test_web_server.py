@@ -123,7 +123,8 @@ LITERT_WASM = NODE_MODULES / "@litertjs" / "core" / "wasm"
 
 
 @needs_npm
-@pytest.mark.parametrize("package", ["tfjs-core", "tfjs-backend-cpu", "tfjs-converter", "tfjs-backend-webgl"])
+@pytest.mark.parametrize("package", ["tfjs-core", "tfjs-backend-cpu", "tfjs-converter", "tfjs-backend-webgl",
+                                     "tfjs-backend-webgpu"])
 def test_tfjs_parts_the_pages_load_are_served(client, package: str) -> None:
     from mnist_tfjs.contract import TFJS_PARTS
 

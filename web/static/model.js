@@ -145,25 +145,50 @@ export async function fetchJson(url) {
   }
 }
 
+/** The ModelError for a model that failed to load from `url`: nothing exported ('missing'), or broken. */
+async function loadFailure(url, err) {
+  // Only a failed load asks why (one request less on every page load).
+  if (await fetchJson(url).then((manifest) => manifest === null, () => false)) {
+    return new ModelError('No exported model on the server yet.', 'missing');
+  }
+  return new ModelError(`The model at ${url} failed to load: ${err.message}`, 'load');
+}
+
 /** Load /model/model.json as a TF.js graph model; ModelError(kind 'missing') when nothing has been exported. */
 export async function loadGraphModel(url = MODEL_URL) {
   const tf = runtime();
   try {
     return await tf.loadGraphModel(url);
   } catch (err) {
-    // Only a failed load asks why (one request less on every page load): nothing exported, or broken.
-    if (await fetchJson(url).then((manifest) => manifest === null, () => false)) {
-      throw new ModelError('No exported model on the server yet.', 'missing');
-    }
-    throw new ModelError(`The model at ${url} failed to load: ${err.message}`, 'load');
+    throw await loadFailure(url, err);
   }
 }
 
-/** The exported digit model plus prediction helpers, shaped by `contract` (contract.js). */
+/** /model/model.json and its weights, downloaded once for graph models built on any backend (graphModelFrom). */
+export async function loadModelArtifacts(url = MODEL_URL) {
+  const tf = runtime();
+  try {
+    return await tf.io.http(url).load();
+  } catch (err) {
+    throw await loadFailure(url, err);
+  }
+}
+
+/** A graph model on the backend in use, its weights uploaded there from `artifacts` (loadModelArtifacts). */
+export async function graphModelFrom(artifacts) {
+  const tf = runtime();
+  return tf.loadGraphModel(tf.io.fromMemory(artifacts));
+}
+
+/**
+ * The exported digit model plus prediction helpers, shaped by `contract` (contract.js), with its
+ * weights on TF.js backend `backend`.
+ */
 export class DigitModel {
-  constructor(graphModel, contract = DEFAULT_CONTRACT) {
+  constructor(graphModel, contract = DEFAULT_CONTRACT, backend = null) {
     this.graph = graphModel;
     this.contract = contract;
+    this.backend = backend;
     // Feed by the contract's input name when the graph knows it (signature key or node name).
     const known = [...Object.keys(graphModel.signature?.inputs ?? {}), ...(graphModel.inputs ?? []).map((t) => t.name)];
     this.inputName = known.includes(contract.inputName) ? contract.inputName : null;
@@ -195,5 +220,9 @@ export class DigitModel {
   async warmUp(runs = 3) {
     const blank = new Float32Array(this.contract.pixels);
     for (let i = 0; i < runs; i += 1) await this.predict(blank);
+  }
+
+  dispose() {
+    this.graph.dispose();
   }
 }

@@ -8,7 +8,8 @@
 import { DEFAULT_CONTRACT, digitContract } from './contract.js';
 import { LiteRtDigitModel, provenLiteRt } from './litert.js';
 import {
-  BACKENDS, chooseBackend, describeBackend, DigitModel, loadGraphModel, ModelError, runtime, trySetBackend,
+  BACKENDS, chooseBackend, describeBackend, DigitModel, graphModelFrom, loadModelArtifacts, ModelError, runtime,
+  trySetBackend,
 } from './model.js';
 import { adapterText, webgpuAdapter } from './webgpu.js';
 
@@ -27,6 +28,7 @@ function modelKey(name, backend) {
 export class Runtimes {
   constructor() {
     this.models = {}; // by modelKey
+    this.tfjsArtifacts = null; // the graph model's files, fetched once (a promise)
     this.name = null; // the runtime in use
     this.accelerator = 'wasm'; // LiteRT.js' accelerator in use
     this.metadata = null;
@@ -44,6 +46,23 @@ export class Runtimes {
     const run = this.chain.then(task);
     this.chain = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * The TF.js model with its weights on the backend in use: built there from the downloaded files
+   * when the one loaded sits on another backend, which is then disposed. A model used across
+   * backends would have TF.js move its weights with a synchronous read-back (a GPU stall, and a
+   * console warning from WebGL or WebGPU).
+   */
+  async tfjsModel() {
+    const backend = runtime().getBackend();
+    if (this.models.tfjs?.backend === backend) return this.models.tfjs;
+    this.tfjsArtifacts ??= loadModelArtifacts();
+    this.tfjsArtifacts.catch(() => { this.tfjsArtifacts = null; });
+    const graph = await graphModelFrom(await this.tfjsArtifacts);
+    this.models.tfjs?.dispose();
+    this.models.tfjs = new DigitModel(graph, this.contract, backend);
+    return this.models.tfjs;
   }
 
   /** Take the export's metadata.json (or null): the contract, and which .tflite files are proven. */
@@ -69,7 +88,7 @@ export class Runtimes {
   async load(name, backend = 'wasm') {
     if (name === 'tfjs') {
       const started = await chooseBackend(backend);
-      this.models.tfjs ??= new DigitModel(await loadGraphModel(), this.contract);
+      await this.tfjsModel();
       return started;
     }
     const missing = this.unavailable(name);
@@ -89,9 +108,10 @@ export class Runtimes {
    */
   async start(name, backend, metadataPromise) {
     if (name === 'tfjs') {
-      const [metadata, graph] = await Promise.all([metadataPromise, loadGraphModel()]);
+      this.tfjsArtifacts = loadModelArtifacts();
+      const [metadata] = await Promise.all([metadataPromise, this.tfjsArtifacts]);
       this.useMetadata(metadata);
-      this.models.tfjs = new DigitModel(graph, this.contract);
+      await this.tfjsModel();
       this.name = 'tfjs';
       return '';
     }
@@ -121,13 +141,13 @@ export class Runtimes {
     }
     await this.enqueue(async () => {
       if (name === 'tfjs') {
-        if (!this.models.tfjs) await this.load('tfjs', backend);
         const previous = runtime().getBackend();
         if (!(await trySetBackend(backend))) {
           await trySetBackend(previous);
           throw new ModelError(`The ${backend} backend is not available in this browser; staying on ${previous}.`,
             'backend');
         }
+        await this.tfjsModel();
       } else {
         await this.load(name, backend);
       }
