@@ -164,7 +164,7 @@ def test_model_page_checks_every_backend_against_the_bundle(generic_server, gene
         row = page.locator(f'#check-table tr[data-backend="{backend}"]')
         assert row.get_attribute("data-state") == "true"
         cells = row.locator("td").all_inner_texts()
-        assert cells[0] == "agrees" and cells[2] == "100%"
+        assert cells[0] == "agrees" and cells[1] == str(manifest["samples"]) and cells[3] == "100%"
         assert result["batch1_ms"] > 0 and result["batch1_calls"] >= 3, "timed at batch 1 after the proof"
         assert result["repeated"] >= 1 and all(o["repeat_diff"] <= 1e-6 for o in result["outputs"].values())
     webgpu = page.locator('#check-table tr[data-backend="webgpu"] th').inner_text()
@@ -350,7 +350,7 @@ def test_the_check_downloads_its_samples_when_it_runs_and_says_how_far_it_is(
         record_statuses(page)
         run_check(page)
         note = page.locator("#check-note").inner_text()
-        assert "agree with Keras on the 1 sample " in note, note
+        assert note.endswith("agree with Keras on the 1 sample."), note
         assert not any("1 samples" in s for s in page.evaluate("window.statuses"))
 
 
@@ -393,3 +393,46 @@ def test_the_proof_line_shows_the_rule_the_export_was_proven_by(generic_export: 
         summary = open_model_page(open_page, f"{server.url}model").page.locator("#proof-summary").inner_text()
     assert summary.endswith(rule), summary
     assert "\N{EN DASH}" not in summary, "no rule left blank"
+
+
+@pytest.mark.slow  # the exporter's own bundle of 256 digits on six backends, two of them on a software GPU
+def test_the_digit_exports_model_page_check_agrees_on_every_backend_quietly(live_server, open_page,
+                                                                           exported_model_dir: Path,
+                                                                           artifacts_dir: Path) -> None:
+    """The check of a real export (the exporter's proof bundle, its digit model) on both runtimes' WebGPU
+    too: every backend agrees, and the console stays empty (no executeAsync warning per call)."""
+    import time
+
+    manifest, _ = read_bundle(exported_model_dir)
+    opened = open_model_page(open_page, f"{live_server.url}model", viewport=DESKTOP)
+    page = opened.page
+    adapter = require_webgpu(page)
+    began = time.perf_counter()
+    results = run_check(page)
+    seconds = time.perf_counter() - began
+    for outcome in results:
+        assert outcome["available"] and "error" not in outcome, outcome
+        result = outcome["result"]
+        assert result["passed"] is True, (outcome["backend"], result["failures"])
+        assert result["samples"] == manifest["samples"] or result["stopped_by"] == "time budget"
+        print(f"{outcome['backend']}: {result['samples']} of {manifest['samples']} samples, "
+              f"{result['ms_per_sample']} ms a sample, batch-1 {result['batch1_ms']} ms")
+    print(f"check: {seconds:.1f} s on {adapter}")
+    page.screenshot(path=str(artifacts_dir / "model-page-digits.png"), full_page=True)
+    assert_names_the_adapter(page, adapter)
+    assert opened.noise == []
+
+
+def test_the_parity_table_names_the_adapter_a_webgpu_proof_ran_on(generic_export: Path, tmp_path: Path,
+                                                                 open_page) -> None:
+    folder = tmp_path / "web_model"
+    shutil.copytree(generic_export, folder)
+    metadata = json.loads((folder / "metadata.json").read_text())
+    result = {**metadata["proof"]["node"]["cpu"], "adapter": {
+        "vendor": "google", "architecture": "swiftshader", "device": "", "description": "", "software": True}}
+    metadata["proof"]["browser"] = {"wasm": metadata["proof"]["node"]["cpu"], "webgpu": result}
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    with _serve(folder) as server:
+        rows = open_model_page(open_page, server.url).page.locator("#proof-table tbody th").all_inner_texts()
+    assert "TF.js browser wasm" in rows
+    assert "TF.js browser webgpu (google swiftshader, software adapter)" in rows, rows

@@ -7,7 +7,9 @@
 
 import { LITERT_BACKENDS, provenLiteRt } from './litert.js';
 import { BACKENDS, fetchJson, METADATA_URL, ModelError } from './model.js';
-import { checkAll, checkLiteRt, loadBundle } from './proof-check.js';
+import {
+  CHECK_BUDGET_MS, checkAll, checkLiteRt, loadBundle,
+} from './proof-check.js';
 import {
   bytes, fillFacts, hideError, provenOn, setStatus, showError, showMissingModel,
 } from './ui.js';
@@ -161,7 +163,9 @@ function showProof(meta) {
     for (const [backend, result] of Object.entries(results)) {
       if (!isObject(result)) continue;
       const w = worst(result);
-      const tr = row([`${label} ${backend}`, result.passed ? 'passed' : 'failed', samplesSeen(result),
+      // A WebGPU result names the adapter it ran on: the exporter's may have been a software one.
+      const on = isObject(result.adapter) ? ` (${adapterText(result.adapter)})` : '';
+      const tr = row([`${label} ${backend}${on}`, result.passed ? 'passed' : 'failed', samplesSeen(result),
         key === 'litert_int8' ? 'int8 rules' : exp(w.relative), percent(w.agreement),
         ms(result.ms_per_call ?? result.batch1_ms)],
       { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
@@ -218,16 +222,18 @@ function showCheckResult(outcome) {
   const name = `${RUNTIME_NAMES[outcome.runtime] || ''} ${outcome.backend}`.trim();
   let tr;
   if (!outcome.available) {
-    tr = row([name, 'not available here', '–', '–', '–'], { 1: 'muted-text' });
+    tr = row([name, 'not available here', '–', '–', '–', '–'], { 1: 'muted-text' });
   } else if (outcome.error) {
-    tr = row([name, `error: ${outcome.error}`, '–', '–', '–'], { 1: 'bad' });
+    tr = row([name, `error: ${outcome.error}`, '–', '–', '–', '–'], { 1: 'bad' });
   } else {
     const { result } = outcome;
     const w = worst(result);
     const described = outcome.runtime === 'tfjs' && outcome.described ? `TF.js ${outcome.described}` : outcome.described;
-    tr = row([described || name, result.passed ? 'agrees' : 'differs',
-      exp(w.relative), percent(w.agreement), ms(batch1(result))], { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
+    tr = row([described || name, result.passed ? 'agrees' : 'differs', samplesSeen(result),
+      exp(w.relative), percent(w.agreement), ms(batch1(result))],
+    { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2), 5: 'num' });
     if (!result.passed) tr.title = result.failures.join('\n');
+    else if (result.stopped_by === 'time budget') tr.title = `${result.budget_s} s budget for this backend`;
   }
   tr.dataset.runtime = outcome.runtime;
   tr.dataset.backend = outcome.backend;
@@ -300,6 +306,12 @@ function progressShower(backends, total) {
   };
 }
 
+/** Which samples the backends that ran compared: all of them, or as many as each one's time allowed. */
+function comparedText(ran, total) {
+  if (ran.every((r) => r.result.samples >= total)) return total === 1 ? 'the 1 sample' : `all ${count(total, 'sample')}`;
+  return `as many of the ${count(total, 'sample')} as each compared in ${CHECK_BUDGET_MS / 1000} s (see Samples)`;
+}
+
 /** How many backends the check will run: every TF.js one, and LiteRT.js' where the export proved it. */
 function plannedBackends() {
   return BACKENDS.length + (provenLiteRt(metadata) ? LITERT_BACKENDS.length : 0)
@@ -329,9 +341,9 @@ async function check() {
     state.adapter = adapter;
     const ran = results.filter((r) => r.result);
     const agreed = ran.filter((r) => r.result.passed);
+    const missing = results.length - ran.length;
     $('check-note').textContent = `${agreed.length} of ${count(ran.length, 'backend')} that ran agree with Keras on `
-      + `${bundle.samples === 1 ? 'the 1 sample' : `all ${count(bundle.samples, 'sample')}`} `
-      + `(${results.length - ran.length} not available or failed to run).`;
+      + `${comparedText(ran, bundle.samples)}.${missing ? ` ${missing} not available or failed to run.` : ''}`;
     state.race = race(agreed);
     $('race-note').textContent = state.race ? state.race.text : '';
     setStatus(agreed.length === ran.length && ran.length ? 'Checked: this browser computes what Keras computed'
