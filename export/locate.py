@@ -48,10 +48,11 @@ from .specs import input_specs, input_structure, output_specs
 SCRIPT = Path(__file__).resolve().parent / "locate.js"
 LOCATE_SAMPLES = 4  # the samples compared layer by layer; activations of all layers for these few
 # stay well under the memory the proof itself needs
-# Before comparing layer by layer, TF.js computes the outputs of the proof's samples, SCAN_CHUNK at a
-# time, until LOCATE_SAMPLES of them are past the threshold (or SCAN_SECONDS are spent): the layers
-# are compared on the samples that diverge most. A divergence on a few samples in a hundred (a
-# softmax tie broken by rounding) is missed by the first four.
+# Before comparing layer by layer, TF.js computes the outputs of the proof's samples in chunks (the
+# first LOCATE_SAMPLES, then twice as many, up to SCAN_CHUNK) until LOCATE_SAMPLES of them are past
+# the threshold (or SCAN_SECONDS are spent): the layers are compared on the samples that diverge
+# most. A divergence on a few samples in a hundred (a mask value TF.js reads otherwise, a softmax tie
+# broken by rounding) is missed by the first four.
 SCAN_CHUNK = 32
 SCAN_SECONDS = 60.0
 JUMP = 10.0  # a layer diverges where its error passes the threshold and grows this much over its inputs'
@@ -225,15 +226,21 @@ def worst_samples(model_dir: Path, arrays: dict[str, np.ndarray], expected: dict
         return list(range(count))
     scales = {name: output_scale(values) for name, values in expected.items()}  # the proof's scales
     errors: list[np.ndarray] = []
-    started, done = time.monotonic(), 0
+    started, done, size = time.monotonic(), 0, LOCATE_SAMPLES
     while done < count:
-        chunk = slice(done, min(count, done + SCAN_CHUNK))
+        chunk = slice(done, min(count, done + size))
+        chunk_started = time.monotonic()
         errors.append(_sample_errors(model_dir, {name: values[chunk] for name, values in arrays.items()},
                                      {name: values[chunk] for name, values in expected.items()}, scales,
                                      backend))
-        done = chunk.stop
+        per_sample = (time.monotonic() - chunk_started) / (chunk.stop - done)
+        done, size = chunk.stop, min(SCAN_CHUNK, 2 * size)
         found = int((np.concatenate(errors) > threshold).sum())
-        if found >= LOCATE_SAMPLES or time.monotonic() - started > SCAN_SECONDS:
+        spent = time.monotonic() - started
+        # enough diverging samples, or no time for the next chunk once some diverge (a slow backend
+        # on large images), or none for any more
+        if (found >= LOCATE_SAMPLES or spent > SCAN_SECONDS
+                or (found and spent + per_sample * size > SCAN_SECONDS)):
             break
     worst = np.concatenate(errors)
     return sorted(np.argsort(-worst, kind="stable")[:LOCATE_SAMPLES].tolist())
