@@ -80,6 +80,8 @@ def calibration_batch(model: Any, count: int = CALIBRATION_SAMPLES,
 
 
 def _as_model_input(model: Any, batch: dict[str, np.ndarray]) -> Any:
+    if isinstance(getattr(model, "_inputs_struct", None), dict):  # keras-hub models take a dict
+        return batch
     values = list(batch.values())
     return values[0] if len(model.inputs) == 1 else values
 
@@ -261,3 +263,88 @@ def catalogue(names: tuple[str, ...] = CATALOGUE_NAMES) -> tuple[App, ...]:
                          f"(choose from {', '.join(CATALOGUE_NAMES)})")
     return tuple(App(name, lambda name=name: pooled_application(name), goal_s=CATALOGUE_GOAL_S,
                      note="pooled features") for name in names)
+
+
+# ---------------------------------------------------------------- the keras-hub catalogue
+
+# Every keras-hub backbone class at a small random configuration (`python -m benchmarks --only apps
+# --hub`): keras-hub names its constructor arguments consistently, so one table of small values by
+# argument name builds most of them; HUB_CONFIGS gives the classes whose arguments are lists per
+# stage. A class that does not build from these is a row that says why.
+HUB_MAX_PARAMETERS = 10_000_000
+HUB_GOAL_S = 240
+HUB_IMAGE = (64, 64, 3)
+HUB_SMALL: dict[str, Any] = {
+    "vocabulary_size": 1000, "num_layers": 2, "num_heads": 2, "num_query_heads": 2,
+    "num_key_value_heads": 1, "hidden_dim": 64, "intermediate_dim": 128, "mlp_dim": 128,
+    "max_sequence_length": 64, "head_dim": 32, "embedding_dim": 64, "num_segments": 2,
+    "image_shape": HUB_IMAGE, "patch_size": 16, "num_experts": 2, "top_k": 1,
+    "num_experts_per_tok": 1, "moe_intermediate_dim": 64, "dropout": 0.0,
+    # the same meanings under other names
+    "vocab_size": 1000, "num_attention_heads": 2, "hidden_size": 64, "head_size": 32,
+    "shared_expert_intermediate_dim": 64, "shared_expert_intermediate_size": 64, "image_size": 64,
+}
+HUB_CONFIGS: dict[str, dict[str, Any]] = {
+    "ResNetBackbone": {"input_conv_filters": [64], "input_conv_kernel_sizes": [7],
+                       "stackwise_num_filters": [64, 128], "stackwise_num_blocks": [1, 1],
+                       "stackwise_num_strides": [1, 2], "block_type": "basic_block",
+                       "image_shape": HUB_IMAGE},
+    "VGGBackbone": {"stackwise_num_repeats": [1, 1], "stackwise_num_filters": [16, 32],
+                    "image_shape": HUB_IMAGE},
+    "DenseNetBackbone": {"stackwise_num_repeats": [2, 2], "image_shape": HUB_IMAGE},
+    "CSPNetBackbone": {"stem_filters": 16, "stem_kernel_size": 3, "stem_strides": 2,
+                       "stackwise_depth": [1, 1], "stackwise_strides": [2, 2],
+                       "stackwise_num_filters": [16, 32], "block_type": "dark",
+                       "image_shape": HUB_IMAGE},
+}
+
+
+def hub_backbone_names() -> tuple[str, ...]:
+    """Every `keras_hub.models.*Backbone` class, by name (the base class `Backbone` left out)."""
+    import keras_hub
+
+    return tuple(sorted(name for name in dir(keras_hub.models)
+                        if name.endswith("Backbone") and name != "Backbone"))
+
+
+def hub_config(name: str) -> dict[str, Any]:
+    """The small configuration tried for `name`: HUB_CONFIGS', else HUB_SMALL's value for each
+    required argument and for each argument HUB_SMALL shrinks (sequence length, image size)."""
+    import inspect
+
+    import keras_hub
+
+    if name in HUB_CONFIGS:
+        return dict(HUB_CONFIGS[name])
+    parameters = inspect.signature(getattr(keras_hub.models, name).__init__).parameters
+    config = {}
+    for argument, parameter in parameters.items():
+        if argument in HUB_SMALL and (parameter.default is inspect.Parameter.empty
+                                      or argument in ("max_sequence_length", "image_shape", "dropout")):
+            config[argument] = HUB_SMALL[argument]
+    return config
+
+
+def hub_backbone(name: str) -> Any:
+    """keras-hub's `name` at its small configuration, random weights, BatchNorm statistics from the
+    exporter's inputs. Raises ValueError past HUB_MAX_PARAMETERS."""
+    import keras_hub
+
+    _keras()
+    model = getattr(keras_hub.models, name)(**hub_config(name))
+    if model.count_params() > HUB_MAX_PARAMETERS:
+        raise ValueError(f"{model.count_params():,} parameters at the small configuration "
+                         f"(more than {HUB_MAX_PARAMETERS:,})")
+    set_batchnorm_statistics(model, calibration_batch(model))
+    return model
+
+
+def hub_catalogue(names: tuple[str, ...] | None = None) -> tuple[App, ...]:
+    """The keras-hub catalogue's rows (every backbone class, or those named)."""
+    known = hub_backbone_names()
+    chosen = names or known
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        raise ValueError(f"not a keras-hub backbone: {', '.join(unknown)} (choose from {', '.join(known)})")
+    return tuple(App(name, lambda name=name: hub_backbone(name), goal_s=HUB_GOAL_S,
+                     note="keras-hub, small random configuration") for name in chosen)
