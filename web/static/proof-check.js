@@ -81,7 +81,9 @@ function common(runtimeName, { classifiers, batch, onProgress }, outcomes, onRes
 export async function checkAll(bundle, { classifiers = [], batch = 32, onProgress } = {}, onResult = () => {}) {
   const outcomes = [];
   const options = common('tfjs', { classifiers, batch, onProgress }, outcomes, onResult);
-  await proofRunner().proveOnBackends(runtime(), bundle, {
+  const tf = runtime();
+  tf.enableProdMode(); // as the exporter's proof page runs TF.js (export/chromium_harness.js)
+  await proofRunner().proveOnBackends(tf, bundle, {
     ...options,
     backends: BACKENDS,
     setBackend: (backend) => { options.starting(backend); return trySetBackend(backend); },
