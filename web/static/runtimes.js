@@ -94,7 +94,7 @@ export class Runtimes {
     const missing = this.unavailable(name);
     if (missing) throw new ModelError(missing, 'backend');
     if (backend === 'webgpu' && !(await webgpuAdapter())) {
-      throw new ModelError('This browser has no WebGPU adapter.', 'backend');
+      throw new ModelError('this browser has no WebGPU adapter', 'backend');
     }
     const key = modelKey(name, backend);
     this.models[key] ??= await LiteRtDigitModel.load(this.metadata, this.contract, backend, PRECISION[name]);
