@@ -84,6 +84,23 @@ def test_masks_ids_and_nested_embeddings_without_keras_hub() -> None:
     assert arrays["token_type_ids"].max() == 1 and how["token_type_ids"]["rule"] == "named like segment ids"
 
 
+def test_images_follow_preprocessing_layers_inside_a_nested_model() -> None:
+    """A Rescaling(1/255) front end inside a nested model draws raw pixels; a Normalization's statistics
+    draw values around its mean."""
+    import keras
+
+    inner_in = keras.Input((8, 8, 3))
+    inner = keras.Model(inner_in, keras.layers.Conv2D(2, 3)(keras.layers.Rescaling(1 / 255)(inner_in)))
+    pixels = keras.Input((8, 8, 3), name="pixels")
+    features = keras.Input((4,), name="features")
+    norm = keras.layers.Normalization(mean=[10.0] * 4, variance=[4.0] * 4)
+    joined = keras.layers.Concatenate()([keras.layers.Flatten()(inner(pixels)), norm(features)])
+    model = keras.Model([pixels, features], keras.layers.Dense(2)(joined))
+    arrays, how = generate(model, input_specs(model), 64, seed=0)
+    assert how["pixels"]["distribution"] == "uniform" and how["pixels"]["high"] == pytest.approx(255.0)
+    assert arrays["pixels"].min() >= 0 and arrays["pixels"].max() > 200
+    assert how["features"]["mean"] == pytest.approx(10.0) and how["features"]["std"] == pytest.approx(2.0)
+
 def test_keras_failing_on_the_samples_is_one_line_naming_the_input() -> None:
     model = _bert_classifier()
     inputs = input_specs(model)
