@@ -7,8 +7,9 @@
 //   await proofHarness.runLitert({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs,
 //                                 progressPrefix, timeCalls, timeBudgetMs, module, wasmDir, modelUrl,
 //                                 keepOutputs, int8Job: {modelUrl, budgetMs} | null});
-//   Both resolve {results, errors, skipped, adapter, ...}: `skipped` names the backends this browser
-//   lacks (WebGPU without an adapter), `adapter` describes its WebGPU adapter (or null).
+//   Both resolve {results, errors, skipped, unavailable, adapter, ...}: `skipped` names the backends
+//   this browser lacks (WebGPU without an adapter), `unavailable` those that cannot run this model
+//   (WebGPU only), `adapter` describes its WebGPU adapter (or null).
 /* global tf, tfjsProof, litertProof */
 (function (root, factory) { // a page's global `proofHarness`
   root.proofHarness = factory();
@@ -69,11 +70,21 @@
     return { bounded, bundle, tfjsBackend, hasAdapter, adapter, skipped };
   }
 
-  /** Backends that did not start because they were skipped are not errors; WebGPU results name their adapter. */
+  /**
+   * Backends skipped for want of an adapter are not errors, and neither is WebGPU failing to run the
+   * model (a kernel or shader its runtime lacks, a device lost): that is `unavailable`, and the pages
+   * do not offer it for this model. Wrong values on WebGPU still fail the proof. WebGPU results name
+   * their adapter.
+   */
   function settle(outcome, { adapter, skipped }) {
     for (const name of Object.keys(skipped)) delete outcome.errors[name];
+    const unavailable = {};
+    if (outcome.errors.webgpu) {
+      unavailable.webgpu = outcome.errors.webgpu;
+      delete outcome.errors.webgpu;
+    }
     if (outcome.results.webgpu) outcome.results.webgpu.adapter = adapter;
-    return { ...outcome, skipped, adapter };
+    return { ...outcome, skipped, unavailable, adapter };
   }
 
   /** The shared runner's proof of /model/model.json on each TF.js backend. */

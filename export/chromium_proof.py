@@ -243,9 +243,11 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
 
     RESULT is the shared runner's (docs/export-format.md) plus "chromium" (the browser's version)
     and "tfjs" (the runtime's); WebGPU's also names its "adapter" (vendor, architecture, software).
-    WebGPU where the browser has no adapter is {"skipped": why} instead. Raises ExportError (one
-    line) when Chromium or Playwright is missing, a file is missing, or a backend cannot start or
-    run the model; a proof that runs but fails is a RESULT with "passed": false, not an exception.
+    WebGPU where the browser has no adapter is {"skipped": why} instead, and WebGPU that cannot
+    run the model {"unavailable": why, "adapter": ...}: neither is offered by the pages. Raises
+    ExportError (one line) when Chromium or Playwright is missing, a file is missing, or another
+    backend cannot start or run the model; a proof that runs but fails is a RESULT with "passed":
+    false, not an exception.
     """
     _check_backends(backends)
     folders = _folders(model_dir, bundle_dir, modules)
@@ -261,9 +263,12 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
         raise ExportError(f"the browser proof could not run in Chromium {version}: {failed}")
     skipped = {name: {"skipped": f"{reason} (headless Chromium {version})"}
                for name, reason in outcome["skipped"].items()}
+    unavailable = {name: {"unavailable": f"TF.js {name} cannot run this model in Chromium {version}: {error}",
+                          "adapter": outcome["adapter"]}
+                   for name, error in outcome["unavailable"].items()}
     ran = {name: {**result, "chromium": version, "tfjs": outcome["tfjs"]}
            for name, result in outcome["results"].items()}
-    return {name: skipped.get(name) or ran[name] for name in backends}
+    return {name: skipped.get(name) or unavailable.get(name) or ran[name] for name in backends}
 
 
 def _folders(model_dir: Path, bundle_dir: Path | None, modules: Path | None) -> _Folders:
@@ -294,6 +299,7 @@ class LitertRun:
     results: dict[str, dict[str, Any]]  # accelerator: RESULT (with batch1_ms, batch1_calls)
     errors: dict[str, str]  # accelerator: why LiteRT.js could not load or run the model
     skipped: dict[str, str]  # accelerator: why it was not tried (no WebGPU adapter)
+    unavailable: dict[str, str]  # accelerator: why WebGPU cannot run this model (not offered there)
     tfjs_ms: dict[str, dict[str, float]]  # TF.js backend: {"ms", "calls"} at batch 1
     tfjs_errors: dict[str, str]
     chromium: str
@@ -364,6 +370,7 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
     skipped = {name: f"{reason} (headless Chromium {version})" for name, reason in outcome["skipped"].items()}
     results = {name: {**result, "chromium": version} for name, result in outcome["results"].items()}
     return LitertRun(results=results, errors=dict(outcome["errors"]), skipped=skipped,
+                     unavailable=dict(outcome["unavailable"]),
                      tfjs_ms=dict(outcome["tfjsMs"]), tfjs_errors=dict(outcome["tfjsErrors"]),
                      chromium=version, tfjs=outcome["tfjs"], threads=bool(outcome["threads"]),
                      int8_results={name: {**result, "chromium": version}

@@ -214,10 +214,13 @@ def _prove_in_chromium(tflite: TfliteModel, reference: Reference, staging: Path,
         except ExportError as exc:
             return _refuse("unavailable", f"LiteRT.js did not run in Chromium: {exc}", tflite)
     versions = {"litertjs": npm_version("@litertjs/core")}
-    proof = {"browser": run.results or None, "skipped": run.skipped or None, "threads": run.threads,
-             "passed": None}
-    if run.errors:
-        accelerator, error = next(iter(run.errors.items()))
+    # LiteRT.js on WebGPU cannot compile some models its wasm build runs (ops that need its JSPI
+    # build there): the .tflite is kept for wasm, the pages offer only the accelerators it was
+    # proven on, and `unavailable` says why.
+    proof = {"browser": run.results or None, "skipped": run.skipped or None,
+             "unavailable": run.unavailable or None, "threads": run.threads, "passed": None}
+    if run.errors or not run.results:
+        accelerator, error = next(iter(run.errors.items()), ("wasm", "no result"))
         target = _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.tflite: {error}", tflite,
                          proof)
     elif failures := failures_of("LiteRT.js", run.results):

@@ -174,7 +174,7 @@ def failures_of(where: str, results: dict[str, Any] | None) -> list[str]:
     failures = []
     for backend, result in (results or {}).items():
         result = result if isinstance(result, dict) else {}
-        if result.get("passed") or result.get("skipped"):
+        if result.get("passed") or result.get("skipped") or result.get("unavailable"):
             continue
         reasons = result.get("failures") or [result.get("error") or "did not pass"]
         failures += [f"{where} {backend}: {reason}" for reason in reasons]

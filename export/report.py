@@ -22,6 +22,8 @@ def _result_lines(where: str, result: Any) -> list[str]:
         return [f"  {where:<14} not run"]
     if result.get("skipped"):
         return [f"  {where:<14} not run: {result['skipped']}"]
+    if result.get("unavailable"):
+        return [f"  {where:<14} {result['unavailable']}: not offered there"]
     lines = []
     verdict = "PASS" if result.get("passed") else "FAIL"
     for name, figures in (result.get("outputs") or {}).items():
@@ -130,6 +132,9 @@ def litert_lines(litert: dict[str, Any] | None, runtimes: dict[str, Any] | None)
         lines += _result_lines(f"LiteRT.js {accelerator}", result)
     for accelerator, reason in (proof.get("skipped") or {}).items():
         lines.append(f"  {'LiteRT.js ' + accelerator:<14} not run: {reason}")
+    for accelerator, error in (proof.get("unavailable") or {}).items():
+        lines.append(f"  {'LiteRT.js ' + accelerator:<14} cannot run model.tflite ({error}): "
+                     "not offered there")
     status = litert["status"]
     if status in ("proven", "unverified"):
         size = litert.get("bytes") or 0

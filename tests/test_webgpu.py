@@ -1,0 +1,117 @@
+"""WebGPU in the exporter's proof: the zoo's fast models and the digit model, proven on TF.js webgpu
+and LiteRT.js webgpu in headless Chromium (on the machine's GPU, or on Chromium's software adapter
+where it has none), each with its repeat pass and its adapter named. Under CI=true a browser
+without a WebGPU adapter fails these tests instead of skipping them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from export import export_model
+from export.__main__ import main
+from harness.zoo_models import ZOO
+from mnist_tfjs.paths import REPO_ROOT
+from tests.helpers import require
+
+ZOO_OK = [name for name, entry in ZOO.items() if entry.fast and entry.expect == "ok"]
+SAMPLES = 16
+# What the WebGPU runtimes cannot run on Chromium's software adapter: the proof says so, and the pages
+# do not offer them for these models. LiteRT.js 2.5.3's WebGPU delegate fails to compile the zoo's
+# recurrent models (its wasm build proves them); TF.js 4.22 webgpu loses its device on a
+# Conv2DTranspose followed by UpSampling2D.
+LITERT_WEBGPU_CANNOT_RUN = {"embedding_lstm", "lstm_sequence", "simple_rnn", "bidirectional_gru",
+                            "masked_gru", "lstm_variable_length"}
+TFJS_WEBGPU_CANNOT_RUN = {"upsample_transpose_resize"}
+
+pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword")]
+
+
+@pytest.fixture(scope="module")
+def webgpu_ready() -> None:
+    from mnist_tfjs.chromium import find_chromium
+
+    require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
+    require((REPO_ROOT / "node_modules" / "@tensorflow" / "tfjs-backend-webgpu").is_dir(),
+            "npm packages (`npm ci`)")
+
+
+def _proven_on_webgpu(result: dict[str, Any]) -> dict[str, Any]:
+    """The WebGPU RESULT, once the browser is known to have an adapter; it passed and repeated."""
+    require("skipped" not in result, f"a WebGPU adapter in headless Chromium ({result.get('skipped')})")
+    assert result["passed"] is True, result["failures"]
+    assert result["repeated"] >= 1 and result["samples"] >= 1
+    assert result["adapter"]["vendor"] and isinstance(result["adapter"]["software"], bool)
+    for figures in result["outputs"].values():
+        assert figures["repeat_diff"] <= 1e-6 and figures["all_finite"]
+    return result
+
+
+def _bundled_inputs(folder: Path) -> dict[str, np.ndarray]:
+    """The proof bundle's input arrays, {input name: array}."""
+    manifest = json.loads((folder / "proof.json").read_text())
+    blob = (folder / "proof.bin").read_bytes()
+    return {a["name"]: np.frombuffer(blob[a["offset"]:a["offset"] + a["bytes"]], "<" + a["dtype"][0] + "4")
+            .reshape(a["shape"]).astype(a["dtype"]) for a in manifest["arrays"] if a["role"] == "input"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ZOO_OK)
+def test_zoo_model_is_proven_on_tfjs_webgpu_and_litert_webgpu(name: str, tmp_path: Path, webgpu_ready: None,
+                                                              node_ready: str) -> None:
+    from export.chromium_proof import litert_proof, prove_in_chromium
+    from export.specs import input_specs, output_specs
+    from export.tflite import TfliteUnavailable, write_tflite
+
+    model = ZOO[name].build()
+    out = tmp_path / "web_model"
+    export_model(model, out, samples_count=SAMPLES, backends=("wasm",), browser=False)
+    tfjs = prove_in_chromium(out, backends=("webgpu",))["webgpu"]
+    if name in TFJS_WEBGPU_CANNOT_RUN and "skipped" not in tfjs:
+        assert tfjs["unavailable"].startswith("TF.js webgpu cannot run this model"), tfjs
+    else:
+        assert _proven_on_webgpu(tfjs)["of"] == SAMPLES
+
+    try:
+        write_tflite(model, input_specs(model), output_specs(model), _bundled_inputs(out),
+                     out / "model.tflite")
+    except TfliteUnavailable as exc:  # the zoo's loops that TFLite keeps as while ops
+        assert "while" in str(exc).lower() or "tensorlist" in str(exc).lower(), exc
+        return
+    run = litert_proof(out, accelerators=("webgpu",), tfjs_backends=(), time_calls=0)
+    require("webgpu" not in run.skipped, "a WebGPU adapter in headless Chromium")
+    assert run.errors == {}, run.errors
+    if name in LITERT_WEBGPU_CANNOT_RUN:  # said so, and never offered there (see export/litert.py)
+        assert run.unavailable["webgpu"] and "webgpu" not in run.results, run.unavailable
+        return
+    assert run.unavailable == {}, run.unavailable
+    _proven_on_webgpu(run.results["webgpu"])
+
+
+@pytest.mark.slow
+def test_digit_model_is_proven_on_both_webgpu_runtimes_and_its_int8_model_too(
+        small_model_path: Path, tmp_path: Path, webgpu_ready: None, node_ready: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "web_model"
+    code = main(["--model", str(small_model_path), "--out", str(out), "--digits", "1000", "--backend", "wasm",
+                 "--litert", "int8"])
+    table = capsys.readouterr().out
+    assert code == 0, table
+    metadata = json.loads((out / "metadata.json").read_text())
+    tfjs = _proven_on_webgpu(metadata["proof"]["browser"]["webgpu"])
+    litert = _proven_on_webgpu(metadata["litert"]["proof"]["browser"]["webgpu"])
+    int8 = metadata["litert_int8"]["proof"]["browser"]["webgpu"]
+    assert int8["passed"] is True and int8["repeated"] >= 1 and int8["adapter"] == litert["adapter"]
+    for result in (tfjs, litert):
+        assert result["outputs"]["probs"]["agreement"] >= 0.9995
+    assert "browser webgpu" in table and "LiteRT.js webgpu" in table and "WebGPU adapter:" in table
+    runtimes = metadata["runtimes"]
+    if tfjs["adapter"]["software"]:  # timings shown and labelled, never the advice's
+        assert "(software adapter)" in table
+        for name in ("tfjs", "litert", "litert_int8"):
+            assert runtimes[name]["software_adapter"] == ["webgpu"] and runtimes[name]["best"] != "webgpu"
