@@ -242,14 +242,17 @@ def _specs_of(model: Any) -> list[TensorSpec]:
 
 def mask_values(rng: np.random.Generator, shape: list[int]) -> np.ndarray:
     """0/1 masks that keep a leading run of each sequence (at least its first position) and pad the rest,
-    as a tokenizer pads a batch: the kept length is drawn per sample along axis 1."""
+    as a tokenizer pads a batch: the kept length is drawn per sample, along axis 1 of a [batch, length]
+    mask and along the last (the keys) of a [batch, queries, keys] one, so every query keeps a key."""
     values = np.zeros(shape, dtype=np.int32)
     if len(shape) < 2:
         values[:] = 1
         return values
-    lengths = rng.integers(1, shape[1] + 1, size=shape[0])
-    for row, length in enumerate(lengths):
-        values[row, :length] = 1
+    axis = 1 if len(shape) == 2 else len(shape) - 1
+    lengths = rng.integers(1, shape[axis] + 1, size=shape[0])
+    kept = np.arange(shape[axis]) < lengths[:, None]  # [batch, length]
+    view = kept.reshape([shape[0]] + [1] * (axis - 1) + [shape[axis]] + [1] * (len(shape) - axis - 1))
+    values[...] = np.broadcast_to(view, shape)
     return values
 
 

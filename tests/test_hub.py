@@ -84,6 +84,14 @@ def test_masks_ids_and_nested_embeddings_without_keras_hub() -> None:
     assert arrays["token_type_ids"].max() == 1 and how["token_type_ids"]["rule"] == "named like segment ids"
 
 
+def test_an_attention_mask_over_queries_and_keys_keeps_a_key_for_every_query() -> None:
+    from export.samples import mask_values
+
+    mask = mask_values(np.random.default_rng(0), [32, 6, 6])
+    assert (mask[:, :, 0] == 1).all()  # every query attends at least to the first key
+    assert (mask == mask[:, :1, :]).all()  # the padding is the keys', the same for every query
+    _assert_masks_keep_a_leading_run(mask[:, 0, :])
+
 def test_images_follow_preprocessing_layers_inside_a_nested_model() -> None:
     """A Rescaling(1/255) front end inside a nested model draws raw pixels; a Normalization's statistics
     draw values around its mean."""
