@@ -4,6 +4,7 @@
 // progress goes back to Python as console lines. Loaded as a plain script: `self.proofHarness`.
 //
 //   await proofHarness.runProof({backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix});
+//   await proofHarness.fetchNodes({backend, nodes, timeoutMs});  // intermediate tensors, for the locator
 //   await proofHarness.runLitert({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs,
 //                                 progressPrefix, timeCalls, timeBudgetMs, module, wasmDir, modelUrl,
 //                                 keepOutputs, int8Job: {modelUrl, budgetMs} | null});
@@ -153,6 +154,42 @@
       isolated: self.crossOriginIsolated };
   }
 
+  /** Little-endian float32 bytes as base64, in chunks (a spread of millions of bytes overflows the stack). */
+  function base64Floats(values) {
+    const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    let text = '';
+    for (let k = 0; k < bytes.length; k += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(k, k + 0x8000));
+    return btoa(text);
+  }
+
+  /**
+   * The values of intermediate graph nodes on one TF.js backend, for the layer-by-layer comparison
+   * that locates a browser backend's divergence (export/locate.py): every sample of /bundle run once,
+   * each of `nodes` fetched with GraphModel.execute (one call per node where fetching them together
+   * fails). Resolves {shapes: [shape or null], data: [base64 float32 or null]}.
+   */
+  async function fetchNodes({ backend, nodes, timeoutMs }) {
+    const { bounded, bundle, tfjsBackend } = await setUp(timeoutMs);
+    if (!(await tfjsBackend(backend))) throw new Error(`the ${backend} backend did not start`);
+    const model = await bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${backend}`);
+    const feeds = {};
+    for (const input of bundle.inputs) feeds[input.name] = tf.tensor(input.data, input.shape, input.dtype);
+    let tensors;
+    try {
+      tensors = [].concat(model.execute(feeds, nodes));
+    } catch (err) {
+      tensors = nodes.map((node) => { try { return model.execute(feeds, node); } catch (nodeErr) { return null; } });
+    }
+    const shapes = [];
+    const data = [];
+    for (const t of tensors) {
+      shapes.push(t ? t.shape : null);
+      data.push(t ? base64Floats(Float32Array.from(await t.data())) : null);
+      if (t) t.dispose();
+    }
+    return { shapes, data };
+  }
+
   /** Batch-1 timings of model.json on each TF.js backend: {tfjsMs, tfjsErrors} by backend. */
   async function timeTfjs(backends, { bounded, bundle, tfjsBackend }, calls, budgetMs) {
     const tfjsMs = {};
@@ -175,5 +212,5 @@
     return { tfjsMs, tfjsErrors };
   }
 
-  return { runProof, runLitert };
+  return { runProof, runLitert, fetchNodes };
 }));

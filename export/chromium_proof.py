@@ -10,6 +10,7 @@ threads need. Playwright is imported only when a proof runs.
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import contextlib
 import gzip
@@ -18,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from mnist_tfjs.chromium import WEBGPU_CHROMIUM_ARGS, find_chromium
 from mnist_tfjs.contract import (
@@ -269,6 +272,21 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
     ran = {name: {**result, "chromium": version, "tfjs": outcome["tfjs"]}
            for name, result in outcome["results"].items()}
     return {name: skipped.get(name) or unavailable.get(name) or ran[name] for name in backends}
+
+
+def node_values_in_chromium(model_dir: Path, bundle_dir: Path, nodes: list[str], backend: str,
+                            timeout_s: float = 300.0) -> list[np.ndarray | None]:
+    """The values TF.js computes in headless Chromium on `backend` at each of `nodes` (graph node
+    names) for the samples of `bundle_dir` (None: a node TF.js could not fetch), for the locator."""
+    _check_backends((backend,))
+    folders = _folders(model_dir, bundle_dir, None)
+    executable = _chromium_and_playwright()
+    arguments = {"backend": backend, "nodes": nodes, "timeoutMs": int(timeout_s * 1000)}
+    version, outcome = _in_own_thread(executable, folders, "fetchNodes", arguments, None)
+    if outcome is None:
+        raise ExportError(f"TF.js {backend} could not run the model in Chromium {version}")
+    return [None if data is None else np.frombuffer(base64.b64decode(data), "<f4").reshape(shape)
+            for shape, data in zip(outcome["shapes"], outcome["data"], strict=True)]
 
 
 def _folders(model_dir: Path, bundle_dir: Path | None, modules: Path | None) -> _Folders:

@@ -513,11 +513,17 @@ def _is_tensor(value: Any) -> bool:
 
 def tfjs_node_values(model_dir: Path, arrays: dict[str, np.ndarray], nodes: list[str],
                      backend: str) -> list[np.ndarray | None]:
-    """The values TF.js computes at each of `nodes` for the samples (None: TF.js could not fetch it)."""
+    """The values TF.js computes at each of `nodes` for the samples (None: TF.js could not fetch it),
+    on a Node backend ("wasm", "cpu") or a browser one ("browser webgpu", see `failing_backend`)."""
     count = len(next(iter(arrays.values())))
     with tempfile.TemporaryDirectory(prefix="tfjs-export-locate-") as tmp:
         folder = Path(tmp)
         write_bundle(folder, arrays, {}, {}, {}, count)
+        if backend.startswith("browser "):
+            from .chromium_proof import node_values_in_chromium
+
+            return node_values_in_chromium(model_dir, folder, nodes, backend.removeprefix("browser "),
+                                           LOCATE_TIMEOUT_S)
         (folder / "nodes.json").write_text(json.dumps(nodes))
         values_path = folder / "values.bin"
         code, status, stderr_tail = _run_node([str(model_dir), str(folder), str(folder / "nodes.json"),
@@ -546,11 +552,14 @@ def write_report(path: Path, located: Located | None, failures: list[str], probl
 
 
 def failing_backend(failure: str) -> str:
-    """The Node backend to locate a failure on: the one that failed, else wasm (a browser backend's
-    failure is looked for in Node, where intermediate tensors can be fetched)."""
+    """The backend to locate a failure on: the Node backend that failed; for a browser backend, the
+    GPU ones in Chromium itself ("browser webgl", "browser webgpu": their kernels exist only there),
+    wasm and cpu in Node (the same kernels, and no browser to start)."""
     where, _, rest = failure.partition(" ")
     backend = rest.split(":", 1)[0]
-    return backend if where == "node" and backend in ("wasm", "cpu") else "wasm"
+    if where == "browser" and backend in ("webgl", "webgpu"):
+        return f"browser {backend}"
+    return backend if backend in ("wasm", "cpu") else "wasm"
 
 
 def explain_failure(model: Any, model_dir: Path, out_dir: Path, arrays: dict[str, np.ndarray],

@@ -115,3 +115,53 @@ def test_digit_model_is_proven_on_both_webgpu_runtimes_and_its_int8_model_too(
         assert "(software adapter)" in table
         for name in ("tfjs", "litert", "litert_int8"):
             assert runtimes[name]["software_adapter"] == ["webgpu"] and runtimes[name]["best"] != "webgpu"
+
+
+def _conv_stack() -> Any:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x_in = keras.Input((16, 16, 3), name="image")
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="first")(x_in)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="last")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(x_in, keras.layers.Dense(3, name="out")(x))
+
+
+def _scale_weights(folder: Path, part: str, factor: float) -> None:
+    """Multiply the float32 weights named like `part` in the published shards by `factor`."""
+    for group in json.loads((folder / "model.json").read_text())["weightsManifest"]:
+        shard = folder / group["paths"][0]
+        data, offset = bytearray(shard.read_bytes()), 0
+        for weight in group["weights"]:
+            size = int(np.prod(weight["shape"])) * 4
+            if part in weight["name"]:
+                values = np.frombuffer(bytes(data[offset:offset + size]), "<f4") * np.float32(factor)
+                data[offset:offset + size] = values.astype("<f4").tobytes()
+            offset += size
+        shard.write_bytes(bytes(data))
+
+
+@pytest.mark.slow
+def test_a_divergence_on_webgpu_is_located_on_webgpu_in_chromium(tmp_path: Path, webgpu_ready: None,
+                                                                 node_ready: str) -> None:
+    """A browser WebGPU failure is located with WebGPU's own intermediate tensors, fetched in Chromium:
+    a weight of layer 'last' off by 1% is named, its inputs agreeing."""
+    from export.locate import explain_failure
+    from export.reference import keras_outputs
+    from export.specs import input_specs, output_specs
+
+    model = _conv_stack()
+    out = tmp_path / "web_model"
+    export_model(model, out, samples_count=8, backends=("wasm",), browser=False)
+    _scale_weights(out, "/last_", 1.01)
+    arrays = _bundled_inputs(out)
+    expected = keras_outputs(model, input_specs(model), output_specs(model), arrays)
+    clause = explain_failure(model, out, tmp_path / "refused", arrays, expected,
+                             ["browser webgpu: out: max |Δ| 1e-2 of the output's scale > 1e-4"], 1e-4)
+    report = json.loads((tmp_path / "refused.proof-failure.json").read_text())
+    require(report["locate_error"] is None or "adapter" not in report["locate_error"],
+            "a WebGPU adapter in headless Chromium")
+    assert "first divergence at layer 'last'" in clause and "on browser webgpu" in clause, report
+    assert report["located"]["backend"] == "browser webgpu"
+    assert report["located"]["first_divergence"]["inputs_relative_diff"] < 1e-4
