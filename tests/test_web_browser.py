@@ -342,6 +342,8 @@ def test_litert_is_offered_only_for_a_proven_tflite(demo_page) -> None:
     page = demo_page.page
     option = page.locator('#backend-select option[value="litert-wasm"]')
     assert option.is_disabled() and "no proven LiteRT.js model" in option.get_attribute("title")
+    litert = {value: on for value, on in selector_options(page).items() if value.startswith("litert")}
+    assert not any(litert.values()), f"LiteRT.js webgpu is greyed out too: {litert}"
     error = page.evaluate("window.digitDemo.setRuntime('litert').then(() => 'switched', e => e.message)")
     assert "no proven LiteRT.js model" in error
     assert page.evaluate("window.digitDemo.runtime()") == "tfjs"
