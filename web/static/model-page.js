@@ -299,7 +299,7 @@ function progressShower(backends, total) {
       started += 1;
       setStatus(`Checking on ${name} (backend ${started} of ${backends}): starting, first call…`);
     } else if (p.phase === 'timing') { // a runner that reports its batch-1 timing (export/proof.js)
-      setStatus(`Checking on ${name} (backend ${started} of ${backends}): timing ${p.calls ?? ''} calls at batch 1…`);
+      setStatus(`Checking on ${name} (backend ${started} of ${backends}): timing${p.calls ? ` ${p.calls}` : ''} calls at batch 1…`);
     } else {
       const rate = p.msPerSample < 1 ? `${(p.msPerSample * 1000).toFixed(0)} µs` : `${ms(p.msPerSample)} ms`;
       setStatus(`Checking on ${name} (backend ${started} of ${backends}): ${p.done.toLocaleString('en')} of `
