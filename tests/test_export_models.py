@@ -258,6 +258,7 @@ def test_browser_proof_is_called_on_the_staged_folder_and_can_block(passed: bool
 
     fake = types.ModuleType("export.chromium_proof")
     fake.prove_in_chromium = prove_in_chromium  # type: ignore[attr-defined]
+    fake.BROWSER_BACKENDS = ("wasm", "webgl", "cpu")  # type: ignore[attr-defined]  # named in the progress line
     monkeypatch.setitem(sys.modules, "export.chromium_proof", fake)
     out = tmp_path / "web_model"
     if passed:
