@@ -90,9 +90,10 @@ def _regressor_off_by(monkeypatch: pytest.MonkeyPatch, offset: float, keras_erro
     float32 had rounded that far), and whose measured float32 error is `keras_error` of the scale."""
     real_predict = export.pipeline.predict
 
-    def predict(*args: Any) -> dict[str, np.ndarray]:
-        return {name: values + np.float32(offset * output_scale(values))
-                for name, values in real_predict(*args).items()}
+    def predict(*args: Any) -> tuple[Any, dict[str, np.ndarray]]:
+        samples, outputs = real_predict(*args)
+        return samples, {name: values + np.float32(offset * output_scale(values))
+                         for name, values in outputs.items()}
 
     def measure(model: Any, arrays: Any, expected: Any) -> Float32Rounding:
         scale = output_scale(expected["values"])
