@@ -216,6 +216,27 @@ def rounding_of(proof: dict[str, Any]) -> dict[str, Any] | None:
             "samples": measured["samples"]}
 
 
+def webgpu_of(metadata: dict[str, Any]) -> dict[str, str | None]:
+    """Each runtime's WebGPU verdict, {"TF.js": ..., "LiteRT.js": ...}: "PASS (n samples)", "FAIL",
+    "cannot run", "no adapter", or None where it was not asked for (LiteRT.js without --litert)."""
+    def verdict(result: Any, unavailable: str | None = None) -> str | None:
+        if unavailable:
+            return "cannot run"
+        if not isinstance(result, dict):
+            return None
+        if result.get("skipped"):
+            return "no adapter"
+        if result.get("unavailable"):
+            return "cannot run"
+        return f"PASS ({result.get('samples')} samples)" if result.get("passed") else "FAIL"
+
+    litert = (metadata.get("litert") or {}).get("proof") or {}
+    return {"TF.js": verdict(((metadata.get("proof") or {}).get("browser") or {}).get("webgpu")),
+            "LiteRT.js": verdict((litert.get("browser") or {}).get("webgpu"),
+                                 (litert.get("unavailable") or {}).get("webgpu")
+                                 or ("no adapter" if (litert.get("skipped") or {}).get("webgpu") else None))}
+
+
 def shards(folder: Path) -> list[int]:
     """Byte sizes of the weight shards model.json lists (empty when nothing was published)."""
     try:
@@ -288,7 +309,8 @@ def build_row(app: App, parameters: int, run: ExportRun, folder: Path) -> dict[s
         "download_bytes": metadata.get("download_bytes"),
         "shards": len(sizes) if metadata else None, "largest_shard_bytes": max(sizes, default=None),
         "samples": {name: result.get("samples") for name, result in backends.items()},
-        "backends": backends, "proof": _scalars(proof),
+        "backends": backends, "proof": _scalars(proof), "webgpu": webgpu_of(metadata),
+        "litert": (metadata.get("litert") or {}).get("status"),
         "goal_s": app.goal_s, "goal_peak_bytes": GOAL_PEAK_BYTES,
     }
     if run.exit_code != 0:  # the exporter's own table says what the proof saw
@@ -325,8 +347,8 @@ def save_model(app: App, work: Path) -> tuple[Path, int, float]:
 
 def export_command(model: Path, out: Path, extra_args: tuple[str, ...] = ()) -> list[str]:
     """The user's command, run from the work folder as an installed user runs it (the installed
-    package's name: outside a clone there is no top-level `export`); `extra_args` only for quick
-    experiments (the section uses the defaults)."""
+    package's name: outside a clone there is no top-level `export`); `extra_args`: `--litert` for
+    the catalogues, otherwise only for quick experiments (the section uses the defaults)."""
     return [sys.executable, "-m", "mnist_tfjs.export", "--model", model.name, "--out", out.name, *extra_args]
 
 
@@ -380,11 +402,11 @@ def not_built_row(app: App, problem: str) -> dict[str, Any]:
             "goal_misses": ["not built"], "meets_goal": False, "build_s": None}
 
 
-def measure_hub(app: App, work: Path) -> dict[str, Any]:
+def measure_hub(app: App, work: Path, extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
     """A keras-hub backbone's row: measured as any network, or why it was not built; a refusal names
     where its first divergence lies (the blocks it is in, the sublayer)."""
     try:
-        row = measure(app, work)
+        row = measure(app, work, extra_args)
     except Exception as exc:  # the catalogue goes on: this backbone's row says why it has no export
         problem = (str(exc).strip().splitlines() or [""])[0]
         say(f"  {app.name}: not built ({type(exc).__name__}: {problem[:200]})")
@@ -415,11 +437,15 @@ def run(bench: Bench) -> dict[str, Any]:
                    f"{TIMEOUT_S} s limit each")
     work = bench.work / "apps"
     work.mkdir(exist_ok=True)
-    rows = [measure_hub(app, work) if hub is not None else measure(app, work) for app in apps]
+    # The catalogues also publish model.tflite, so that both WebGPU runtimes (TF.js and LiteRT.js)
+    # prove every network.
+    extra = ("--litert",) if hub is not None or bench.catalogue else ()
+    rows = [measure_hub(app, work, extra) if hub is not None else measure(app, work, extra) for app in apps]
     passed, met = sum(row["verdict"] == "PASS" for row in rows), sum(row["meets_goal"] for row in rows)
     say(f"  passed {passed} of {len(rows)}, goals met {met} of {len(rows)}")
     return {"models": len(rows), "catalogue": bool(bench.catalogue), "hub": hub is not None,
             "timeout_s": TIMEOUT_S,
             "goal_peak_bytes": GOAL_PEAK_BYTES,
-            "memory_sample_s": SAMPLE_EVERY_S, "command": "python -m export --model M.keras --out D",
+            "memory_sample_s": SAMPLE_EVERY_S,
+            "command": " ".join(["python -m export --model M.keras --out D", *extra]),
             "passed": passed, "goals_met": met, "rows": rows}

@@ -323,12 +323,14 @@ def _apps(fig: dict[str, Any]) -> list[str]:
                         f"{first['relative_diff']:.1e} of its scale, "
                         f"inputs {first['inputs_relative_diff']:.0e})")
         largest = row.get("largest_shard_bytes")
+        webgpu = row.get("webgpu") or {}
+        gpu = " / ".join(f"{name} {verdict}" for name, verdict in webgpu.items() if verdict) or "-"
         rows.append([row["model"], f"{row['parameters'] / 1e6:.1f}M", f"{row['export_s']:.0f} s",
                      f"{_gb(row['peak_tree_bytes'])} ({_gb(row.get('peak_tree_pss_bytes'))} PSS) / "
                      f"{row['peak_process']} {_gb(row['peak_process_bytes'])}",
                      size(row["download_bytes"]),
                      "-" if not row["shards"] else f"{row['shards']} (largest {size(largest)})",
-                     _samples_cell(row["samples"]), verdict, _apps_goal(row)])
+                     _samples_cell(row["samples"]), gpu, verdict, _apps_goal(row)])
     budgets = {(row.get("proof") or {}).get("budget_s") for row in fig["rows"]} - {None}
     budget = (f" Each backend compares samples for at most {', '.join(f'{b:g}' for b in sorted(budgets))} s "
               "(the exporter's default), so slow backends prove fewer samples." if budgets else "")
@@ -343,9 +345,11 @@ def _apps(fig: dict[str, Any]) -> list[str]:
              "the export's process tree (Python, Node.js, Chromium), RSS summed over the tree every "
              f"{fig['memory_sample_s']:g} s (in brackets PSS, which counts shared pages once) / its "
              f"largest single process, the export process itself, on which the 2.5 GB goal is judged. "
-             f"Samples: those each backend compared with Keras.{budget}", ""]
+             f"Samples: those each backend compared with Keras.{budget} WebGPU: TF.js webgpu and "
+             "LiteRT.js webgpu (with --litert) on the browser's adapter; on a machine without a GPU, "
+             "Chromium's software adapter, whose timings say nothing of a GPU.", ""]
     lines += table(["model", "parameters", "export", "peak memory: tree / largest process", "download",
-                    "weight shards", "samples per backend", "verdict", "goal"], rows)
+                    "weight shards", "samples per backend", "WebGPU", "verdict", "goal"], rows)
     return lines + (["", "; ".join(notes) + "."] if notes else [])
 
 

@@ -57,6 +57,9 @@ def test_smoke_section_exports_and_reports_a_sane_row(node_ready: str, tmp_path:
     assert row["download_bytes"] >= 3 * row["parameters"]  # float32, BatchNorm folded into the convolutions
     assert row["export_s"] >= row["exporter_reported_s"] > 0
     assert row["meets_goal"] == (not row["goal_misses"])
+    # TF.js webgpu proved it too; LiteRT.js is the catalogues' (--litert), not the defaults'
+    require(row["webgpu"]["TF.js"] != "no adapter", "a WebGPU adapter in headless Chromium")
+    assert row["webgpu"]["TF.js"].startswith("PASS (") and row["webgpu"]["LiteRT.js"] is None, row["webgpu"]
     assert not list(work.rglob("*.keras")), "no model file is left behind"
     shutil.rmtree(work, ignore_errors=True)
 
