@@ -258,7 +258,7 @@
   function nextCount(done, timed, total, msPerSample, leftMs, opts) {
     if (timed === 0) return Math.min(1, total - done);
     const perSample = Math.max(msPerSample, 1e-3);
-    let count = Math.max(1, Math.min(opts.batch, Math.floor(TARGET_CALL_MS / perSample)));
+    let count = Math.max(1, Math.min(opts.batch, Math.floor(opts.targetCallMs / perSample)));
     if (done >= opts.minSamples) count = Math.min(count, Math.floor(leftMs / perSample));
     else count = Math.min(count, opts.minSamples - done);
     return Math.min(count, total - done);
@@ -269,13 +269,15 @@
   // with Keras.
   // options.keepOutputs: also return {name: typed array} of TF.js' outputs (rows past `samples` are 0);
   // options.classifiers: output names to treat as classifiers besides those proof.json marks;
-  // options.onProgress({done, total, elapsedMs, msPerSample}) after each call.
+  // options.onProgress({done, total, elapsedMs, msPerSample}) after each call;
+  // options.targetCallMs: how long a call should take at most (TARGET_CALL_MS; GPU backends, whose
+  // every call waits for a read-back, do better with longer ones).
   // The first call, on sample 0, is a warm-up (WebGL compiles its shaders, wasm sets up): its
   // outputs are compared, its time is not; ms_per_call and ms_per_sample come from the others.
   async function runProof(runtime, model, bundle, options) {
     const adapter = adapterFor(runtime);
     const opts = Object.assign({batch: 32, keepOutputs: false, classifiers: [], minSamples: MIN_SAMPLES,
-                                onProgress: null}, options || {});
+                                targetCallMs: TARGET_CALL_MS, onProgress: null}, options || {});
     const budgetMs = typeof opts.budgetMs === 'number' && opts.budgetMs > 0 ? opts.budgetMs : Infinity;
     const named = new Set(opts.classifiers);
     const isClassifier = (e) => Boolean(e.classifier) || named.has(e.name);
@@ -395,7 +397,8 @@
   // The proof on each backend in turn, the model loaded afresh on each:
   //   options.backends: names; options.setBackend(name) → true when it started;
   //   options.loadModel(name) → a tf.GraphModel; options.describe(name) → text kept as `described`;
-  //   options.onResult({backend, result, error, available}) as each finishes; the rest goes to runProof
+  //   options.onResult({backend, result, error, available}) as each finishes; options.perBackend:
+  //   {backend: options of its own for runProof} (a GPU backend's targetCallMs); the rest goes to runProof
   //   (options.onProgress also gets {backend}); options.timeCalls: N also times N warm batch-1 calls
   //   after a proof that passed (for at most options.timeBudgetMs), kept in RESULT as batch1_ms (median) and
   //   batch1_calls.
@@ -414,7 +417,8 @@
           const described = describe ? await describe(backend) : backend;
           model = await loadModel(backend);
           const onProgress = options.onProgress && ((p) => options.onProgress(Object.assign({backend}, p)));
-          const result = await runProof(runtime, model, bundle, Object.assign({}, options, {onProgress}));
+          const own = (options.perBackend || {})[backend] || {};
+          const result = await runProof(runtime, model, bundle, Object.assign({}, options, own, {onProgress}));
           if (options.timeCalls > 0 && result.passed) {
             const timing = await timeCalls(runtime, model, bundle,
                                            {calls: options.timeCalls, budgetMs: options.timeBudgetMs});
