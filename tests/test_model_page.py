@@ -438,3 +438,33 @@ def test_the_parity_table_names_the_adapter_a_webgpu_proof_ran_on(generic_export
         rows = open_model_page(open_page, server.url).page.locator("#proof-table tbody th").all_inner_texts()
     assert "TF.js browser wasm" in rows
     assert "TF.js browser webgpu (google swiftshader, software adapter)" in rows, rows
+
+
+def test_the_check_leaves_out_webgpu_where_the_export_says_it_cannot_run_the_model(
+        litert_export: Path, open_page, tmp_path: Path) -> None:
+    folder = tmp_path / "web_model"
+    shutil.copytree(litert_export, folder)
+    metadata = json.loads((folder / "metadata.json").read_text())
+    lost = "TF.js webgpu cannot run this model: device lost"
+    metadata["proof"]["browser"] = {"webgpu": {"unavailable": lost}}
+    metadata["litert"]["proof"]["unavailable"] = {"webgpu": "no GPU kernel for WHILE"}
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    with _serve(folder) as server:
+        opened = open_model_page(open_page, server.url)
+        page = opened.page
+        require_webgpu(page)
+        proof_rows = [r.split("\t")[:2] for r in page.locator("#proof-table tbody tr").all_inner_texts()]
+        assert ["TF.js browser webgpu", "cannot run this model"] in proof_rows, proof_rows
+        assert ["LiteRT.js browser webgpu", "cannot run this model"] in proof_rows, proof_rows
+        assert "browser webgpu" not in page.locator("#proof-summary").inner_text()
+        results = run_check(page, rows=len(BACKENDS) + 2)
+        refused = {(r["runtime"], r["backend"]): r.get("refused") for r in results if not r["available"]}
+        assert list(refused) == [("tfjs", "webgpu"), ("litert", "webgpu")], refused
+        assert "device lost" in refused["tfjs", "webgpu"] and "WHILE" in refused["litert", "webgpu"]
+        rows = page.locator('#check-table tr[data-state="refused"]')
+        assert rows.count() == 2
+        assert rows.first.locator("td").first.inner_text() == "not offered for this model"
+        assert page.locator('#check-table tr[data-state="error"]').count() == 0
+        assert "4 of 4 backends that ran agree" in page.locator("#check-note").inner_text()
+        assert page.locator("#status").get_attribute("data-state") == "ok"
+        assert opened.noise == []

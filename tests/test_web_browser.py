@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -282,7 +283,8 @@ def test_missing_tfjs_runtime_is_explained(open_page, tmp_path: Path) -> None:
 def litert_digit_export(exported_model_dir: Path, small_model_path: Path,
                         tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixture export plus its .tflite (the exporter's converter, batch 1), recorded in metadata.json
-    as the exporter records a proven one; the page's own parity with Keras is what the test checks."""
+    as the exporter records one proven on wasm and webgpu; the page's own parity with Keras is what the
+    test checks."""
     import hashlib
     import shutil
 
@@ -302,7 +304,9 @@ def litert_digit_export(exported_model_dir: Path, small_model_path: Path,
     metadata["files"]["model.tflite"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     metadata["litert"] = {"model": "model.tflite", "status": "proven", "reason": None, "bytes": len(data),
                           "batch": 1, "signature": tflite.signature, "inputs": tflite.inputs,
-                          "outputs": tflite.outputs, "proof": {"browser": {}, "passed": True}}
+                          "outputs": tflite.outputs,
+                          "proof": {"browser": {"wasm": {"passed": True}, "webgpu": {"passed": True}},
+                                    "passed": True}}
     (folder / "metadata.json").write_text(json.dumps(metadata))
     return folder
 
@@ -462,3 +466,33 @@ def test_no_console_warning_or_error_over_20_drawings_on_every_runtime(litert_di
         readings = page.evaluate("(drawings) => window.digitDemo.bench.drawAndRead(drawings)", QUIET_DRAWINGS)
         assert len(readings) == len(QUIET_DRAWINGS) and all(r["whole"] for r in readings), entry
         assert opened.noise == [], f"{entry}: {opened.noise}"
+
+
+def test_webgpu_is_not_offered_where_the_export_says_it_cannot_run_the_model(
+        litert_digit_export: Path, open_page, tmp_path: Path) -> None:
+    from web import create_app
+
+    folder = tmp_path / "web_model"
+    shutil.copytree(litert_digit_export, folder)
+    metadata = json.loads((folder / "metadata.json").read_text())
+    lost = "TF.js webgpu cannot run this model: device lost"
+    metadata["proof"]["browser"] = {"webgpu": {"unavailable": lost}}
+    metadata["litert"]["proof"]["browser"].pop("webgpu")
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    with serve_in_background(create_app(folder, native=False)) as server:
+        opened = open_page(f"{server.url}?backend=webgpu")
+        page = opened.page
+        require_webgpu(page)
+        assert page.evaluate("window.digitDemo.backend()") == "wasm"
+        assert "device lost" in page.locator("#status").inner_text()
+        offered = selector_options(page)
+        assert offered["litert-wasm"] and not offered["webgpu"] and not offered["litert-webgpu"], offered
+        titles = page.locator("#backend-select option").evaluate_all(
+            "(options) => Object.fromEntries(options.map((o) => [o.value, o.title]))")
+        assert "device lost" in titles["webgpu"] and "did not prove" in titles["litert-webgpu"], titles
+        assert "device lost" in page.evaluate(
+            "window.digitDemo.setBackend('webgpu').then(() => 'switched', e => e.message)")
+        assert "did not prove its LiteRT.js model on WebGPU" in page.evaluate(
+            "window.digitDemo.setRuntime('litert', 'webgpu').then(() => 'switched', e => e.message)")
+        assert page.evaluate("[window.digitDemo.runtime(), window.digitDemo.backend()]") == ["tfjs", "wasm"]
+        assert opened.noise == []

@@ -72,28 +72,29 @@ async function showRuntime() {
 
 /**
  * The WebGPU entries, TF.js webgpu and LiteRT.js webgpu, where this browser has an adapter (none
- * otherwise); their titles name it, and say so when it is a software one.
+ * otherwise); their titles name it, and say so when it is a software one. Each is greyed out, with
+ * the reason, where its runtime may not run this export's model on WebGPU (Runtimes.unavailable).
  */
 function offerWebGpu(adapter) {
   if (!adapter || backendSelect.querySelector('option[value="webgpu"]')) return;
   const title = `On this browser's WebGPU adapter: ${adapterText(adapter)}`
     + `${adapter.software ? ' (exact, but its speed is a CPU\'s, not a GPU\'s)' : ''}`;
   const tfjs = new Option('TF.js webgpu', 'webgpu');
-  tfjs.title = title;
   backendSelect.querySelector('option[value="webgl"]').after(tfjs);
   const litert = new Option('LiteRT.js webgpu', 'litert-webgpu');
-  litert.title = title;
   backendSelect.querySelector('option[value="litert-wasm"]').after(litert);
+  for (const [option, name] of [[tfjs, 'tfjs'], [litert, 'litert']]) {
+    const why = runtimes.unavailable(name, 'webgpu');
+    option.title = why ?? title;
+    option.disabled = Boolean(why);
+  }
 }
 
 /** The LiteRT.js entries: offered where the export proved the model, greyed out with the reason otherwise. */
 function offerLiteRt() {
-  const why = runtimes.unavailable('litert');
-  for (const option of backendSelect.querySelectorAll('option[value="litert-wasm"], option[value="litert-webgpu"]')) {
-    if (why) option.title = why;
-    option.disabled = Boolean(why);
-  }
   const float = backendSelect.querySelector('option[value="litert-wasm"]');
+  float.title = runtimes.unavailable('litert') ?? '';
+  float.disabled = Boolean(float.title);
   const int8 = backendSelect.querySelector('option[value="litert-int8"]');
   if (!runtimes.unavailable('litert-int8') && !int8) {
     const added = new Option('LiteRT.js int8 wasm', 'litert-int8');

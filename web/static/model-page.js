@@ -13,7 +13,7 @@ import {
 import {
   bytes, fillFacts, hideError, provenOn, setStatus, showError, showMissingModel,
 } from './ui.js';
-import { adapterText, webgpuAdapter } from './webgpu.js';
+import { adapterText, webgpuAdapter, webgpuUnavailable } from './webgpu.js';
 
 const $ = (id) => document.getElementById(id);
 const checkButton = $('check');
@@ -135,6 +135,38 @@ export function ruleText(proof) {
   return rules.length ? `Rule: ${rules.join(', ')}.` : 'metadata.json records no rule.';
 }
 
+/**
+ * LiteRT.js' browser results with the accelerators it did not run on as results too:
+ * {skipped: why} (no adapter in the exporter's browser), {unavailable: why} (cannot run the model).
+ */
+function litertResults(proof) {
+  if (!isObject(proof) || !isObject(proof.browser)) return null;
+  const as = (field, map) => Object.entries(isObject(map) ? map : {}).map(([name, why]) => [name, { [field]: why }]);
+  return { ...proof.browser, ...Object.fromEntries([...as('skipped', proof.skipped), ...as('unavailable', proof.unavailable)]) };
+}
+
+/** One row of the parity table: a backend's result, or why it has none (skipped, unavailable). */
+function proofRow(key, label, backend, result) {
+  // A WebGPU result names the adapter it ran on: the exporter's may have been a software one.
+  const on = isObject(result.adapter) ? ` (${adapterText(result.adapter)})` : '';
+  const name = `${label} ${backend}${on}`;
+  let tr;
+  if (result.skipped || result.unavailable) {
+    tr = row([name, result.skipped ? 'not run' : 'cannot run this model', '–', '–', '–', '–'], { 1: 'muted-text' });
+    tr.title = result.skipped || result.unavailable;
+  } else {
+    const w = worst(result);
+    tr = row([name, result.passed ? 'passed' : 'failed', samplesSeen(result),
+      key === 'litert_int8' ? 'int8 rules' : exp(w.relative), percent(w.agreement),
+      ms(result.ms_per_call ?? result.batch1_ms)],
+    { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
+    if (!result.passed && Array.isArray(result.failures)) tr.title = result.failures.join('\n');
+    else if (result.stopped_by === 'time budget') tr.title = `${result.budget_s} s budget for this backend`;
+  }
+  tr.dataset.runtime = key.startsWith('litert') ? key : 'tfjs';
+  return tr;
+}
+
 function showProof(meta) {
   const summary = $('proof-summary');
   const body = $('proof-table').tBodies[0];
@@ -150,9 +182,9 @@ function showProof(meta) {
   summary.textContent = `${proof.passed ? 'Passed' : 'FAILED'}: ${seen}${where ? ` on ${where}` : ''}. ${ruleText(proof)}`;
   const litert = isObject(meta.litert) ? meta.litert : null;
   const runs = [['node', 'TF.js node', proof.node], ['browser', 'TF.js browser', proof.browser]];
-  if (litert) runs.push(['litert', 'LiteRT.js browser', isObject(litert.proof) ? litert.proof.browser : null]);
+  if (litert) runs.push(['litert', 'LiteRT.js browser', litertResults(litert.proof)]);
   const int8 = isObject(meta.litert_int8) && meta.litert_int8.status !== 'off' ? meta.litert_int8 : null;
-  if (int8) runs.push(['litert_int8', 'LiteRT.js int8 browser', isObject(int8.proof) ? int8.proof.browser : null]);
+  if (int8) runs.push(['litert_int8', 'LiteRT.js int8 browser', litertResults(int8.proof)]);
   for (const [key, label, results] of runs) {
     if (!isObject(results)) {
       const block = key === 'litert_int8' ? int8 : litert;
@@ -161,18 +193,7 @@ function showProof(meta) {
       continue;
     }
     for (const [backend, result] of Object.entries(results)) {
-      if (!isObject(result)) continue;
-      const w = worst(result);
-      // A WebGPU result names the adapter it ran on: the exporter's may have been a software one.
-      const on = isObject(result.adapter) ? ` (${adapterText(result.adapter)})` : '';
-      const tr = row([`${label} ${backend}${on}`, result.passed ? 'passed' : 'failed', samplesSeen(result),
-        key === 'litert_int8' ? 'int8 rules' : exp(w.relative), percent(w.agreement),
-        ms(result.ms_per_call ?? result.batch1_ms)],
-      { 1: result.passed ? 'ok' : 'bad', ...NUMBERS_FROM(2) });
-      if (!result.passed && Array.isArray(result.failures)) tr.title = result.failures.join('\n');
-      else if (result.stopped_by === 'time budget') tr.title = `${result.budget_s} s budget for this backend`;
-      tr.dataset.runtime = key.startsWith('litert') ? key : 'tfjs';
-      body.append(tr);
+      if (isObject(result)) body.append(proofRow(key, label, backend, result));
     }
   }
 }
@@ -221,7 +242,10 @@ function showCheckResult(outcome) {
   table.hidden = false;
   const name = `${RUNTIME_NAMES[outcome.runtime] || ''} ${outcome.backend}`.trim();
   let tr;
-  if (!outcome.available) {
+  if (outcome.refused) {
+    tr = row([name, 'not offered for this model', '–', '–', '–', '–'], { 1: 'muted-text' });
+    tr.title = outcome.refused;
+  } else if (!outcome.available) {
     tr = row([name, 'not available here', '–', '–', '–', '–'], { 1: 'muted-text' });
   } else if (outcome.error) {
     tr = row([name, `error: ${outcome.error}`, '–', '–', '–', '–'], { 1: 'bad' });
@@ -237,7 +261,8 @@ function showCheckResult(outcome) {
   }
   tr.dataset.runtime = outcome.runtime;
   tr.dataset.backend = outcome.backend;
-  tr.dataset.state = !outcome.available ? 'unavailable' : (outcome.error ? 'error' : String(outcome.result.passed));
+  tr.dataset.state = outcome.refused ? 'refused'
+    : (!outcome.available ? 'unavailable' : (outcome.error ? 'error' : String(outcome.result.passed)));
   table.tBodies[0].append(tr);
 }
 
@@ -314,9 +339,13 @@ function comparedText(ran, total) {
   return `as many of the ${count(total, 'sample')} as each compared in ${CHECK_BUDGET_MS / 1000} s (see Samples)`;
 }
 
-/** How many backends the check will run: every TF.js one, and LiteRT.js' where the export proved it. */
+/**
+ * How many backends the check will start: every TF.js one, and LiteRT.js' where the export proved
+ * it, less WebGPU where the export says a runtime cannot run the model there.
+ */
 function plannedBackends() {
-  return BACKENDS.length + (provenLiteRt(metadata) ? LITERT_BACKENDS.length : 0)
+  const refused = (name) => (webgpuUnavailable(metadata, name) ? 1 : 0);
+  return BACKENDS.length - refused('tfjs') + (provenLiteRt(metadata) ? LITERT_BACKENDS.length - refused('litert') : 0)
     + (provenLiteRt(metadata, 'int8') ? 1 : 0);
 }
 
@@ -331,7 +360,7 @@ async function check() {
     showAdapter(adapter);
     const classifiers = specs(metadata || {}, 'outputs').filter((s) => s.classifier).map((s) => s.name);
     const onProgress = progressShower(plannedBackends(), bundle.samples);
-    const results = await checkAll(bundle, { classifiers, onProgress }, showCheckResult);
+    const results = await checkAll(bundle, { classifiers, onProgress, metadata }, showCheckResult);
     if (provenLiteRt(metadata)) {
       results.push(...await checkLiteRt(bundle, metadata, { classifiers, onProgress }, showCheckResult));
     }

@@ -8,7 +8,7 @@ import { compileTflite, fetchTflite, loadLiteRtRuntime } from './litert.js';
 import {
   BACKENDS, describeBackend, fetchJson, loadGraphModel, ModelError, runtime, trySetBackend,
 } from './model.js';
-import { adapterText, webgpuAdapter } from './webgpu.js';
+import { adapterText, webgpuAdapter, webgpuUnavailable } from './webgpu.js';
 
 export const PROOF_URL = '/model/proof.json';
 export const PROOF_BIN_URL = '/model/proof.bin';
@@ -57,15 +57,19 @@ function litertAdapter() {
  * The runner's options shared by both runtimes; outcomes gain `runtime` and go to `onResult`;
  * `onProgress` hears {runtime, backend, phase: 'starting'} as each backend starts, then
  * {runtime, backend, phase: 'comparing', done, total, elapsedMs, msPerSample} after each call.
+ * `refused`: {backend: why} for backends the export says cannot run its model, not started
+ * (their outcome: {runtime, backend, available: false, refused: why}).
  */
-function common(runtimeName, { classifiers, batch, onProgress }, outcomes, onResult) {
+function common(runtimeName, { classifiers, batch, onProgress }, outcomes, onResult, refused = {}) {
   return {
     batch, classifiers, budgetMs: CHECK_BUDGET_MS, timeCalls: TIMED_CALLS, timeBudgetMs: TIMING_BUDGET_MS,
     starting: (backend) => onProgress?.({ runtime: runtimeName, backend, phase: 'starting' }),
     onProgress: onProgress && ((p) => onProgress({ runtime: runtimeName, phase: 'comparing', ...p })),
     onResult: (outcome) => {
+      const refusal = refused[outcome.backend] ? { refused: refused[outcome.backend] } : {};
       const shown = outcome.available === false
-        ? { runtime: runtimeName, backend: outcome.backend, available: false } : { runtime: runtimeName, ...outcome };
+        ? { runtime: runtimeName, backend: outcome.backend, available: false, ...refusal }
+        : { runtime: runtimeName, ...outcome };
       outcomes.push(shown);
       onResult(shown);
     },
@@ -78,15 +82,22 @@ function common(runtimeName, { classifiers, batch, onProgress }, outcomes, onRes
  * {runtime, backend, available: false} when this browser cannot start it, or {runtime, backend, error};
  * `onProgress` how far the one running is (see `common`).
  */
-export async function checkAll(bundle, { classifiers = [], batch = 32, onProgress } = {}, onResult = () => {}) {
+export async function checkAll(bundle, {
+  classifiers = [], batch = 32, onProgress, metadata = null,
+} = {}, onResult = () => {}) {
   const outcomes = [];
-  const options = common('tfjs', { classifiers, batch, onProgress }, outcomes, onResult);
+  const refused = refusedBackends(metadata, 'tfjs');
+  const options = common('tfjs', { classifiers, batch, onProgress }, outcomes, onResult, refused);
   const tf = runtime();
   tf.enableProdMode(); // as the exporter's proof page runs TF.js (export/chromium_harness.js)
   await proofRunner().proveOnBackends(tf, bundle, {
     ...options,
     backends: BACKENDS,
-    setBackend: (backend) => { options.starting(backend); return trySetBackend(backend); },
+    setBackend: (backend) => {
+      if (refused[backend]) return false;
+      options.starting(backend);
+      return trySetBackend(backend);
+    },
     describe: () => describeBackend(),
     loadModel: () => loadGraphModel(),
   });
@@ -96,6 +107,12 @@ export async function checkAll(bundle, { classifiers = [], batch = 32, onProgres
 /** Whether LiteRT.js can use `accelerator` here: wasm always, webgpu with an adapter. */
 async function hasAccelerator(accelerator) {
   return accelerator === 'wasm' || Boolean(await webgpuAdapter());
+}
+
+/** {webgpu: why} where metadata.json says `runtimeName` cannot run the model on WebGPU, else {}. */
+function refusedBackends(metadata, runtimeName) {
+  const why = webgpuUnavailable(metadata, runtimeName);
+  return why ? { webgpu: why } : {};
 }
 
 /**
@@ -118,7 +135,9 @@ export async function checkLiteRt(bundle, metadata, {
 } = {}, onResult = () => {}) {
   const outcomes = [];
   const int8 = precision === 'int8';
-  const options = common(int8 ? 'litert_int8' : 'litert', { classifiers, batch: 1, onProgress }, outcomes, onResult);
+  const refused = int8 ? {} : refusedBackends(metadata, 'litert');
+  const options = common(int8 ? 'litert_int8' : 'litert', { classifiers, batch: 1, onProgress }, outcomes, onResult,
+    refused);
   let bytes;
   let litert;
   try {
@@ -133,7 +152,11 @@ export async function checkLiteRt(bundle, metadata, {
   await proofRunner().proveOnBackends(litertAdapter().runtime(litert), int8 ? int8Bundle(bundle, metadata) : bundle, {
     ...options,
     backends: accelerators,
-    setBackend: (accelerator) => { options.starting(accelerator); return hasAccelerator(accelerator); },
+    setBackend: (accelerator) => {
+      if (refused[accelerator]) return false;
+      options.starting(accelerator);
+      return hasAccelerator(accelerator);
+    },
     describe: async (accelerator) => `LiteRT.js${int8 ? ' int8' : ''} ${accelerator} `
       + `(${accelerator === 'wasm' ? 'XNNPack' : adapterText(await webgpuAdapter())})`,
     loadModel: (accelerator) => compileTflite(bytes, accelerator),

@@ -11,7 +11,7 @@ import {
   BACKENDS, chooseBackend, describeBackend, DigitModel, graphModelFrom, loadModelArtifacts, ModelError, runtime,
   trySetBackend,
 } from './model.js';
-import { adapterText, webgpuAdapter } from './webgpu.js';
+import { adapterText, webgpuAdapter, webgpuUnavailable } from './webgpu.js';
 
 export const RUNTIMES = ['tfjs', 'litert', 'litert-int8'];
 const PRECISION = { litert: 'float32', 'litert-int8': 'int8' }; // LiteRT.js runtimes by .tflite precision
@@ -71,11 +71,21 @@ export class Runtimes {
     this.contract = digitContract(metadata);
   }
 
-  /** Null when the export proved runtime `name`'s model, else why it cannot be offered. */
-  unavailable(name) {
+  /**
+   * Null when runtime `name` may run the export's model on `backend`, else why it cannot be offered:
+   * LiteRT.js needs a proven .tflite, and on WebGPU its proof there; neither runtime is offered
+   * WebGPU where the export records that it cannot run the model there.
+   */
+  unavailable(name, backend = 'wasm') {
+    const refused = backend === 'webgpu' ? webgpuUnavailable(this.metadata, name === 'tfjs' ? 'tfjs' : 'litert') : null;
+    if (refused) return refused;
     if (name === 'tfjs') return null;
     const precision = PRECISION[name];
-    if (provenLiteRt(this.metadata, precision)) return null;
+    const block = provenLiteRt(this.metadata, precision);
+    if (block && backend === 'webgpu' && !block.proof?.browser?.webgpu?.passed) {
+      return 'This export did not prove its LiteRT.js model on WebGPU.';
+    }
+    if (block) return null;
     const reason = this.metadata?.[BLOCK[precision]]?.reason;
     const model = precision === 'int8' ? 'LiteRT.js int8 model' : 'LiteRT.js model';
     return `This export has no proven ${model}${reason ? ` (${reason})` : ''}.`;
@@ -91,7 +101,7 @@ export class Runtimes {
       await this.tfjsModel();
       return started;
     }
-    const missing = this.unavailable(name);
+    const missing = this.unavailable(name, backend);
     if (missing) throw new ModelError(missing, 'backend');
     if (backend === 'webgpu' && !(await webgpuAdapter())) {
       throw new ModelError('this browser has no WebGPU adapter', 'backend');
@@ -111,9 +121,12 @@ export class Runtimes {
       this.tfjsArtifacts = loadModelArtifacts();
       const [metadata] = await Promise.all([metadataPromise, this.tfjsArtifacts]);
       this.useMetadata(metadata);
+      // Asked for (?backend=webgpu) before metadata.json said WebGPU cannot run this model: wasm instead.
+      const refused = runtime().getBackend() === 'webgpu' ? this.unavailable('tfjs', 'webgpu') : null;
+      if (refused) await chooseBackend('wasm');
       await this.tfjsModel();
       this.name = 'tfjs';
-      return '';
+      return refused ? ` (${refused})` : '';
     }
     this.useMetadata(await metadataPromise);
     const accelerator = ACCELERATORS[name].includes(backend) ? backend : 'wasm';
@@ -141,6 +154,8 @@ export class Runtimes {
     }
     await this.enqueue(async () => {
       if (name === 'tfjs') {
+        const refused = this.unavailable('tfjs', backend);
+        if (refused) throw new ModelError(refused, 'backend');
         const previous = runtime().getBackend();
         if (!(await trySetBackend(backend))) {
           await trySetBackend(previous);

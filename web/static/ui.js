@@ -263,7 +263,9 @@ export function provenOn(proof) {
   const runs = [];
   for (const runtime of ['node', 'browser']) {
     for (const [backend, result] of Object.entries(get(proof, runtime) || {})) {
-      if (result && typeof result === 'object') runs.push(`${runtime} ${backend}${result.passed ? '' : ' (failed)'}`);
+      // A backend the exporter's browser lacked, or that cannot run the model (WebGPU), proved nothing.
+      if (!result || typeof result !== 'object' || result.skipped || result.unavailable) continue;
+      runs.push(`${runtime} ${backend}${result.passed ? '' : ' (failed)'}`);
     }
   }
   return runs.length ? runs.join(', ') : null;

@@ -34,3 +34,14 @@ export function adapterText(info) {
   const name = [info.vendor, info.architecture].filter(Boolean).join(' ') || info.description || 'unnamed adapter';
   return info.software ? `${name}, software adapter` : name;
 }
+
+/**
+ * Why the export says runtime `runtime` ('tfjs' or 'litert') cannot run its model on WebGPU (a
+ * kernel or shader that runtime lacks, a lost device: metadata.json `proof.browser.webgpu.unavailable`,
+ * `litert.proof.unavailable.webgpu`), or null. The pages do not offer WebGPU for such a model.
+ */
+export function webgpuUnavailable(metadata, runtime) {
+  if (runtime === 'tfjs') return metadata?.proof?.browser?.webgpu?.unavailable || null;
+  const why = metadata?.litert?.proof?.unavailable?.webgpu;
+  return why ? `LiteRT.js cannot run model.tflite on WebGPU: ${why}` : null;
+}
