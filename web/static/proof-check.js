@@ -42,6 +42,9 @@ const TIMING_BUDGET_MS = 5000;
 // (export/rules.py DEFAULT_PROOF_SECONDS): a slow backend (TF.js cpu on a big model, WebGPU on a
 // software adapter) compares as many as fit, at least the runner's minimum, and the row says how many.
 export const CHECK_BUDGET_MS = 8000;
+// TF.js on a GPU waits for a read-back after every call: fewer, larger calls compare more samples in
+// the budget, as in the exporter's proof (export/chromium_harness.js).
+const GPU_CALLS = { webgl: { targetCallMs: 1000 }, webgpu: { targetCallMs: 1000 } };
 
 /** The global `litertProof` from /shared/litert-proof.js, or a ModelError if it did not load. */
 function litertAdapter() {
@@ -92,6 +95,7 @@ export async function checkAll(bundle, {
   tf.enableProdMode(); // as the exporter's proof page runs TF.js (export/chromium_harness.js)
   await proofRunner().proveOnBackends(tf, bundle, {
     ...options,
+    perBackend: GPU_CALLS,
     backends: BACKENDS,
     setBackend: (backend) => {
       if (refused[backend]) return false;
