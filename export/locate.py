@@ -40,6 +40,7 @@ import numpy as np
 
 from .errors import ExportError
 from .node_proof import _node_error, _run_node
+from .reference import keras_outputs
 from .rounding import float64_outputs
 from .rules import output_scale
 from .samples import write_bundle
@@ -109,10 +110,19 @@ class Located:
     layers: list[LayerDiff]
     first: LayerDiff | None
     float32: Float32Check | None = None
+    # Keras' own outputs for the compared samples, computed alone, against the proof's reference
+    # (computed in larger batches), relative to each output's scale: past the threshold, the model
+    # mixes the samples of a batch and no per-sample comparison can agree
+    batch_dependence: float | None = None
 
     def sentence(self) -> str:
-        """Where it diverged, and whether float32 rounding explains it."""
+        """Where it diverged, and whether float32 rounding or the batch explains it."""
         found = self._where()
+        if self.batch_dependence is not None and self.batch_dependence > self.threshold:
+            found += (f"; Keras itself gives these {self.samples} samples other outputs computed on their "
+                      f"own than in the proof's batches ({self.batch_dependence:.1e} of the output's scale): "
+                      "the model mixes the samples of a batch, so no comparison sample by sample can "
+                      "agree")
         check = self.float32
         if check is not None and check.is_rounding(self.threshold):
             found += (f"; Keras itself in float32 differs from float64 by {check.keras_vs_float64:.1e} of "
@@ -125,7 +135,7 @@ class Located:
     def _where(self) -> str:
         """"first divergence at layer 'X' (Conv2D → TF.js node 'Y' Conv2D) on wasm: 3.1e-02 of ..."."""
         if self.first is None:
-            return (f"no layer diverges on the first {self.samples} sample(s) on {self.backend} "
+            return (f"no layer diverges on the {self.samples} sample(s) compared on {self.backend} "
                     f"({len(self.layers)} layers compared)")
         first = self.first
         fused = f", computed with {', '.join(repr(name) for name in first.folded)}" if first.folded else ""
@@ -140,6 +150,7 @@ class Located:
                 "float32": ({**asdict(self.float32), "factor": FLOAT32_FACTOR,
                              "is_rounding": self.float32.is_rounding(self.threshold)}
                             if self.float32 else None),
+                "batch_dependence": self.batch_dependence,
                 "layers": [asdict(layer) for layer in self.layers]}
 
 
@@ -197,24 +208,41 @@ def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray]
     level = Level(model, [], 0.0, keys)
     compared, tfjs_outputs = compare_level(model, model_dir, few, backend, level, nodes,
                                            [spec.name for spec in outputs])
-    first = first_divergence(compared, threshold)
     everything = list(compared)
+    first, level = _first_or_search(model, model_dir, few, backend, level, nodes, compared, threshold,
+                                    everything)
     while first is not None:
         block = _block_to_open(first, level)
         if block is None:
             break
         # what enters the block is what entered the diverging layer (it is that layer, or lies between
         # those inputs and it)
-        level = Level(block, [*first.within, block.name], first.inputs_relative_diff, keys)
-        inner, _ = compare_level(model, model_dir, few, backend, level, nodes, [])
+        inside = Level(block, [*first.within, block.name], first.inputs_relative_diff, keys)
+        inner, _ = compare_level(model, model_dir, few, backend, inside, nodes, [])
         everything += inner
-        deeper = first_divergence(inner, threshold)
+        deeper, deeper_level = _first_or_search(model, model_dir, few, backend, inside, nodes, inner,
+                                                threshold, everything)
         if deeper is None:
             break  # the block's own ops between its sublayers: the block stays named
-        first = deeper
+        first, level = deeper, deeper_level
     peak = max((diff.scale for diff in compared), default=0.0)
     return Located(backend, len(next(iter(few.values()))), threshold, everything, first,
-                   float32_check(model, few, expected, tfjs_outputs, peak, exact))
+                   float32_check(model, few, expected, tfjs_outputs, peak, exact),
+                   batch_dependence(model, few, expected))
+
+
+def batch_dependence(model: Any, few: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> float | None:
+    """Keras' outputs for `few` computed on their own, against `expected` (the proof's reference for
+    them, computed in the proof's batches): the largest difference of a float output, relative to its
+    scale (None where Keras cannot compute them)."""
+    outputs = output_specs(model)
+    try:
+        alone = keras_outputs(model, input_specs(model), outputs, few)
+    except ExportError:
+        return None
+    return max((float(np.max(np.abs(alone[spec.name].astype(np.float64) - expected[spec.name])))
+                / output_scale(expected[spec.name]) for spec in outputs if spec.dtype == "float32"),
+               default=None)
 
 
 def worst_samples(model_dir: Path, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
@@ -259,6 +287,30 @@ def _sample_errors(model_dir: Path, arrays: dict[str, np.ndarray], expected: dic
         error = np.abs(value.astype(np.float64) - want).reshape(count, -1).max(axis=1) / scales[name]
         worst = np.maximum(worst, error)
     return worst
+
+
+def _first_or_search(model: Any, model_dir: Path, few: dict[str, np.ndarray], backend: str, level: Level,
+                     nodes: dict[str, tuple[str, str]], compared: list[LayerDiff], threshold: float,
+                     everything: list[LayerDiff]) -> tuple[LayerDiff | None, Level]:
+    """The first divergence among `compared` (the layers of `level`), else the first found inside the
+    blocks of `level` that were not compared themselves (they give several tensors, or no node of their
+    own: an XLNet encoder returns its content and query streams), in order, one level down; and the
+    level it lies in. The blocks' comparisons join `everything`."""
+    first = first_divergence(compared, threshold)
+    if first is not None:
+        return first, level
+    done = {diff.layer for diff in compared}
+    agreed = max([level.base_diff, *(diff.relative_diff for diff in compared)])
+    for layer in _sublayers(level.container):
+        if layer.name in done or not _is_block(layer):
+            continue
+        inside = Level(layer, [*level.within, layer.name], agreed, level.keys)
+        inner, _ = compare_level(model, model_dir, few, backend, inside, nodes, [])
+        everything += inner
+        found = first_divergence(inner, threshold)
+        if found is not None:
+            return found, inside
+    return None, level
 
 
 def compare_level(model: Any, model_dir: Path, few: dict[str, np.ndarray], backend: str, level: Level,

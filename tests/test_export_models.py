@@ -493,3 +493,30 @@ def test_casts_to_bool_of_any_non_zero_value_are_proven_on_wasm_and_cpu(tmp_path
     assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
     assert any(rewrite["class"] == "cast" and rewrite["what"].startswith("2 cast(s) to bool")
                for rewrite in metadata["rewrites"])
+
+
+@pytest.mark.node
+def test_a_divergence_inside_a_block_no_compared_layer_shows_is_still_named(
+        tmp_path: Path, node_ready: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block that returns two tensors is not compared itself, and the Dropout after it has no node:
+    no compared layer diverges, so the locator searches the block and names the Dense within."""
+    import keras
+
+    from export.errors import VerificationError
+
+    class TwoStreams(keras.layers.Layer):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.inner = keras.layers.Dense(6, name="inner")
+
+        def call(self, x: Any) -> Any:
+            return self.inner(x), x
+
+    keras.utils.set_random_seed(0)
+    x_in = keras.Input((6,), name="features")
+    content, _ = TwoStreams(name="streams")(x_in)
+    model = keras.Model(x_in, keras.layers.Dropout(0.1, name="out")(content))
+    tamper_weights(monkeypatch, "/inner_")
+    with pytest.raises(VerificationError) as failure:
+        export_model(model, tmp_path / "web_model", samples_count=16, browser=False, backends=["wasm"])
+    assert "first divergence at layer 'inner' in 'streams' (Dense → TF.js node" in str(failure.value)
