@@ -420,6 +420,7 @@
           const own = (options.perBackend || {})[backend] || {};
           const result = await runProof(runtime, model, bundle, Object.assign({}, options, own, {onProgress}));
           if (options.timeCalls > 0 && result.passed) {
+            if (onProgress) onProgress({phase: 'timing', calls: options.timeCalls});
             const timing = await timeCalls(runtime, model, bundle,
                                            {calls: options.timeCalls, budgetMs: options.timeBudgetMs});
             result.batch1_ms = timing.ms;

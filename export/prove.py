@@ -98,6 +98,10 @@ class ProgressLine:
         self.last_said = 0.0
 
     def __call__(self, progress: dict[str, Any]) -> None:
+        if progress.get("phase") == "timing":
+            self.say(f"{self.where} {progress.get('backend')}: timing up to {progress.get('calls')} calls "
+                     "at batch 1")
+            return
         done, total = int(progress.get("done", 0)), int(progress.get("total", 0))
         now = time.monotonic()
         if done < total and now - self.last_said < PROGRESS_EVERY_S:
