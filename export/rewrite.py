@@ -18,6 +18,9 @@
 | TF.js' wasm backend casts to bool by keeping an int's low byte and truncating a float (256, 512 and
   0.5 become false; TensorFlow: any non-zero is true), so a 0/1-or-more padding mask cast to bool
   masks positions Keras keeps | trace every cast to bool as `x != 0` (`bool_casts_as_not_equal`) |
+| TF.js' webgl backend has no `Select` (where) beyond rank 4 ("Where for rank 5 is not yet supported");
+  grouped-query attention masks its scores in rank 5 (Gemma) | trace a where of rank 5 or more on
+  operands broadcast to their common shape and folded to rank 4 (`wide_wheres_as_rank4`) |
 | grouped convolutions (`Conv1D`/`Conv2D` with `groups > 1`, ConvNeXt, ResNeXt) trace to an XLA
   function TF.js cannot run, and TF.js has no grouped convolution | one group per input channel:
   a depthwise convolution; other group counts: split → convolve each group → concatenate
@@ -194,6 +197,41 @@ def bool_casts_as_not_equal() -> Iterator[list[int]]:
 
 
 @contextlib.contextmanager
+def wide_wheres_as_rank4() -> Iterator[list[int]]:
+    """While tracing, compute a three-operand where of rank 5 or more at rank 4: the operands broadcast
+    to their common shape, their leading axes folded into one, and the result unfolded.
+
+    TF.js' webgl backend selects up to rank 4 only; grouped-query attention (Gemma, Llama-style
+    models with fewer key/value heads) masks its [batch, heads, groups, queries, keys] scores with
+    Keras' Softmax, a where of rank 5. Yields a one-item list counting the wheres rewritten.
+    """
+    import tensorflow as tf
+
+    original = tf.where
+    rewritten = [0]
+
+    def where(condition: Any, x: Any = None, y: Any = None, name: Any = None) -> Any:
+        if x is None or y is None:
+            return original(condition, x, y, name=name)
+        condition, x, y = tf.convert_to_tensor(condition), tf.convert_to_tensor(x), tf.convert_to_tensor(y)
+        ranks = [t.shape.rank for t in (condition, x, y)]
+        if any(rank is None for rank in ranks) or max(ranks) <= 4:
+            return original(condition, x, y, name=name)
+        rewritten[0] += 1
+        shape = tf.broadcast_dynamic_shape(tf.shape(condition),
+                                           tf.broadcast_dynamic_shape(tf.shape(x), tf.shape(y)))
+        folded = tf.concat([[-1], shape[-3:]], axis=0)
+        result = original(*(tf.reshape(tf.broadcast_to(t, shape), folded) for t in (condition, x, y)))
+        return tf.reshape(result, shape, name=name)
+
+    tf.where = where
+    try:
+        yield rewritten
+    finally:
+        tf.where = original
+
+
+@contextlib.contextmanager
 def grouped_convs_as_tfjs_ops() -> Iterator[list[tuple[str, str]]]:
     """While tracing, compute grouped convolutions (`groups > 1`) with ops TF.js has.
 
@@ -293,6 +331,7 @@ class TracedRewrites:
     einsums: list[int]
     grouped: list[tuple[Any, str]]
     bool_casts: list[int]
+    wide_wheres: list[int]
 
     def entries(self) -> list[dict[str, Any]]:
         """The `metadata.rewrites` entries for what was traced so far."""
@@ -310,6 +349,10 @@ class TracedRewrites:
                              "what": f"{self.bool_casts[0]} cast(s) to bool traced as x != 0 (TF.js' wasm "
                                      "backend keeps an int's low byte and truncates a float: 256 and 0.5 "
                                      "become false)"})
+        if self.wide_wheres[0]:
+            rewrites.append({"layer": None, "class": "where",
+                             "what": f"{self.wide_wheres[0]} where(s) of rank 5 or more traced at rank 4 "
+                                     "(TF.js' webgl backend selects up to rank 4)"})
         return rewrites
 
 
@@ -317,11 +360,11 @@ class TracedRewrites:
 def tracing_rewrites() -> Iterator[TracedRewrites]:
     """While tracing, every rewrite that makes the traced graph one TF.js runs: exact GELU with erf,
     einsums as MatMul, grouped convolutions as depthwise or split convolutions, casts to bool as
-    `x != 0`. The conversion and the locator (which must trace the same graph to find each layer's
-    nodes) both trace under it."""
+    `x != 0`, wheres of rank 5 or more at rank 4. The conversion and the locator (which must trace
+    the same graph to find each layer's nodes) both trace under it."""
     with (exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums, grouped_convs_as_tfjs_ops() as grouped,
-          bool_casts_as_not_equal() as bool_casts):
-        yield TracedRewrites(gelus, einsums, grouped, bool_casts)
+          bool_casts_as_not_equal() as bool_casts, wide_wheres_as_rank4() as wide_wheres):
+        yield TracedRewrites(gelus, einsums, grouped, bool_casts, wide_wheres)
 
 
 def exact_gelu_layers(model: Any) -> list[dict[str, str]]:

@@ -520,3 +520,20 @@ def test_a_divergence_inside_a_block_no_compared_layer_shows_is_still_named(
     with pytest.raises(VerificationError) as failure:
         export_model(model, tmp_path / "web_model", samples_count=16, browser=False, backends=["wasm"])
     assert "first divergence at layer 'inner' in 'streams' (Dense → TF.js node" in str(failure.value)
+
+
+@pytest.mark.node
+@pytest.mark.filterwarnings("ignore:Layer 'flatten' .* was passed an input with a mask")
+def test_a_where_of_rank_five_is_traced_at_rank_four_and_proven(tmp_path: Path, node_ready: str) -> None:
+    """TF.js' webgl backend selects up to rank 4: a rank-5 where (grouped-query attention's masked
+    scores) is traced on operands folded to rank 4, and computes what Keras computes."""
+    import keras
+
+    scores = keras.Input((2, 3, 4, 4), name="scores")
+    keep = keras.Input((1, 1, 1, 4), dtype="bool", name="keep")
+    masked = keras.layers.Softmax(name="attention")(scores, mask=keep)
+    model = keras.Model([scores, keep], keras.layers.Dense(2, name="out")(keras.layers.Flatten()(masked)))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert any(rewrite["class"] == "where" and "rank 5 or more traced at rank 4" in rewrite["what"]
+               for rewrite in metadata["rewrites"])
