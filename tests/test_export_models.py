@@ -523,7 +523,7 @@ def test_a_divergence_inside_a_block_no_compared_layer_shows_is_still_named(
 
 
 @pytest.mark.node
-@pytest.mark.filterwarnings("ignore:Layer 'flatten' .* was passed an input with a mask")
+@pytest.mark.filterwarnings("ignore:Layer 'flatten.* was passed an input with a mask")
 def test_a_where_of_rank_five_is_traced_at_rank_four_and_proven(tmp_path: Path, node_ready: str) -> None:
     """TF.js' webgl backend selects up to rank 4: a rank-5 where (grouped-query attention's masked
     scores) is traced on operands folded to rank 4, and computes what Keras computes."""
