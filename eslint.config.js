@@ -29,7 +29,8 @@ module.exports = [
   },
   {
     // Node.js scripts (CommonJS), and this file.
-    files: ['export/node_proof.js', 'export/locate.js', 'benchmarks/zoo_routes.js', 'eslint.config.js'],
+    files: ['export/node_proof.js', 'export/locate.js', 'benchmarks/zoo_routes.js', 'tests/repeat_runtime.js',
+      'eslint.config.js'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
   },
 ];

@@ -44,3 +44,24 @@ export function splitsByOrder(orders) {
     return plan.choose(tops).map((i) => plan.candidates[i]);
   });
 }
+
+/** Keep every text the model page's status line shows from now on (window.statuses), however briefly. */
+export function recordStatuses() {
+  const status = document.getElementById('status');
+  window.statuses = [];
+  new MutationObserver(() => window.statuses.push(status.textContent))
+    .observe(status, { childList: true, characterData: true, subtree: true });
+}
+
+/** The visible figure tables wider than their scroll box or reaching past their card: [{id, ...}]. */
+export function overflowingTables() {
+  return [...document.querySelectorAll('table.figures')]
+    .filter((table) => !table.hidden)
+    .map((table) => {
+      const wrap = table.closest('.table-wrap');
+      const card = table.closest('.card').getBoundingClientRect();
+      return { id: table.id, scroll: wrap.scrollWidth, client: wrap.clientWidth,
+        right: table.getBoundingClientRect().right, cardRight: card.right };
+    })
+    .filter((t) => t.scroll > t.client || t.right > t.cardRight);
+}

@@ -80,12 +80,7 @@ def run_check(page: Any, rows: int = len(BACKENDS)) -> list[dict[str, Any]]:
 
 def record_statuses(page: Any) -> None:
     """Keep every text the status line shows from now on (window.statuses), however briefly."""
-    page.evaluate("""() => {
-        const status = document.getElementById('status');
-        window.statuses = [];
-        new MutationObserver(() => window.statuses.push(status.textContent))
-          .observe(status, {childList: true, characterData: true, subtree: true});
-      }""")
+    call_in_page(page, PAGE_CHECKS, "recordStatuses")
 
 
 def assert_names_the_adapter(page: Any, adapter: dict[str, Any]) -> None:
@@ -361,15 +356,7 @@ def test_model_page_tables_fit_their_cards_at_desktop_width(litert_export: Path,
         page = open_model_page(open_page, server.url, viewport=DESKTOP).page
         run_check(page, rows=len(BACKENDS) + 2)
         page.screenshot(path=str(artifacts_dir / "model-page-1280.png"), full_page=True)
-        overflowing = page.evaluate("""() => [...document.querySelectorAll('table.figures')]
-            .filter((table) => !table.hidden)
-            .map((table) => {
-              const wrap = table.closest('.table-wrap');
-              const card = table.closest('.card').getBoundingClientRect();
-              return {id: table.id, scroll: wrap.scrollWidth, client: wrap.clientWidth,
-                      right: table.getBoundingClientRect().right, cardRight: card.right};
-            })
-            .filter((t) => t.scroll > t.client || t.right > t.cardRight)""")
+        overflowing = call_in_page(page, PAGE_CHECKS, "overflowingTables")
         assert overflowing == [], "every table fits its card, no column cut off or scrolled"
         assert page.locator("#advice-table").is_visible() and page.locator("#check-table").is_visible()
 

@@ -5,42 +5,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from mnist_tfjs.paths import REPO_ROOT
 
-# A bundle of 6 samples of one output, and a runtime that returns Keras' values for samples it has
-# not seen, and for samples it has `later` (zeros, or Keras' values again).
-RUNNER = """
-const proof = require(process.argv[1]);
-const later = process.argv[2];
-const samples = 6, width = 3;
-const expected = Float32Array.from({length: samples * width}, (_, k) => Math.sin(k + 1));
-const bundle = {samples, thresholds: {max_relative_diff: 1e-4},
-  inputs: [{name: 'x', dtype: 'float32', shape: [samples, 1], data: new Float32Array(samples)}],
-  expected: [{name: 'y', dtype: 'float32', shape: [samples, width], data: expected, classifier: false}]};
-const seen = new Set();
-let calls = 0;
-const runtime = {
-  async runBatch(model, bundle, start, count) {
-    calls += 1;
-    const right = expected.slice(start * width, (start + count) * width);
-    const again = seen.has(start);
-    seen.add(start);
-    const values = !again || later === 'same' ? right : new Float32Array(right.length);
-    return {values: [values], ms: 1};
-  },
-  release() {},
-};
-proof.runProof(runtime, {}, bundle, {batch: 2}).then((result) => {
-  process.stdout.write(JSON.stringify({...result, calls}));
-});
-"""
+RUNNER = Path(__file__).with_name("repeat_runtime.js")
 
 
 def _run(node: str, later: str) -> dict:
-    out = subprocess.run([node, "-e", RUNNER, str(REPO_ROOT / "export" / "proof.js"), later],
+    out = subprocess.run([node, str(RUNNER), str(REPO_ROOT / "export" / "proof.js"), later],
                          capture_output=True, text=True, timeout=60, check=True)
     return json.loads(out.stdout)
 
