@@ -66,6 +66,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "up to 30M parameters, pooled features; long: minutes per network) instead "
                              "of its default networks; NAMES: a comma-separated subset, e.g. "
                              "MobileNetV3Large,ConvNeXtTiny")
+    parser.add_argument("--hub", nargs="?", const="all", default=None, metavar="NAMES",
+                        help="the apps section runs keras-hub's backbones (every *Backbone class at a small "
+                             "random configuration, at most 10M parameters; long: about a minute per "
+                             "backbone) instead of its default networks; NAMES: a comma-separated subset, "
+                             "e.g. BertBackbone,GPT2Backbone")
     parser.add_argument("--out", type=Path, default=None,
                         help="where results go (default: docs/results/; "
                              "with --smoke: test-artifacts/bench-smoke/)")
@@ -92,6 +97,25 @@ def _catalogue(names: str | None) -> tuple[str, ...] | None:
     if unknown or not chosen:
         raise BenchError(f"--catalogue: {', '.join(unknown) or '(none given)'} not in the catalogue; "
                          f"choose from {','.join(CATALOGUE_NAMES)}")
+    return chosen
+
+
+def _hub(names: str | None) -> tuple[str, ...] | None:
+    """--hub's backbones (None: not asked for; (): every one); BenchError without keras-hub or for a
+    name that is not a keras-hub backbone."""
+    if names is None:
+        return None
+    try:
+        from benchmarks.app_models import hub_backbone_names
+
+        known = hub_backbone_names()
+    except ImportError:
+        raise BenchError("--hub needs keras-hub: pip install -e '.[test]'") from None
+    chosen = () if names == "all" else tuple(n.strip() for n in names.split(",") if n.strip())
+    unknown = [name for name in chosen if name not in known]
+    if unknown or (names != "all" and not chosen):
+        raise BenchError(f"--hub: {', '.join(unknown) or '(none given)'} not a keras-hub backbone; "
+                         f"choose from {','.join(known)}")
     return chosen
 
 
@@ -187,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="mnist-bench-") as work:
             bench = Bench(smoke=args.smoke, out=args.out, work=Path(work), model=model, model_source=source,
                           load_tool=args.load_tool, robustness_digits=args.digits,
-                          catalogue=_catalogue(args.catalogue))
+                          catalogue=_catalogue(args.catalogue), hub=_hub(args.hub))
             run_sections(bench, args.sections, save)
     except (BenchError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -41,6 +41,7 @@ class Bench:
     load_tool: str = "auto"  # the server section's load generator: auto (wrk if installed), wrk, python
     robustness_digits: int | None = None  # digits the robustness section re-draws (None: plan's default)
     catalogue: tuple[str, ...] | None = None  # the apps section runs these keras.applications instead
+    hub: tuple[str, ...] | None = None  # the apps section runs these keras-hub backbones instead (): all
 
     def pick(self, smoke: Any, full: Any) -> Any:
         """`smoke` in a smoke run, else `full`."""

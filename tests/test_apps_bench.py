@@ -85,3 +85,27 @@ def test_catalogue_names_every_application_up_to_30m_parameters_and_refuses_othe
                 "NASNetMobile", *(f"EfficientNetB{i}" for i in range(5)),
                 *(f"EfficientNetV2B{i}" for i in range(4)), "EfficientNetV2S", "ConvNeXtTiny"}
     assert set(names) == expected and all(hasattr(keras.applications, name) for name in names)
+
+
+@pytest.mark.slow  # one keras-hub backbone through the export command with its Chromium proof: about a minute
+@pytest.mark.node
+def test_the_hub_catalogue_exports_a_backbone_and_rows_one_that_does_not_build(tmp_path: Path,
+                                                                                node_ready: str) -> None:
+    import importlib.util
+
+    require(importlib.util.find_spec("keras_hub") is not None, "keras-hub (the test extra)")
+    command = [sys.executable, "-m", "benchmarks", "--only", "apps", "--hub", "BertBackbone,SAMBackbone",
+               "--out", str(tmp_path)]
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads((tmp_path / "benchmarks.json").read_text())["sections"]["apps"]
+    rows = {row["model"]: row for row in figures["rows"]}
+    assert figures["hub"] and rows["BertBackbone"]["verdict"] == "PASS"
+    assert 0 < rows["BertBackbone"]["parameters"] <= 10_000_000
+    assert rows["SAMBackbone"]["verdict"] == "not built" and "image_encoder" in rows["SAMBackbone"]["error"]
+    # --litert: both WebGPU runtimes prove each backbone of the catalogue
+    require(rows["BertBackbone"]["webgpu"]["TF.js"] != "no adapter", "a WebGPU adapter in headless Chromium")
+    assert rows["BertBackbone"]["litert"] == "proven", rows["BertBackbone"]["webgpu"]
+    webgpu = rows["BertBackbone"]["webgpu"]  # LiteRT.js' WebGPU delegate may not compile it: said so
+    assert webgpu["TF.js"].startswith("PASS (") and (webgpu["LiteRT.js"] == "cannot run"
+                                                     or webgpu["LiteRT.js"].startswith("PASS (")), webgpu
