@@ -252,11 +252,12 @@
     };
   }
 
-  // How many samples the next call takes: the first timed call measures one sample; then as many
-  // as fit TARGET_CALL_MS (at most `batch`), and no more than the budget still allows once
-  // `minSamples` are compared.
-  function nextCount(done, timed, total, msPerSample, leftMs, opts) {
-    if (timed === 0) return Math.min(1, total - done);
+  // How many samples the next call takes: the first timed call measures one sample (none where
+  // `minSamples` are compared and the warm-up call alone, `warmupMs`, took longer than the budget
+  // left); then as many as fit the target call time (at most `batch`), and no more than the budget
+  // still allows once `minSamples` are compared.
+  function nextCount(done, timed, total, msPerSample, leftMs, opts, warmupMs) {
+    if (timed === 0) return done >= opts.minSamples && warmupMs >= leftMs ? 0 : Math.min(1, total - done);
     const perSample = Math.max(msPerSample, 1e-3);
     let count = Math.max(1, Math.min(opts.batch, Math.floor(opts.targetCallMs / perSample)));
     if (done >= opts.minSamples) count = Math.min(count, Math.floor(leftMs / perSample));
@@ -298,7 +299,7 @@
       compare(outcome.values, start);
       return outcome;
     };
-    await call(0, 1);
+    const warmupMs = (await call(0, 1)).ms;
     const began = now();
     let done = 1;
     let timed = 0;
@@ -307,7 +308,8 @@
     let largestBatch = 1;
     while (done < total) {
       const elapsed = now() - began;
-      const count = nextCount(done, timed, total, timed ? elapsed / timed : 0, budgetMs - elapsed, opts);
+      const count = nextCount(done, timed, total, timed ? elapsed / timed : 0, budgetMs - elapsed, opts,
+                              warmupMs);
       if (count < 1) break;
       const {ms} = await call(done, count);
       done += count;
@@ -320,13 +322,14 @@
         opts.onProgress({done, total, elapsedMs, msPerSample: elapsedMs / timed});
       }
     }
-    if (calls === 0) {  // a one-sample bundle: time sample 0 once more, so the result has a speed
-      callMs = (await adapter.runBatch(model, bundle, 0, 1)).ms;
+    let seconds = (now() - began) / 1000;
+    const repeat = await repeatCalls(adapter, model, bundle, firstCalls, budgetMs);
+    if (calls === 0) {  // one sample only (a one-sample bundle, a slow backend): its repeat gives the speed
+      callMs = repeat.firstMs;
+      seconds = callMs / 1000;
       calls = 1;
       timed = 1;
     }
-    const seconds = (now() - began) / 1000;
-    const repeat = await repeatCalls(adapter, model, bundle, firstCalls, budgetMs);
     const {outputs, failures} = judge(bundle, stats, isClassifier, repeat);
     const result = {
       passed: failures.length === 0, samples: done, of: total, batch: largestBatch,
@@ -344,17 +347,20 @@
     return result;
   }
 
-  // The repeat pass over `firstCalls`: {samples repeated, outputs: {name: max |Δ| from the first time}}.
+  // The repeat pass over `firstCalls`: {samples repeated, outputs: {name: max |Δ| from the first
+  // time}, firstMs: the first repeated call's own time}.
   async function repeatCalls(adapter, model, bundle, firstCalls, budgetMs) {
     const outputs = {};
     for (const e of bundle.expected) outputs[e.name] = 0;
     let samples = 0;
     let spentMs = 0;
+    let firstMs = null;
     for (const first of firstCalls) {
       if (samples > 0 && spentMs + first.ms > REPEAT_SHARE * budgetMs) break;
       const began = now();
-      const {values} = await adapter.runBatch(model, bundle, first.start, first.count);
+      const {values, ms} = await adapter.runBatch(model, bundle, first.start, first.count);
       spentMs += now() - began;
+      if (firstMs === null) firstMs = ms;
       samples += first.count;
       bundle.expected.forEach((e, i) => {
         const a = values[i];
@@ -368,7 +374,7 @@
         outputs[e.name] = worst;
       });
     }
-    return {samples, outputs};
+    return {samples, outputs, firstMs};
   }
 
   // Milliseconds per call at batch 1: the median of `calls` calls on the bundle's samples in turn,
