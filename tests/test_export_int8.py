@@ -264,7 +264,7 @@ def test_the_int8_model_is_proven_in_litert_js_on_held_out_samples(chromium_read
     if webgpu["adapter"]["software"]:
         assert runtimes["litert_int8"]["software_adapter"] == ["webgpu"]
         assert runtimes["litert_int8"]["best"] == "wasm" and runtimes["litert"]["best"] == "wasm"
-        assert runtimes["tfjs"]["best"] != "webgpu"
+        assert "webgpu" not in runtimes["tfjs"]["ms_per_call"]  # TF.js webgpu is timed on a GPU only
     assert runtimes["litert_int8"]["precision"] == "int8"
     assert runtimes["litert_int8"]["accuracy"]["samples"] == 32
     assert runtimes["tfjs"]["accuracy"] == {"max_relative_diff": 1e-7}
