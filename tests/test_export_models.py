@@ -435,18 +435,19 @@ def test_failed_proof_names_the_first_diverging_layer(tmp_path: Path, node_ready
     assert report["proof_failures"][0].startswith("node wasm: out:")
 
 
-@pytest.mark.slow  # Chromium on three backends beside Node's two: about half a minute
+@pytest.mark.slow  # Chromium on four backends beside Node's two: about half a minute
 @pytest.mark.browser
 @pytest.mark.node
-def test_grouped_convolutions_are_proven_in_chromium_on_wasm_webgl_and_cpu(tmp_path: Path,
-                                                                          node_ready: str) -> None:
+def test_grouped_convolutions_are_proven_in_chromium_on_every_backend(tmp_path: Path,
+                                                                      node_ready: str) -> None:
     from mnist_tfjs.chromium import find_chromium
     from tests.helpers import require
 
     require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
     metadata = export_model(_grouped_convolutions(), tmp_path / "web_model", samples_count=32, browser=True)
     browser = metadata["proof"]["browser"]
-    assert set(browser) == {"wasm", "webgl", "cpu"}
+    assert set(browser) == {"wasm", "webgl", "webgpu", "cpu"}
+    require("skipped" not in browser["webgpu"], "a WebGPU adapter in headless Chromium")
     assert all(result["passed"] and result["samples"] == 32 for result in browser.values()), browser
 
 
