@@ -206,10 +206,11 @@ def bert_classifier() -> Any:
 
 
 def smoke_mobilenet() -> Any:
-    """MobileNetV2 at alpha 0.35 on 32x32 images with 10 classes: the same code path, and every
-    backend through all its samples within its time budget, so the export's time is mostly fixed
-    costs (TensorFlow, the converter, Node.js, Chromium)."""
-    return mobilenet_v2(size=32, alpha=0.35, classes=10)
+    """MobileNetV2 at alpha 0.35 on 96x96 images with 10 classes: the same code path, and every
+    backend through most of its samples within its time budget, so the export's time is mostly
+    fixed costs (TensorFlow, the converter, Node.js, Chromium). At 32x32 its logits needed so much
+    sharpening to vary that float32 runtimes landed at 1e-4 of the scale, the threshold itself."""
+    return mobilenet_v2(size=96, alpha=0.35, classes=10)
 
 
 APPS: tuple[App, ...] = (
@@ -222,7 +223,7 @@ APPS: tuple[App, ...] = (
              f"{BERT_HEADS} heads, exact GELU"),
 )
 SMOKE_APPS: tuple[App, ...] = (
-    App("MobileNetV2 32 (alpha 0.35, 10 classes)", smoke_mobilenet, goal_s=None, note="smoke run only"),
+    App("MobileNetV2 96 (alpha 0.35, 10 classes)", smoke_mobilenet, goal_s=None, note="smoke run only"),
 )
 
 

@@ -92,7 +92,7 @@ SUBJECTS = (
 )
 
 
-SMOKE_SUBJECTS = (Subject("MobileNetV2 alpha 0.35, 32x32, 10 classes", _smoke_mobilenet),)
+SMOKE_SUBJECTS = (Subject("MobileNetV2 alpha 0.35, 96x96, 10 classes", _smoke_mobilenet),)
 
 MODEL_PAGE_TIMING = Path(__file__).with_name("model_page_timing.js")  # timeCalls, run in the model page
 

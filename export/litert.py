@@ -10,6 +10,7 @@ the quantization rules, and the advice weighs all three: TF.js, LiteRT.js float,
 
 from __future__ import annotations
 
+import copy
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -32,7 +33,8 @@ from .int8 import (
     prepare_int8,
     write_held_out,
 )
-from .prove import BROWSER_BUNDLE_BYTES, ProgressLine, Reference, failures_of
+from .prove import BROWSER_BUNDLE_BYTES, Float32Allowance, ProgressLine, Reference, failures_of
+from .rounding import Float32Rounding, measure_rounding
 from .runtime_advice import RuntimeFigures, runtime_paths, runtimes_block, sizes
 from .samples import bundle_count, write_bundle
 from .specs import TensorSpec
@@ -170,32 +172,33 @@ def float_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
     if not verify:
         return LitertTarget(status_block("unverified", "--no-verify: never compared with Keras", tflite),
                             int8_target=ended)
+    def keras_float32_error() -> Float32Rounding | None:
+        return measure_rounding(model, reference.samples.arrays, reference.expected)
+
+    rounding = Float32Allowance(keras_float32_error, say) if quantize == "none" else None
     target = prove_tflite(tflite, reference, staging, budget_s, say, LITERT_PRECISION.get(quantize, quantize),
-                          prepared)
+                          prepared, rounding)
     target.int8_target = target.int8_target or ended
     return target
 
 
 def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budget_s: float | None,
                  say: Callable[[str], None], precision: str = "float32",
-                 int8: Int8Prepared | None = None) -> LitertTarget:
+                 int8: Int8Prepared | None = None, rounding: Float32Allowance | None = None) -> LitertTarget:
     """LiteRT.js' proof in Chromium on the browser bundle; the verdict and, when proven, the advice.
-    With `int8`, the int8 twin is then proven in the same page on its held-out samples."""
-    target = _prove_in_chromium(tflite, reference, staging, budget_s, say, precision, int8)
+    With `int8`, the int8 twin is then proven in the same page on its held-out samples. `rounding`:
+    float32 weights' allowance (export/rounding.py), measured only when LiteRT.js fails by max |Δ|
+    alone, as the TF.js proof measures it."""
+    target = _prove_in_chromium(tflite, reference, staging, budget_s, say, precision, int8, rounding)
     if int8 is not None and target.int8_target is None:
         target.int8_target = not_tried(int8, f"model.tflite was not published ({target.status})")
     return target
 
 
-def _prove_in_chromium(tflite: TfliteModel, reference: Reference, staging: Path, budget_s: float | None,
-                       say: Callable[[str], None], precision: str, int8: Int8Prepared | None) -> LitertTarget:
-    try:
-        from .chromium_proof import litert_proof
-    except ImportError:
-        return _refuse("unproven", "the browser proof (export.chromium_proof, Playwright) is not installed",
-                       tflite)
-    also = " and its int8 twin" if int8 is not None else ""
-    say(f"proving in headless Chromium through LiteRT.js{also}, then timing the runtimes at batch 1")
+def _litert_run(litert_proof: Callable[..., Any], reference: Reference, staging: Path, budget_s: float | None,
+                say: Callable[[str], None], int8: Int8Prepared | None) -> Any:
+    """One LiteRT.js page: the proof on the browser bundle (with `reference`'s thresholds), timings,
+    and with `int8` its twin on the held-out samples."""
     classifiers = [name for name, is_classifier in reference.classifiers.items() if is_classifier]
     with tempfile.TemporaryDirectory(prefix="litert-export-proof-") as tmp:
         bundle = Path(tmp)
@@ -207,18 +210,48 @@ def _prove_in_chromium(tflite: TfliteModel, reference: Reference, staging: Path,
         if int8 is not None:
             held_out = bundle / "int8"
             write_held_out(held_out, int8, reference)
-        try:
-            run = litert_proof(staging, bundle_dir=bundle, budget_s=budget_s, classifiers=classifiers,
-                               int8_bundle_dir=held_out, int8_budget_s=int8_budget(reference, budget_s),
-                               on_progress=ProgressLine("LiteRT.js", say, budget_s))
-        except ExportError as exc:
-            return _refuse("unavailable", f"LiteRT.js did not run in Chromium: {exc}", tflite)
+        return litert_proof(staging, bundle_dir=bundle, budget_s=budget_s, classifiers=classifiers,
+                            int8_bundle_dir=held_out, int8_budget_s=int8_budget(reference, budget_s),
+                            on_progress=ProgressLine("LiteRT.js", say, budget_s))
+
+
+def _only_max_diff_failures(results: dict[str, Any]) -> bool:
+    """Some accelerator failed, and every failure is the max |Δ| rule alone (what float32 rounding
+    can explain)."""
+    outputs = [entry for result in results.values() if not result.get("passed")
+               for entry in (result.get("outputs") or {}).values()]
+    failed = [set(entry.get("failed_rules") or ()) for entry in outputs]
+    return any(failed) and all(rules <= {"max_relative_diff"} for rules in failed)
+
+
+def _prove_in_chromium(tflite: TfliteModel, reference: Reference, staging: Path, budget_s: float | None,
+                       say: Callable[[str], None], precision: str, int8: Int8Prepared | None,
+                       rounding: Float32Allowance | None = None) -> LitertTarget:
+    try:
+        from .chromium_proof import litert_proof
+    except ImportError:
+        return _refuse("unproven", "the browser proof (export.chromium_proof, Playwright) is not installed",
+                       tflite)
+    also = " and its int8 twin" if int8 is not None else ""
+    say(f"proving in headless Chromium through LiteRT.js{also}, then timing the runtimes at batch 1")
+    try:
+        run = _litert_run(litert_proof, reference, staging, budget_s, say, int8)
+        if rounding is not None and _only_max_diff_failures(run.results):
+            rounding.forgive("LiteRT.js", copy.deepcopy(run.results))  # Keras' own float32 error, once
+            if rounding.allowances():  # judged again in the page, so that its timings and int8 follow
+                reference = replace(reference, thresholds=rounding.thresholds(reference.thresholds))
+                say("proving LiteRT.js again within float32 rounding")
+                run = _litert_run(litert_proof, reference, staging, budget_s, say, int8)
+    except ExportError as exc:
+        return _refuse("unavailable", f"LiteRT.js did not run in Chromium: {exc}", tflite)
     versions = {"litertjs": npm_version("@litertjs/core")}
     # LiteRT.js on WebGPU cannot compile some models its wasm build runs (ops that need its JSPI
     # build there): the .tflite is kept for wasm, the pages offer only the accelerators it was
     # proven on, and `unavailable` says why.
+    granted = rounding.rounding if rounding is not None and rounding.allowances() else None
     proof = {"browser": run.results or None, "skipped": run.skipped or None,
-             "unavailable": run.unavailable or None, "threads": run.threads, "passed": None}
+             "unavailable": run.unavailable or None, "threads": run.threads,
+             "float32_rounding": granted.as_dict() if granted else None, "passed": None}
     if run.errors or not run.results:
         accelerator, error = next(iter(run.errors.items()), ("wasm", "no result"))
         target = _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.tflite: {error}", tflite,
