@@ -274,3 +274,16 @@ def test_the_cli_publishes_both_on_request_and_leaves_a_wrong_tflite_out(
     metadata = json.loads((published / "metadata.json").read_text())
     assert metadata["proof"]["passed"] is True and metadata["litert"]["status"] == "refused"
     assert metadata["runtimes"] is None and "model.tflite" not in metadata["files"]
+
+
+def test_only_a_max_diff_failure_asks_for_the_float32_allowance() -> None:
+    """LiteRT.js is judged again within float32 rounding only where max |Δ| is all that failed."""
+    from export.litert import _only_max_diff_failures
+
+    def result(*rules: str) -> dict[str, Any]:
+        return {"passed": not rules, "outputs": {"y": {"failed_rules": list(rules)}}}
+
+    assert _only_max_diff_failures({"wasm": result("max_relative_diff"), "webgpu": result()})
+    assert not _only_max_diff_failures({"wasm": result(), "webgpu": result()})  # nothing failed
+    assert not _only_max_diff_failures({"wasm": result("max_relative_diff", "min_agreement")})
+    assert not _only_max_diff_failures({"wasm": result("max_relative_diff"), "webgpu": result("repeat")})
