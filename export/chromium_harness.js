@@ -1,7 +1,8 @@
 // The exporter's proof page in headless Chromium (export/chromium_proof.py): the proof bundle read,
-// then the shared runner (export/proof.js) on each TF.js backend (wasm, webgl, webgpu, cpu), or LiteRT.js' proof of a .tflite
-// (export/litert-proof.js) with the batch-1 timings of both runtimes. Every step is bounded in time;
-// progress goes back to Python as console lines. Loaded as a plain script: `self.proofHarness`.
+// then the shared runner (export/proof.js) on each TF.js backend (wasm, webgl, webgpu, cpu), or
+// LiteRT.js' proof of a .tflite (export/litert-proof.js) with the batch-1 timings of both runtimes.
+// Every step is bounded in time; progress goes back to Python as console lines. Loaded as a plain
+// script: `self.proofHarness`.
 //
 //   await proofHarness.runProof({backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix});
 //   await proofHarness.fetchNodes({backend, nodes, timeoutMs});  // intermediate tensors, for the locator
@@ -36,7 +37,8 @@
   };
 
   // TF.js on a GPU waits for a read-back after every call: fewer, larger calls prove more samples in
-  // a budget (the digit model on a software WebGPU adapter: 26 ms a digit at 32 a call, 34 at 7).
+  // a budget (the digit model on a software WebGPU adapter: a quarter less time a digit at 32 digits a
+  // call than at 7).
   // WebGPU on a software adapter takes seconds a call on application-size networks (ResNet50: 14 s),
   // so past its budget it stops at one sample and that sample's repeat.
   const GPU_CALLS = { webgl: { targetCallMs: 1000 }, webgpu: { targetCallMs: 1000, minSamples: 1 } };
