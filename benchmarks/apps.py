@@ -228,7 +228,8 @@ def webgpu_of(metadata: dict[str, Any]) -> dict[str, str | None]:
             return "no adapter"
         if result.get("unavailable"):
             return "cannot run"
-        return f"PASS ({result.get('samples')} samples)" if result.get("passed") else "FAIL"
+        samples = result.get("samples")
+        return f"PASS ({samples} sample{'' if samples == 1 else 's'})" if result.get("passed") else "FAIL"
 
     litert = (metadata.get("litert") or {}).get("proof") or {}
     return {"TF.js": verdict(((metadata.get("proof") or {}).get("browser") or {}).get("webgpu")),
