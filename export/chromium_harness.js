@@ -26,6 +26,27 @@
   // proof.bin comes gzip-compressed (see chromium_proof.py's route handler) and is inflated here.
   const inflated = async (response) => (response.headers.get('X-Proof-Encoding') === 'gzip'
     ? new Response(response.body.pipeThrough(new DecompressionStream('gzip'))) : response).arrayBuffer();
+  // A file fetched in ranges of RANGE_BYTES: Playwright hands each response body to Chromium as one
+  // DevTools message, and one of a large network's .tflite (ResNet50: 94 MB) closes the page.
+  const RANGE_BYTES = 8 * 1024 * 1024;
+  const inRanges = async (url) => {
+    const ranged = async (start) => {
+      const response = await fetch(url, { headers: { Range: `bytes=${start}-${start + RANGE_BYTES - 1}` } });
+      if (response.status !== 206) throw new Error(`${url}: HTTP ${response.status} to a range request`);
+      const total = Number(response.headers.get('Content-Range').split('/')[1]);
+      return { total, bytes: new Uint8Array(await response.arrayBuffer()) };
+    };
+    const first = await ranged(0);
+    const whole = new Uint8Array(first.total);
+    whole.set(first.bytes);
+    for (let start = first.bytes.length; start < first.total;) {
+      const { bytes } = await ranged(start);
+      whole.set(bytes, start);
+      start += bytes.length;
+    }
+    return whole;
+  };
+
   /** The proof bundle served under `folder` (/bundle, or /bundle-int8 for the int8 model's held-out samples). */
   const readBundle = async (folder) => tfjsProof.readBundle(await (await fetched(`${folder}/proof.json`)).json(),
     await inflated(await fetched(`${folder}/proof.bin`)));
@@ -124,7 +145,7 @@
     const proven = await tfjsProof.proveOnBackends(litertProof.runtime(litert), bundle, {
       backends: accelerators, batch: 1, budgetMs, classifiers, timeCalls, timeBudgetMs, keepOutputs,
       setBackend: accelerator,
-      loadModel: (name) => bounded(litert.loadAndCompile(modelUrl, { accelerator: name }),
+      loadModel: async (name) => bounded(litert.loadAndCompile(await inRanges(modelUrl), { accelerator: name }),
         `compiling the model for ${name}`),
       onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
     });
@@ -150,7 +171,8 @@
         const one = await tfjsProof.proveOnBackends(litertProof.runtime(litert), heldOut, {
           backends: [name], batch: 1, budgetMs: name === 'wasm' ? int8Job.budgetMs : budgetMs, classifiers,
           timeCalls, timeBudgetMs, keepOutputs: true, setBackend: accelerator,
-          loadModel: (backend) => bounded(litert.loadAndCompile(int8Job.modelUrl, { accelerator: backend }),
+          loadModel: async (backend) => bounded(
+            litert.loadAndCompile(await inRanges(int8Job.modelUrl), { accelerator: backend }),
             `compiling the int8 model for ${backend}`),
           onProgress: (p) => console.log(progressPrefix + JSON.stringify({ ...p, backend: `int8 ${p.backend}` })),
         });

@@ -15,6 +15,7 @@ import concurrent.futures
 import contextlib
 import gzip
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -127,6 +128,21 @@ def _bundle_body(path: Path) -> bytes:
     return gzip.compress(path.read_bytes(), compresslevel=BUNDLE_GZIP_LEVEL, mtime=0)
 
 
+def _ranged(path: Path, range_header: str | None) -> tuple[int, dict[str, str], bytes]:
+    """The status, headers and body answering a request for `path` with its Range header (one
+    `bytes=start-end` range: what the harness asks for a large .tflite in), or the whole file."""
+    size = path.stat().st_size
+    match = re.fullmatch(r"bytes=(\d+)-(\d*)", range_header or "")
+    if match is None:
+        return 200, {}, path.read_bytes()
+    start = int(match[1])
+    end = min(int(match[2]) if match[2] else size - 1, size - 1)
+    with path.open("rb") as file:
+        file.seek(start)
+        body = file.read(max(0, end - start + 1))
+    return 206, {"Content-Range": f"bytes {start}-{end}/{size}"}, body
+
+
 def _route_handler(folders: _Folders) -> Callable[[Any], None]:
     from urllib.parse import urlsplit
 
@@ -144,8 +160,9 @@ def _route_handler(folders: _Folders) -> Callable[[Any], None]:
                                                "X-Proof-Encoding": "gzip"}, body=_bundle_body(target))
         elif target is not None and target.is_file():
             content_type = TYPES.get(target.suffix, "application/octet-stream")
-            route.fulfill(status=200, headers={**HEADERS, "Content-Type": content_type},
-                          body=target.read_bytes())
+            status, headers, body = _ranged(target, route.request.headers.get("range"))
+            route.fulfill(status=status, headers={**HEADERS, "Content-Type": content_type, **headers},
+                          body=body)
         else:
             route.fulfill(status=404, headers=HEADERS, body="not found")
 

@@ -196,8 +196,7 @@ def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budge
 
 
 def _litert_run(litert_proof: Callable[..., Any], reference: Reference, staging: Path, budget_s: float | None,
-                say: Callable[[str], None], int8: Int8Prepared | None,
-                accelerators: tuple[str, ...] = ("wasm", "webgpu")) -> Any:
+                say: Callable[[str], None], int8: Int8Prepared | None) -> Any:
     """One LiteRT.js page: the proof on the browser bundle (with `reference`'s thresholds), timings,
     and with `int8` its twin on the held-out samples."""
     classifiers = [name for name, is_classifier in reference.classifiers.items() if is_classifier]
@@ -211,7 +210,7 @@ def _litert_run(litert_proof: Callable[..., Any], reference: Reference, staging:
         if int8 is not None:
             held_out = bundle / "int8"
             write_held_out(held_out, int8, reference)
-        return litert_proof(staging, accelerators, bundle_dir=bundle, budget_s=budget_s,
+        return litert_proof(staging, bundle_dir=bundle, budget_s=budget_s,
                             classifiers=classifiers,
                             int8_bundle_dir=held_out, int8_budget_s=int8_budget(reference, budget_s),
                             on_progress=ProgressLine("LiteRT.js", say, budget_s))
@@ -237,13 +236,7 @@ def _prove_in_chromium(tflite: TfliteModel, reference: Reference, staging: Path,
     also = " and its int8 twin" if int8 is not None else ""
     say(f"proving in headless Chromium through LiteRT.js{also}, then timing the runtimes at batch 1")
     try:
-        try:
-            run = _litert_run(litert_proof, reference, staging, budget_s, say, int8)
-        except ExportError as exc:  # the page died (WebGPU on a large network): wasm alone
-            say("LiteRT.js' page closed: proving on wasm alone")
-            run = _litert_run(litert_proof, reference, staging, budget_s, say, int8, ("wasm",))
-            run = replace(run, unavailable={**run.unavailable,
-                                            "webgpu": f"the page closed while it ran ({exc})"})
+        run = _litert_run(litert_proof, reference, staging, budget_s, say, int8)
         if rounding is not None and _only_max_diff_failures(run.results):
             rounding.forgive("LiteRT.js", copy.deepcopy(run.results))  # Keras' own float32 error, once
             if rounding.allowances():  # judged again in the page, so that its timings and int8 follow

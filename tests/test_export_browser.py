@@ -118,3 +118,17 @@ def test_a_backend_that_cannot_run_the_model_is_an_export_error(generic_export: 
     shard.write_bytes(shard.read_bytes()[:8])  # truncated weights: the model cannot load
     with pytest.raises(ExportError, match="cpu: "):
         prove_in_chromium(folder, backends=("cpu",))
+
+
+def test_the_proof_origin_answers_range_requests_in_slices(tmp_path: Path) -> None:
+    """A large .tflite reaches the page in ranges: one DevTools message holding a whole ResNet50
+    (94 MB) closes the page."""
+    from export.chromium_proof import _ranged
+
+    path = tmp_path / "model.tflite"
+    path.write_bytes(bytes(range(256)) * 4)  # 1,024 bytes
+    assert _ranged(path, None) == (200, {}, path.read_bytes())
+    status, headers, body = _ranged(path, "bytes=1000-1999")
+    assert (status, headers) == (206, {"Content-Range": "bytes 1000-1023/1024"})
+    assert body == path.read_bytes()[1000:]
+    assert _ranged(path, "bytes=0-9")[2] == bytes(range(10))

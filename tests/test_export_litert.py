@@ -287,31 +287,3 @@ def test_only_a_max_diff_failure_asks_for_the_float32_allowance() -> None:
     assert not _only_max_diff_failures({"wasm": result(), "webgpu": result()})  # nothing failed
     assert not _only_max_diff_failures({"wasm": result("max_relative_diff", "min_agreement")})
     assert not _only_max_diff_failures({"wasm": result("max_relative_diff"), "webgpu": result("repeat")})
-
-
-def test_a_page_that_dies_on_webgpu_keeps_the_tflite_proven_on_wasm(
-        chromium_ready: None, tiny_generic_export: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """LiteRT.js' page closing under WebGPU (a large network on a software adapter) costs WebGPU, said
-    to be unavailable, not the .tflite that wasm proves."""
-    import export.chromium_proof
-    from export.litert import litert_target
-
-    real = export.chromium_proof.litert_proof
-
-    def dies_on_webgpu(model_dir: Path, accelerators: tuple[str, ...] = ("wasm", "webgpu"), *args: Any,
-                       **kwargs: Any) -> Any:
-        if "webgpu" in accelerators:
-            raise ExportError("headless Chromium failed during the browser proof: Target page, context or "
-                              "browser has been closed")
-        return real(model_dir, accelerators, *args, **kwargs)
-
-    monkeypatch.setattr(export.chromium_proof, "litert_proof", dies_on_webgpu)
-    staging = _staging(tiny_generic_export, tmp_path)
-    model, inputs, outputs, reference = _reference(staging)
-    target = litert_target(model, inputs, outputs, reference, staging, wanted=True, verify=True, browser=True,
-                           budget_s=None)
-    assert target.status == "proven", target.block["reason"]
-    proof = target.block["proof"]
-    assert set(proof["browser"]) == {"wasm"} and "page closed" in proof["unavailable"]["webgpu"]
-    assert (staging / "model.tflite").is_file()
