@@ -1,14 +1,15 @@
 // The exporter's proof page in headless Chromium (export/chromium_proof.py): the proof bundle read,
 // then the shared runner (export/proof.js) on each TF.js backend (wasm, webgl, webgpu, cpu), or
-// LiteRT.js' proof of a .tflite (export/litert-proof.js) with the batch-1 timings of both runtimes.
+// LiteRT.js' proof of a .tflite (export/litert-proof.js); each runtime timed at batch 1 after its proof.
 // Every step is bounded in time; progress goes back to Python as console lines. Loaded as a plain
 // script: `self.proofHarness`.
 //
-//   await proofHarness.runProof({backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix});
+//   await proofHarness.runProof({backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix,
+//                                timeCalls, timeBudgetMs});
 //   await proofHarness.fetchNodes({backend, nodes, timeoutMs});  // intermediate tensors, for the locator
-//   await proofHarness.runLitert({accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs,
-//                                 progressPrefix, timeCalls, timeBudgetMs, module, wasmDir, modelUrl,
-//                                 keepOutputs, int8Job: {modelUrl, budgetMs} | null});
+//   await proofHarness.runLitert({accelerators, budgetMs, classifiers, timeoutMs, progressPrefix,
+//                                 timeCalls, timeBudgetMs, module, wasmDir, modelUrl, keepOutputs,
+//                                 int8Job: {modelUrl, budgetMs} | null});
 //   Both resolve {results, errors, skipped, unavailable, adapter, ...}: `skipped` names the backends
 //   this browser lacks (WebGPU without an adapter), `unavailable` those that cannot run this model
 //   (WebGPU only), `adapter` describes its WebGPU adapter (or null).
@@ -117,12 +118,20 @@
     return { ...outcome, skipped, unavailable, adapter };
   }
 
-  /** The shared runner's proof of /model/model.json on each TF.js backend. */
-  async function runProof({ backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix }) {
+  /**
+   * The shared runner's proof of /model/model.json on each TF.js backend, each then timed at batch 1
+   * (`timeCalls` > 0). TF.js webgpu is timed only on a hardware adapter: on a software one its timings
+   * say nothing of a GPU, and its calls take seconds on large networks (its proof's own figures stay
+   * in its RESULT).
+   */
+  async function runProof({ backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix, timeCalls,
+    timeBudgetMs }) {
     const setup = await setUp(timeoutMs);
     const { bounded, bundle, tfjsBackend } = setup;
+    const perBackend = setup.adapter?.software
+      ? { ...GPU_CALLS, webgpu: { ...GPU_CALLS.webgpu, timeCalls: 0 } } : GPU_CALLS;
     const outcome = await tfjsProof.proveOnBackends(tf, bundle, {
-      backends, batch, budgetMs, classifiers, perBackend: GPU_CALLS,
+      backends, batch, budgetMs, classifiers, perBackend, timeCalls, timeBudgetMs,
       setBackend: tfjsBackend,
       loadModel: (name) => bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`),
       onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
@@ -132,33 +141,32 @@
 
   /**
    * LiteRT.js' proof of `modelUrl` on each accelerator (batch 1), each timed at batch 1 after its
-   * proof; then, when every accelerator passed, each TF.js backend timed the same way on model.json,
-   * and with `int8Job` the full-integer twin proven on its own held-out samples.
+   * proof; with `int8Job`, once every accelerator passed, the full-integer twin proven on its own
+   * held-out samples.
    */
-  async function runLitert({ accelerators, tfjsBackends, budgetMs, classifiers, timeoutMs, progressPrefix,
-    timeCalls, timeBudgetMs, module, wasmDir, modelUrl, keepOutputs, int8Job }) {
+  async function runLitert({ accelerators, budgetMs, classifiers, timeoutMs, progressPrefix, timeCalls,
+    timeBudgetMs, module, wasmDir, modelUrl, keepOutputs, int8Job }) {
     const setup = await setUp(timeoutMs);
-    const { bounded, bundle, tfjsBackend, hasAdapter } = setup;
+    const { bounded, bundle, hasAdapter } = setup;
     const litert = await bounded(import(module), 'loading LiteRT.js');
     const threads = await bounded(litertProof.startRuntime(litert, wasmDir), 'starting LiteRT.js');
     const accelerator = async (name) => ['wasm', 'webgpu'].includes(name) && hasAdapter(name);
+    const fetchedModels = {};  // each .tflite fetched once, compiled for every accelerator
+    const compiled = async (url, name) => {
+      fetchedModels[url] = fetchedModels[url] || await bounded(inRanges(url), `fetching ${url}`);
+      return bounded(litert.loadAndCompile(fetchedModels[url], { accelerator: name }),
+        `compiling ${url.split('/').pop()} for ${name}`);
+    };
     const proven = await tfjsProof.proveOnBackends(litertProof.runtime(litert), bundle, {
       backends: accelerators, batch: 1, budgetMs, classifiers, timeCalls, timeBudgetMs, keepOutputs,
       setBackend: accelerator,
-      loadModel: async (name) => bounded(litert.loadAndCompile(await inRanges(modelUrl), { accelerator: name }),
-        `compiling the model for ${name}`),
+      loadModel: (name) => compiled(modelUrl, name),
       onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
     });
     const outcome = settle(proven, setup);
     asLists(outcome);
     const passed = Object.keys(outcome.errors).length === 0
       && Object.values(outcome.results).every((result) => result.passed);
-    // Timings only matter for a .tflite that is kept. TF.js webgpu is not timed on a software
-    // adapter: its timings say nothing of a GPU, and its calls take seconds on large networks (its
-    // proof's own figures stay in its RESULT); LiteRT.js' WebGPU calls are fast enough to show.
-    const timed = tfjsBackends.filter((name) => !(name === 'webgpu' && setup.adapter?.software));
-    const { tfjsMs, tfjsErrors } = passed ? await timeTfjs(timed, { bounded, bundle, tfjsBackend },
-      timeCalls, timeBudgetMs) : { tfjsMs: {}, tfjsErrors: {} };
     // The full-integer twin, in the same page (LiteRT.js already started), on its own held-out
     // samples, on each accelerator (wasm for `int8Job.budgetMs`, WebGPU for `budgetMs`), its outputs
     // kept for the int8 rules (judged in Python).
@@ -171,9 +179,7 @@
         const one = await tfjsProof.proveOnBackends(litertProof.runtime(litert), heldOut, {
           backends: [name], batch: 1, budgetMs: name === 'wasm' ? int8Job.budgetMs : budgetMs, classifiers,
           timeCalls, timeBudgetMs, keepOutputs: true, setBackend: accelerator,
-          loadModel: async (backend) => bounded(
-            litert.loadAndCompile(await inRanges(int8Job.modelUrl), { accelerator: backend }),
-            `compiling the int8 model for ${backend}`),
+          loadModel: (backend) => compiled(int8Job.modelUrl, backend),
           onProgress: (p) => console.log(progressPrefix + JSON.stringify({ ...p, backend: `int8 ${p.backend}` })),
         });
         Object.assign(int8.results, one.results);
@@ -183,8 +189,7 @@
       asLists(int8);
       int8.ms = performance.now() - int8Began;
     }
-    return { ...outcome, tfjsMs, tfjsErrors, threads, int8, tfjs: tf.version.tfjs,
-      isolated: self.crossOriginIsolated };
+    return { ...outcome, threads, int8, isolated: self.crossOriginIsolated };
   }
 
   /** Little-endian float32 bytes as base64, in chunks (a spread of millions of bytes overflows the stack). */
@@ -221,28 +226,6 @@
       if (t) t.dispose();
     }
     return { shapes, data };
-  }
-
-  /** Batch-1 timings of model.json on each TF.js backend: {tfjsMs, tfjsErrors} by backend. */
-  async function timeTfjs(backends, { bounded, bundle, tfjsBackend }, calls, budgetMs) {
-    const tfjsMs = {};
-    const tfjsErrors = {};
-    for (const name of backends) {
-      let model = null;
-      try {
-        if (!(await tfjsBackend(name))) {
-          if (name === 'webgpu') continue;  // no adapter: said in `skipped`
-          throw new Error(`the ${name} backend did not start`);
-        }
-        model = await bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${name}`);
-        tfjsMs[name] = await tfjsProof.timeCalls(tf, model, bundle, { calls, budgetMs });
-      } catch (err) {
-        tfjsErrors[name] = String(err?.message ?? err);
-      } finally {
-        if (model) model.dispose();
-      }
-    }
-    return { tfjsMs, tfjsErrors };
   }
 
   return { runProof, runLitert, fetchNodes };

@@ -1,7 +1,7 @@
-"""The parity proof in headless Chromium: TF.js on each browser backend (wasm, webgl, cpu) runs the
-proof bundled with an export (`proof.json` + `proof.bin`) through the shared runner `export/proof.js`;
-`litert_proof` runs the same proof on `model.tflite` through LiteRT.js (`export/litert-proof.js`)
-and times both runtimes at batch 1 in the same page.
+"""The parity proof in headless Chromium: TF.js on each browser backend (wasm, webgl, webgpu, cpu)
+runs the proof bundled with an export (`proof.json` + `proof.bin`) through the shared runner
+`export/proof.js`; `litert_proof` runs the same proof on `model.tflite` through LiteRT.js
+(`export/litert-proof.js`). Each runtime can be timed at batch 1 after its proof.
 
 No web server: Playwright answers every request of a fake origin from the export folder, the npm
 runtimes in node_modules and the two runner files, with the cross-origin isolation headers the wasm
@@ -249,7 +249,7 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
                       timeout_s: float = 120.0, *, bundle_dir: Path | None = None,
                       budget_s: float | None = None, batch: int = 32,
                       classifiers: Sequence[str] | None = None, modules: Path | None = None,
-                      on_progress: Callable[[dict[str, Any]], None] | None = None,
+                      time_calls: int = 0, on_progress: Callable[[dict[str, Any]], None] | None = None,
                       ) -> dict[str, dict[str, Any]]:
     """Run the proof in headless Chromium on each of `backends`; {backend: RESULT}.
 
@@ -259,7 +259,10 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
     agreement counts; None reads them from metadata.json's `outputs` when it is there (outputs
     marked `"classifier": true` in proof.json count either way). `timeout_s` bounds each step
     (browser start, each backend's start, model load). `modules`: the node_modules folder with
-    the TF.js runtime (default: the project's).
+    the TF.js runtime (default: the project's). `time_calls` > 0: each backend that passed is then
+    timed at batch 1 (`batch1_ms`, the median of up to `time_calls` warm calls within
+    TIMING_BUDGET_S, or its proof's own calls where those were too slow; not TF.js webgpu on a
+    software adapter).
 
     RESULT is the shared runner's (docs/export-format.md) plus "chromium" (the browser's version)
     and "tfjs" (the runtime's); WebGPU's also names its "adapter" (vendor, architecture, software).
@@ -276,7 +279,8 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
     arguments = {"backends": list(backends), "batch": batch,
                  "budgetMs": 1000 * budget_s if budget_s else None,
                  "classifiers": list(classifiers) if classifiers is not None else _classifiers(folders.model),
-                 "timeoutMs": int(timeout_s * 1000), "progressPrefix": PROGRESS_PREFIX}
+                 "timeoutMs": int(timeout_s * 1000), "progressPrefix": PROGRESS_PREFIX,
+                 "timeCalls": time_calls, "timeBudgetMs": 1000 * TIMING_BUDGET_S}
     version, outcome = _in_own_thread(executable, folders, "runProof", arguments, on_progress)
     if outcome["errors"]:
         failed = "; ".join(f"{name}: {error}" for name, error in outcome["errors"].items())
@@ -327,16 +331,13 @@ def _in_own_thread(executable: str, folders: _Folders, run: str, arguments: dict
 
 @dataclass(frozen=True)
 class LitertRun:
-    """LiteRT.js in headless Chromium: its proof per accelerator, and both runtimes' batch-1 timings."""
+    """LiteRT.js in headless Chromium: its proof per accelerator, each with its batch-1 timing."""
 
     results: dict[str, dict[str, Any]]  # accelerator: RESULT (with batch1_ms, batch1_calls)
     errors: dict[str, str]  # accelerator: why LiteRT.js could not load or run the model
     skipped: dict[str, str]  # accelerator: why it was not tried (no WebGPU adapter)
     unavailable: dict[str, str]  # accelerator: why WebGPU cannot run this model (not offered there)
-    tfjs_ms: dict[str, dict[str, float]]  # TF.js backend: {"ms", "calls"} at batch 1
-    tfjs_errors: dict[str, str]
     chromium: str
-    tfjs: str
     threads: bool = False  # LiteRT.js ran its threaded build (the page was cross-origin isolated)
     int8_results: dict[str, dict[str, Any]] = field(default_factory=dict)  # accelerator: RESULT with `values`
     int8_errors: dict[str, str] = field(default_factory=dict)
@@ -351,19 +352,19 @@ class LitertRun:
 
 
 def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELERATORS,
-                 tfjs_backends: tuple[str, ...] = BROWSER_BACKENDS, timeout_s: float = 120.0, *,
+                 timeout_s: float = 120.0, *,
                  bundle_dir: Path | None = None, budget_s: float | None = None,
                  classifiers: Sequence[str] | None = None, time_calls: int = TIMED_CALLS,
                  time_budget_s: float = TIMING_BUDGET_S, modules: Path | None = None,
                  model_file: str = LITERT_MODEL, keep_outputs: bool = False,
                  int8_bundle_dir: Path | None = None, int8_budget_s: float | None = None,
                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> LitertRun:
-    """Prove `model.tflite` in `model_dir` through LiteRT.js in headless Chromium, then time it and
-    the TF.js graph model beside it (`model.json`) at batch 1 in the same page.
+    """Prove `model.tflite` in `model_dir` through LiteRT.js in headless Chromium, and time it at
+    batch 1.
 
     Each accelerator compares samples one per call for at most `budget_s` seconds (None: all), then
     makes `time_calls` warm calls (at most `time_budget_s` seconds, at least 3) whose median is its
-    `batch1_ms`; each TF.js backend in `tfjs_backends` is timed the same way. An accelerator this
+    `batch1_ms` (or, where those calls were too slow, its proof's own). An accelerator this
     browser lacks (WebGPU in headless Chromium without a GPU) is in `skipped`, one LiteRT.js cannot
     compile or run the model on in `errors`: neither raises. `model_file` names the `.tflite`
     (model.tflite, or its int8 twin); `keep_outputs` adds each accelerator's outputs to its RESULT
@@ -378,7 +379,6 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
     if unknown or not accelerators:
         raise ExportError(f"unknown LiteRT.js accelerator(s) {unknown or '(none)'}; "
                           f"use {', '.join(LITERT_ACCELERATORS)}")
-    _check_backends(tfjs_backends or BROWSER_BACKENDS)
     folders = _folders(model_dir, bundle_dir, modules)
     if int8_bundle_dir is not None:
         folders = replace(folders, int8_bundle=Path(int8_bundle_dir))
@@ -386,9 +386,9 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
     if model_file not in (LITERT_MODEL, LITERT_INT8_MODEL):
         raise ExportError(f"unknown LiteRT.js model {model_file!r}; use {LITERT_MODEL} or "
                           f"{LITERT_INT8_MODEL}")
-    _check_folders(folders, ("model.json", model_file))
+    _check_folders(folders, (model_file,))
     executable = _chromium_and_playwright()
-    arguments = {"accelerators": list(accelerators), "tfjsBackends": list(tfjs_backends),
+    arguments = {"accelerators": list(accelerators),
                  "budgetMs": 1000 * budget_s if budget_s else None,
                  "classifiers": list(classifiers) if classifiers is not None else _classifiers(folders.model),
                  "timeoutMs": int(timeout_s * 1000), "progressPrefix": PROGRESS_PREFIX,
@@ -404,8 +404,7 @@ def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELER
     results = {name: {**result, "chromium": version} for name, result in outcome["results"].items()}
     return LitertRun(results=results, errors=dict(outcome["errors"]), skipped=skipped,
                      unavailable=dict(outcome["unavailable"]),
-                     tfjs_ms=dict(outcome["tfjsMs"]), tfjs_errors=dict(outcome["tfjsErrors"]),
-                     chromium=version, tfjs=outcome["tfjs"], threads=bool(outcome["threads"]),
+                     chromium=version, threads=bool(outcome["threads"]),
                      int8_results={name: {**result, "chromium": version}
                                    for name, result in int8["results"].items()},
                      int8_errors=dict(int8["errors"]), int8_s=float(int8["ms"]) / 1000,

@@ -70,6 +70,16 @@ class LitertTarget:
 
 
 @dataclass(frozen=True)
+class TfjsProven:
+    """What the TF.js proof tells the runtime advice: the model's cost against Keras, and each browser
+    backend's batch-1 timing (RESULT's batch1_ms and batch1_calls, export/chromium_proof.py)."""
+
+    accuracy: dict[str, Any] | None = None
+    ms_per_call: dict[str, float] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Int8Options:
     """--litert int8: how the full-integer twin is made."""
 
@@ -99,14 +109,14 @@ def _refuse(status: str, reason: str, tflite: TfliteModel, proof: dict[str, Any]
 def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
                   staging: Path, *, wanted: bool, verify: bool, browser: bool, budget_s: float | None,
                   quantize: str = "none", int8: bool = False, allow_float_fallback: bool = False,
-                  tfjs_accuracy: dict[str, Any] | None = None, data_dir: str | Path | None = None,
+                  tfjs: TfjsProven | None = None, data_dir: str | Path | None = None,
                   verbose: bool = False, say: Callable[[str], None] = lambda _message: None) -> LitertTarget:
     """Write, prove and keep (or leave out) `staging/model.tflite` beside the proven TF.js model, and
     with `int8` its full-integer twin `model.int8.tflite`.
 
     Off unless `wanted` (--litert); with `verify` False the files are written unverified (like the
     TF.js model). Without `browser` they are not written at all (LiteRT.js runs only in a browser).
-    `tfjs_accuracy` is the TF.js model's cost against Keras, for the runtime advice.
+    `tfjs`: what the TF.js proof measured, weighed against LiteRT.js in the runtime advice.
     """
     # One fixed-shape SavedModel for both conversions: writing it again would cost seconds.
     with tempfile.TemporaryDirectory(prefix="litert-export-savedmodel-") as tmp:
@@ -121,11 +131,28 @@ def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
         target.int8 = found.block
         if target.figures and found.status == "proven":
             target.figures["litert_int8"] = _int8_figures(found, target.figures["litert"])
-    if target.figures:
-        target.figures["tfjs"] = replace(target.figures["tfjs"], accuracy=tfjs_accuracy,
-                                         precision=TFJS_PRECISION.get(quantize, quantize))
+    tfjs_figures = _tfjs_figures(staging, tfjs, quantize) if tfjs is not None and tfjs.ms_per_call else None
+    if target.figures and tfjs_figures is not None:
+        target.figures["tfjs"] = tfjs_figures
         target.runtimes = runtimes_block(target.figures)
+    else:
+        target.figures = {}
     return target
+
+
+def _tfjs_figures(staging: Path, tfjs: TfjsProven, quantize: str) -> RuntimeFigures | None:
+    """The TF.js model as a page meets it: its runtime and model downloads, its proof's timings."""
+    try:
+        modules = node_modules()
+    except NpmPackagesMissing:
+        return None
+    model_files = [p for p in sorted(staging.iterdir())
+                   if p.name == "model.json" or (p.name.startswith("group") and p.suffix == ".bin")]
+    runtime_raw, runtime_gzip = sizes(runtime_paths("tfjs", modules))
+    model_raw, model_gzip = sizes(model_files)
+    return RuntimeFigures(runtime_raw, runtime_gzip, model_raw, model_gzip, tfjs.ms_per_call, tfjs.calls,
+                          tuple(file for _, file in RUNTIME_FILES["tfjs"]), accuracy=tfjs.accuracy,
+                          precision=TFJS_PRECISION.get(quantize, quantize))
 
 
 def _int8_figures(found: Int8Target, litert: RuntimeFigures) -> RuntimeFigures:
@@ -263,9 +290,9 @@ def _prove_in_chromium(tflite: TfliteModel, reference: Reference, staging: Path,
         target = _refuse("refused", f"disagrees with Keras ({failures[0]}{more})", tflite, proof)
     else:
         proof["passed"] = True
-        figures = _runtime_figures(run, staging, tflite, precision)
+        figures = _litert_figures(run, tflite, precision)
         target = LitertTarget(status_block("proven", None, tflite, proof),
-                              runtimes=runtimes_block(figures) if figures else None, figures=figures or {})
+                              figures={"litert": figures} if figures else {})
         if int8 is not None:
             target.int8_target = int8_verdict(int8, reference, run.int8_results, run.int8_errors, run.threads,
                                               run.int8_s)
@@ -281,29 +308,19 @@ def _worst(result: dict[str, Any] | None) -> dict[str, Any]:
             "agreement": min(agreements) if agreements else None}
 
 
-def _runtime_figures(run: Any, staging: Path, tflite: TfliteModel, precision: str
-                     ) -> dict[str, RuntimeFigures] | None:
-    """Both runtimes' figures from the LiteRT run's timings and the files; None if either has none."""
-    tfjs_ms = {backend: timing["ms"] for backend, timing in run.tfjs_ms.items()}
-    litert_ms = {name: result["batch1_ms"] for name, result in run.results.items() if "batch1_ms" in result}
-    if not tfjs_ms or not litert_ms:
+def _litert_figures(run: Any, tflite: TfliteModel, precision: str) -> RuntimeFigures | None:
+    """LiteRT.js as a page meets it: its runtime and model downloads, each accelerator's timing."""
+    ms = {name: result["batch1_ms"] for name, result in run.results.items() if "batch1_ms" in result}
+    if not ms:
         return None
     try:
         modules = node_modules()
     except NpmPackagesMissing:
         return None
-    tfjs_model = [p for p in sorted(staging.iterdir())
-                  if p.name == "model.json" or (p.name.startswith("group") and p.suffix == ".bin")]
-    calls = {"tfjs": {backend: timing["calls"] for backend, timing in run.tfjs_ms.items()},
-             "litert": {name: result["batch1_calls"] for name, result in run.results.items()
-                        if "batch1_calls" in result}}
-    figures = {}
-    for name, ms, model_files in (("tfjs", tfjs_ms, tfjs_model), ("litert", litert_ms, [tflite.path])):
-        runtime_raw, runtime_gzip = sizes(runtime_paths(name, modules))
-        model_raw, model_gzip = sizes(model_files)
-        software = tuple(backend for backend in run.software_backends if backend in ms)
-        figures[name] = RuntimeFigures(runtime_raw, runtime_gzip, model_raw, model_gzip, ms, calls[name],
-                                       tuple(file for _, file in RUNTIME_FILES[name]), software=software)
-    figures["litert"] = replace(figures["litert"], precision=precision,
-                                accuracy=_worst(run.results.get("wasm")))
-    return figures
+    calls = {name: result["batch1_calls"] for name, result in run.results.items() if "batch1_calls" in result}
+    runtime_raw, runtime_gzip = sizes(runtime_paths("litert", modules))
+    model_raw, model_gzip = sizes([tflite.path])
+    return RuntimeFigures(runtime_raw, runtime_gzip, model_raw, model_gzip, ms, calls,
+                          tuple(file for _, file in RUNTIME_FILES["litert"]),
+                          software=tuple(b for b in run.software_backends if b in ms), precision=precision,
+                          accuracy=_worst(run.results.get("wasm")))

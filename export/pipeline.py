@@ -27,7 +27,7 @@ from .convert import (
     use_tensorflow_backend,
 )
 from .errors import ExportError, VerificationError
-from .litert import LitertTarget, litert_target, status_block
+from .litert import LitertTarget, TfjsProven, litert_target, status_block
 from .locate import explain_failure
 from .metadata import build_metadata, mnist_block
 from .node_proof import node_runtime
@@ -247,7 +247,8 @@ def run_proof(staging: Path, model: Any, converted: Any, kept_loops: list[str], 
                  budget_s=options.budget_s,
                  on_failure=lambda exc, backend: cannot_run(exc, converted, backend, kept_loops),
                  on_wrong_values=refuse_kept_loop, say=say,
-                 measure_rounding=rounding if options.quantize == "none" else None)
+                 measure_rounding=rounding if options.quantize == "none" else None,
+                 timed=options.wants_litert)
 
 
 def proof_block(reference: Reference, results: ProofResults | None, spreads: dict[str, float],
@@ -274,8 +275,18 @@ def second_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
                          verify=options.verify, browser=browser, budget_s=options.budget_s,
                          quantize=options.quantize, int8=options.int8,
                          allow_float_fallback=options.allow_float_fallback,
-                         tfjs_accuracy=tfjs_accuracy(reference, results), data_dir=options.data_dir,
+                         tfjs=tfjs_proven(reference, results), data_dir=options.data_dir,
                          verbose=options.verbose, say=say)
+
+
+def tfjs_proven(reference: Reference, results: ProofResults | None) -> TfjsProven:
+    """What the TF.js proof tells the runtime advice: each Chromium backend's batch-1 timing, and the
+    model's cost against Keras (tfjs_accuracy)."""
+    browser = {name: result for name, result in ((results.browser if results else None) or {}).items()
+               if isinstance(result, dict) and result.get("batch1_ms") is not None}
+    return TfjsProven(tfjs_accuracy(reference, results),
+                      {name: result["batch1_ms"] for name, result in browser.items()},
+                      {name: result["batch1_calls"] for name, result in browser.items()})
 
 
 def tfjs_accuracy(reference: Reference, results: ProofResults | None) -> dict[str, Any] | None:

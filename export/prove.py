@@ -158,16 +158,18 @@ def _accuracy_rules(result: dict[str, Any], scores: np.ndarray, reference: Refer
 
 
 def browser_step(staging: Path, bundle_dir: Path, budget_s: float | None, say: Callable[[str], None],
-                  ) -> tuple[dict[str, Any] | None, str | None]:
-    """The proof in headless Chromium on every browser backend: ({backend: RESULT}, Chromium's version)."""
+                 timed: bool = False) -> tuple[dict[str, Any] | None, str | None]:
+    """The proof in headless Chromium on every browser backend: ({backend: RESULT}, Chromium's version);
+    `timed`: each backend that passed also timed at batch 1, for the runtime advice."""
     try:
         from .chromium_proof import prove_in_chromium as run_in_chromium
     except ImportError:
         return None, None
-    from .chromium_proof import BROWSER_BACKENDS
+    from .chromium_proof import BROWSER_BACKENDS, TIMED_CALLS
 
     say(f"proving in headless Chromium ({', '.join(BROWSER_BACKENDS)})")
     results = run_in_chromium(staging, bundle_dir=bundle_dir, budget_s=budget_s,
+                              time_calls=TIMED_CALLS if timed else 0,
                               on_progress=ProgressLine("browser", say, budget_s))
     versions = [str(r["chromium"]) for r in results.values() if isinstance(r, dict) and r.get("chromium")]
     return results, (versions[-1] if versions else None)
@@ -188,7 +190,8 @@ def failures_of(where: str, results: dict[str, Any] | None) -> list[str]:
 def prove(staging: Path, reference: Reference, *, node_backends: tuple[str, ...], browser: bool,
           budget_s: float | None, on_failure: Callable[[VerificationError, str], ExportError],
           on_wrong_values: Callable[[str, str], None], say: Callable[[str], None],
-          measure_rounding: Callable[[], Float32Rounding | None] | None = None) -> ProofResults:
+          measure_rounding: Callable[[], Float32Rounding | None] | None = None, timed: bool = False
+          ) -> ProofResults:
     """Node.js first (it names the op or layer TF.js cannot run), then Chromium if Node passed.
 
     `on_failure(error, backend)` turns a backend that cannot run the model into the refusal to
@@ -196,7 +199,7 @@ def prove(staging: Path, reference: Reference, *, node_backends: tuple[str, ...]
     and may raise a refusal of its own. `measure_rounding()` (None: no allowance) measures float32
     rounding once a backend has failed; the backends within it pass, and Chromium is judged with it.
     Both runtimes read one bundle of every sample, outside the staging folder: the published bundle
-    is smaller (see `bundle_count`).
+    is smaller (see `bundle_count`). `timed`: Chromium's backends are also timed at batch 1.
     """
     outcome = ProofResults()
     allowance = Float32Allowance(measure_rounding, say)
@@ -214,7 +217,7 @@ def prove(staging: Path, reference: Reference, *, node_backends: tuple[str, ...]
             most = bundle_count(reference.samples.arrays, reference.expected, limit=BROWSER_BUNDLE_BYTES,
                                 most=reference.samples.count)
             browser_bundle = _bundle(Path(tmp) / "browser", reference, max(1, most))
-            outcome.browser, outcome.chromium = browser_step(staging, browser_bundle, budget_s, say)
+            outcome.browser, outcome.chromium = browser_step(staging, browser_bundle, budget_s, say, timed)
             allowance.forgive("browser", outcome.browser)
             outcome.failures += failures_of("browser", outcome.browser)
     outcome.thresholds = allowance.thresholds(reference.thresholds)

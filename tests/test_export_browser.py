@@ -35,7 +35,7 @@ def _expected(folder: Path) -> dict[str, np.ndarray]:
 def test_proof_passes_on_every_browser_backend(generic_export: Path) -> None:
     from export.chromium_proof import prove_in_chromium
 
-    results = prove_in_chromium(generic_export)
+    results = prove_in_chromium(generic_export, time_calls=30)
     assert list(results) == ["wasm", "webgl", "webgpu", "cpu"]
     require("skipped" not in results["webgpu"], "a WebGPU adapter in headless Chromium")
     adapter = results["webgpu"]["adapter"]
@@ -56,6 +56,11 @@ def test_proof_passes_on_every_browser_backend(generic_export: Path) -> None:
             assert figures["all_finite"] is True
             assert figures["agreement"] == (1.0 if name in CLASSIFIERS else None)
             assert figures["repeat_diff"] <= 1e-6
+        # each backend then timed at batch 1, but not TF.js webgpu on a software adapter
+        if backend == "webgpu" and adapter["software"]:
+            assert "batch1_ms" not in result
+        else:
+            assert result["batch1_ms"] > 0 and 3 <= result["batch1_calls"] <= 30
 
 
 def test_perturbed_expected_outputs_fail_the_proof(generic_export: Path, tmp_path: Path) -> None:

@@ -233,12 +233,13 @@ def test_the_int8_model_is_proven_in_litert_js_on_held_out_samples(chromium_read
                                                                   tiny_generic_export: Path,
                                                                   tmp_path: Path) -> None:
     from export.litert import litert_target
+    from tests.test_export_litert import TFJS_PROVEN
     from tests.test_export_litert import _reference as exported_reference
 
     staging = _staging(tiny_generic_export, tmp_path)
     model, inputs, outputs, reference = exported_reference(staging)
     target = litert_target(model, inputs, outputs, reference, staging, wanted=True, verify=True, browser=True,
-                           budget_s=None, int8=True, tfjs_accuracy={"max_relative_diff": 1e-7})
+                           budget_s=None, int8=True, tfjs=TFJS_PROVEN)
     assert target.status == "proven"
     block = target.int8
     assert block["status"] == "proven", block["reason"]
@@ -267,7 +268,7 @@ def test_the_int8_model_is_proven_in_litert_js_on_held_out_samples(chromium_read
         assert "webgpu" not in runtimes["tfjs"]["ms_per_call"]  # TF.js webgpu is timed on a GPU only
     assert runtimes["litert_int8"]["precision"] == "int8"
     assert runtimes["litert_int8"]["accuracy"]["samples"] == 32
-    assert runtimes["tfjs"]["accuracy"] == {"max_relative_diff": 1e-7}
+    assert runtimes["tfjs"]["accuracy"] == TFJS_PROVEN.accuracy
     assert runtimes["litert"]["precision"] == "float32"
     assert runtimes["litert_int8"]["runtime_bytes"] == runtimes["litert"]["runtime_bytes"]
 
@@ -277,13 +278,14 @@ def test_an_int8_model_that_misses_the_rules_is_left_out(chromium_ready: None, t
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import export.int8
     from export.litert import litert_target
+    from tests.test_export_litert import TFJS_PROVEN
     from tests.test_export_litert import _reference as exported_reference
 
     monkeypatch.setattr(export.int8, "INT8_THRESHOLDS", STRICT)
     staging = _staging(tiny_generic_export, tmp_path)
     model, inputs, outputs, reference = exported_reference(staging)
     target = litert_target(model, inputs, outputs, reference, staging, wanted=True, verify=True, browser=True,
-                           budget_s=None, int8=True)
+                           budget_s=None, int8=True, tfjs=TFJS_PROVEN)
     block = target.int8
     assert target.status == "proven" and block["status"] == "refused" and block["model"] is None
     assert not (staging / "model.int8.tflite").exists() and (staging / "model.tflite").is_file()

@@ -83,7 +83,7 @@ def test_zoo_model_is_proven_on_tfjs_webgpu_and_litert_webgpu(name: str, tmp_pat
     except TfliteUnavailable as exc:  # the zoo's loops that TFLite keeps as while ops
         assert "while" in str(exc).lower() or "tensorlist" in str(exc).lower(), exc
         return
-    run = litert_proof(out, accelerators=("webgpu",), tfjs_backends=(), time_calls=0)
+    run = litert_proof(out, accelerators=("webgpu",), time_calls=0)
     require("webgpu" not in run.skipped, "a WebGPU adapter in headless Chromium")
     assert run.errors == {}, run.errors
     if name in LITERT_WEBGPU_CANNOT_RUN:  # said so, and never offered there (see export/litert.py)
