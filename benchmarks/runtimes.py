@@ -45,11 +45,13 @@ class Plan:
     warmup: int
     samples_count: int  # generated proof samples (generic models)
     digits: int  # MNIST test digits (the digit model)
+    proof_seconds: float  # each backend's proof budget
 
 
 # Generated samples: the exporter calibrates its int8 model on the last half, proves it on the first.
-FULL = Plan(calls=30, warmup=5, samples_count=96, digits=10_000)
-SMOKE = Plan(calls=5, warmup=1, samples_count=8, digits=100)
+# The full run proves at the exporter's default budget; a smoke run checks the plumbing.
+FULL = Plan(calls=30, warmup=5, samples_count=96, digits=10_000, proof_seconds=8.0)
+SMOKE = Plan(calls=5, warmup=1, samples_count=8, digits=100, proof_seconds=1.0)
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,8 @@ def export_both(model: Any, out: Path, plan: Plan) -> tuple[dict[str, Any], floa
         # Float fallback allowed, so a network with an op that has no integer kernel still gets
         # figures; the row names the ops left in float (none means fully integer).
         metadata = export_model(model, out, litert=True, int8=True, allow_float_fallback=True,
-                                samples_count=plan.samples_count, digits=plan.digits)
+                                samples_count=plan.samples_count, digits=plan.digits,
+                                proof_seconds=plan.proof_seconds)
     except ExportError as exc:
         raise BenchError(f"export of {out.name}: {exc}") from None
     return metadata, time.perf_counter() - started

@@ -87,15 +87,15 @@ def test_catalogue_names_every_application_up_to_30m_parameters_and_refuses_othe
     assert set(names) == expected and all(hasattr(keras.applications, name) for name in names)
 
 
-@pytest.mark.slow  # one keras-hub backbone through the export command with its Chromium proof: about a minute
+@pytest.mark.slow  # one keras-hub backbone through the export command with its Chromium proof (smoke budgets)
 @pytest.mark.node
 def test_the_hub_catalogue_exports_a_backbone_and_rows_one_that_does_not_build(tmp_path: Path,
                                                                                 node_ready: str) -> None:
     import importlib.util
 
     require(importlib.util.find_spec("keras_hub") is not None, "keras-hub (the test extra)")
-    command = [sys.executable, "-m", "benchmarks", "--only", "apps", "--hub", "BertBackbone,SAMBackbone",
-               "--out", str(tmp_path)]
+    command = [sys.executable, "-m", "benchmarks", "--smoke", "--only", "apps", "--hub",
+               "BertBackbone,SAMBackbone", "--out", str(tmp_path)]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads((tmp_path / "benchmarks.json").read_text())["sections"]["apps"]
