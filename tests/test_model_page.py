@@ -19,7 +19,7 @@ import pytest
 from export.rules import MNIST_THRESHOLDS, THRESHOLDS
 from harness.page_driver import call_in_page
 from tests.browser_fixtures import OpenedPage, require_webgpu
-from tests.helpers import PAGE_CHECKS
+from tests.helpers import PAGE_CHECKS, export_with_metadata
 from tests.test_web_browser import litert_digit_export  # noqa: F401  (a fixture the digit export's check uses)
 from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS, tiny_model, write_proof
 
@@ -429,13 +429,12 @@ def test_the_parity_table_names_the_adapter_a_webgpu_proof_ran_on(generic_export
 
 def test_the_check_leaves_out_webgpu_where_the_export_says_it_cannot_run_the_model(
         litert_export: Path, open_page, tmp_path: Path) -> None:
-    folder = tmp_path / "web_model"
-    shutil.copytree(litert_export, folder)
-    metadata = json.loads((folder / "metadata.json").read_text())
-    lost = "TF.js webgpu cannot run this model: device lost"
-    metadata["proof"]["browser"] = {"webgpu": {"unavailable": lost}}
-    metadata["litert"]["proof"]["unavailable"] = {"webgpu": "no GPU kernel for WHILE"}
-    (folder / "metadata.json").write_text(json.dumps(metadata))
+    def cannot_run_on_webgpu(metadata: dict[str, Any]) -> None:
+        lost = "TF.js webgpu cannot run this model: device lost"
+        metadata["proof"]["browser"] = {"webgpu": {"unavailable": lost}}
+        metadata["litert"]["proof"]["unavailable"] = {"webgpu": "no GPU kernel for WHILE"}
+
+    folder = export_with_metadata(litert_export, tmp_path / "web_model", cannot_run_on_webgpu)
     with _serve(folder) as server:
         opened = open_model_page(open_page, server.url)
         page = opened.page

@@ -24,6 +24,7 @@ from harness.page_driver import (
     wait_ready,
 )
 from tests.browser_fixtures import require_webgpu
+from tests.helpers import export_with_metadata
 from tests.reference_preprocess import ink_from_rgba, preprocess, preprocess_strokes
 
 pytestmark = pytest.mark.browser
@@ -286,7 +287,6 @@ def litert_digit_export(exported_model_dir: Path, small_model_path: Path,
     as the exporter records one proven on wasm and webgpu; the page's own parity with Keras is what the
     test checks."""
     import hashlib
-    import shutil
 
     import keras
 
@@ -355,7 +355,6 @@ def test_litert_is_offered_only_for_a_proven_tflite(demo_page) -> None:
 
 def test_digit_page_refuses_a_tflite_that_is_not_the_proven_one(litert_digit_export: Path, open_page,
                                                                  tmp_path: Path) -> None:
-    import shutil
 
     from web import create_app
 
@@ -472,13 +471,12 @@ def test_webgpu_is_not_offered_where_the_export_says_it_cannot_run_the_model(
         litert_digit_export: Path, open_page, tmp_path: Path) -> None:
     from web import create_app
 
-    folder = tmp_path / "web_model"
-    shutil.copytree(litert_digit_export, folder)
-    metadata = json.loads((folder / "metadata.json").read_text())
-    lost = "TF.js webgpu cannot run this model: device lost"
-    metadata["proof"]["browser"] = {"webgpu": {"unavailable": lost}}
-    metadata["litert"]["proof"]["browser"].pop("webgpu")
-    (folder / "metadata.json").write_text(json.dumps(metadata))
+    def cannot_run_on_webgpu(metadata: dict[str, Any]) -> None:
+        lost = "TF.js webgpu cannot run this model: device lost"
+        metadata["proof"]["browser"] = {"webgpu": {"unavailable": lost}}
+        metadata["litert"]["proof"]["browser"].pop("webgpu")
+
+    folder = export_with_metadata(litert_digit_export, tmp_path / "web_model", cannot_run_on_webgpu)
     with serve_in_background(create_app(folder, native=False)) as server:
         opened = open_page(f"{server.url}?backend=webgpu")
         page = opened.page
