@@ -249,7 +249,7 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
                       timeout_s: float = 120.0, *, bundle_dir: Path | None = None,
                       budget_s: float | None = None, batch: int = 32,
                       classifiers: Sequence[str] | None = None, modules: Path | None = None,
-                      time_calls: int = 0, on_progress: Callable[[dict[str, Any]], None] | None = None,
+                      timed: bool = False, on_progress: Callable[[dict[str, Any]], None] | None = None,
                       ) -> dict[str, dict[str, Any]]:
     """Run the proof in headless Chromium on each of `backends`; {backend: RESULT}.
 
@@ -259,10 +259,9 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
     agreement counts; None reads them from metadata.json's `outputs` when it is there (outputs
     marked `"classifier": true` in proof.json count either way). `timeout_s` bounds each step
     (browser start, each backend's start, model load). `modules`: the node_modules folder with
-    the TF.js runtime (default: the project's). `time_calls` > 0: each backend that passed is then
-    timed at batch 1 (`batch1_ms`, the median of up to `time_calls` warm calls within
-    TIMING_BUDGET_S, or its proof's own calls where those were too slow; not TF.js webgpu on a
-    software adapter).
+    the TF.js runtime (default: the project's). `timed`: each backend that passed is then timed
+    at batch 1 (`batch1_ms`, the median of up to TIMED_CALLS warm calls within TIMING_BUDGET_S, or
+    its proof's own calls where those were too slow; not TF.js webgpu on a software adapter).
 
     RESULT is the shared runner's (docs/export-format.md) plus "chromium" (the browser's version)
     and "tfjs" (the runtime's); WebGPU's also names its "adapter" (vendor, architecture, software).
@@ -280,7 +279,7 @@ def prove_in_chromium(model_dir: Path, backends: tuple[str, ...] = BROWSER_BACKE
                  "budgetMs": 1000 * budget_s if budget_s else None,
                  "classifiers": list(classifiers) if classifiers is not None else _classifiers(folders.model),
                  "timeoutMs": int(timeout_s * 1000), "progressPrefix": PROGRESS_PREFIX,
-                 "timeCalls": time_calls, "timeBudgetMs": 1000 * TIMING_BUDGET_S}
+                 "timeCalls": TIMED_CALLS if timed else 0, "timeBudgetMs": 1000 * TIMING_BUDGET_S}
     version, outcome = _in_own_thread(executable, folders, "runProof", arguments, on_progress)
     if outcome["errors"]:
         failed = "; ".join(f"{name}: {error}" for name, error in outcome["errors"].items())

@@ -165,11 +165,11 @@ def browser_step(staging: Path, bundle_dir: Path, budget_s: float | None, say: C
         from .chromium_proof import prove_in_chromium as run_in_chromium
     except ImportError:
         return None, None
-    from .chromium_proof import BROWSER_BACKENDS, TIMED_CALLS
+    from .chromium_proof import BROWSER_BACKENDS
 
     say(f"proving in headless Chromium ({', '.join(BROWSER_BACKENDS)})")
     results = run_in_chromium(staging, bundle_dir=bundle_dir, budget_s=budget_s,
-                              time_calls=TIMED_CALLS if timed else 0,
+                              timed=timed,
                               on_progress=ProgressLine("browser", say, budget_s))
     versions = [str(r["chromium"]) for r in results.values() if isinstance(r, dict) and r.get("chromium")]
     return results, (versions[-1] if versions else None)

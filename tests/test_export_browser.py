@@ -35,7 +35,7 @@ def _expected(folder: Path) -> dict[str, np.ndarray]:
 def test_proof_passes_on_every_browser_backend(generic_export: Path) -> None:
     from export.chromium_proof import prove_in_chromium
 
-    results = prove_in_chromium(generic_export, time_calls=30)
+    results = prove_in_chromium(generic_export, timed=True)
     assert list(results) == ["wasm", "webgl", "webgpu", "cpu"]
     require("skipped" not in results["webgpu"], "a WebGPU adapter in headless Chromium")
     adapter = results["webgpu"]["adapter"]
