@@ -141,18 +141,25 @@ def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
 
 
 def _tfjs_figures(staging: Path, tfjs: TfjsProven, quantize: str) -> RuntimeFigures | None:
-    """The TF.js model as a page meets it: its runtime and model downloads, its proof's timings."""
+    """The TF.js model as a page meets it: its downloads, and its proof's timings."""
+    model_files = [p for p in sorted(staging.iterdir())
+                   if p.name == "model.json" or (p.name.startswith("group") and p.suffix == ".bin")]
+    return _page_figures("tfjs", model_files, tfjs.ms_per_call, tfjs.calls, accuracy=tfjs.accuracy,
+                         precision=TFJS_PRECISION.get(quantize, quantize))
+
+
+def _page_figures(runtime: str, model_files: list[Path], ms: dict[str, float], calls: dict[str, int],
+                  **details: Any) -> RuntimeFigures | None:
+    """A runtime as a page meets it: the runtime's files and the model's (raw and gzip), its batch-1
+    timings, and `details` (precision, accuracy, software); None without the npm packages."""
     try:
         modules = node_modules()
     except NpmPackagesMissing:
         return None
-    model_files = [p for p in sorted(staging.iterdir())
-                   if p.name == "model.json" or (p.name.startswith("group") and p.suffix == ".bin")]
-    runtime_raw, runtime_gzip = sizes(runtime_paths("tfjs", modules))
+    runtime_raw, runtime_gzip = sizes(runtime_paths(runtime, modules))
     model_raw, model_gzip = sizes(model_files)
-    return RuntimeFigures(runtime_raw, runtime_gzip, model_raw, model_gzip, tfjs.ms_per_call, tfjs.calls,
-                          tuple(file for _, file in RUNTIME_FILES["tfjs"]), accuracy=tfjs.accuracy,
-                          precision=TFJS_PRECISION.get(quantize, quantize))
+    return RuntimeFigures(runtime_raw, runtime_gzip, model_raw, model_gzip, ms, calls,
+                          tuple(file for _, file in RUNTIME_FILES[runtime]), **details)
 
 
 def _int8_figures(found: Int8Target, litert: RuntimeFigures) -> RuntimeFigures:
@@ -261,7 +268,7 @@ def _prove_in_chromium(tflite: TfliteModel, reference: Reference, staging: Path,
         return _refuse("unproven", "the browser proof (export.chromium_proof, Playwright) is not installed",
                        tflite)
     also = " and its int8 twin" if int8 is not None else ""
-    say(f"proving in headless Chromium through LiteRT.js{also}, then timing the runtimes at batch 1")
+    say(f"proving in headless Chromium through LiteRT.js{also}, then timing it at batch 1")
     try:
         run = _litert_run(litert_proof, reference, staging, budget_s, say, int8)
         if rounding is not None and _only_max_diff_failures(run.results):
@@ -309,18 +316,11 @@ def _worst(result: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _litert_figures(run: Any, tflite: TfliteModel, precision: str) -> RuntimeFigures | None:
-    """LiteRT.js as a page meets it: its runtime and model downloads, each accelerator's timing."""
+    """LiteRT.js as a page meets it: its downloads, and each accelerator's timing."""
     ms = {name: result["batch1_ms"] for name, result in run.results.items() if "batch1_ms" in result}
     if not ms:
         return None
-    try:
-        modules = node_modules()
-    except NpmPackagesMissing:
-        return None
     calls = {name: result["batch1_calls"] for name, result in run.results.items() if "batch1_calls" in result}
-    runtime_raw, runtime_gzip = sizes(runtime_paths("litert", modules))
-    model_raw, model_gzip = sizes([tflite.path])
-    return RuntimeFigures(runtime_raw, runtime_gzip, model_raw, model_gzip, ms, calls,
-                          tuple(file for _, file in RUNTIME_FILES["litert"]),
-                          software=tuple(b for b in run.software_backends if b in ms), precision=precision,
-                          accuracy=_worst(run.results.get("wasm")))
+    return _page_figures("litert", [tflite.path], ms, calls, precision=precision,
+                         accuracy=_worst(run.results.get("wasm")),
+                         software=tuple(b for b in run.software_backends if b in ms))
