@@ -381,7 +381,7 @@
   // after `warmup` untimed ones (feeding and reading back included, as in the proof).
   // A slow backend stops once `budgetMs` is spent and it has made MIN_TIMED_CALLS timed calls: one
   // warm-up call when it took half the budget, one timed call when that alone outlasted the budget
-  // (TF.js' plain-JS cpu backend takes 12 s a ResNet50 call: five calls would take a minute).
+  // (TF.js' plain-JS cpu backend takes 8-12 s a ResNet50 call: five calls take most of a minute).
   async function timeCalls(runtime, model, bundle, options) {
     const {calls, warmup, budgetMs} = Object.assign({calls: 30, warmup: 2, budgetMs: Infinity}, options || {});
     const adapter = adapterFor(runtime);
@@ -406,7 +406,7 @@
 
   // A backend whose proof made batch-1 calls too slow for MIN_TIMED_CALLS of them to fit the timing
   // budget is timed by those calls (the warm-up excluded; a one-sample proof by its repeat), not by
-  // more of them: {ms, calls}, or null. ResNet50 takes 8 s a call on TF.js' plain-JS cpu backend.
+  // more of them: {ms, calls}, or null.
   function timedByProof(result, budgetMs) {
     const slow = result.batch === 1 && result.ms_per_call !== null && result.ms_per_call * MIN_TIMED_CALLS > budgetMs;
     return slow ? {ms: result.ms_per_call, calls: Math.max(1, result.samples - 1)} : null;
@@ -439,10 +439,11 @@
           const settings = Object.assign({}, options, own, {onProgress});
           const result = await runProof(runtime, model, bundle, settings);
           if (settings.timeCalls > 0 && result.passed) {
-            const timing = timedByProof(result, settings.timeBudgetMs) || await (async () => {
+            let timing = timedByProof(result, settings.timeBudgetMs);
+            if (!timing) {
               if (onProgress) onProgress({phase: 'timing', calls: settings.timeCalls});
-              return timeCalls(runtime, model, bundle, {calls: settings.timeCalls, budgetMs: settings.timeBudgetMs});
-            })();
+              timing = await timeCalls(runtime, model, bundle, {calls: settings.timeCalls, budgetMs: settings.timeBudgetMs});
+            }
             result.batch1_ms = timing.ms;
             result.batch1_calls = timing.calls;
           }
