@@ -21,6 +21,8 @@
 | TF.js' webgl backend has no `Select` (where) beyond rank 4 ("Where for rank 5 is not yet supported");
   grouped-query attention masks its scores in rank 5 (Gemma) | trace a where of rank 5 or more on
   operands broadcast to their common shape and folded to rank 4 (`wide_wheres_as_rank4`) |
+| a 2-D FFT traces to `FFT2D`, which TF.js lacks (FNet mixes its tokens with one) | trace an FFT over
+  static axes as products with the DFT's cosine and sine matrices (`fft2_as_matmul`) |
 | grouped convolutions (`Conv1D`/`Conv2D` with `groups > 1`, ConvNeXt, ResNeXt) trace to an XLA
   function TF.js cannot run, and TF.js has no grouped convolution | one group per input channel:
   a depthwise convolution; other group counts: split → convolve each group → concatenate
@@ -232,6 +234,68 @@ def wide_wheres_as_rank4() -> Iterator[list[int]]:
 
 
 @contextlib.contextmanager
+def fft2_as_matmul() -> Iterator[list[int]]:
+    """While tracing, compute a 2-D FFT over axes of known size as products with DFT matrices.
+
+    TF.js has no `FFT2D`; keras-hub's FNet mixes its tokens with the real part of one. The DFT of
+    length n is the matrix F = C - iS (C[j, k] = cos(2πjk/n), S likewise with sin), so the 2-D FFT
+    of A + iB is F_rows (A + iB) F_cols: eight MatMuls, each as transpose, reshape and a rank-2
+    MatMul (every TF.js backend has them). Yields a one-item list counting the FFTs rewritten;
+    one over an axis of unknown size keeps the original op.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import math as tf_math
+
+    original = tf_math.fft2
+    rewritten = [0]
+
+    def fft2(x: Any) -> Any:
+        real, imag = (tf.convert_to_tensor(part) for part in x)
+        rows, cols = real.shape[-2], real.shape[-1]
+        if rows is None or cols is None or not real.dtype.is_floating or imag.dtype != real.dtype:
+            return original(x)
+        rewritten[0] += 1
+        cos_rows, sin_rows = _dft_matrices(tf, rows, real.dtype)
+        cos_cols, sin_cols = _dft_matrices(tf, cols, real.dtype)
+        # (C - iS)(A + iB) = (CA + SB) + i(CB - SA); C and S are symmetric, so a product from the
+        # left is one from the right on the last two axes swapped
+        real_rows = _rows_times(real, cos_rows) + _rows_times(imag, sin_rows)
+        imag_rows = _rows_times(imag, cos_rows) - _rows_times(real, sin_rows)
+        # (P + iQ)(C - iS) = (PC + QS) + i(QC - PS)
+        return (_cols_times(real_rows, cos_cols) + _cols_times(imag_rows, sin_cols),
+                _cols_times(imag_rows, cos_cols) - _cols_times(real_rows, sin_cols))
+
+    tf_math.fft2 = fft2
+    try:
+        yield rewritten
+    finally:
+        tf_math.fft2 = original
+
+
+def _dft_matrices(tf: Any, n: int, dtype: Any) -> tuple[Any, Any]:
+    """The cosine and sine parts of the length-n DFT matrix, computed in float64 (jk taken mod n)."""
+    import numpy as np
+
+    angles = 2 * np.pi * (np.outer(np.arange(n), np.arange(n)) % n) / n
+    return tf.constant(np.cos(angles), dtype), tf.constant(np.sin(angles), dtype)
+
+
+def _cols_times(x: Any, matrix: Any) -> Any:
+    """x @ matrix over x's last axis, as a reshape and a rank-2 MatMul."""
+    import tensorflow as tf
+
+    flat = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), matrix)
+    return tf.reshape(flat, tf.concat([tf.shape(x)[:-1], [matrix.shape[-1]]], axis=0))
+
+
+def _rows_times(x: Any, symmetric: Any) -> Any:
+    """symmetric @ x over x's last two axes (symmetric is n x n, n the size of x's axis -2)."""
+    import tensorflow as tf
+
+    return tf.linalg.matrix_transpose(_cols_times(tf.linalg.matrix_transpose(x), symmetric))
+
+
+@contextlib.contextmanager
 def grouped_convs_as_tfjs_ops() -> Iterator[list[tuple[str, str]]]:
     """While tracing, compute grouped convolutions (`groups > 1`) with ops TF.js has.
 
@@ -332,6 +396,7 @@ class TracedRewrites:
     grouped: list[tuple[Any, str]]
     bool_casts: list[int]
     wide_wheres: list[int]
+    fft2s: list[int]
 
     def entries(self) -> list[dict[str, Any]]:
         """The `metadata.rewrites` entries for what was traced so far."""
@@ -353,6 +418,10 @@ class TracedRewrites:
             rewrites.append({"layer": None, "class": "where",
                              "what": f"{self.wide_wheres[0]} where(s) of rank 5 or more traced at rank 4 "
                                      "(TF.js' webgl backend selects up to rank 4)"})
+        if self.fft2s[0]:
+            rewrites.append({"layer": None, "class": "fft",
+                             "what": f"{self.fft2s[0]} 2-D FFT(s) traced as products with DFT matrices "
+                                     "(TF.js has no FFT2D)"})
         return rewrites
 
 
@@ -360,11 +429,12 @@ class TracedRewrites:
 def tracing_rewrites() -> Iterator[TracedRewrites]:
     """While tracing, every rewrite that makes the traced graph one TF.js runs: exact GELU with erf,
     einsums as MatMul, grouped convolutions as depthwise or split convolutions, casts to bool as
-    `x != 0`, wheres of rank 5 or more at rank 4. The conversion and the locator (which must trace
-    the same graph to find each layer's nodes) both trace under it."""
+    `x != 0`, wheres of rank 5 or more at rank 4, 2-D FFTs as DFT matrix products. The conversion
+    and the locator (which must trace the same graph to find each layer's nodes) both trace under it."""
     with (exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums, grouped_convs_as_tfjs_ops() as grouped,
-          bool_casts_as_not_equal() as bool_casts, wide_wheres_as_rank4() as wide_wheres):
-        yield TracedRewrites(gelus, einsums, grouped, bool_casts, wide_wheres)
+          bool_casts_as_not_equal() as bool_casts, wide_wheres_as_rank4() as wide_wheres,
+          fft2_as_matmul() as fft2s):
+        yield TracedRewrites(gelus, einsums, grouped, bool_casts, wide_wheres, fft2s)
 
 
 def exact_gelu_layers(model: Any) -> list[dict[str, str]]:

@@ -538,3 +538,23 @@ def test_a_where_of_rank_five_is_traced_at_rank_four_and_proven(tmp_path: Path, 
     assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
     assert any(rewrite["class"] == "where" and "rank 5 or more traced at rank 4" in rewrite["what"]
                for rewrite in metadata["rewrites"])
+
+
+@pytest.mark.node
+def test_a_2d_fft_is_traced_as_dft_matrix_products_and_proven(tmp_path: Path, node_ready: str) -> None:
+    """TF.js has no FFT2D: FNet's token mixing (the real part of a 2-D FFT over sequence and
+    features) is traced as products with DFT matrices, and computes what Keras computes."""
+    import keras
+
+    class FourierMixing(keras.layers.Layer):
+        def call(self, x: Any) -> Any:
+            real, _ = keras.ops.fft2((x, keras.ops.zeros_like(x)))
+            return real
+
+    tokens = keras.Input((12, 8), name="tokens")
+    mixed = FourierMixing(name="mixing")(keras.layers.Dense(8, name="embed")(tokens))
+    model = keras.Model(tokens, keras.layers.Dense(3, name="out")(mixed))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert any(rewrite["class"] == "fft" and "DFT matrices" in rewrite["what"]
+               for rewrite in metadata["rewrites"])
