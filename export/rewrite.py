@@ -21,6 +21,10 @@
 | TF.js' webgl backend has no `Select` (where) beyond rank 4 ("Where for rank 5 is not yet supported");
   grouped-query attention masks its scores in rank 5 (Gemma) | trace a where of rank 5 or more on
   operands broadcast to their common shape and folded to rank 4 (`wide_wheres_as_rank4`) |
+| TF.js' wasm backend reads out of bounds on a gather with batch dimensions ("memory access out of
+  bounds"; DeBERTa's relative attention gathers with `batch_dims=3`) | trace it as one gather from
+  the batch axes folded into the gathered one, each index offset by its batch row
+  (`batched_gathers_as_flat`) |
 | a 2-D FFT traces to `FFT2D`, which TF.js lacks (FNet mixes its tokens with one) | trace an FFT over
   static axes as products with the DFT's cosine and sine matrices (`fft2_as_matmul`) |
 | grouped convolutions (`Conv1D`/`Conv2D` with `groups > 1`, ConvNeXt, ResNeXt) trace to an XLA
@@ -234,6 +238,60 @@ def wide_wheres_as_rank4() -> Iterator[list[int]]:
 
 
 @contextlib.contextmanager
+def batched_gathers_as_flat() -> Iterator[list[int]]:
+    """While tracing, compute a gather with batch dimensions as a plain gather on flattened operands.
+
+    TF.js' wasm backend reads past its buffers on `GatherV2` with `batch_dims` > 0 at realistic
+    sizes (a [4, 2, 16, 512] gather with batch_dims=3 stops with "memory access out of bounds").
+    With the b batch axes of params and indices folded into one of size B, and params' gathered axis
+    (of size n) into that, row r's index i becomes r·n + i: one gather with no batch dimensions,
+    then the result unfolded. Yields a one-item list counting the gathers rewritten; a gather along
+    an axis past its batch axes keeps the original op.
+    """
+    import tensorflow as tf
+
+    original = tf.gather
+    rewritten = [0]
+
+    def gather(params: Any, indices: Any, validate_indices: Any = None, axis: Any = None,
+               batch_dims: int = 0, name: Any = None) -> Any:
+        params, indices = tf.convert_to_tensor(params), tf.convert_to_tensor(indices)
+        rank = indices.shape.rank
+        batch = batch_dims + rank if rank is not None and batch_dims < 0 else batch_dims
+        along = batch if axis is None else axis
+        if isinstance(along, int) and along < 0 and params.shape.rank is not None:
+            along += params.shape.rank
+        if batch <= 0 or rank is None or along != batch:
+            return original(params, indices, validate_indices=validate_indices, axis=axis,
+                            batch_dims=batch_dims, name=name)
+        rewritten[0] += 1
+        return _flat_gather(tf, params, indices, batch, name)
+
+    tf.gather = gather
+    try:
+        yield rewritten
+    finally:
+        tf.gather = original
+
+
+def _flat_gather(tf: Any, params: Any, indices: Any, batch: int, name: Any) -> Any:
+    """`tf.gather(params, indices, axis=batch, batch_dims=batch)` with no batch dimensions."""
+    params_shape, indices_shape = tf.shape(params), tf.shape(indices)
+    rows = tf.reduce_prod(params_shape[:batch])
+    size = params_shape[batch]
+    flat_params = tf.reshape(params, tf.concat([[rows * size], params_shape[batch + 1:]], axis=0))
+    flat_indices = tf.reshape(indices, tf.concat([[rows], indices_shape[batch:]], axis=0))
+    offsets = tf.reshape(tf.range(rows) * size,
+                         tf.concat([[rows], tf.ones([indices.shape.rank - batch], rows.dtype)], axis=0))
+    gathered = tf.gather(flat_params, flat_indices + tf.cast(offsets, indices.dtype), axis=0)
+    result = tf.reshape(gathered, tf.concat([params_shape[:batch], indices_shape[batch:],
+                                             params_shape[batch + 1:]], axis=0), name=name)
+    result.set_shape(params.shape[:batch].concatenate(indices.shape[batch:]).concatenate(
+        params.shape[batch + 1:]))
+    return result
+
+
+@contextlib.contextmanager
 def fft2_as_matmul() -> Iterator[list[int]]:
     """While tracing, compute a 2-D FFT over axes of known size as products with DFT matrices.
 
@@ -397,6 +455,7 @@ class TracedRewrites:
     bool_casts: list[int]
     wide_wheres: list[int]
     fft2s: list[int]
+    gathers: list[int]
 
     def entries(self) -> list[dict[str, Any]]:
         """The `metadata.rewrites` entries for what was traced so far."""
@@ -422,6 +481,11 @@ class TracedRewrites:
             rewrites.append({"layer": None, "class": "fft",
                              "what": f"{self.fft2s[0]} 2-D FFT(s) traced as products with DFT matrices "
                                      "(TF.js has no FFT2D)"})
+        if self.gathers[0]:
+            rewrites.append({"layer": None, "class": "gather",
+                             "what": f"{self.gathers[0]} gather(s) with batch dimensions traced as one "
+                                     "gather on flattened operands (TF.js' wasm backend reads out of bounds "
+                                     "on them)"})
         return rewrites
 
 
@@ -429,12 +493,13 @@ class TracedRewrites:
 def tracing_rewrites() -> Iterator[TracedRewrites]:
     """While tracing, every rewrite that makes the traced graph one TF.js runs: exact GELU with erf,
     einsums as MatMul, grouped convolutions as depthwise or split convolutions, casts to bool as
-    `x != 0`, wheres of rank 5 or more at rank 4, 2-D FFTs as DFT matrix products. The conversion
+    `x != 0`, wheres of rank 5 or more at rank 4, 2-D FFTs as DFT matrix products, gathers with batch
+    dimensions as flat ones. The conversion
     and the locator (which must trace the same graph to find each layer's nodes) both trace under it."""
     with (exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums, grouped_convs_as_tfjs_ops() as grouped,
           bool_casts_as_not_equal() as bool_casts, wide_wheres_as_rank4() as wide_wheres,
-          fft2_as_matmul() as fft2s):
-        yield TracedRewrites(gelus, einsums, grouped, bool_casts, wide_wheres, fft2s)
+          fft2_as_matmul() as fft2s, batched_gathers_as_flat() as gathers):
+        yield TracedRewrites(gelus, einsums, grouped, bool_casts, wide_wheres, fft2s, gathers)
 
 
 def exact_gelu_layers(model: Any) -> list[dict[str, str]]:

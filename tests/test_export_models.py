@@ -558,3 +558,27 @@ def test_a_2d_fft_is_traced_as_dft_matrix_products_and_proven(tmp_path: Path, no
     assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
     assert any(rewrite["class"] == "fft" and "DFT matrices" in rewrite["what"]
                for rewrite in metadata["rewrites"])
+
+
+@pytest.mark.node
+def test_gathers_with_batch_dimensions_are_traced_flat_and_proven(tmp_path: Path, node_ready: str) -> None:
+    """TF.js' wasm backend reads out of bounds on a gather with batch dimensions: both kinds
+    (keras.ops.take_along_axis, and tf.gather(batch_dims=3) as DeBERTa's attention calls it) are
+    traced as one flat gather, and compute what Keras computes. Untraced, this size stops wasm with
+    "memory access out of bounds"."""
+    import keras
+    import tensorflow as tf
+
+    class Picks(keras.layers.Layer):
+        def call(self, features: Any, picks: Any) -> Any:
+            along = keras.ops.take_along_axis(features, picks, axis=-1)
+            return along + tf.gather(features, picks, batch_dims=3)
+
+    features = keras.Input((2, 16, 512), name="features")  # DeBERTa's relative scores, batch_dims=3
+    picks = keras.Input((2, 16, 16), dtype="int32", name="picks")
+    picked = Picks(name="picks_of")(features, picks)
+    model = keras.Model([features, picks], keras.layers.Dense(3, name="out")(picked))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert any(rewrite["class"] == "gather" and rewrite["what"].startswith("2 gather(s)")
+               for rewrite in metadata["rewrites"]), metadata["rewrites"]
