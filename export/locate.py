@@ -114,15 +114,18 @@ class Located:
     # (computed in larger batches), relative to each output's scale: past the threshold, the model
     # mixes the samples of a batch and no per-sample comparison can agree
     batch_dependence: float | None = None
+    mixing_layer: str | None = None  # "'name' (Class)": the first layer whose outputs mix them
+
 
     def sentence(self) -> str:
         """Where it diverged, and whether float32 rounding or the batch explains it."""
         found = self._where()
         if self.batch_dependence is not None and self.batch_dependence > self.threshold:
+            where = f", first at layer {self.mixing_layer}" if self.mixing_layer else ""
             found += (f"; Keras itself gives these {self.samples} samples other outputs computed on their "
                       f"own than in the proof's batches ({self.batch_dependence:.1e} of the output's scale): "
-                      "the model mixes the samples of a batch, so no comparison sample by sample can "
-                      "agree")
+                      f"the model mixes the samples of a batch{where}, so no comparison sample by sample "
+                      "can agree")
         check = self.float32
         if check is not None and check.is_rounding(self.threshold):
             found += (f"; Keras itself in float32 differs from float64 by {check.keras_vs_float64:.1e} of "
@@ -150,7 +153,7 @@ class Located:
                 "float32": ({**asdict(self.float32), "factor": FLOAT32_FACTOR,
                              "is_rounding": self.float32.is_rounding(self.threshold)}
                             if self.float32 else None),
-                "batch_dependence": self.batch_dependence,
+                "batch_dependence": self.batch_dependence, "mixing_layer": self.mixing_layer,
                 "layers": [asdict(layer) for layer in self.layers]}
 
 
@@ -226,9 +229,14 @@ def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray]
             break  # the block's own ops between its sublayers: the block stays named
         first, level = deeper, deeper_level
     peak = max((diff.scale for diff in compared), default=0.0)
+    dependence = batch_dependence(model, few, expected)
+    mixing = None
+    if dependence is not None and dependence > threshold:
+        rest = [index for index in range(len(next(iter(arrays.values())))) if index not in set(chosen)]
+        others = {name: values[rest] if rest else few[name][::-1] for name, values in arrays.items()}
+        mixing = first_mixing_layer(model, few, others, threshold)
     return Located(backend, len(next(iter(few.values()))), threshold, everything, first,
-                   float32_check(model, few, expected, tfjs_outputs, peak, exact),
-                   batch_dependence(model, few, expected))
+                   float32_check(model, few, expected, tfjs_outputs, peak, exact), dependence, mixing)
 
 
 def batch_dependence(model: Any, few: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> float | None:
@@ -243,6 +251,29 @@ def batch_dependence(model: Any, few: dict[str, np.ndarray], expected: dict[str,
     return max((float(np.max(np.abs(alone[spec.name].astype(np.float64) - expected[spec.name])))
                 / output_scale(expected[spec.name]) for spec in outputs if spec.dtype == "float32"),
                default=None)
+
+
+def first_mixing_layer(model: Any, few: dict[str, np.ndarray], others: dict[str, np.ndarray],
+                       threshold: float) -> str | None:
+    """The first layer, in the order Keras finishes them (a block after its sublayers), whose outputs
+    for `few` differ computed on their own and followed by as many `others`: where the model mixes
+    the samples of a batch, as "'name' (Class)" (None: no layer output shows it)."""
+    import keras
+
+    count = len(next(iter(few.values())))
+    among = {name: np.concatenate([values, others[name][:count]]) for name, values in few.items()}
+    layers = [layer for layer in model._flatten_layers(include_self=False)
+              if not isinstance(layer, keras.layers.InputLayer)]
+    alone, order = keras_layer_outputs(model, layers, few, every_output=True)
+    mixed, _ = keras_layer_outputs(model, layers, among, every_output=True)
+    for layer in order:
+        for own, with_others in zip(alone[id(layer)], mixed.get(id(layer), []), strict=False):
+            if own.shape[:1] != (count,) or with_others.shape[:1] != (len(next(iter(among.values()))),):
+                continue  # the batch is not its first axis
+            difference = np.max(np.abs(own.astype(np.float64) - with_others[:count]), initial=0.0)
+            if difference / output_scale(own) > threshold:
+                return f"{layer.name!r} ({type(layer).__name__})"
+    return None
 
 
 def worst_samples(model_dir: Path, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
@@ -528,9 +559,11 @@ def layer_nodes(manifest: dict[str, Any], scopes: dict[str, list[str]]) -> dict[
 
 
 def keras_layer_outputs(model: Any, layers: list[Any], arrays: dict[str, np.ndarray],
-                        ) -> tuple[dict[int, np.ndarray], list[Any]]:
+                        every_output: bool = False) -> tuple[dict[int, Any], list[Any]]:
     """Each layer's output for the samples, computed by Keras ({id(layer): value}, from its first call
-    with a single tensor out), and the layers in the order Keras first called them."""
+    with a single tensor out), and the layers in the order Keras first called them. `every_output`:
+    each layer's tensors out, as a list, whatever structure holds them (a layer with none is left out)."""
+    import keras
     from keras.src.layers.layer import Layer
 
     names, _, takes_dict = input_structure(model)
@@ -545,7 +578,12 @@ def keras_layer_outputs(model: Any, layers: list[Any], arrays: dict[str, np.ndar
 
     def recording(self: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(self, *args, **kwargs)
-        if id(self) in wanted and id(self) not in recorded and _is_tensor(result):
+        if every_output and id(self) in wanted and id(self) not in recorded:
+            tensors = [np.asarray(leaf) for leaf in keras.tree.flatten(result) if _is_tensor(leaf)]
+            if tensors:
+                recorded[id(self)] = tensors
+                order.append(self)
+        elif id(self) in wanted and id(self) not in recorded and _is_tensor(result):
             # float32: every compared layer's output for a few samples, held at once
             recorded[id(self)] = np.asarray(result)
             order.append(self)

@@ -152,23 +152,28 @@ def test_a_model_without_a_layer_graph_still_gets_its_report(tmp_path: Path) -> 
 
 def test_a_model_that_mixes_the_samples_of_a_batch_is_named_so() -> None:
     """Keras' outputs for a few samples on their own against the proof's reference, computed with others
-    in the batch: a batch-mean model differs, a per-sample one does not; the refusal says which."""
+    in the batch: a batch-mean model differs, a per-sample one does not; the refusal says which, and
+    names the layer that mixes them."""
     import keras
 
-    from export.locate import batch_dependence
+    from export.locate import batch_dependence, first_mixing_layer
     from export.reference import keras_outputs
     from export.specs import input_specs, output_specs
 
     x_in = keras.Input((3,), name="features")
     per_sample = keras.Model(x_in, {"y": keras.layers.Dense(2, name="y")(x_in)})
-    mixing = keras.Model(x_in, {"y": x_in - keras.ops.mean(x_in, axis=0, keepdims=True)})
+    centred = keras.layers.Lambda(lambda x: x - keras.ops.mean(x, axis=0, keepdims=True), name="centred")
+    hidden = keras.layers.Dense(3, name="z")(x_in)
+    mixing = keras.Model(x_in, {"y": keras.layers.Dense(2, name="y")(centred(hidden))})
     arrays = {"features": np.random.default_rng(0).normal(size=(16, 3)).astype(np.float32)}
     few = {name: values[:4] for name, values in arrays.items()}
     for model, mixes in ((per_sample, False), (mixing, True)):
         expected = keras_outputs(model, input_specs(model), output_specs(model), arrays)
         measured = batch_dependence(model, few, {name: values[:4] for name, values in expected.items()})
         assert measured is not None and (measured > 1e-2 if mixes else measured < 1e-6)
-    located = Located("wasm", 4, 1e-4, [], None, batch_dependence=0.05)
-    assert "the model mixes the samples of a batch" in located.sentence()
+        others = {name: values[4:] for name, values in arrays.items()}
+        assert first_mixing_layer(model, few, others, 1e-4) == ("'centred' (Lambda)" if mixes else None)
+    located = Located("wasm", 4, 1e-4, [], None, batch_dependence=0.05, mixing_layer="'centred' (Lambda)")
+    assert "the model mixes the samples of a batch, first at layer 'centred' (Lambda)" in located.sentence()
     located.batch_dependence = 1e-7
     assert "batch" not in located.sentence()
