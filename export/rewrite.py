@@ -25,6 +25,11 @@
   bounds"; DeBERTa's relative attention gathers with `batch_dims=3`) | trace it as one gather from
   the batch axes folded into the gathered one, each index offset by its batch row
   (`batched_gathers_as_flat`) |
+| TF.js' webgl backend starts a max reduction at -1e20, so a softmax over a row whose every entry lies
+  below it (`ops.dot_product_attention` fills masked scores with -2.4e38; a query whose keys are all
+  masked, as ESM masks padded queries) gets 0/0, which webgl's division makes 1 for every key |
+  trace the masked scores filled with -1e9, the value Keras' `Softmax` layer masks with (the same
+  softmax wherever a score exceeds -1e9) (`masked_scores_above_minus_1e9`) |
 | a 2-D FFT traces to `FFT2D`, which TF.js lacks (FNet mixes its tokens with one) | trace an FFT over
   static axes as products with the DFT's cosine and sine matrices (`fft2_as_matmul`) |
 | grouped convolutions (`Conv1D`/`Conv2D` with `groups > 1`, ConvNeXt, ResNeXt) trace to an XLA
@@ -291,6 +296,37 @@ def _flat_gather(tf: Any, params: Any, indices: Any, batch: int, name: Any) -> A
     return result
 
 
+MASKED_SCORE = -1e9  # what Keras' Softmax layer masks with; within webgl's max reduction (from -1e20)
+
+
+@contextlib.contextmanager
+def masked_scores_above_minus_1e9() -> Iterator[list[int]]:
+    """While tracing, fill the masked scores of `ops.dot_product_attention` with MASKED_SCORE.
+
+    Keras fills them with -0.7 x float32's largest value. TF.js' webgl backend starts its max
+    reduction at -1e20, so a row of scores all masked has that as its maximum, every exp(score - max)
+    is 0, and webgl's division answers 0/0 with 1: each masked key gets weight 1 instead of 1/n.
+    Any score above -1e9 gets the same softmax either way. Yields a one-item list counting the masks.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import nn as tf_nn
+
+    original = tf_nn._get_large_negative
+    rewritten = [0]
+
+    def large_negative(dtype: Any) -> Any:
+        if tf.as_dtype(dtype) != tf.float32:
+            return original(dtype)
+        rewritten[0] += 1
+        return tf.constant(MASKED_SCORE, tf.float32)
+
+    tf_nn._get_large_negative = large_negative
+    try:
+        yield rewritten
+    finally:
+        tf_nn._get_large_negative = original
+
+
 @contextlib.contextmanager
 def fft2_as_matmul() -> Iterator[list[int]]:
     """While tracing, compute a 2-D FFT over axes of known size as products with DFT matrices.
@@ -456,6 +492,7 @@ class TracedRewrites:
     wide_wheres: list[int]
     fft2s: list[int]
     gathers: list[int]
+    masked_scores: list[int]
 
     def entries(self) -> list[dict[str, Any]]:
         """The `metadata.rewrites` entries for what was traced so far."""
@@ -486,6 +523,11 @@ class TracedRewrites:
                              "what": f"{self.gathers[0]} gather(s) with batch dimensions traced as one "
                                      "gather on flattened operands (TF.js' wasm backend reads out of bounds "
                                      "on them)"})
+        if self.masked_scores[0]:
+            rewrites.append({"layer": None, "class": "attention mask",
+                             "what": f"{self.masked_scores[0]} attention mask(s) traced filling masked "
+                                     f"scores with {MASKED_SCORE:g}, not -2.4e38 (TF.js' webgl backend "
+                                     "starts a max at -1e20: a row all masked would weigh each key 1)"})
         return rewrites
 
 
@@ -494,12 +536,13 @@ def tracing_rewrites() -> Iterator[TracedRewrites]:
     """While tracing, every rewrite that makes the traced graph one TF.js runs: exact GELU with erf,
     einsums as MatMul, grouped convolutions as depthwise or split convolutions, casts to bool as
     `x != 0`, wheres of rank 5 or more at rank 4, 2-D FFTs as DFT matrix products, gathers with batch
-    dimensions as flat ones. The conversion
+    dimensions as flat ones, masked attention scores filled with -1e9. The conversion
     and the locator (which must trace the same graph to find each layer's nodes) both trace under it."""
     with (exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums, grouped_convs_as_tfjs_ops() as grouped,
           bool_casts_as_not_equal() as bool_casts, wide_wheres_as_rank4() as wide_wheres,
-          fft2_as_matmul() as fft2s, batched_gathers_as_flat() as gathers):
-        yield TracedRewrites(gelus, einsums, grouped, bool_casts, wide_wheres, fft2s, gathers)
+          fft2_as_matmul() as fft2s, batched_gathers_as_flat() as gathers,
+          masked_scores_above_minus_1e9() as masked_scores):
+        yield TracedRewrites(gelus, einsums, grouped, bool_casts, wide_wheres, fft2s, gathers, masked_scores)
 
 
 def exact_gelu_layers(model: Any) -> list[dict[str, str]]:

@@ -582,3 +582,40 @@ def test_gathers_with_batch_dimensions_are_traced_flat_and_proven(tmp_path: Path
     assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
     assert any(rewrite["class"] == "gather" and rewrite["what"].startswith("2 gather(s)")
                for rewrite in metadata["rewrites"]), metadata["rewrites"]
+
+
+def _attention_over_padded_queries() -> Any:
+    """ESM's attention: `ops.dot_product_attention` with the padding mask over queries, so a padded
+    query has every key masked (Keras: uniform weights)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((6, 8), name="tokens")
+    padding_mask = keras.Input((6,), dtype="int32", name="padding_mask")
+
+    class PaddedQueryAttention(keras.layers.Layer):
+        def call(self, x: Any, mask: Any) -> Any:
+            heads = keras.ops.reshape(x, (-1, 6, 2, 4))
+            keep = keras.ops.reshape(keras.ops.not_equal(mask, 0), (-1, 1, 6, 1))
+            attended = keras.ops.dot_product_attention(heads, heads, heads, mask=keep)
+            return keras.ops.reshape(attended, (-1, 6, 8))
+
+    embedded = keras.layers.Dense(8, name="embed")(tokens)
+    attended = PaddedQueryAttention(name="attention")(embedded, padding_mask)
+    return keras.Model([tokens, padding_mask], keras.layers.Dense(3, name="out")(attended))
+
+
+@pytest.mark.slow  # Chromium on four backends beside Node's two: about half a minute
+@pytest.mark.browser
+@pytest.mark.node
+def test_attention_with_every_key_masked_is_proven_on_webgl(tmp_path: Path, node_ready: str) -> None:
+    """TF.js' webgl backend starts a max at -1e20: scores masked with Keras' -2.4e38 would weigh each
+    key of a padded query 1 instead of 1/6. Traced with -1e9, webgl computes what Keras computes."""
+    from mnist_tfjs.chromium import find_chromium
+    from tests.helpers import require
+
+    require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
+    metadata = export_model(_attention_over_padded_queries(), tmp_path / "web_model", samples_count=32,
+                            browser=True, backends=["wasm"])
+    assert metadata["proof"]["browser"]["webgl"]["passed"], metadata["proof"]["browser"]["webgl"]
+    assert any(rewrite["class"] == "attention mask" for rewrite in metadata["rewrites"]), metadata["rewrites"]
