@@ -222,7 +222,7 @@ def convert_saved_model(model: Any, function: Any, out_dir: Path, dtype_map: dic
 
 def rewrite_graph(model_json: Path) -> list[dict[str, Any]]:
     """The rewrites of the converted graph itself (export/rewrite.py), each as a `metadata.rewrites` entry."""
-    from .rewrite import strip_control_edges, unfuse_hard_swish, unfuse_odd_biases
+    from .rewrite import HARD_SWISH, strip_control_edges, unfuse_activations, unfuse_odd_biases
 
     rewrites = []
     removed = strip_control_edges(model_json)
@@ -235,9 +235,14 @@ def rewrite_graph(model_json: Path) -> list[dict[str, Any]]:
         rewrites.append({"layer": None, "class": "fused bias",
                          "what": f"split {split} fused MatMul/Conv2D node(s) whose bias is not 1-D into "
                                  "base op + AddV2 (TF.js' wasm backend takes rank-1 biases only)"})
-    swishes = unfuse_hard_swish(model_json)
+    activations = unfuse_activations(model_json)
+    swishes = activations.pop(HARD_SWISH, 0)
     if swishes:
         rewrites.append({"layer": None, "class": "hard swish",
                          "what": f"split {swishes} convolution(s) fused with a hard swish into the fused "
                                  "convolution + x·relu6(x + 3)·⅙ (no TF.js backend has _FusedHardSwish)"})
+    for activation, count in activations.items():
+        rewrites.append({"layer": None, "class": "fused activation",
+                         "what": f"split {count} MatMul/convolution node(s) fused with {activation} into the "
+                                 f"fused op + {activation} (TF.js' wasm backend cannot fuse it)"})
     return rewrites

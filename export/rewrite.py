@@ -14,7 +14,11 @@
 | TensorFlow's remapper fuses a convolution, its bias and a hard swish (MobileNetV3, with BatchNorm
   folded into the convolution) into `_FusedConv2D` with `_FusedHardSwish`, an activation no TF.js
   backend has | keep the convolution + bias fused, then `x·relu6(x + 3)·⅙` as AddV2, Relu6 and two
-  Mul nodes, with the two constants in a weight file of their own (`unfuse_hard_swish`) |
+  Mul nodes, with the two constants in a weight file of their own (`unfuse_activations`) |
+| the remapper also fuses a MatMul or convolution with a Tanh activation (FNet's pooler);
+  TF.js' wasm backend fuses linear, relu, relu6, prelu, leaky relu, sigmoid and elu only ("tanh
+  activation not yet supported") | keep the op + bias fused, the activation as its own node
+  (`unfuse_activations`) |
 | TF.js' wasm backend casts to bool by keeping an int's low byte and truncating a float (256, 512 and
   0.5 become false; TensorFlow: any non-zero is true), so a 0/1-or-more padding mask cast to bool
   masks positions Keras keeps | trace every cast to bool as `x != 0` (`bool_casts_as_not_equal`) |
@@ -329,13 +333,14 @@ def masked_scores_above_minus_1e9() -> Iterator[list[int]]:
 
 @contextlib.contextmanager
 def fft2_as_matmul() -> Iterator[list[int]]:
-    """While tracing, compute a 2-D FFT over axes of known size as products with DFT matrices.
+    """While tracing, compute a 2-D FFT as products with DFT matrices.
 
     TF.js has no `FFT2D`; keras-hub's FNet mixes its tokens with the real part of one. The DFT of
     length n is the matrix F = C - iS (C[j, k] = cos(2πjk/n), S likewise with sin), so the 2-D FFT
     of A + iB is F_rows (A + iB) F_cols: eight MatMuls, each as transpose, reshape and a rank-2
-    MatMul (every TF.js backend has them). Yields a one-item list counting the FFTs rewritten;
-    one over an axis of unknown size keeps the original op.
+    MatMul (every TF.js backend has them). An axis of known size gets its matrices as constants
+    computed in float64; one of any length (FNet's sequence) gets them computed in the graph.
+    Yields a one-item list counting the FFTs rewritten.
     """
     import tensorflow as tf
     from keras.src.backend.tensorflow import math as tf_math
@@ -345,10 +350,12 @@ def fft2_as_matmul() -> Iterator[list[int]]:
 
     def fft2(x: Any) -> Any:
         real, imag = (tf.convert_to_tensor(part) for part in x)
-        rows, cols = real.shape[-2], real.shape[-1]
-        if rows is None or cols is None or not real.dtype.is_floating or imag.dtype != real.dtype:
+        if real.shape.rank is None or real.shape.rank < 2 or not real.dtype.is_floating \
+                or imag.dtype != real.dtype:
             return original(x)
         rewritten[0] += 1
+        rows = real.shape[-2] if real.shape[-2] is not None else tf.shape(real)[-2]
+        cols = real.shape[-1] if real.shape[-1] is not None else tf.shape(real)[-1]
         cos_rows, sin_rows = _dft_matrices(tf, rows, real.dtype)
         cos_cols, sin_cols = _dft_matrices(tf, cols, real.dtype)
         # (C - iS)(A + iB) = (CA + SB) + i(CB - SA); C and S are symmetric, so a product from the
@@ -366,20 +373,26 @@ def fft2_as_matmul() -> Iterator[list[int]]:
         tf_math.fft2 = original
 
 
-def _dft_matrices(tf: Any, n: int, dtype: Any) -> tuple[Any, Any]:
-    """The cosine and sine parts of the length-n DFT matrix, computed in float64 (jk taken mod n)."""
+def _dft_matrices(tf: Any, n: Any, dtype: Any) -> tuple[Any, Any]:
+    """The cosine and sine parts of the length-n DFT matrix (jk taken mod n, so every angle lies in
+    [0, 2π)): constants computed in float64 for a known n, else graph ops for the n of the input."""
     import numpy as np
 
-    angles = 2 * np.pi * (np.outer(np.arange(n), np.arange(n)) % n) / n
-    return tf.constant(np.cos(angles), dtype), tf.constant(np.sin(angles), dtype)
+    if isinstance(n, int):
+        angles = 2 * np.pi * (np.outer(np.arange(n), np.arange(n)) % n) / n
+        return tf.constant(np.cos(angles), dtype), tf.constant(np.sin(angles), dtype)
+    steps = tf.range(n)
+    turns = tf.math.floormod(tf.expand_dims(steps, 1) * tf.expand_dims(steps, 0), n)
+    angles = tf.cast(turns, dtype) * (tf.constant(2 * np.pi, dtype) / tf.cast(n, dtype))
+    return tf.cos(angles), tf.sin(angles)
 
 
 def _cols_times(x: Any, matrix: Any) -> Any:
     """x @ matrix over x's last axis, as a reshape and a rank-2 MatMul."""
     import tensorflow as tf
 
-    flat = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), matrix)
-    return tf.reshape(flat, tf.concat([tf.shape(x)[:-1], [matrix.shape[-1]]], axis=0))
+    flat = tf.matmul(tf.reshape(x, tf.stack([-1, tf.shape(x)[-1]])), matrix)
+    return tf.reshape(flat, tf.concat([tf.shape(x)[:-1], tf.shape(matrix)[-1:]], axis=0))
 
 
 def _rows_times(x: Any, symmetric: Any) -> Any:
@@ -746,27 +759,36 @@ def _hard_swish_nodes(name: str, x: str, typed: dict[str, Any]) -> list[dict[str
     ]
 
 
-def unfuse_hard_swish(model_json: Path) -> int:
-    """Take `_FusedHardSwish` out of fused convolutions and MatMuls: the base op keeps its bias, the
-    hard swish follows as plain ops. Returns the nodes split (0: files unchanged)."""
+# fused activations TF.js' wasm backend lacks (it fuses linear, relu, relu6, prelu, leaky relu,
+# sigmoid and elu) and every backend has as ops of their own
+UNFUSED_ON_WASM = ("Tanh",)
+
+
+def unfuse_activations(model_json: Path) -> dict[str, int]:
+    """Take `_FusedHardSwish` (no TF.js backend has it) and the activations of UNFUSED_ON_WASM out of
+    fused convolutions and MatMuls: the base op keeps its bias, the activation follows as plain ops.
+    Returns how many nodes were split, by activation ({}: files unchanged)."""
     manifest = json.loads(model_json.read_text())
-    split = 0
+    split: dict[str, int] = {}
     for nodes in _node_lists(manifest):
         extra = []
         for node in nodes:
             fused = _fused_ops(node)
-            if node.get("op") not in FUSED_BASE or fused[1:] != [HARD_SWISH]:
+            if (node.get("op") not in FUSED_BASE or fused[:1] != ["BiasAdd"] or len(fused) != 2
+                    or fused[1] not in (HARD_SWISH, *UNFUSED_ON_WASM)):
                 continue
-            name = node["name"]
-            node["name"] = f"{name}/unfused_hard_swish"
+            name, activation = node["name"], fused[1]
+            node["name"] = f"{name}/unfused_{activation.strip('_').lower()}"
             node["attr"]["fused_ops"]["list"]["s"] = [base64.b64encode(b"BiasAdd").decode()]
             typed = {k: node["attr"][k] for k in ("T",) if k in node["attr"]}
-            extra += _hard_swish_nodes(name, node["name"], typed)
-            split += 1
+            extra += (_hard_swish_nodes(name, node["name"], typed) if activation == HARD_SWISH
+                      else [{"name": name, "op": activation, "input": [node["name"]], "attr": typed}])
+            split[activation] = split.get(activation, 0) + 1
         nodes.extend(extra)
-    if split:
+    if split.get(HARD_SWISH):
         manifest["modelTopology"]["node"].extend(_const_node(name) for name in HARD_SWISH_CONSTANTS)
         _add_scalar_weights(manifest, model_json.parent, HARD_SWISH_CONSTANTS)
+    if split:
         model_json.write_text(json.dumps(manifest))
     return split
 

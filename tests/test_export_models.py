@@ -541,7 +541,9 @@ def test_a_where_of_rank_five_is_traced_at_rank_four_and_proven(tmp_path: Path, 
 
 
 @pytest.mark.node
-def test_a_2d_fft_is_traced_as_dft_matrix_products_and_proven(tmp_path: Path, node_ready: str) -> None:
+@pytest.mark.parametrize("length", [12, None])  # known: constant DFT matrices; any (FNet's): graph ops
+def test_a_2d_fft_is_traced_as_dft_matrix_products_and_proven(length: int | None, tmp_path: Path,
+                                                              node_ready: str) -> None:
     """TF.js has no FFT2D: FNet's token mixing (the real part of a 2-D FFT over sequence and
     features) is traced as products with DFT matrices, and computes what Keras computes."""
     import keras
@@ -551,7 +553,7 @@ def test_a_2d_fft_is_traced_as_dft_matrix_products_and_proven(tmp_path: Path, no
             real, _ = keras.ops.fft2((x, keras.ops.zeros_like(x)))
             return real
 
-    tokens = keras.Input((12, 8), name="tokens")
+    tokens = keras.Input((length, 8), name="tokens")
     mixed = FourierMixing(name="mixing")(keras.layers.Dense(8, name="embed")(tokens))
     model = keras.Model(tokens, keras.layers.Dense(3, name="out")(mixed))
     metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
@@ -619,3 +621,22 @@ def test_attention_with_every_key_masked_is_proven_on_webgl(tmp_path: Path, node
                             browser=True, backends=["wasm"])
     assert metadata["proof"]["browser"]["webgl"]["passed"], metadata["proof"]["browser"]["webgl"]
     assert any(rewrite["class"] == "attention mask" for rewrite in metadata["rewrites"]), metadata["rewrites"]
+
+
+@pytest.mark.node
+def test_a_dense_layer_fused_with_tanh_is_split_for_wasm(tmp_path: Path, node_ready: str) -> None:
+    """TensorFlow fuses MatMul + bias + Tanh (FNet's and BERT-style poolers); TF.js' wasm backend
+    cannot fuse tanh, so the activation is split off and both backends compute what Keras computes."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((4, 12), name="tokens")
+    first = keras.layers.Lambda(lambda x: x[:, 0, :], name="first_token")(tokens)  # FNet's pooler input
+    biased = {"bias_initializer": "random_normal"}  # a zero bias is folded away, and nothing is fused
+    pooled = keras.layers.Dense(8, activation="tanh", name="pooler", **biased)(first)
+    model = keras.Model(tokens, keras.layers.Dense(3, name="out", **biased)(pooled))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    split = {rewrite["what"].split(" fused with ")[1].split(" ")[0] for rewrite in metadata["rewrites"]
+             if rewrite["class"] == "fused activation"}
+    assert split == {"Tanh"}, metadata["rewrites"]
