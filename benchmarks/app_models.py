@@ -270,8 +270,9 @@ def catalogue(names: tuple[str, ...] = CATALOGUE_NAMES) -> tuple[App, ...]:
 
 # Every keras-hub backbone class at a small random configuration (`python -m benchmarks --only apps
 # --hub`): keras-hub names its constructor arguments consistently, so one table of small values by
-# argument name builds most of them; HUB_CONFIGS gives the classes whose arguments are lists per
-# stage. A class that does not build from these is a row that says why.
+# argument name builds most of them; HUB_CONFIGS adds what a class needs beyond it (lists per stage,
+# and for a composite a function that builds its sub-models). A class that does not build from these
+# is a row that says why.
 HUB_MAX_PARAMETERS = 10_000_000
 HUB_GOAL_S = 240
 HUB_IMAGE = (64, 64, 3)
@@ -285,18 +286,183 @@ HUB_SMALL: dict[str, Any] = {
     "vocab_size": 1000, "num_attention_heads": 2, "hidden_size": 64, "head_size": 32,
     "shared_expert_intermediate_dim": 64, "shared_expert_intermediate_size": 64, "image_size": 64,
 }
-HUB_CONFIGS: dict[str, dict[str, Any]] = {
+HUB_ALWAYS = ("max_sequence_length", "image_shape", "dropout")  # given even where they have a default
+HUB_ABSTRACT = {"FeaturePyramidBackbone": "the image backbones with pyramid outputs derive from it"}
+# Classes that build but that the exporter's generated samples cannot run: why, for their row.
+HUB_UNRUNNABLE = {
+    "MoonshineBackbone": "its audio convolutions (kernel 127 stride 64, then 7/3 and 3/2) need ~900 samples "
+                         "of encoder_input_values, generated with the dynamic length 16",
+    "SAM3PromptableConceptBackbone": "boxes[..., 0] is each box's batch index (ROI align gathers with it), "
+                                     "which normally drawn floats are not",
+}
+
+
+def _stages(*values: Any) -> list[list[Any]]:
+    """One value per block of MobileNet's two one-block stages."""
+    return [[value] for value in values]
+
+
+def _mobilenetv5_stages(arch_def: list[list[str]]) -> dict[str, Any]:
+    """MobileNetV5's stackwise arguments from timm-style block strings (its builder's own decoder)."""
+    from keras_hub.src.models.mobilenetv5.mobilenetv5_builder import convert_arch_def_to_stackwise
+
+    return convert_arch_def_to_stackwise(arch_def)
+
+
+# A ResNet with pyramid levels P2 to P5; bottleneck blocks (x4 wide) give its first stage a shortcut
+# convolution, so the stem can be narrower than that stage (whose filters ResNet requires to be 64).
+_RESNET4 = {"input_conv_filters": [8], "stackwise_num_filters": [64, 16, 16, 16],
+            "stackwise_num_blocks": [1] * 4, "stackwise_num_strides": [1, 2, 2, 2],
+            "block_type": "bottleneck_block"}
+_SMOLLM3 = {"attention_bias": False, "attention_dropout": 0.0, "rope_layer_enabled_list": [True, False],
+            "layer_types": ["attention"] * 2, "mlp_bias": False, "layer_norm_epsilon": 1e-5,
+            "max_position_embeddings": 64, "rope_theta": 10000.0, "partial_rotary_factor": 1.0}
+_T5GEMMA = {**{f"{side}_{argument}": value for side in ("encoder", "decoder") for argument, value in (
+    ("hidden_dim", 64), ("intermediate_dim", 128), ("num_layers", 2), ("num_attention_heads", 2),
+    ("num_key_value_heads", 1), ("head_dim", 32), ("layer_types", ["sliding_attention", "full_attention"]))},
+    "sliding_window": 16}
+
+HUB_CONFIGS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
+    # ---- image backbones: lists per stage
     "ResNetBackbone": {"input_conv_filters": [64], "input_conv_kernel_sizes": [7],
                        "stackwise_num_filters": [64, 128], "stackwise_num_blocks": [1, 1],
-                       "stackwise_num_strides": [1, 2], "block_type": "basic_block",
-                       "image_shape": HUB_IMAGE},
-    "VGGBackbone": {"stackwise_num_repeats": [1, 1], "stackwise_num_filters": [16, 32],
-                    "image_shape": HUB_IMAGE},
-    "DenseNetBackbone": {"stackwise_num_repeats": [2, 2], "image_shape": HUB_IMAGE},
+                       "stackwise_num_strides": [1, 2], "block_type": "basic_block"},
+    "VGGBackbone": {"stackwise_num_repeats": [1, 1], "stackwise_num_filters": [16, 32]},
+    "DenseNetBackbone": {"stackwise_num_repeats": [2, 2]},
     "CSPNetBackbone": {"stem_filters": 16, "stem_kernel_size": 3, "stem_strides": 2,
                        "stackwise_depth": [1, 1], "stackwise_strides": [2, 2],
-                       "stackwise_num_filters": [16, 32], "block_type": "dark",
-                       "image_shape": HUB_IMAGE},
+                       "stackwise_num_filters": [16, 32], "block_type": "dark_block", "stage_type": "dark"},
+    "SwinTransformerBackbone": {"embed_dim": 16, "depths": [1, 1], "num_heads": [1, 2], "window_size": 4},
+    "MiTBackbone": {"layerwise_depths": [1, 1], "layerwise_num_heads": [1, 2], "layerwise_sr_ratios": [4, 2],
+                    "max_drop_path_rate": 0.0, "layerwise_patch_sizes": [7, 3], "layerwise_strides": [4, 2],
+                    "hidden_dims": [16, 32]},
+    "MobileNetBackbone": {"stackwise_expansion": _stages(4, 4), "stackwise_num_blocks": [1, 1],
+                          "stackwise_num_filters": _stages(16, 24), "stackwise_kernel_size": _stages(3, 5),
+                          "stackwise_num_strides": _stages(2, 2), "stackwise_se_ratio": _stages(None, 0.25),
+                          "stackwise_activation": _stages("relu", "hard_swish"),
+                          "stackwise_padding": _stages(1, 2), "output_num_filters": 64,
+                          "depthwise_filters": 8, "depthwise_stride": 2, "depthwise_residual": False,
+                          "last_layer_filter": 64},
+    "MobileNetV5Backbone": lambda: {**_mobilenetv5_stages(
+        [["er_r1_k3_s2_e4_c16"], ["uir_r1_a3_k5_s2_e4_c32", "mqa_r1_h2_d16_v2_s1_c32"]]),
+        "stem_size": 8, "num_features": 64, "msfa_output_resolution": 8},
+    "XceptionBackbone": {"stackwise_conv_filters": [[16, 32], [32, 64]], "stackwise_pooling": [True, False]},
+    "EfficientNetBackbone": {"stackwise_width_coefficients": [1.0, 1.0],
+                             "stackwise_depth_coefficients": [1.0, 1.0], "stackwise_kernel_sizes": [3, 3],
+                             "stackwise_num_repeats": [1, 1], "stackwise_input_filters": [16, 16],
+                             "stackwise_output_filters": [16, 24], "stackwise_expansion_ratios": [1, 4],
+                             "stackwise_squeeze_and_excite_ratios": [0.0, 0.25], "stackwise_strides": [1, 2],
+                             "stackwise_block_types": ["fused", "unfused"], "num_features": 64,
+                             "input_shape": HUB_IMAGE},  # (not image_shape)
+    "HGNetV2Backbone": {"depths": [1, 1], "embedding_size": 16, "hidden_sizes": [32, 64],
+                        "stem_channels": [3, 8, 16], "hidden_act": "relu",
+                        "use_learnable_affine_block": False,
+                        # (in, mid, out, blocks, layers, kernel) per stage
+                        "stackwise_stage_filters": [(16, 8, 32, 1, 1, 3), (32, 16, 64, 1, 1, 3)],
+                        "apply_downsample": [False, True], "use_lightweight_conv_block": [False, False]},
+    "ViTDetBackbone": {"global_attention_layer_indices": [1], "window_size": 2, "num_output_channels": 32},
+    "VideoPrismBackbone": {"num_frames": 2, "num_spatial_layers": 1, "num_temporal_layers": 1,
+                           "num_auxiliary_layers": 0},  # video only (vocabulary_size 0: no text tower)
+    # ---- language and sequence models
+    "SmolLM3Backbone": _SMOLLM3,
+    "SmolLMBackbone": _SMOLLM3,  # the same class under a second name
+    "PaliGemmaBackbone": {"vit_patch_size": 16, "vit_num_heads": 2, "vit_hidden_dim": 64, "vit_num_layers": 1,
+                          "vit_intermediate_dim": 128},
+    "T5GemmaBackbone": _T5GEMMA,
+    "T5Gemma2Backbone": _T5GEMMA,  # text only (no vision_encoder)
+    "Gemma3nBackbone": {"text_vocab_size": 1000, "text_hidden_size": 64, "num_hidden_layers": 2,
+                        "pad_token_id": 0, "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 32,
+                        "intermediate_size": [128, 128], "hidden_activation": "gelu_approximate",
+                        "layer_types": ["sliding_attention", "full_attention"], "sliding_window": 16,
+                        "rope_theta": 10000.0, "max_position_embeddings": 64,
+                        "vocab_size_per_layer_input": 1000, "hidden_size_per_layer_input": 8,
+                        "altup_num_inputs": 2, "laurel_rank": 4},  # text only: no vision or audio encoder
+    "EdRecBackbone": {"num_layers_enc": 1, "num_layers_dec": 1},
+    "MoonshineBackbone": {"filter_dim": 32, "encoder_num_layers": 1, "decoder_num_layers": 1,
+                          "encoder_num_heads": 2, "decoder_num_heads": 2, "max_position_embeddings": 64},
+    # their default top_k (4) exceeds HUB_SMALL's 2 experts: tf.math.top_k fails in the forward pass
+    "QwenMoeBackbone": {"top_k": 1},
+    "Qwen3MoeBackbone": {"top_k": 1},
+    # 16 latent image tokens of 4 channels and 8 text tokens of 32, with 3-axis position ids (the
+    # axes_dim sum to the 32-wide heads)
+    "FluxBackbone": {"input_channels": 4, "mlp_ratio": 2.0, "depth": 1, "depth_single_blocks": 1,
+                     "axes_dim": [8, 12, 12], "theta": 10_000, "use_bias": True, "image_shape": (16, 4),
+                     "image_ids_shape": (16, 3), "text_shape": (8, 32), "text_ids_shape": (8, 3),
+                     "y_shape": (32,)},
+    # ---- composites: sub-models built when the row is
+    "CLIPBackbone": lambda: {"vision_encoder": _part("clip.clip_vision_encoder.CLIPVisionEncoder"),
+                             "text_encoder": _part("clip.clip_text_encoder.CLIPTextEncoder"),
+                             "projection_dim": 32},
+    "SigLIPBackbone": lambda: {"vision_encoder": _part("siglip.siglip_vision_encoder.SigLIPVisionEncoder"),
+                               # its token_ids are (batch, None) but must be max_sequence_length long:
+                               # the exporter's samples make a dynamic length 16
+                               "text_encoder": _part("siglip.siglip_text_encoder.SigLIPTextEncoder",
+                                                     max_sequence_length=16)},
+    "MetaCLIP2Backbone": lambda: {
+        "vision_encoder": _part("metaclip_2.metaclip_2_vision_encoder.MetaCLIP2VisionEncoder"),
+        "text_encoder": _part("metaclip_2.metaclip_2_text_encoder.MetaCLIP2TextEncoder"),
+        "projection_dim": 32},
+    "BLIP2Backbone": lambda: {  # vision encoder -> 4 Q-Former query tokens -> OPT language model
+        "vision_encoder": _part("blip2.blip2_vision_encoder.BLIP2VisionEncoder", use_patch_bias=True,
+                                use_class_token=True, use_mha_bias=True, use_mlp_bias=True, dropout_rate=0.0,
+                                layer_norm_epsilon=1e-6, initializer_range=0.02),
+        "qformer": _part("blip2.blip2_qformer.BLIP2QFormer", num_query_tokens=4, vision_dim=64,
+                         cross_attention_frequency=1, layer_norm_epsilon=1e-6),
+        "language_model": _part("blip2.blip2_custom_opt.BLIP2CustomOPT", num_query_tokens=4,
+                                qformer_hidden_dim=64)},
+    "PARSeqBackbone": lambda: {"image_encoder": _part("ViTBackbone"), "max_label_length": 16,
+                               "decoder_hidden_dim": 64, "num_decoder_layers": 1, "num_decoder_heads": 2,
+                               "decoder_mlp_dim": 128, "dropout_rate": 0.0, "attention_dropout": 0.0},
+    "SAMBackbone": lambda: {  # a 4x4 grid of 64-wide image embeddings (64x64 images, 16x16 patches)
+        "image_encoder": _part("ViTDetBackbone", num_output_channels=64),
+        "prompt_encoder": _part("sam.sam_prompt_encoder.SAMPromptEncoder", hidden_size=64,
+                                image_embedding_size=(4, 4), input_image_size=HUB_IMAGE[:2]),
+        "mask_decoder": _part("sam.sam_mask_decoder.SAMMaskDecoder", embedding_dim=64,
+                              iou_head_hidden_dim=64)},
+    "SAM3PromptableConceptBackbone": lambda: {  # its own example's proportions at 64x64, 8x8 patches
+        "vision_encoder": _part("sam3.sam3_vision_encoder.SAM3VisionEncoder", patch_size=8, hidden_dim=32,
+                                fpn_hidden_dim=32, fpn_scale_factors=[4.0, 2.0, 1.0, 0.5],
+                                pretrain_image_shape=(32, 32, 3), window_size=2, global_attn_indexes=[1]),
+        "text_encoder": _part("sam3.sam3_text_encoder.SAM3TextEncoder", embedding_dim=32, hidden_dim=32),
+        "geometry_encoder": _part("sam3.sam3_geometry_encoder.SAM3GeometryEncoder", hidden_dim=32,
+                                  roi_size=7),
+        "detr_encoder": _part("sam3.sam3_detr_encoder.SAM3DetrEncoder", hidden_dim=32),
+        "detr_decoder": _part("sam3.sam3_detr_decoder.SAM3DetrDecoder", patch_size=8, hidden_dim=32,
+                              num_queries=16),
+        "mask_decoder": _part("sam3.sam3_mask_decoder.SAM3MaskDecoder", num_upsampling_stages=3,
+                              hidden_dim=32)},
+    "DeepLabV3Backbone": lambda: {"image_encoder": _part("ResNetBackbone"),  # pyramid P2, P3
+                                  "spatial_pyramid_pooling_key": "P3", "low_level_feature_key": "P2",
+                                  "upsampling_size": 2, "dilation_rates": [2, 4], "projection_filters": 16},
+    "SegFormerBackbone": lambda: {"image_encoder": _part("MiTBackbone"), "projection_filters": 32},
+    # BASNet feeds ResNet's stages from a stem of its own, projection_filters wide: as wide as ResNet's;
+    # it requires an image_encoder of unknown image size
+    "BASNetBackbone": lambda: {
+        "image_encoder": _part("ResNetBackbone", **_RESNET4, image_shape=(None, None, 3)),
+        "num_classes": 1, "projection_filters": 8},
+    "RetinaNetBackbone": lambda: {"image_encoder": _part("ResNetBackbone", **_RESNET4), "min_level": 3,
+                                  "max_level": 5, "use_p5": False},
+    "DepthAnythingBackbone": lambda: {  # an 8x8 patch grid: its factor 0.5 reassembles it to 4x4
+        "image_encoder": _part("DINOV2Backbone", num_layers=4, patch_size=8),
+        "reassemble_factors": [4, 2, 1, 0.5], "neck_hidden_dims": [8, 16, 32, 64], "fusion_hidden_dim": 32,
+        "head_hidden_dim": 8, "head_in_index": -1, "feature_keys": ["stage1", "stage2", "stage3", "stage4"]},
+    "DFineBackbone": lambda: {  # on HGNetV2's two stages (strides 4 and 8 at 64x64: 16x16 and 8x8 maps)
+        "backbone": _part("HGNetV2Backbone", out_features=["stage1", "stage2"]),
+        "out_features": ["stage1", "stage2"], "encoder_in_channels": [32, 64], "feat_strides": [4, 8],
+        "num_feature_levels": 2, "decoder_in_channels": [32, 32], "encoder_hidden_dim": 32, "hidden_dim": 32,
+        "num_labels": 8, "num_denoising": 0, "learn_initial_query": False, "num_queries": 16,
+        "anchor_image_size": HUB_IMAGE[:2], "encode_proj_layers": [1], "num_attention_heads": 2,
+        "encoder_ffn_dim": 64, "num_encoder_layers": 1, "hidden_expansion": 0.5, "depth_multiplier": 0.5,
+        "eval_idx": -1, "num_decoder_layers": 1, "decoder_attention_heads": 2, "decoder_ffn_dim": 64,
+        "decoder_n_points": [2, 2], "lqe_hidden_dim": 16, "num_lqe_layers": 2, "seed": 0},
+    "StableDiffusion3Backbone": lambda: {  # no T5; the VAE's GroupNormalization takes 32 groups
+        "mmdit_patch_size": 2, "mmdit_hidden_dim": 64, "mmdit_num_layers": 1, "mmdit_num_heads": 2,
+        "mmdit_position_size": 8, "mmdit_qk_norm": None, "mmdit_dual_attention_indices": None,
+        "vae": _part("vae.vae_backbone.VAEBackbone", encoder_num_filters=[32] * 4, encoder_num_blocks=[1] * 4,
+                     decoder_num_filters=[32] * 4, decoder_num_blocks=[1] * 4),
+        # SD3 reads each CLIP's "intermediate_output" beside its "sequence_output"
+        "clip_l": _part("clip.clip_text_encoder.CLIPTextEncoder", intermediate_output_index=0),
+        "clip_g": _part("clip.clip_text_encoder.CLIPTextEncoder", intermediate_output_index=0)},
 }
 
 
@@ -308,35 +474,60 @@ def hub_backbone_names() -> tuple[str, ...]:
                         if name.endswith("Backbone") and name != "Backbone"))
 
 
-def hub_config(name: str) -> dict[str, Any]:
-    """The small configuration tried for `name`: HUB_CONFIGS', else HUB_SMALL's value for each
-    required argument and for each argument HUB_SMALL shrinks (sequence length, image size)."""
+def _small_arguments(cls: type) -> dict[str, Any]:
+    """HUB_SMALL's value for each argument of `cls` that is required or in HUB_ALWAYS."""
     import inspect
+
+    return {argument: HUB_SMALL[argument]
+            for argument, parameter in inspect.signature(cls.__init__).parameters.items()
+            if argument in HUB_SMALL and (parameter.default is inspect.Parameter.empty
+                                          or argument in HUB_ALWAYS)}
+
+
+def hub_config(name: str) -> dict[str, Any]:
+    """The small configuration tried for `name`: HUB_SMALL's value for each required argument and
+    for each argument HUB_SMALL shrinks (sequence length, image size), then HUB_CONFIGS' (a dict, or
+    a function that builds the sub-models a composite takes)."""
+    import keras_hub
+
+    given = HUB_CONFIGS.get(name, {})
+    return _small_arguments(getattr(keras_hub.models, name)) | (given() if callable(given) else given)
+
+
+def _part(name: str, **overrides: Any) -> Any:
+    """A sub-model for a composite backbone: a `keras_hub.models` backbone at `hub_config(name)`,
+    or the class at keras_hub.src.models.`name` ("clip.clip_text_encoder.CLIPTextEncoder") at
+    HUB_SMALL's values; `overrides` win."""
+    import importlib
 
     import keras_hub
 
-    if name in HUB_CONFIGS:
-        return dict(HUB_CONFIGS[name])
-    parameters = inspect.signature(getattr(keras_hub.models, name).__init__).parameters
-    config = {}
-    for argument, parameter in parameters.items():
-        if argument in HUB_SMALL and (parameter.default is inspect.Parameter.empty
-                                      or argument in ("max_sequence_length", "image_shape", "dropout")):
-            config[argument] = HUB_SMALL[argument]
-    return config
+    if hasattr(keras_hub.models, name):
+        return getattr(keras_hub.models, name)(**(hub_config(name) | overrides))
+    module, _, class_name = name.rpartition(".")
+    cls = getattr(importlib.import_module(f"keras_hub.src.models.{module}"), class_name)
+    return cls(**(_small_arguments(cls) | overrides))
 
 
 def hub_backbone(name: str) -> Any:
     """keras-hub's `name` at its small configuration, random weights, BatchNorm statistics from the
-    exporter's inputs. Raises ValueError past HUB_MAX_PARAMETERS."""
+    exporter's inputs. Raises ValueError past HUB_MAX_PARAMETERS, for an abstract class, and where
+    generated inputs cannot run a class known for it (HUB_UNRUNNABLE)."""
     import keras_hub
 
+    if name in HUB_ABSTRACT:
+        raise ValueError(f"an abstract base class ({HUB_ABSTRACT[name]}): nothing to build")
     _keras()
     model = getattr(keras_hub.models, name)(**hub_config(name))
     if model.count_params() > HUB_MAX_PARAMETERS:
         raise ValueError(f"{model.count_params():,} parameters at the small configuration "
                          f"(more than {HUB_MAX_PARAMETERS:,})")
-    set_batchnorm_statistics(model, calibration_batch(model))
+    try:
+        set_batchnorm_statistics(model, calibration_batch(model))
+    except Exception as exc:
+        if name in HUB_UNRUNNABLE:
+            raise ValueError(f"generated samples cannot run it: {HUB_UNRUNNABLE[name]}") from exc
+        raise
     return model
 
 
