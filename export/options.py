@@ -84,7 +84,8 @@ class ExportOptions:
         False, "publish even when Keras' outputs barely vary across the samples (the proof then compares "
         "constants; by default that is refused)", action="store_true")
     browser: bool | None = _option(
-        None, "also prove in headless Chromium (wasm, webgl, cpu); default: on when Chromium is found",
+        None, "also prove in headless Chromium (wasm, webgl, webgpu, cpu); default: on when Chromium is "
+        "found",
         action=argparse.BooleanOptionalAction)
     litert: bool = _option(
         False, "also publish model.tflite for LiteRT.js (batch 1), proven in headless Chromium like the "

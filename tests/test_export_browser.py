@@ -1,4 +1,5 @@
-"""`export.chromium_proof.prove_in_chromium`: the bundled proof in headless Chromium on wasm, webgl, cpu."""
+"""`export.chromium_proof.prove_in_chromium`: the bundled proof in headless Chromium on wasm, webgl,
+webgpu, cpu."""
 
 from __future__ import annotations
 
