@@ -509,10 +509,22 @@ def _part(name: str, **overrides: Any) -> Any:
     return cls(**(_small_arguments(cls) | overrides))
 
 
+def randomize_zero_kernels(model: Any, seed: int = 0) -> None:
+    """Give the kernels a model initializes to zeros (D-FINE's box heads) small random values: an
+    output behind a zero kernel is a constant, which the exporter rightly refuses to prove on."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:
+        value = np.asarray(weight)
+        if value.ndim >= 2 and value.dtype.kind == "f" and not value.any():
+            weight.assign(rng.normal(0.0, 0.02, value.shape).astype(value.dtype))
+
+
 def hub_backbone(name: str) -> Any:
-    """keras-hub's `name` at its small configuration, random weights, BatchNorm statistics from the
-    exporter's inputs. Raises ValueError past HUB_MAX_PARAMETERS, for an abstract class, and where
-    generated inputs cannot run a class known for it (HUB_UNRUNNABLE)."""
+    """keras-hub's `name` at its small configuration, random weights (none all zero), BatchNorm
+    statistics from the exporter's inputs. Raises ValueError past HUB_MAX_PARAMETERS, for an
+    abstract class, and where generated inputs cannot run a class known for it (HUB_UNRUNNABLE)."""
     import keras_hub
 
     if name in HUB_ABSTRACT:
@@ -522,6 +534,7 @@ def hub_backbone(name: str) -> Any:
     if model.count_params() > HUB_MAX_PARAMETERS:
         raise ValueError(f"{model.count_params():,} parameters at the small configuration "
                          f"(more than {HUB_MAX_PARAMETERS:,})")
+    randomize_zero_kernels(model)
     try:
         set_batchnorm_statistics(model, calibration_batch(model))
     except Exception as exc:
