@@ -22,7 +22,15 @@ from mnist_tfjs.quiet import captured_output, import_tensorflowjs
 from .errors import ExportError
 from .graph_model import UNSUPPORTED_OPS, captures_tables, release_freed_memory, write_graph_model
 from .rules import QUANTIZATIONS
-from .specs import TensorSpec, input_specs, input_structure, output_specs, output_structure
+from .specs import (
+    TensorSpec,
+    fixed_axes,
+    input_specs,
+    input_structure,
+    output_specs,
+    output_structure,
+    output_values,
+)
 
 DEFAULT_SHARD_BYTES = 4 * 1024 * 1024  # TF.js' convention: weight files a browser caches well
 # What to change for the ops TF.js 4.22 is known to lack.
@@ -99,8 +107,6 @@ def serving_function(model: Any, inputs: list[TensorSpec], outputs: list[TensorS
 
     _, _, takes_dict = input_structure(model)
     output_names, _ = output_structure(model)
-    raw_struct = getattr(model, "_outputs_struct", None)
-    raw_keys = list(raw_struct.keys()) if isinstance(raw_struct, dict) else None
     signature = [tf.TensorSpec(spec.shape, getattr(tf, spec.dtype), name=spec.name) for spec in inputs]
 
     def serve(*args: Any) -> dict[str, Any]:
@@ -110,11 +116,7 @@ def serving_function(model: Any, inputs: list[TensorSpec], outputs: list[TensorS
             feed: Any = {spec.name: value for spec, value in zip(inputs, cast, strict=True)}
         else:
             feed = cast[0] if len(cast) == 1 else list(cast)
-        result = model(feed, training=False)
-        if raw_keys is not None:
-            values = [result[key] for key in raw_keys]
-        else:
-            values = list(result) if isinstance(result, (list, tuple)) else [result]
+        values = output_values(model, model(feed, training=False))
         return {name: tf.cast(value, getattr(tf, spec.dtype))
                 for name, value, spec in zip(output_names, values, outputs, strict=True)}
 
@@ -175,7 +177,9 @@ def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
     dtype_map = quantization_map(quantize)
     import_tensorflowjs()
     inputs, outputs = input_specs(model), output_specs(model)
-    rewrites: list[dict[str, Any]] = []
+    fixed = fixed_axes(model)
+    rewrites: list[dict[str, Any]] = ([{"layer": None, "class": "input shape", "what": fixed}]
+                                      if fixed else [])
     function = None
     try:
         with captured_output(verbose), tracing_rewrites() as traced:

@@ -55,6 +55,11 @@ def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
             raise keras_failure(model, inputs, exc) from None
         for spec in outputs:
             parts[spec.name].append(np.asarray(result[spec.name]))
+            _check_rows(spec.name, parts[spec.name][-1].shape, len(feed[0]), parts[spec.name][0].shape[1:])
+        if start == 0 and len(feed[0]) > 1:  # one sample alone shows an output that follows the batch
+            alone = serve(*(values[:1] for values in feed))
+            for spec in outputs:
+                _check_rows(spec.name, np.shape(alone[spec.name]), 1, parts[spec.name][0].shape[1:])
         if on_batch is not None:
             on_batch(min(start + step, count), count)
         if enough is not None and enough(min(start + step, count), time.monotonic() - started):
@@ -62,6 +67,19 @@ def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
     return {spec.name: np.concatenate(parts[spec.name]).astype(np.float32 if spec.dtype == "float32"
                                                                  else np.int32)
             for spec in outputs}
+
+
+def _check_rows(name: str, shape: tuple[int, ...], samples: int, row: tuple[int, ...]) -> None:
+    """An output must hold one row per sample, of one shape whatever the batch: one whose other axes
+    follow the batch (CLIP's logits score every image of a batch against every text) cannot be
+    compared sample by sample. Raises ExportError in one line."""
+    if len(shape) and shape[0] == samples and tuple(shape[1:]) == tuple(row):
+        return
+    raise ExportError(f"output {name!r} is not one row per sample: Keras gives it shape "
+                      f"{tuple(shape)} for a batch of {samples}, so the model relates the samples of a "
+                      "batch to one another and no comparison sample by sample can prove it; export the "
+                      "parts that compute one row per sample (a two-tower model's encoders) as models of "
+                      "their own")
 
 
 def keras_failure(model: Any, inputs: list[TensorSpec], exc: Exception) -> ExportError:

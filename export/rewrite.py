@@ -29,17 +29,40 @@
   bounds"; DeBERTa's relative attention gathers with `batch_dims=3`) | trace it as one gather from
   the batch axes folded into the gathered one, each index offset by its batch row
   (`batched_gathers_as_flat`) |
+| TF.js runs `MatrixBandPart` as a `Select` per matrix, and the wasm backend's Select is wrong on
+  bool operands and corrupts its heap ("memory access out of bounds" at a later op); sliding-window
+  attention (Qwen3, Gemma4) bands a bool matrix of ones | trace the band part of a bool matrix on
+  its int32 0/1 values, then `!= 0` (`bool_band_parts_as_int`) |
+| TF.js' `Cumsum` and `Cumprod` kernels take a negative axis as it is: on cpu the result has a wrong
+  shape, on wasm the call fails ("null function or function signature mismatch"); Falcon numbers
+  its ALiBi positions with `cumsum(mask, axis=-1)` | trace a static negative axis counted from the
+  front (`cumulative_axes_as_positive`) |
 | TF.js' webgl backend starts a max reduction at -1e20, so a softmax over a row whose every entry lies
   below it (`ops.dot_product_attention` fills masked scores with -2.4e38; a query whose keys are all
   masked, as ESM masks padded queries) gets 0/0, which webgl's division makes 1 for every key |
   trace the masked scores filled with -1e9, the value Keras' `Softmax` layer masks with (the same
   softmax wherever a score exceeds -1e9) (`masked_scores_above_minus_1e9`) |
+| TF.js' webgl backend computes `Sin` and `Cos` with the GPU's approximations: on Chromium's
+  SwiftShader 8e-5 off for angles up to 2π, 2e-4 at 15 (rotary position embeddings: Gemma, ESM;
+  FNet's DFT matrices) | trace sin and cos as a reduction to [-π/4, π/4] by multiples of π/2
+  (π/2 split in three, so each product is exact) and Taylor polynomials, exact in float32 on every
+  backend (`sines_as_polynomials`) |
+| grouped-query attention (Llama, Mistral, Qwen, Gemma) repeats its keys and values with
+  `tf.repeat`, an ExpandDims, a rank-5 Tile and a Reshape; on Chromium's software adapter the Tile
+  loses TF.js webgpu's device | trace a repeat by a number along an axis of known size as one
+  gather with each index repeated (`repeats_as_gathers`) |
 | a 2-D FFT traces to `FFT2D`, which TF.js lacks (FNet mixes its tokens with one) | trace an FFT over
   static axes as products with the DFT's cosine and sine matrices (`fft2_as_matmul`) |
 | grouped convolutions (`Conv1D`/`Conv2D` with `groups > 1`, ConvNeXt, ResNeXt) trace to an XLA
   function TF.js cannot run, and TF.js has no grouped convolution | one group per input channel:
   a depthwise convolution; other group counts: split → convolve each group → concatenate
   (`grouped_convs_as_tfjs_ops`) |
+| TF.js' wasm backend's `OneHot` writes int32 values whatever its dtype: a float32 one-hot holds
+  1.4e-45 (the bits of int 1) for 1, so a mixture of experts' router (Mixtral, GPT-OSS) weighs every
+  expert 0 | trace a float or bool one-hot as an int32 one-hot, then a cast (floats) or `!= 0`
+  (bools) (`one_hots_as_int32`) |
+| `tf.eye` (`ops.eye`: Qwen3.5's gated delta rule) traces to `MatrixDiagV3`, which TF.js lacks |
+  trace `range(rows)[:, None] == range(columns)`, cast to the dtype (`eyes_as_comparisons`) |
 
 Why the loop never starts: the converter lowers `While` to v1 control flow (Enter/Merge/Switch/
 Exit) and keeps the lowering's control-only edges (`^node`) from `NoOp` nodes to the `Enter`
@@ -105,7 +128,8 @@ def einsum_as_matmul() -> Iterator[list[int]]:
 
     MultiHeadAttention and EinsumDense trace to `Einsum`, which TF.js' wasm backend lacks ("Kernel
     'Einsum' not registered"). Yields a one-item list counting the einsums rewritten; anything but
-    plain two-operand subscripts (ellipsis, repeated indices) keeps the original op.
+    two-operand subscripts (an ellipsis is spelled out in letters: RoFormerV2's "...,d->...d") keeps
+    the original op (repeated indices, ellipses of different lengths).
     """
     import tensorflow as tf
     from keras.src.backend.tensorflow import numpy as tf_numpy
@@ -136,8 +160,9 @@ def einsum_as_matmul() -> Iterator[list[int]]:
 
 def _einsum2(tf: Any, subscripts: str, a: Any, b: Any) -> Any:
     """`tf.einsum(subscripts, a, b)` as transposes, reshapes and one batched MatMul (None: not handled)."""
-    equation = subscripts.replace(" ", "")
-    if "." in equation or "->" not in equation:
+    a, b = tf.convert_to_tensor(a), tf.convert_to_tensor(b)
+    equation = _without_ellipsis(subscripts.replace(" ", ""), [a.shape.rank, b.shape.rank])
+    if equation is None or "." in equation or "->" not in equation:
         return None
     inputs, out = equation.split("->")
     if inputs.count(",") != 1:
@@ -145,7 +170,6 @@ def _einsum2(tf: Any, subscripts: str, a: Any, b: Any) -> Any:
     sa, sb = inputs.split(",")
     if len(set(sa)) != len(sa) or len(set(sb)) != len(sb) or len(set(out)) != len(out):
         return None
-    a, b = tf.convert_to_tensor(a), tf.convert_to_tensor(b)
     if a.dtype != b.dtype or not a.dtype.is_floating or a.shape.rank != len(sa) or b.shape.rank != len(sb):
         return None
     if any(c not in sb and c not in out for c in sa) or any(c not in sa and c not in out for c in sb):
@@ -182,6 +206,25 @@ def _einsum2(tf: Any, subscripts: str, a: Any, b: Any) -> Any:
     return transpose(result, batch + free_a + free_b, list(out))
 
 
+def _without_ellipsis(equation: str, ranks: list[int | None]) -> str | None:
+    """The equation with its "..." spelled out in letters it does not use ("...,d->...d" for a rank-2
+    first operand: "AB,d->ABd"); None where the operands' ellipses differ in length or a rank is
+    unknown. An equation without "..." comes back as it is."""
+    if "..." not in equation:
+        return equation
+    if "->" not in equation:
+        return None
+    inputs, out = equation.split("->")
+    operands = inputs.split(",")
+    lengths = {rank - len(subs.replace("...", "")) for subs, rank in zip(operands, ranks, strict=False)
+               if "..." in subs and rank is not None}
+    if len(lengths) != 1 or any(rank is None for rank in ranks) or min(lengths) < 0:
+        return None
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in equation][:lengths.pop()]
+    return ",".join(subs.replace("...", "".join(spare)) for subs in operands) + "->" + out.replace(
+        "...", "".join(spare))
+
+
 @contextlib.contextmanager
 def bool_casts_as_not_equal() -> Iterator[list[int]]:
     """While tracing, compute every cast of a number to bool as `x != 0`, which it means in TensorFlow.
@@ -212,6 +255,73 @@ def bool_casts_as_not_equal() -> Iterator[list[int]]:
 
 
 @contextlib.contextmanager
+def bool_band_parts_as_int() -> Iterator[list[int]]:
+    """While tracing, compute the band part of a bool matrix on its 0/1 int32 values, then `!= 0`.
+
+    TF.js runs `MatrixBandPart` as one `Select` per matrix; the wasm backend's Select is wrong on
+    bool operands (where([T, F], [T, T], [F, F]) gives [T, T]) and corrupts its heap on bool matrices
+    ("memory access out of bounds" at a later op); on int32 it is right. Sliding-window attention builds its
+    window this way (keras-hub's Qwen3, Gemma4: `band_part(ones((T, T), bool), w, w)`). Yields a
+    one-item list counting the band parts rewritten; other dtypes keep the original op.
+    """
+    import tensorflow as tf
+
+    original = tf.linalg.band_part
+    rewritten = [0]
+
+    def band_part(input: Any, num_lower: Any, num_upper: Any, name: Any = None) -> Any:
+        x = tf.convert_to_tensor(input)
+        if x.dtype != tf.bool:
+            return original(x, num_lower, num_upper, name=name)
+        rewritten[0] += 1
+        band = original(tf.cast(x, tf.int32), num_lower, num_upper)
+        return tf.not_equal(band, tf.zeros([], tf.int32), name=name)
+
+    tf.linalg.band_part = band_part
+    try:
+        yield rewritten
+    finally:
+        tf.linalg.band_part = original
+
+
+@contextlib.contextmanager
+def cumulative_axes_as_positive() -> Iterator[list[int]]:
+    """While tracing, give `cumsum` and `cumprod` a negative axis as its positive equivalent.
+
+    TF.js' cumsum and cumprod kernels permute the axis innermost without normalising it: on cpu a
+    [2, 5] cumsum along -1 comes back shaped [undefined, 2] ("Operands could not be broadcast"
+    later), on wasm it calls into the module with a bad table index ("null function or function
+    signature mismatch"). keras-hub's Falcon numbers its ALiBi positions with `cumsum(mask, -1)`.
+    Yields a one-item list counting the calls rewritten; an axis that is not static, or an input of
+    unknown rank, keeps the original call.
+    """
+    import tensorflow as tf
+
+    # Keras calls tf.math's; tf.cumsum is the same function (TF 2 has no tf.cumprod)
+    originals = (tf.math.cumsum, tf.cumsum, tf.math.cumprod)
+    rewritten = [0]
+
+    def patched(original: Any) -> Any:
+        def cumulative(x: Any, axis: Any = 0, exclusive: bool = False, reverse: bool = False,
+                       name: Any = None) -> Any:
+            x = tf.convert_to_tensor(x)
+            static = tf.get_static_value(axis)
+            rank = x.shape.rank
+            if static is not None and rank is not None and int(static) < 0:
+                rewritten[0] += 1
+                axis = int(static) + rank
+            return original(x, axis=axis, exclusive=exclusive, reverse=reverse, name=name)
+
+        return cumulative
+
+    tf.math.cumsum, tf.cumsum, tf.math.cumprod = (patched(original) for original in originals)
+    try:
+        yield rewritten
+    finally:
+        tf.math.cumsum, tf.cumsum, tf.math.cumprod = originals
+
+
+@contextlib.contextmanager
 def wide_wheres_as_rank4() -> Iterator[list[int]]:
     """While tracing, compute a three-operand where of rank 5 or more at rank 4: the operands broadcast
     to their common shape, their leading axes folded into one, and the result unfolded.
@@ -237,7 +347,12 @@ def wide_wheres_as_rank4() -> Iterator[list[int]]:
                                            tf.broadcast_dynamic_shape(tf.shape(x), tf.shape(y)))
         folded = tf.concat([[-1], shape[-3:]], axis=0)
         result = original(*(tf.reshape(tf.broadcast_to(t, shape), folded) for t in (condition, x, y)))
-        return tf.reshape(result, shape, name=name)
+        result = tf.reshape(result, shape, name=name)
+        # a reshape to a computed shape knows no dimension; what follows may need them (Qwen3.5's
+        # gated delta rule squeezes a slice of its masked scores)
+        result.set_shape(tf.broadcast_static_shape(condition.shape,
+                                                   tf.broadcast_static_shape(x.shape, y.shape)))
+        return result
 
     tf.where = where
     try:
@@ -297,6 +412,178 @@ def _flat_gather(tf: Any, params: Any, indices: Any, batch: int, name: Any) -> A
                                              params_shape[batch + 1:]], axis=0), name=name)
     result.set_shape(params.shape[:batch].concatenate(indices.shape[batch:]).concatenate(
         params.shape[batch + 1:]))
+    return result
+
+
+@contextlib.contextmanager
+def one_hots_as_int32() -> Iterator[list[int]]:
+    """While tracing, compute a float or bool one-hot as an int32 one-hot, then cast.
+
+    TF.js' wasm `OneHot` kernel writes int32 values whatever the output dtype: a float32 one-hot
+    holds the bits of int 1 (1.4e-45) where TensorFlow has 1.0, an off value of -2 reads NaN (a
+    mixture of experts' router, Mixtral's and GPT-OSS', weighs every expert 0), and a bool one-hot
+    overruns its buffer ("memory access out of bounds"); an int32 one-hot is right on every backend.
+    Floats become `on·h + off·(1 - h)` of the int32 one-hot h cast (exact: h is 0 or 1), bools
+    `h != 0`. Yields a one-item list counting the one-hots rewritten.
+    """
+    import tensorflow as tf
+
+    original = tf.one_hot
+    rewritten = [0]
+
+    def one_hot(indices: Any, depth: Any, on_value: Any = None, off_value: Any = None, axis: Any = None,
+                dtype: Any = None, name: Any = None) -> Any:
+        if dtype is not None:
+            out = tf.as_dtype(dtype)
+        elif on_value is not None or off_value is not None:  # tf.one_hot takes their dtype
+            out = tf.convert_to_tensor(on_value if on_value is not None else off_value).dtype
+        else:
+            out = tf.float32
+        # a bool one-hot other than True/False (Keras' only one) keeps the op
+        plain_bool = (out == tf.bool and (on_value is None or on_value is True)
+                      and (off_value is None or off_value is False))
+        if not (out.is_floating or plain_bool):
+            return original(indices, depth, on_value=on_value, off_value=off_value, axis=axis,
+                            dtype=dtype, name=name)
+        rewritten[0] += 1
+        hot = original(indices, depth, on_value=1, off_value=0, axis=axis, dtype=tf.int32, name=name)
+        if out == tf.bool:
+            return tf.not_equal(hot, 0)
+        hot = tf.cast(hot, out)
+        if on_value is None and off_value is None:
+            return hot
+        on = tf.cast(1 if on_value is None else on_value, out)
+        off = tf.cast(0 if off_value is None else off_value, out)
+        return on * hot + off * (1 - hot)
+
+    tf.one_hot = one_hot
+    try:
+        yield rewritten
+    finally:
+        tf.one_hot = original
+
+
+@contextlib.contextmanager
+def eyes_as_comparisons() -> Iterator[list[int]]:
+    """While tracing, compute an identity matrix as `range(rows)[:, None] == range(columns)`, cast.
+
+    `tf.eye` traces to `MatrixDiagV3`, which TF.js lacks (Qwen3.5's gated delta rule adds
+    `ops.eye(chunk_size)` to its chunk scores); Range, Equal and Cast it has on every backend.
+    Yields a one-item list counting the identity matrices rewritten; a batch of them keeps the op.
+    """
+    import tensorflow as tf
+
+    original = tf.eye
+    rewritten = [0]
+
+    def eye(num_rows: Any, num_columns: Any = None, batch_shape: Any = None, dtype: Any = tf.float32,
+            name: Any = None) -> Any:
+        if batch_shape is not None:
+            return original(num_rows, num_columns, batch_shape=batch_shape, dtype=dtype, name=name)
+        rewritten[0] += 1
+        rows = tf.range(num_rows)
+        columns = rows if num_columns is None else tf.range(num_columns)
+        return tf.cast(tf.equal(rows[:, None], columns[None, :]), dtype, name=name)
+
+    tf.eye = tf.linalg.eye = eye
+    try:
+        yield rewritten
+    finally:
+        tf.eye = tf.linalg.eye = original
+
+
+@contextlib.contextmanager
+def repeats_as_gathers() -> Iterator[list[int]]:
+    """While tracing, compute `tf.repeat(x, n, axis)` (n a number, the axis of known size) as one
+    gather along the axis with each index n times.
+
+    TensorFlow repeats by ExpandDims, a Tile one rank up and a Reshape; grouped-query attention
+    (Llama, Mistral, Qwen, Phi-3, Gemma: fewer key/value heads than query heads) repeats its keys
+    and values so, and the rank-5 Tile loses TF.js webgpu's device on Chromium's software adapter
+    ("A valid external Instance reference no longer exists"). Yields a one-item list counting the
+    repeats rewritten.
+    """
+    import tensorflow as tf
+
+    original = tf.repeat
+    rewritten = [0]
+
+    def repeat(input: Any, repeats: Any, axis: Any = None, name: Any = None) -> Any:
+        x = tf.convert_to_tensor(input)
+        size = x.shape[axis] if isinstance(axis, int) and x.shape.rank is not None else None
+        if size is None or not isinstance(repeats, int) or isinstance(repeats, bool):
+            return original(input, repeats, axis=axis, name=name)
+        rewritten[0] += 1
+        return tf.gather(x, [index for index in range(size) for _ in range(repeats)], axis=axis, name=name)
+
+    tf.repeat = repeat
+    try:
+        yield rewritten
+    finally:
+        tf.repeat = original
+
+
+# π/2 in three parts of at most 12 significant bits (the last float32): k times each is exact for
+# |k| < 2^12, so x - k·π/2 keeps float32's precision for angles up to about 6,000
+HALF_PI_PARTS = (1.5703125, 4.837512969970703e-4, 7.549790126404332e-08)
+SIN_TAYLOR = (-1 / 6, 1 / 120, -1 / 5040, 1 / 362880)  # r³ … r⁹: below 3e-9 for |r| ≤ π/4
+COS_TAYLOR = (-1 / 2, 1 / 24, -1 / 720, 1 / 40320, -1 / 3628800)  # r² … r¹⁰
+
+
+@contextlib.contextmanager
+def sines_as_polynomials() -> Iterator[list[int]]:
+    """While tracing, compute float32 sin and cos with ops every TF.js backend computes exactly.
+
+    TF.js' webgl backend runs `Sin` and `Cos` as the GPU's approximations (on Chromium's SwiftShader
+    8e-5 off for angles up to 2π, 2e-4 at 15), enough to refuse a model with rotary position
+    embeddings. The angle is reduced to r in [-π/4, π/4] by the nearest multiple k of π/2, and sin
+    and cos of r are Taylor polynomials; k mod 4 picks which, with which sign. Yields a one-item
+    list counting the sines and cosines rewritten.
+    """
+    import tensorflow as tf
+
+    originals = {"sin": tf.math.sin, "cos": tf.math.cos}
+    rewritten = [0]
+
+    def patched(which: str) -> Any:
+        def function(x: Any, name: Any = None) -> Any:
+            x = tf.convert_to_tensor(x)
+            if x.dtype != tf.float32:
+                return originals[which](x, name=name)
+            rewritten[0] += 1
+            return _sine(tf, x, which == "cos")
+
+        return function
+
+    tf.math.sin = tf.sin = patched("sin")
+    tf.math.cos = tf.cos = patched("cos")
+    try:
+        yield rewritten
+    finally:
+        tf.math.sin = tf.sin = originals["sin"]
+        tf.math.cos = tf.cos = originals["cos"]
+
+
+def _sine(tf: Any, x: Any, cosine: bool) -> Any:
+    """sin(x) (or cos(x)) as a reduction by multiples of π/2 and Taylor polynomials."""
+    turns = tf.round(x * (2 / math.pi))
+    r = x
+    for part in HALF_PI_PARTS:
+        r = r - turns * part
+    r2 = r * r
+    sin_r = r + r * r2 * _polynomial(r2, SIN_TAYLOR)
+    cos_r = 1.0 + r2 * _polynomial(r2, COS_TAYLOR)
+    # sin(r + kπ/2) for k mod 4 = 0, 1, 2, 3: sin r, cos r, -sin r, -cos r; cos(x) = sin(x + π/2)
+    quarter = tf.math.floormod(turns + (1.0 if cosine else 0.0), 4.0)
+    value = tf.where(tf.math.floormod(quarter, 2.0) == 0.0, sin_r, cos_r)
+    return tf.where(quarter >= 2.0, -value, value)
+
+
+def _polynomial(x: Any, coefficients: tuple[float, ...]) -> Any:
+    """c0 + c1·x + c2·x² + … by Horner's rule."""
+    result = coefficients[-1]
+    for coefficient in reversed(coefficients[:-1]):
+        result = coefficient + x * result
     return result
 
 
@@ -506,6 +793,12 @@ class TracedRewrites:
     fft2s: list[int]
     gathers: list[int]
     masked_scores: list[int]
+    sines: list[int]
+    one_hots: list[int]
+    repeats: list[int]
+    eyes: list[int]
+    band_parts: list[int]
+    cumulatives: list[int]
 
     def entries(self) -> list[dict[str, Any]]:
         """The `metadata.rewrites` entries for what was traced so far."""
@@ -541,6 +834,34 @@ class TracedRewrites:
                              "what": f"{self.masked_scores[0]} attention mask(s) traced filling masked "
                                      f"scores with {MASKED_SCORE:g}, not -2.4e38 (TF.js' webgl backend "
                                      "starts a max at -1e20: a row all masked would weigh each key 1)"})
+        if self.sines[0]:
+            rewrites.append({"layer": None, "class": "sin/cos",
+                             "what": f"{self.sines[0]} sin/cos traced as a reduction by multiples of π/2 and "
+                                     "Taylor polynomials (TF.js' webgl backend computes them with the GPU's "
+                                     "approximations)"})
+        if self.one_hots[0]:
+            rewrites.append({"layer": None, "class": "one hot",
+                             "what": f"{self.one_hots[0]} one-hot(s) of floats or bools traced as an int32 "
+                                     "one-hot and a cast (TF.js' wasm backend writes int32 bits into any "
+                                     "one-hot: a float 1 reads 1.4e-45)"})
+        if self.repeats[0]:
+            rewrites.append({"layer": None, "class": "repeat",
+                             "what": f"{self.repeats[0]} repeat(s) traced as a gather along the axis (TF.js "
+                                     "webgpu loses its device on the rank-5 Tile of tf.repeat)"})
+        if self.eyes[0]:
+            rewrites.append({"layer": None, "class": "eye",
+                             "what": f"{self.eyes[0]} identity matrix(es) traced as range(rows)[:, None] == "
+                                     "range(columns), cast (TF.js has no MatrixDiagV3)"})
+        if self.band_parts[0]:
+            rewrites.append({"layer": None, "class": "band part",
+                             "what": f"{self.band_parts[0]} band part(s) of bool matrices traced on int32 "
+                                     "and compared with 0 (TF.js' wasm backend selects bools wrongly and "
+                                     "corrupts its heap)"})
+        if self.cumulatives[0]:
+            rewrites.append({"layer": None, "class": "cumsum",
+                             "what": f"{self.cumulatives[0]} cumsum/cumprod(s) along a negative axis traced "
+                                     "along the same axis counted from the front (TF.js' kernels do not "
+                                     "normalise a negative axis)"})
         return rewrites
 
 
@@ -549,13 +870,19 @@ def tracing_rewrites() -> Iterator[TracedRewrites]:
     """While tracing, every rewrite that makes the traced graph one TF.js runs: exact GELU with erf,
     einsums as MatMul, grouped convolutions as depthwise or split convolutions, casts to bool as
     `x != 0`, wheres of rank 5 or more at rank 4, 2-D FFTs as DFT matrix products, gathers with batch
-    dimensions as flat ones, masked attention scores filled with -1e9. The conversion
-    and the locator (which must trace the same graph to find each layer's nodes) both trace under it."""
+    dimensions as flat ones, masked attention scores filled with -1e9, sin and cos as polynomials,
+    float and bool one-hots as int32 ones cast, repeats as gathers, identity matrices as comparisons,
+    band parts of bool matrices on int32, cumulative sums and products along non-negative axes. The
+    conversion and the locator (which must trace the same graph to find each layer's nodes) both
+    trace under it."""
     with (exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums, grouped_convs_as_tfjs_ops() as grouped,
           bool_casts_as_not_equal() as bool_casts, wide_wheres_as_rank4() as wide_wheres,
           fft2_as_matmul() as fft2s, batched_gathers_as_flat() as gathers,
-          masked_scores_above_minus_1e9() as masked_scores):
-        yield TracedRewrites(gelus, einsums, grouped, bool_casts, wide_wheres, fft2s, gathers, masked_scores)
+          masked_scores_above_minus_1e9() as masked_scores, sines_as_polynomials() as sines,
+          one_hots_as_int32() as one_hots, repeats_as_gathers() as repeats, eyes_as_comparisons() as eyes,
+          bool_band_parts_as_int() as band_parts, cumulative_axes_as_positive() as cumulatives):
+        yield TracedRewrites(gelus, einsums, grouped, bool_casts, wide_wheres, fft2s, gathers, masked_scores,
+                             sines, one_hots, repeats, eyes, band_parts=band_parts, cumulatives=cumulatives)
 
 
 def exact_gelu_layers(model: Any) -> list[dict[str, str]]:

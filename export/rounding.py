@@ -25,7 +25,7 @@ import numpy as np
 
 from .graph_model import release_freed_memory
 from .rules import FLOAT32_ROUNDING_CEILING, FLOAT32_ROUNDING_FACTOR, FLOAT32_ROUNDING_SAMPLES, output_scale
-from .specs import input_structure, output_structure
+from .specs import input_structure, output_structure, output_values
 
 # Samples per float64 forward pass: fewer hold less at once (the copy's activations are twice the
 # float32 ones), more spread the graph's overhead; 4 was both leaner and faster than 2 or 8 on InceptionV3.
@@ -125,8 +125,7 @@ def float64_outputs(model: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.n
             feed: Any = (dict(zip(names, values, strict=True)) if takes_dict
                          else values[0] if len(values) == 1 else values)
             result = forward(feed)
-            got = ([result[name] for name in output_names] if isinstance(result, dict) else
-                   list(result) if isinstance(result, (list, tuple)) else [result])
+            got = output_values(exact, result)
             for name, value in zip(output_names, got, strict=True):
                 parts[name].append(np.asarray(value, np.float64))
     except Exception:  # a layer without a float64 form: no exact reference, the comparison stands alone

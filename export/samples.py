@@ -16,10 +16,9 @@ from mnist_tfjs.contract import GENERIC_KIND, MNIST_KIND, MNIST_TEST_DIGITS
 
 from .errors import ExportError
 from .rules import output_scale
-from .specs import TensorSpec, input_specs, input_structure, output_specs
+from .specs import DYNAMIC_SIZE, TensorSpec, input_specs, input_structure, output_specs
 
 DEFAULT_SAMPLES = 256
-DYNAMIC_SIZE = 16  # what a dynamic (None) dimension other than the batch becomes in generated samples
 BUNDLE_LIMIT = 1_000_000  # bytes of proof.bin
 BUNDLE_MAX_SAMPLES = 256
 # The fewest samples the model page re-checks, past BUNDLE_LIMIT when they need more room: one

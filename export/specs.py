@@ -6,12 +6,19 @@ in the model's own order. Dtypes are the two TF.js computes with: float32 and in
 
 from __future__ import annotations
 
+import contextlib
+import re
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from mnist_tfjs.contract import MNIST_CLASSES, MNIST_IMAGE_SHAPE
 
 from .errors import ExportError
+
+DYNAMIC_SIZE = 16  # what a dynamic (None) dimension other than the batch becomes in generated samples
+# per model: why its dynamic axes are fixed (None: they are not), so that it is traced for this once
+_FIXED_AXES: weakref.WeakKeyDictionary[Any, str | None] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -63,12 +70,92 @@ def input_structure(model: Any) -> tuple[list[str], list[Any], bool]:
 
 
 def input_specs(model: Any) -> list[TensorSpec]:
-    """The model's inputs, in its order, named as in `keras.Input(name=...)`."""
+    """The model's inputs, in its order, named as in `keras.Input(name=...)`; their dynamic axes other
+    than the batch fixed at DYNAMIC_SIZE where the model cannot be traced with them dynamic
+    (`fixed_axes` says why)."""
     names, tensors, _ = input_structure(model)
     if not tensors:
         raise ExportError(f"model {model.name!r} has no known inputs (not built); build it with "
                           "keras.Input(...) or call it once on data before saving")
-    return _specs("input", names, tensors)
+    specs = _specs("input", names, tensors)
+    return specs if _fixed_axes(model, specs) is None else _fixed(specs)
+
+
+def _fixed(specs: list[TensorSpec]) -> list[TensorSpec]:
+    """The specs with every dynamic axis but the batch set to DYNAMIC_SIZE."""
+    return [TensorSpec(spec.name, spec.dtype, (spec.shape[0], *(DYNAMIC_SIZE if d is None else d
+                                                                for d in spec.shape[1:])), spec.keras_dtype)
+            for spec in specs]
+
+
+def fixed_axes(model: Any) -> str | None:
+    """Why `input_specs` fixes the model's dynamic axes other than the batch (None: it does not)."""
+    names, tensors, _ = input_structure(model)
+    return _fixed_axes(model, _specs("input", names, tensors)) if tensors else None
+
+
+def _fixed_axes(model: Any, specs: list[TensorSpec]) -> str | None:
+    """Why the model's dynamic axes other than the batch are fixed at DYNAMIC_SIZE (None: they stay dynamic).
+
+    Some layers loop or branch in Python over a sequence length (RWKV7's `for t in range(T)`, Qwen3.5's
+    gated delta rule `if pad_size > 0` on its chunk padding), which a trace with that axis dynamic
+    cannot do ("'SymbolicTensor' object cannot be interpreted as an integer"): Keras' own predict
+    retraces at each concrete shape, a TF.js graph cannot. Found by tracing the serving function with
+    the axes dynamic and, where that fails and fixed ones trace, fixing them. Traced once per model.
+    """
+    if not any(d is None for spec in specs for d in spec.shape[1:]):
+        return None
+    try:
+        return _FIXED_AXES[model]
+    except (KeyError, TypeError):
+        pass
+    from .convert import serving_function
+
+    outputs = output_specs(model)
+    try:
+        serving_function(model, specs, outputs).get_concrete_function()
+        reason = None
+    except Exception as exc:  # the model's own error: kept only if fixed axes do not trace either
+        try:
+            serving_function(model, _fixed(specs), outputs).get_concrete_function()
+        except Exception:
+            reason = None  # not a matter of dynamic axes: the caller meets the error where it traces
+        else:
+            reason = (f"dynamic axes other than the batch fixed at {DYNAMIC_SIZE}: the model cannot be "
+                      f"traced with them dynamic ({_cause(exc)})")
+    with contextlib.suppress(TypeError):
+        _FIXED_AXES[model] = reason
+    return reason
+
+
+def _cause(exc: Exception) -> str:
+    """The line of a failed trace that says why: Keras wraps the error in lines of its own, in bold."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return type(exc).__name__
+    line = next((line for line in lines if "symbolic" in line.lower()), lines[0])
+    return line.split(". ", 1)[0].rstrip(".")[:160]  # TensorFlow's advice after the first sentence
+
+
+def output_values(model: Any, result: Any) -> list[Any]:
+    """A call's outputs in `output_structure`'s order."""
+    raw = getattr(model, "_outputs_struct", None)
+    if isinstance(raw, dict):
+        return _flattened({key: result[key] for key in raw})[1]
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def _flattened(outputs: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    """A dict's values in its keys' order, each nested structure flattened: `key`, or `key_0`, `key_1`, …"""
+    import keras
+
+    names, values = [], []
+    for key, value in outputs.items():
+        for path, leaf in keras.tree.flatten_with_path(value):
+            names.append("_".join([str(key), *(str(part) for part in path)]))
+            values.append(leaf)
+    return names, values
 
 
 def _specs(role: str, names: list[str], tensors: list[Any]) -> list[TensorSpec]:
@@ -81,11 +168,13 @@ def _specs(role: str, names: list[str], tensors: list[Any]) -> list[TensorSpec]:
 
 
 def output_structure(model: Any) -> tuple[list[str], list[Any]]:
-    """(names, symbolic output tensors) in the model's order; dict outputs keep their keys."""
+    """(names, symbolic output tensors) in the model's order; dict outputs keep their keys, a value
+    that nests several tensors (D-FINE's per-layer hidden states) gives one output each."""
     outputs = model.outputs
     raw = getattr(model, "_outputs_struct", None)
     if isinstance(raw, dict):
-        return _unique(list(raw.keys())), list(raw.values())
+        names, tensors = _flattened(raw)
+        return _unique(names), tensors
     names = []
     for i, tensor in enumerate(outputs):
         history = getattr(tensor, "_keras_history", None)

@@ -541,6 +541,67 @@ def test_a_where_of_rank_five_is_traced_at_rank_four_and_proven(tmp_path: Path, 
 
 
 @pytest.mark.node
+def test_a_python_loop_over_the_sequence_gets_a_fixed_length_and_is_proven(tmp_path: Path,
+                                                                          node_ready: str) -> None:
+    """RWKV7 loops `for t in range(T)` over its sequence in Python, Qwen3.5 branches on its chunk
+    padding: Keras' predict retraces at each length, but a trace with the sequence axis dynamic fails
+    ("'SymbolicTensor' object cannot be interpreted as an integer", which the exporter reported as
+    Keras failing on its samples). The axis is fixed at the samples' length instead, and said so."""
+    import keras
+
+    from export.specs import DYNAMIC_SIZE, fixed_axes, input_specs
+
+    class Scan(keras.layers.Layer):
+        def call(self, x: Any) -> Any:
+            total, steps = keras.ops.zeros_like(x[:, 0]), []
+            for t in range(keras.ops.shape(x)[1]):
+                total = total + x[:, t]
+                steps.append(total)
+            return keras.ops.stack(steps, axis=1)
+
+        def compute_output_shape(self, input_shape: tuple[Any, ...]) -> tuple[Any, ...]:
+            return input_shape
+
+    sequence = keras.Input((None, 3), name="sequence")
+    model = keras.Model(sequence, keras.layers.Dense(2, name="out")(Scan(name="scan")(sequence)))
+    assert "SymbolicTensor" in (fixed_axes(model) or "")
+    assert input_specs(model)[0].shape == (None, DYNAMIC_SIZE, 3)
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert metadata["inputs"][0]["shape"] == [None, DYNAMIC_SIZE, 3]
+    assert any(rewrite["class"] == "input shape" for rewrite in metadata["rewrites"]), metadata["rewrites"]
+
+    # a model that traces with the axis dynamic keeps it
+    dense = keras.Model(sequence, keras.layers.Dense(2, name="out")(sequence))
+    assert fixed_axes(dense) is None and input_specs(dense)[0].shape == (None, None, 3)
+
+
+@pytest.mark.node
+def test_chunk_scores_keep_their_shape_through_a_wide_where_and_add_an_eye(tmp_path: Path,
+                                                                         node_ready: str) -> None:
+    """Qwen3.5's gated delta rule: rank-5 chunk scores masked by a where (traced at rank 4, its static
+    shape kept: the rows are then squeezed, which needs it), and an identity matrix added (`tf.eye`
+    traces to MatrixDiagV3, which TF.js lacks: traced as a comparison of ranges). Without either
+    rewrite the export is refused (Keras "Cannot squeeze axis=-2", or TF.js has no MatrixDiagV3)."""
+    import keras
+
+    class ChunkScores(keras.layers.Layer):
+        def call(self, scores: Any) -> Any:
+            upper = keras.ops.cast(keras.ops.triu(keras.ops.ones((4, 4))), "bool")
+            scores = keras.ops.where(upper, keras.ops.zeros_like(scores), scores)
+            row = keras.ops.squeeze(keras.ops.matmul(scores[..., 2:3, :2], scores[..., :2, :2]), axis=-2)
+            return keras.ops.sum(row, axis=-1)[..., None, None] + scores + keras.ops.eye(4)
+
+    scores = keras.Input((2, 1, 4, 4), name="scores")
+    chunked = ChunkScores(name="chunks")(scores)
+    model = keras.Model(scores, keras.layers.Dense(2, name="out")(keras.layers.Flatten()(chunked)))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    classes = {rewrite["class"] for rewrite in metadata["rewrites"]}
+    assert {"where", "eye"} <= classes, metadata["rewrites"]
+
+
+@pytest.mark.node
 @pytest.mark.parametrize("length", [12, None])  # known: constant DFT matrices; any (FNet's): graph ops
 def test_a_2d_fft_is_traced_as_dft_matrix_products_and_proven(length: int | None, tmp_path: Path,
                                                               node_ready: str) -> None:
@@ -583,6 +644,82 @@ def test_gathers_with_batch_dimensions_are_traced_flat_and_proven(tmp_path: Path
     metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
     assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
     assert any(rewrite["class"] == "gather" and rewrite["what"].startswith("2 gather(s)")
+               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+
+
+@pytest.mark.node
+def test_float_and_bool_one_hots_are_traced_as_int32_and_proven(tmp_path: Path, node_ready: str) -> None:
+    """TF.js' wasm `OneHot` writes int32 bits into a float32 one-hot (1 reads 1.4e-45): a top-k
+    router as Mixtral's and GPT-OSS' weighs its experts with one (keras.ops.one_hot, float), a label
+    smoothing one sets on and off values, and a bool one-hot selects. All three are traced as int32
+    one-hots and compute what Keras computes. Untraced, the float ones fail the proof on wasm (max
+    |Δ| 1.0 of the output's scale) and the bool one, 4 bytes written per 1-byte element, stops wasm
+    with "memory access out of bounds"."""
+    import keras
+    import tensorflow as tf
+
+    class Router(keras.layers.Layer):
+        def call(self, scores: Any) -> Any:
+            weights, experts = keras.ops.top_k(keras.ops.softmax(scores), k=2)
+            routed = keras.ops.sum(keras.ops.one_hot(experts, 4) * weights[..., None], axis=1)
+            smoothed = tf.one_hot(experts[:, 0], 4, on_value=0.9, off_value=-0.05)
+            chosen = keras.ops.one_hot(experts[:, 1], 4, dtype="bool")
+            return routed + smoothed + keras.ops.where(chosen, scores, 0.0)
+
+    scores = keras.Input((4,), name="scores")
+    routed = Router(name="router")(keras.layers.Dense(4, name="gate")(scores))
+    model = keras.Model(scores, keras.layers.Dense(3, name="out")(routed))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert any(rewrite["class"] == "one hot" and rewrite["what"].startswith("3 one-hot(s)")
+               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+
+
+@pytest.mark.node
+def test_band_parts_of_bool_matrices_are_traced_on_int32_and_proven(tmp_path: Path, node_ready: str) -> None:
+    """TF.js runs `MatrixBandPart` as a `Select` per matrix, which TF.js' wasm backend gets wrong on
+    bools: a sliding-window mask as Qwen3's and Gemma4's (`tf.linalg.band_part` of a bool matrix of
+    ones over a sequence of unknown length) is traced on int32 and computes what Keras computes.
+    Untraced, it stops wasm with "memory access out of bounds"."""
+    import keras
+    import tensorflow as tf
+
+    class Window(keras.layers.Layer):
+        def call(self, tokens: Any) -> Any:
+            # a sequence of unknown length, so the converter cannot fold the masks into constants
+            length = keras.ops.shape(tokens)[1]
+            ones = keras.ops.ones((length, length), "bool")
+            window = tf.linalg.band_part(ones, 2, 2)
+            scores = keras.ops.matmul(tokens, keras.ops.transpose(tokens, (0, 2, 1)))
+            return keras.ops.matmul(keras.ops.where(window[None], scores, 0.0), tokens)
+
+    tokens = keras.Input((None, 4), name="tokens")
+    windowed = Window(name="window")(tokens)
+    model = keras.Model(tokens, keras.layers.Dense(3, name="out")(windowed))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert any(rewrite["class"] == "band part" and rewrite["what"].startswith("1 band part(s)")
+               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+
+
+@pytest.mark.node
+def test_cumulative_sums_along_negative_axes_are_traced_and_proven(tmp_path: Path, node_ready: str) -> None:
+    """TF.js' Cumsum and Cumprod kernels take a negative axis as it is (cpu: a wrongly shaped result;
+    wasm: "null function or function signature mismatch"): Falcon's `cumsum(mask, axis=-1)` and a
+    cumprod along -1 are traced along the axis counted from the front, and compute what Keras
+    computes. Untraced, TF.js cannot run the model on either backend."""
+    import keras
+
+    class Running(keras.layers.Layer):
+        def call(self, values: Any) -> Any:
+            return keras.ops.cumsum(values, axis=-1) + keras.ops.cumprod(1.0 + 0.1 * values, axis=-1)
+
+    values = keras.Input((6,), name="values")
+    running = Running(name="running")(values)
+    model = keras.Model(values, keras.layers.Dense(3, name="out")(running))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert any(rewrite["class"] == "cumsum" and rewrite["what"].startswith("2 cumsum/cumprod(s)")
                for rewrite in metadata["rewrites"]), metadata["rewrites"]
 
 
@@ -640,3 +777,100 @@ def test_a_dense_layer_fused_with_tanh_is_split_for_wasm(tmp_path: Path, node_re
     split = {rewrite["what"].split(" fused with ")[1].split(" ")[0] for rewrite in metadata["rewrites"]
              if rewrite["class"] == "fused activation"}
     assert split == {"Tanh"}, metadata["rewrites"]
+
+
+def _rotary_angles() -> Any:
+    """Rotary position embeddings' sines and cosines: angles up to 40 radians, as Gemma's and ESM's."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((16, 8), name="tokens")
+
+    class Rotary(keras.layers.Layer):
+        def call(self, x: Any) -> Any:
+            positions = keras.ops.arange(16, dtype="float32")[:, None] * keras.ops.linspace(0.1, 2.5, 8)[None]
+            return keras.ops.cos(positions + x) + keras.ops.sin(positions - x)
+
+    return keras.Model(tokens, Rotary(name="rotary")(tokens))
+
+
+@pytest.mark.slow  # Chromium on four backends beside Node's two: about half a minute
+@pytest.mark.browser
+@pytest.mark.node
+def test_sines_of_large_angles_are_proven_on_webgl(tmp_path: Path, node_ready: str) -> None:
+    """TF.js' webgl backend computes Sin and Cos with the GPU's approximations (2e-4 off at 15
+    radians on SwiftShader); traced as polynomials, webgl computes what Keras computes."""
+    from mnist_tfjs.chromium import find_chromium
+    from tests.helpers import require
+
+    require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
+    metadata = export_model(_rotary_angles(), tmp_path / "web_model", samples_count=32, browser=True,
+                            backends=["wasm"])
+    assert metadata["proof"]["browser"]["webgl"]["passed"], metadata["proof"]["browser"]["webgl"]
+    assert any(rewrite["class"] == "sin/cos" for rewrite in metadata["rewrites"]), metadata["rewrites"]
+
+
+def _grouped_query_repeat() -> Any:
+    """Grouped-query attention's keys: one key/value head repeated for two query heads (Llama's
+    `ops.repeat(key, 2, axis=2)`)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((6, 8), name="tokens")
+
+    class RepeatedHeads(keras.layers.Layer):
+        def call(self, x: Any) -> Any:
+            heads = keras.ops.reshape(x, (-1, 6, 1, 8))
+            return keras.ops.reshape(keras.ops.repeat(heads, 2, axis=2), (-1, 6, 16))
+
+    return keras.Model(tokens, keras.layers.Dense(3, name="out")(RepeatedHeads(name="keys")(tokens)))
+
+
+@pytest.mark.node
+def test_repeated_heads_are_traced_as_a_gather_and_proven(tmp_path: Path, node_ready: str) -> None:
+    """tf.repeat traces to a rank-5 Tile that loses TF.js webgpu's device in Llama on a software
+    adapter (tests/test_hub.py proves Llama there); traced as a gather, it computes what Keras does."""
+    metadata = export_model(_grouped_query_repeat(), tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert any(rewrite["class"] == "repeat" for rewrite in metadata["rewrites"]), metadata["rewrites"]
+
+
+@pytest.mark.node
+def test_einsums_with_an_ellipsis_are_traced_as_matmul_and_proven(tmp_path: Path, node_ready: str) -> None:
+    """TF.js' wasm backend has no Einsum: two-operand einsums are traced as MatMul, those with an
+    ellipsis too (RoFormerV2's position outer product "...,d->...d", a batched "b...h,hd->b...d")."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((5, 4), name="tokens")
+
+    class Einsums(keras.layers.Layer):
+        def build(self, shape: Any) -> None:
+            self.kernel = self.add_weight(shape=(4, 6), initializer="random_normal")
+            self.scales = self.add_weight(shape=(3,), initializer="random_normal")
+
+        def call(self, x: Any) -> Any:
+            projected = keras.ops.einsum("b...h,hd->b...d", x, self.kernel)  # (batch, 5, 6)
+            outer = keras.ops.einsum("...,d->...d", projected, self.scales)  # (batch, 5, 6, 3)
+            return keras.ops.reshape(outer, (-1, 90))
+
+    model = keras.Model(tokens, keras.layers.Dense(2, name="out")(Einsums(name="einsums")(tokens)))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert any(rewrite["class"] == "einsum" and rewrite["what"].startswith("2 einsum(s)")
+               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+
+
+def test_an_output_that_follows_the_batch_is_refused_in_one_line(tmp_path: Path) -> None:
+    """CLIP's logits score every image of a batch against every text: [batch, batch], no row per
+    sample. Refused before any conversion, in one line that says what to export instead."""
+    import keras
+
+    features = keras.Input((4,), name="features")
+    every_pair = keras.layers.Lambda(lambda x: keras.ops.matmul(x, keras.ops.transpose(x)), name="scores")
+    scores = every_pair(features)
+    with pytest.raises(ExportError) as refusal:
+        export_model(keras.Model(features, scores), tmp_path / "web_model", samples_count=8, browser=False)
+    message = str(refusal.value)
+    assert "not one row per sample" in message and "(1, 1) for a batch of 1" in message, message
+    assert "\n" not in message and not (tmp_path / "web_model").exists()
