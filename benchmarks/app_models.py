@@ -352,8 +352,10 @@ HUB_CONFIGS: dict[str, dict[str, Any] | Callable[[], dict[str, Any]]] = {
                              "stackwise_num_repeats": [1, 1], "stackwise_input_filters": [16, 16],
                              "stackwise_output_filters": [16, 24], "stackwise_expansion_ratios": [1, 4],
                              "stackwise_squeeze_and_excite_ratios": [0.0, 0.25], "stackwise_strides": [1, 2],
-                             "stackwise_block_types": ["fused", "unfused"], "num_features": 64,
-                             "input_shape": HUB_IMAGE},  # (not image_shape)
+                             "stackwise_block_types": ["fused", "unfused"],
+                             # (not image_shape); num_features stays 1280: keras-hub's config leaves it
+                             # out, so a .keras file saved with another would not load
+                             "input_shape": HUB_IMAGE},
     "HGNetV2Backbone": {"depths": [1, 1], "embedding_size": 16, "hidden_sizes": [32, 64],
                         "stem_channels": [3, 8, 16], "hidden_act": "relu",
                         "use_learnable_affine_block": False,
