@@ -14,18 +14,21 @@ from typing import Any
 import numpy as np
 
 from .errors import ExportError
-from .specs import TensorSpec
+from .specs import TensorSpec, sample_bytes
 
-# Inputs per Keras call. Activations are a few dozen times more, and on a CPU a smaller call is no
-# slower: ConvNeXtTiny at 224x224 held 1.9 GB at 13 samples a call and 1.1 GB at 3, in the same time.
-BATCH_INPUT_BYTES = 2 * 1024 * 1024
+# Inputs and outputs per Keras call. Activations are a few dozen times more, and on a CPU a smaller
+# call is no slower: ConvNeXtTiny at 224x224 held 1.9 GB at 13 samples a call and 1.1 GB at 3, in the
+# same time. Outputs count too: DeepLabV3 turns a 64x64 image (48 KB) into 64x64x256 features (4 MB),
+# and held 9.5 GB at 42 samples a call.
+BATCH_BYTES = 2 * 1024 * 1024
 MAX_BATCH = 256
 
 
-def batch_size(arrays: dict[str, np.ndarray]) -> int:
-    """Samples per Keras call: as many as BATCH_INPUT_BYTES of inputs hold (1 to MAX_BATCH)."""
-    per_sample = sum(values[0].nbytes for values in arrays.values()) or 1
-    return max(1, min(MAX_BATCH, BATCH_INPUT_BYTES // per_sample))
+def batch_size(arrays: dict[str, np.ndarray], outputs: list[TensorSpec] = ()) -> int:
+    """Samples per Keras call: as many as BATCH_BYTES of inputs and outputs hold (1 to
+    MAX_BATCH)."""
+    per_sample = sum(values[0].nbytes for values in arrays.values()) + sample_bytes(outputs)
+    return max(1, min(MAX_BATCH, BATCH_BYTES // (per_sample or 1)))
 
 
 def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
@@ -44,29 +47,35 @@ def keras_outputs(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec
 
     serve = serving_function(model, inputs, outputs)
     count = len(next(iter(arrays.values())))
-    step = batch_size(arrays)
-    parts: dict[str, list[np.ndarray]] = {spec.name: [] for spec in outputs}
-    started = time.monotonic()
+    step = batch_size(arrays, outputs)
+    # each output written into one array as its batches come: no list of parts joined at the end,
+    # which held the outputs twice (a gigabyte for DeepLabV3's 256 samples)
+    found: dict[str, np.ndarray] = {}
+    done, started = 0, time.monotonic()
     for start in range(0, count, step):
         feed = [tf.constant(arrays[spec.name][start:start + step]) for spec in inputs]
         try:
             result = serve(*feed)
         except Exception as exc:  # Keras' own failure on these values, said in one line
             raise keras_failure(model, inputs, exc) from None
+        size = len(feed[0])
         for spec in outputs:
-            parts[spec.name].append(np.asarray(result[spec.name]))
-            _check_rows(spec.name, parts[spec.name][-1].shape, len(feed[0]), parts[spec.name][0].shape[1:])
-        if start == 0 and len(feed[0]) > 1:  # one sample alone shows an output that follows the batch
+            value = np.asarray(result[spec.name])
+            if spec.name not in found:
+                found[spec.name] = np.empty((count, *value.shape[1:]),
+                                            np.float32 if spec.dtype == "float32" else np.int32)
+            _check_rows(spec.name, value.shape, size, found[spec.name].shape[1:])
+            found[spec.name][start:start + size] = value
+        if start == 0 and size > 1:  # one sample alone shows an output that follows the batch
             alone = serve(*(values[:1] for values in feed))
             for spec in outputs:
-                _check_rows(spec.name, np.shape(alone[spec.name]), 1, parts[spec.name][0].shape[1:])
+                _check_rows(spec.name, np.shape(alone[spec.name]), 1, found[spec.name].shape[1:])
+        done = start + size
         if on_batch is not None:
-            on_batch(min(start + step, count), count)
-        if enough is not None and enough(min(start + step, count), time.monotonic() - started):
+            on_batch(done, count)
+        if enough is not None and enough(done, time.monotonic() - started):
             break
-    return {spec.name: np.concatenate(parts[spec.name]).astype(np.float32 if spec.dtype == "float32"
-                                                                 else np.int32)
-            for spec in outputs}
+    return {name: values[:done] for name, values in found.items()}
 
 
 def _check_rows(name: str, shape: tuple[int, ...], samples: int, row: tuple[int, ...]) -> None:

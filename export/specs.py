@@ -7,6 +7,7 @@ in the model's own order. Dtypes are the two TF.js computes with: float32 and in
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import weakref
 from dataclasses import dataclass
@@ -136,6 +137,12 @@ def _cause(exc: Exception) -> str:
         return type(exc).__name__
     line = next((line for line in lines if "symbolic" in line.lower()), lines[0])
     return line.split(". ", 1)[0].rstrip(".")[:160]  # TensorFlow's advice after the first sentence
+
+
+def sample_bytes(specs: list[TensorSpec]) -> int:
+    """Bytes of one sample of these tensors (4 per value; an axis of unknown size counts as
+    DYNAMIC_SIZE)."""
+    return sum(4 * math.prod(DYNAMIC_SIZE if d is None else d for d in spec.shape[1:]) for spec in specs)
 
 
 def output_values(model: Any, result: Any) -> list[Any]:

@@ -14,8 +14,10 @@ import pytest
 from export import ExportError, export_model
 from export.__main__ import main
 from export.node_proof import _timeout_message
+from export.pipeline import ProofReach
 from export.reference import batch_size
 from export.rules import MIN_SPREAD, constant_outputs, output_spread
+from export.specs import TensorSpec
 
 
 def _classifier(zero_kernel: bool = False, units: int = 64):
@@ -34,6 +36,27 @@ def test_keras_batches_are_sized_by_the_bytes_of_a_sample() -> None:
     assert batch_size({"image": np.zeros((3, 28, 28, 1), np.float32)}) == 256
     assert batch_size({"image": np.zeros((3, 224, 224, 3), np.float32)}) == 3
     assert batch_size({"huge": np.zeros((2, 2048, 2048, 3), np.float32)}) == 1
+    # outputs count too: DeepLabV3 turns a 64x64 image into 64x64x256 features
+    features = [TensorSpec("features", "float32", (None, 64, 64, 256), "float32")]
+    assert batch_size({"image": np.zeros((3, 64, 64, 3), np.float32)}, features) == 1
+
+
+def test_keras_predicts_no_more_samples_than_their_outputs_fit_in() -> None:
+    """A generous time budget, but 4 MB of outputs a sample: Keras stops at 64 samples (256 MB)."""
+    features = [TensorSpec("features", "float32", (None, 64, 64, 256), "float32")]
+    reach = ProofReach(1000.0, features)
+    assert not reach.enough(32, 0.1) and reach.enough(64, 0.2)
+    assert "256 MB" in reach.why
+    small = ProofReach(1000.0, [TensorSpec("probs", "float32", (None, 10), "float32")])
+    assert not small.enough(32, 0.1) and not small.enough(256, 0.2)
+
+
+def test_the_spread_of_a_large_output_is_measured_a_few_samples_at_a_time() -> None:
+    """No float64 copy of the whole output (a gigabyte in float32 for DeepLabV3), the same answer."""
+    values = np.random.default_rng(2).normal(size=(70, 6, 5)).astype(np.float32)
+    exact = values.astype(np.float64)
+    assert output_spread(values) == pytest.approx(
+        np.max(np.abs(exact - exact.mean(axis=0))) / np.max(np.abs(values)), rel=1e-12)
 
 
 def test_spread_tells_constant_outputs_from_varying_ones() -> None:
