@@ -424,6 +424,12 @@ def measure_hub(app: App, work: Path, extra_args: tuple[str, ...] = ()) -> dict[
     return row
 
 
+def _keras_hub_version() -> str:
+    import keras_hub
+
+    return keras_hub.__version__
+
+
 def run(bench: Bench) -> dict[str, Any]:
     """Every application network (the tiny one in a smoke run) through the export command; with
     `bench.hub`, keras-hub's backbones instead (every one for an empty tuple)."""
@@ -449,6 +455,7 @@ def run(bench: Bench) -> dict[str, Any]:
     passed, met = sum(row["verdict"] == "PASS" for row in rows), sum(row["meets_goal"] for row in rows)
     say(f"  passed {passed} of {len(rows)}, goals met {met} of {len(rows)}")
     return {"models": len(rows), "catalogue": bool(bench.catalogue), "hub": hub is not None,
+            "keras_hub": _keras_hub_version() if hub is not None else None,
             "timeout_s": TIMEOUT_S,
             "goal_peak_bytes": GOAL_PEAK_BYTES,
             "memory_sample_s": SAMPLE_EVERY_S,

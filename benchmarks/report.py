@@ -310,6 +310,14 @@ def _apps_goal(row: dict[str, Any]) -> str:
     return f"{goal}: **met**" if row["meets_goal"] else f"{goal}: missed ({'; '.join(row['goal_misses'])})"
 
 
+def _apps_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """Each row's note, or one for all where every row has the same."""
+    notes = [row["note"] for row in rows if row.get("note")]
+    if len(notes) == len(rows) and len(set(notes)) == 1:
+        return [f"Every row: {notes[0]}"]
+    return [f"{row['model']}: {row['note']}" for row in rows if row.get("note")]
+
+
 def _apps(fig: dict[str, Any]) -> list[str]:
     from benchmarks.apps import rounding_note
 
@@ -334,11 +342,17 @@ def _apps(fig: dict[str, Any]) -> list[str]:
     budgets = {(row.get("proof") or {}).get("budget_s") for row in fig["rows"]} - {None}
     budget = (f" Each backend compares samples for at most {', '.join(f'{b:g}' for b in sorted(budgets))} s "
               "(the exporter's default), so slow backends prove fewer samples." if budgets else "")
-    notes = [f"{row['model']}: {row['note']}" for row in fig["rows"] if row.get("note")]
-    lines = ["#### Application-size networks through the exporter", "",
+    notes = _apps_notes(fig["rows"])
+    version = f" {fig['keras_hub']}" if fig.get("keras_hub") else ""
+    built = (f"keras-hub{version}'s backbone classes at a small random configuration, `hub_backbone`: the "
+             "constructor arguments of `HUB_SMALL` and `HUB_CONFIGS`, kernels initialized to zeros made "
+             "random; a class that does not build is a row that says why" if fig.get("hub") else
+             "`keras.applications` with `weights=None`")
+    lines = [f"#### {'keras-hub backbones' if fig.get('hub') else 'Application-size networks'} through the "
+             "exporter", "",
              f"`{fig['command']}` at its defaults (Node.js and headless Chromium proofs), run as a "
              "user runs it from a temporary folder, after the model was built and saved "
-             "(`benchmarks/app_models.py`: `keras.applications` with `weights=None`, BatchNorm "
+             f"(`benchmarks/app_models.py`: {built}; BatchNorm "
              "statistics set from the exporter's own input distribution so that the outputs vary). "
              f"{fig['passed']} of {fig['models']} passed, {fig['goals_met']} met their goals. Export: "
              f"wall time from command to published folder (limit {fig['timeout_s']} s). Peak memory: "
