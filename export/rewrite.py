@@ -63,6 +63,12 @@
   (bools) (`one_hots_as_int32`) |
 | `tf.eye` (`ops.eye`: Qwen3.5's gated delta rule) traces to `MatrixDiagV3`, which TF.js lacks |
   trace `range(rows)[:, None] == range(columns)`, cast to the dtype (`eyes_as_comparisons`) |
+| TF.js' `BatchMatMul` (cpu and wasm) reads an operand's batch i of the product as its batch
+  `i % size`, wrong where the operand broadcasts along a batch axis after one it does not:
+  multi-query attention (MobileNetV5) multiplies queries [B, heads, M, K] by keys shared by the
+  heads, [B, 1, K, N], and TF.js gives head h of sample b the keys of sample (b·heads + h) mod B;
+  keras-hub's Gemma4 multiplies grouped queries [B, K, G, T, H] by keys [B, K, 1, H, S] alike |
+  trace such an operand broadcast to the product's batch shape first (`matmul_batches_broadcast`) |
 
 Why the loop never starts: the converter lowers `While` to v1 control flow (Enter/Merge/Switch/
 Exit) and keeps the lowering's control-only edges (`^node`) from `NoOp` nodes to the `Enter`
@@ -493,6 +499,88 @@ def eyes_as_comparisons() -> Iterator[list[int]]:
 
 
 @contextlib.contextmanager
+def matmul_batches_broadcast() -> Iterator[list[int]]:
+    """While tracing, broadcast an operand of a batched matrix product to the product's batch shape
+    where it broadcasts along a batch axis that follows one it does not broadcast along.
+
+    TF.js' BatchMatMul (cpu and wasm kernels alike) flattens each operand's batch axes and reads,
+    for output batch i, the operand's batch `i % size`: right where an operand broadcasts along its
+    leading batch axes only ([H, M, K] @ [B, H, K, N]), wrong after one it does not. Multi-query
+    attention (MobileNetV5's MultiQueryAttention2d) multiplies its queries [B, heads, M, K] by keys
+    shared by the heads, [B, 1, K, N]: TF.js gives head h of sample b the keys of sample
+    (b·heads + h) mod B. Gemma4's grouped-query attention (keras-hub, no repeat) multiplies queries
+    [B, K, G, T, H] by keys [B, K, 1, H, S], and its attention weights by values alike (its proof
+    failed by 1.4x the output's scale). Yields a one-item list counting the products rewritten; any
+    other product keeps its operands as they are.
+    """
+    import tensorflow as tf
+
+    original = tf.matmul
+    rewritten = [0]
+
+    def matmul(a: Any, b: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(a, (tf.SparseTensor, tf.RaggedTensor)) and not isinstance(b, (tf.SparseTensor,
+                                                                                          tf.RaggedTensor)):
+            a = tf.convert_to_tensor(a)
+            b = tf.convert_to_tensor(b, dtype_hint=a.dtype)
+            broadcast = _broadcast_matmul_batches(tf, a, b)
+            if broadcast is not None:
+                rewritten[0] += 1
+                a, b = broadcast
+        return original(a, b, *args, **kwargs)
+
+    tf.matmul = tf.linalg.matmul = matmul
+    try:
+        yield rewritten
+    finally:
+        tf.matmul = tf.linalg.matmul = original
+
+
+def _broadcast_matmul_batches(tf: Any, a: Any, b: Any) -> tuple[Any, Any] | None:
+    """`a` and `b` with each operand TF.js would index wrongly broadcast to the common batch shape
+    (None: neither is; a rank-2 operand is one batch, which TF.js reads right)."""
+    ranks = (a.shape.rank, b.shape.rank)
+    if None in ranks or min(ranks) < 3:
+        return None
+    width = max(ranks) - 2
+    padded = [[1] * (width - len(shape)) + shape
+              for shape in (a.shape.as_list()[:-2], b.shape.as_list()[:-2])]
+    common = [y if x == 1 else x if y == 1 or x is not None else y for x, y in zip(*padded, strict=True)]
+
+    def misread(batch: list[int | None]) -> bool:
+        # TF.js' `i % size` holds for leading broadcast axes only: an axis broadcast (1 where the
+        # product's is not) after one that is not is read wrongly
+        seen_full = False
+        for own, full in zip(batch, common, strict=True):
+            if own == 1 and full != 1 and seen_full:
+                return True
+            seen_full = seen_full or own != 1
+        return False
+
+    wrong = [misread(batch) for batch in padded]
+    if not any(wrong):
+        return None
+
+    def batch_size(axis: int) -> Any:
+        if common[axis] is not None:
+            return common[axis]
+        for tensor, batch in zip((a, b), padded, strict=True):
+            if batch[axis] is None:  # a dynamic axis (the samples) comes from the operand that has it
+                return tf.shape(tensor)[axis - (width - (tensor.shape.rank - 2))]
+        return 1
+
+    batch = [batch_size(axis) for axis in range(width)]
+
+    def broadcast(tensor: Any) -> Any:
+        static = tensor.shape.as_list()[-2:]
+        matrix = [d if d is not None else tf.shape(tensor)[i - 2] for i, d in enumerate(static)]
+        shape = batch + matrix
+        return tf.broadcast_to(tensor, shape if all(isinstance(d, int) for d in shape) else tf.stack(shape))
+
+    return (broadcast(a) if wrong[0] else a, broadcast(b) if wrong[1] else b)
+
+
+@contextlib.contextmanager
 def repeats_as_gathers() -> Iterator[list[int]]:
     """While tracing, compute `tf.repeat(x, n, axis)` (n a number, the axis of known size) as one
     gather along the axis with each index n times.
@@ -799,6 +887,7 @@ class TracedRewrites:
     eyes: list[int]
     band_parts: list[int]
     cumulatives: list[int]
+    matmul_batches: list[int]
 
     def entries(self) -> list[dict[str, Any]]:
         """The `metadata.rewrites` entries for what was traced so far."""
@@ -862,6 +951,12 @@ class TracedRewrites:
                              "what": f"{self.cumulatives[0]} cumsum/cumprod(s) along a negative axis traced "
                                      "along the same axis counted from the front (TF.js' kernels do not "
                                      "normalise a negative axis)"})
+        if self.matmul_batches[0]:
+            rewrites.append({"layer": None, "class": "matmul",
+                             "what": f"{self.matmul_batches[0]} batched matmul(s) traced with an operand "
+                                     "broadcast to the common batch shape (TF.js reads an operand broadcast "
+                                     "along a later batch axis, as multi-query attention's shared keys, from "
+                                     "the wrong batch)"})
         return rewrites
 
 
@@ -872,17 +967,19 @@ def tracing_rewrites() -> Iterator[TracedRewrites]:
     `x != 0`, wheres of rank 5 or more at rank 4, 2-D FFTs as DFT matrix products, gathers with batch
     dimensions as flat ones, masked attention scores filled with -1e9, sin and cos as polynomials,
     float and bool one-hots as int32 ones cast, repeats as gathers, identity matrices as comparisons,
-    band parts of bool matrices on int32, cumulative sums and products along non-negative axes. The
-    conversion and the locator (which must trace the same graph to find each layer's nodes) both
-    trace under it."""
+    band parts of bool matrices on int32, cumulative sums and products along non-negative axes,
+    matmul operands broadcast along a later batch axis broadcast first. The conversion and the
+    locator (which must trace the same graph to find each layer's nodes) both trace under it."""
     with (exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums, grouped_convs_as_tfjs_ops() as grouped,
           bool_casts_as_not_equal() as bool_casts, wide_wheres_as_rank4() as wide_wheres,
           fft2_as_matmul() as fft2s, batched_gathers_as_flat() as gathers,
           masked_scores_above_minus_1e9() as masked_scores, sines_as_polynomials() as sines,
           one_hots_as_int32() as one_hots, repeats_as_gathers() as repeats, eyes_as_comparisons() as eyes,
-          bool_band_parts_as_int() as band_parts, cumulative_axes_as_positive() as cumulatives):
+          bool_band_parts_as_int() as band_parts, cumulative_axes_as_positive() as cumulatives,
+          matmul_batches_broadcast() as matmul_batches):
         yield TracedRewrites(gelus, einsums, grouped, bool_casts, wide_wheres, fft2s, gathers, masked_scores,
-                             sines, one_hots, repeats, eyes, band_parts=band_parts, cumulatives=cumulatives)
+                             sines, one_hots, repeats, eyes, band_parts=band_parts, cumulatives=cumulatives,
+                             matmul_batches=matmul_batches)
 
 
 def exact_gelu_layers(model: Any) -> list[dict[str, str]]:

@@ -723,6 +723,62 @@ def test_cumulative_sums_along_negative_axes_are_traced_and_proven(tmp_path: Pat
                for rewrite in metadata["rewrites"]), metadata["rewrites"]
 
 
+@pytest.mark.node
+def test_keys_shared_by_the_heads_are_broadcast_before_the_matmul_and_proven(tmp_path: Path,
+                                                                             node_ready: str) -> None:
+    """Multi-query attention (MobileNetV5's MultiQueryAttention2d) multiplies queries [B, heads, M, K]
+    by keys and values shared by the heads, [B, 1, N, K]; TF.js' BatchMatMul reads the operand's batch
+    i % B for the product's batch i = b·heads + h (cpu and wasm: sample b's head 1 gets another
+    sample's keys). Traced with the keys broadcast to [B, heads, ...], it computes what Keras computes;
+    untraced, the proof fails on both backends."""
+    import keras
+
+    class SharedKeyAttention(keras.layers.Layer):
+        def call(self, queries: Any, keys: Any) -> Any:
+            heads = keras.ops.reshape(queries, (-1, 2, 4, 3))
+            shared = keras.ops.expand_dims(keys, axis=1)
+            weights = keras.ops.softmax(keras.ops.matmul(heads, keras.ops.transpose(shared, (0, 1, 3, 2))))
+            return keras.ops.reshape(keras.ops.matmul(weights, shared), (-1, 24))
+
+    queries, keys = keras.Input((8, 3), name="queries"), keras.Input((5, 3), name="keys")
+    attended = SharedKeyAttention(name="mqa")(queries, keys)
+    model = keras.Model([queries, keys], keras.layers.Dense(3, name="out")(attended))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert any(rewrite["class"] == "matmul" and rewrite["what"].startswith("2 batched matmul(s)")
+               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+
+
+@pytest.mark.node
+def test_grouped_query_keys_expanded_for_the_groups_are_broadcast_and_proven(tmp_path: Path,
+                                                                            node_ready: str) -> None:
+    """Grouped-query attention as keras-hub's Gemma4 computes it (no repeat): queries [B, K, G, T, H]
+    times keys [B, K, 1, H, S], the group axis broadcast last, after the sample and key-head axes.
+    TF.js' BatchMatMul reads the keys' batch i % (B·K) for the product's batch i = (b·K + k)·G + g,
+    so most query heads get another head's or sample's keys (Gemma4's proof failed by 1.4x its
+    output's scale on wasm and cpu). Traced with the keys and values broadcast to [B, K, G, ...], it
+    computes what Keras computes; untraced, the proof fails on both backends."""
+    import keras
+
+    class GroupedQueryAttention(keras.layers.Layer):
+        def call(self, queries: Any, keys: Any) -> Any:
+            # 2 key/value heads of 3, each shared by 2 query heads: (B, K, G, T, H) and (B, K, 1, H, S)
+            grouped = keras.ops.transpose(keras.ops.reshape(queries, (-1, 4, 2, 2, 3)), (0, 2, 3, 1, 4))
+            shared = keras.ops.expand_dims(
+                keras.ops.transpose(keras.ops.reshape(keys, (-1, 5, 2, 3)), (0, 2, 3, 1)), 2)
+            weights = keras.ops.softmax(keras.ops.matmul(grouped, shared))
+            attended = keras.ops.matmul(weights, keras.ops.swapaxes(shared, -1, -2))
+            return keras.ops.reshape(attended, (-1, 48))
+
+    queries, keys = keras.Input((4, 12), name="queries"), keras.Input((5, 6), name="keys")
+    attended = GroupedQueryAttention(name="gqa")(queries, keys)
+    model = keras.Model([queries, keys], keras.layers.Dense(3, name="out")(attended))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    assert any(rewrite["class"] == "matmul" and rewrite["what"].startswith("2 batched matmul(s)")
+               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+
+
 def _attention_over_padded_queries() -> Any:
     """ESM's attention: `ops.dot_product_attention` with the padding mask over queries, so a padded
     query has every key masked (Keras: uniform weights)."""
