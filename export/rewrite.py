@@ -93,7 +93,7 @@ import contextlib
 import json
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -869,117 +869,73 @@ def grouped_conv_rewrites(traced: list[tuple[Any, str]]) -> list[dict[str, Any]]
     return rewrites
 
 
+# The tracing rewrites that count what they changed: (metadata class, the patch, what one entry
+# says, with {n} the count). Grouped convolutions are recorded per layer instead.
+COUNTED_REWRITES: tuple[tuple[str, Callable[[], Any], str], ...] = (
+    ("gelu", exact_gelu_as_erf, "{n} exact GELU(s) traced as 0.5·x·(1+erf(x/√2)) (TF.js has no Erfc)"),
+    ("einsum", einsum_as_matmul,
+     "{n} einsum(s) traced as transpose + reshape + MatMul (TF.js' wasm backend has no Einsum)"),
+    ("cast", bool_casts_as_not_equal,
+     "{n} cast(s) to bool traced as x != 0 (TF.js' wasm backend keeps an int's low byte and truncates "
+     "a float: 256 and 0.5 become false)"),
+    ("where", wide_wheres_as_rank4,
+     "{n} where(s) of rank 5 or more traced at rank 4 (TF.js' webgl backend selects up to rank 4)"),
+    ("fft", fft2_as_matmul, "{n} 2-D FFT(s) traced as products with DFT matrices (TF.js has no FFT2D)"),
+    ("gather", batched_gathers_as_flat,
+     "{n} gather(s) with batch dimensions traced as one gather on flattened operands (TF.js' wasm "
+     "backend reads out of bounds on them)"),
+    ("attention mask", masked_scores_above_minus_1e9,
+     f"{{n}} attention mask(s) traced filling masked scores with {MASKED_SCORE:g}, not -2.4e38 (TF.js' "
+     "webgl backend starts a max at -1e20: a row all masked would weigh each key 1)"),
+    ("sin/cos", sines_as_polynomials,
+     "{n} sin/cos traced as a reduction by multiples of π/2 and Taylor polynomials (TF.js' webgl "
+     "backend computes them with the GPU's approximations)"),
+    ("one hot", one_hots_as_int32,
+     "{n} one-hot(s) of floats or bools traced as an int32 one-hot and a cast (TF.js' wasm backend "
+     "writes int32 bits into any one-hot: a float 1 reads 1.4e-45)"),
+    ("repeat", repeats_as_gathers,
+     "{n} repeat(s) traced as a gather along the axis (TF.js webgpu loses its device on the rank-5 "
+     "Tile of tf.repeat)"),
+    ("eye", eyes_as_comparisons,
+     "{n} identity matrix(es) traced as range(rows)[:, None] == range(columns), cast (TF.js has no "
+     "MatrixDiagV3)"),
+    ("band part", bool_band_parts_as_int,
+     "{n} band part(s) of bool matrices traced on int32 and compared with 0 (TF.js' wasm backend "
+     "selects bools wrongly and corrupts its heap)"),
+    ("cumsum", cumulative_axes_as_positive,
+     "{n} cumsum/cumprod(s) along a negative axis traced along the same axis counted from the front "
+     "(TF.js' kernels do not normalise a negative axis)"),
+    ("matmul", matmul_batches_broadcast,
+     "{n} batched matmul(s) traced with an operand broadcast to the common batch shape (TF.js reads an "
+     "operand broadcast along a later batch axis, as multi-query attention's shared keys, from the "
+     "wrong batch)"),
+)
+
+
 @dataclass(frozen=True)
 class TracedRewrites:
-    """What the tracing rewrites changed while a serving function was traced (`tracing_rewrites`)."""
+    """What the tracing rewrites changed while a serving function was traced (`tracing_rewrites`):
+    the grouped convolutions, and each counted rewrite's count by its metadata class."""
 
-    gelus: list[int]
-    einsums: list[int]
     grouped: list[tuple[Any, str]]
-    bool_casts: list[int]
-    wide_wheres: list[int]
-    fft2s: list[int]
-    gathers: list[int]
-    masked_scores: list[int]
-    sines: list[int]
-    one_hots: list[int]
-    repeats: list[int]
-    eyes: list[int]
-    band_parts: list[int]
-    cumulatives: list[int]
-    matmul_batches: list[int]
+    counts: dict[str, list[int]]
 
     def entries(self) -> list[dict[str, Any]]:
         """The `metadata.rewrites` entries for what was traced so far."""
-        rewrites = grouped_conv_rewrites(self.grouped)
-        if self.gelus[0]:
-            rewrites.append({"layer": None, "class": "gelu",
-                             "what": f"{self.gelus[0]} exact GELU(s) traced as 0.5·x·(1+erf(x/√2)) "
-                                     "(TF.js has no Erfc)"})
-        if self.einsums[0]:
-            rewrites.append({"layer": None, "class": "einsum",
-                             "what": f"{self.einsums[0]} einsum(s) traced as transpose + reshape + MatMul "
-                                     "(TF.js' wasm backend has no Einsum)"})
-        if self.bool_casts[0]:
-            rewrites.append({"layer": None, "class": "cast",
-                             "what": f"{self.bool_casts[0]} cast(s) to bool traced as x != 0 (TF.js' wasm "
-                                     "backend keeps an int's low byte and truncates a float: 256 and 0.5 "
-                                     "become false)"})
-        if self.wide_wheres[0]:
-            rewrites.append({"layer": None, "class": "where",
-                             "what": f"{self.wide_wheres[0]} where(s) of rank 5 or more traced at rank 4 "
-                                     "(TF.js' webgl backend selects up to rank 4)"})
-        if self.fft2s[0]:
-            rewrites.append({"layer": None, "class": "fft",
-                             "what": f"{self.fft2s[0]} 2-D FFT(s) traced as products with DFT matrices "
-                                     "(TF.js has no FFT2D)"})
-        if self.gathers[0]:
-            rewrites.append({"layer": None, "class": "gather",
-                             "what": f"{self.gathers[0]} gather(s) with batch dimensions traced as one "
-                                     "gather on flattened operands (TF.js' wasm backend reads out of bounds "
-                                     "on them)"})
-        if self.masked_scores[0]:
-            rewrites.append({"layer": None, "class": "attention mask",
-                             "what": f"{self.masked_scores[0]} attention mask(s) traced filling masked "
-                                     f"scores with {MASKED_SCORE:g}, not -2.4e38 (TF.js' webgl backend "
-                                     "starts a max at -1e20: a row all masked would weigh each key 1)"})
-        if self.sines[0]:
-            rewrites.append({"layer": None, "class": "sin/cos",
-                             "what": f"{self.sines[0]} sin/cos traced as a reduction by multiples of π/2 and "
-                                     "Taylor polynomials (TF.js' webgl backend computes them with the GPU's "
-                                     "approximations)"})
-        if self.one_hots[0]:
-            rewrites.append({"layer": None, "class": "one hot",
-                             "what": f"{self.one_hots[0]} one-hot(s) of floats or bools traced as an int32 "
-                                     "one-hot and a cast (TF.js' wasm backend writes int32 bits into any "
-                                     "one-hot: a float 1 reads 1.4e-45)"})
-        if self.repeats[0]:
-            rewrites.append({"layer": None, "class": "repeat",
-                             "what": f"{self.repeats[0]} repeat(s) traced as a gather along the axis (TF.js "
-                                     "webgpu loses its device on the rank-5 Tile of tf.repeat)"})
-        if self.eyes[0]:
-            rewrites.append({"layer": None, "class": "eye",
-                             "what": f"{self.eyes[0]} identity matrix(es) traced as range(rows)[:, None] == "
-                                     "range(columns), cast (TF.js has no MatrixDiagV3)"})
-        if self.band_parts[0]:
-            rewrites.append({"layer": None, "class": "band part",
-                             "what": f"{self.band_parts[0]} band part(s) of bool matrices traced on int32 "
-                                     "and compared with 0 (TF.js' wasm backend selects bools wrongly and "
-                                     "corrupts its heap)"})
-        if self.cumulatives[0]:
-            rewrites.append({"layer": None, "class": "cumsum",
-                             "what": f"{self.cumulatives[0]} cumsum/cumprod(s) along a negative axis traced "
-                                     "along the same axis counted from the front (TF.js' kernels do not "
-                                     "normalise a negative axis)"})
-        if self.matmul_batches[0]:
-            rewrites.append({"layer": None, "class": "matmul",
-                             "what": f"{self.matmul_batches[0]} batched matmul(s) traced with an operand "
-                                     "broadcast to the common batch shape (TF.js reads an operand broadcast "
-                                     "along a later batch axis, as multi-query attention's shared keys, from "
-                                     "the wrong batch)"})
-        return rewrites
+        return grouped_conv_rewrites(self.grouped) + [
+            {"layer": None, "class": kind, "what": what.format(n=self.counts[kind][0])}
+            for kind, _, what in COUNTED_REWRITES if self.counts[kind][0]]
 
 
 @contextlib.contextmanager
 def tracing_rewrites() -> Iterator[TracedRewrites]:
-    """While tracing, every rewrite that makes the traced graph one TF.js runs: exact GELU with erf,
-    einsums as MatMul, grouped convolutions as depthwise or split convolutions, casts to bool as
-    `x != 0`, wheres of rank 5 or more at rank 4, 2-D FFTs as DFT matrix products, gathers with batch
-    dimensions as flat ones, masked attention scores filled with -1e9, sin and cos as polynomials,
-    float and bool one-hots as int32 ones cast, repeats as gathers, identity matrices as comparisons,
-    band parts of bool matrices on int32, cumulative sums and products along non-negative axes,
-    matmul operands broadcast along a later batch axis broadcast first. The conversion and the
-    locator (which must trace the same graph to find each layer's nodes) both trace under it."""
-    with (exact_gelu_as_erf() as gelus, einsum_as_matmul() as einsums, grouped_convs_as_tfjs_ops() as grouped,
-          bool_casts_as_not_equal() as bool_casts, wide_wheres_as_rank4() as wide_wheres,
-          fft2_as_matmul() as fft2s, batched_gathers_as_flat() as gathers,
-          masked_scores_above_minus_1e9() as masked_scores, sines_as_polynomials() as sines,
-          one_hots_as_int32() as one_hots, repeats_as_gathers() as repeats, eyes_as_comparisons() as eyes,
-          bool_band_parts_as_int() as band_parts, cumulative_axes_as_positive() as cumulatives,
-          matmul_batches_broadcast() as matmul_batches):
-        yield TracedRewrites(gelus, einsums, grouped, bool_casts, wide_wheres, fft2s, gathers, masked_scores,
-                             sines, one_hots, repeats, eyes, band_parts=band_parts, cumulatives=cumulatives,
-                             matmul_batches=matmul_batches)
+    """While tracing, every rewrite that makes the traced graph one TF.js runs: grouped convolutions
+    as depthwise or split convolutions, and each of COUNTED_REWRITES. The conversion and the locator
+    (which must trace the same graph to find each layer's nodes) both trace under it."""
+    with contextlib.ExitStack() as stack:
+        grouped = stack.enter_context(grouped_convs_as_tfjs_ops())
+        counts = {kind: stack.enter_context(patch()) for kind, patch, _ in COUNTED_REWRITES}
+        yield TracedRewrites(grouped, counts)
 
 
 def exact_gelu_layers(model: Any) -> list[dict[str, str]]:
