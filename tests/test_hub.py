@@ -167,14 +167,14 @@ def test_a_divergence_inside_bert_is_named_down_to_the_sublayer(tmp_path: Path, 
 def test_llama_is_proven_on_every_browser_backend(tmp_path: Path, node_ready: str) -> None:
     """Grouped-query attention and rotary embeddings: without their rewrites TF.js webgpu loses its
     device on the keys' repeat (software adapter), and webgl's sines are 2e-4 off."""
-    from benchmarks.app_models import hub_config
     from mnist_tfjs.chromium import find_chromium
 
     require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
     import keras
 
     keras.utils.set_random_seed(0)
-    llama = _keras_hub().models.LlamaBackbone(**hub_config("LlamaBackbone"))
+    llama = _keras_hub().models.LlamaBackbone(vocabulary_size=1000, num_layers=2, num_query_heads=2,
+                                              num_key_value_heads=1, hidden_dim=64, intermediate_dim=128)
     metadata = export_model(llama, tmp_path / "web_model", samples_count=32, browser=True, backends=["wasm"])
     browser = metadata["proof"]["browser"]
     require("skipped" not in browser["webgpu"], "a WebGPU adapter in headless Chromium")
