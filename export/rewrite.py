@@ -24,7 +24,8 @@
   masks positions Keras keeps | trace every cast to bool as `x != 0` (`bool_casts_as_not_equal`) |
 | TF.js' webgl backend has no `Select` (where) beyond rank 4 ("Where for rank 5 is not yet supported");
   grouped-query attention masks its scores in rank 5 (Gemma) | trace a where of rank 5 or more on
-  operands broadcast to their common shape and folded to rank 4 (`wide_wheres_as_rank4`) |
+  operands folded to rank 4 and broadcast there (TF.js broadcasts with a Tile, and a rank-5 Tile
+  loses TF.js webgpu's device) (`wide_wheres_as_rank4`) |
 | TF.js' wasm backend reads out of bounds on a gather with batch dimensions ("memory access out of
   bounds"; DeBERTa's relative attention gathers with `batch_dims=3`) | trace it as one gather from
   the batch axes folded into the gathered one, each index offset by its batch row
@@ -49,8 +50,9 @@
   backend (`sines_as_polynomials`) |
 | grouped-query attention (Llama, Mistral, Qwen, Gemma) repeats its keys and values with
   `tf.repeat`, an ExpandDims, a rank-5 Tile and a Reshape; on Chromium's software adapter the Tile
-  loses TF.js webgpu's device | trace a repeat by a number along an axis of known size as one
-  gather with each index repeated (`repeats_as_gathers`) |
+  loses TF.js webgpu's device | trace a repeat by a number along an axis as one gather with each
+  index repeated (`repeats_as_gathers`); a tile of rank 5 or more (T5Gemma's `ops.tile`) as one
+  gather per tiled axis (`wide_tiles_as_gathers`) |
 | a 2-D FFT traces to `FFT2D`, which TF.js lacks (FNet mixes its tokens with one) | trace an FFT over
   static axes as products with the DFT's cosine and sine matrices (`fft2_as_matmul`) |
 | grouped convolutions (`Conv1D`/`Conv2D` with `groups > 1`, ConvNeXt, ResNeXt) trace to an XLA
@@ -68,7 +70,8 @@
   multi-query attention (MobileNetV5) multiplies queries [B, heads, M, K] by keys shared by the
   heads, [B, 1, K, N], and TF.js gives head h of sample b the keys of sample (b·heads + h) mod B;
   keras-hub's Gemma4 multiplies grouped queries [B, K, G, T, H] by keys [B, K, 1, H, S] alike |
-  trace such an operand broadcast to the product's batch shape first (`matmul_batches_broadcast`) |
+  trace such an operand broadcast to the product's batch shape first, by a gather of index 0 along
+  each broadcast axis (a BroadcastTo would be a rank-5 Tile) (`matmul_batches_broadcast`) |
 
 Why the loop never starts: the converter lowers `While` to v1 control flow (Enter/Merge/Switch/
 Exit) and keeps the lowering's control-only edges (`^node`) from `NoOp` nodes to the `Enter`
@@ -349,15 +352,18 @@ def wide_wheres_as_rank4() -> Iterator[list[int]]:
         if any(rank is None for rank in ranks) or max(ranks) <= 4:
             return original(condition, x, y, name=name)
         rewritten[0] += 1
+        rank = max(ranks)
         shape = tf.broadcast_dynamic_shape(tf.shape(condition),
                                            tf.broadcast_dynamic_shape(tf.shape(x), tf.shape(y)))
-        folded = tf.concat([[-1], shape[-3:]], axis=0)
-        result = original(*(tf.reshape(tf.broadcast_to(t, shape), folded) for t in (condition, x, y)))
+        static_shape = tf.broadcast_static_shape(condition.shape,
+                                                 tf.broadcast_static_shape(x.shape, y.shape))
+        folded = tf.concat([[tf.reduce_prod(shape[:-3])], shape[-3:]], axis=0)
+        result = original(*(tf.broadcast_to(_leading_axes_folded(t, rank, shape, static_shape), folded)
+                            for t in (condition, x, y)))
         result = tf.reshape(result, shape, name=name)
         # a reshape to a computed shape knows no dimension; what follows may need them (Qwen3.5's
         # gated delta rule squeezes a slice of its masked scores)
-        result.set_shape(tf.broadcast_static_shape(condition.shape,
-                                                   tf.broadcast_static_shape(x.shape, y.shape)))
+        result.set_shape(static_shape)
         return result
 
     tf.where = where
@@ -365,6 +371,31 @@ def wide_wheres_as_rank4() -> Iterator[list[int]]:
         yield rewritten
     finally:
         tf.where = original
+
+
+def _leading_axes_folded(tensor: Any, rank: int, shape: Any, static_shape: Any) -> Any:
+    """`tensor` (broadcastable to `shape`, of `rank`; `static_shape` what is known of it) with its
+    leading rank - 3 axes folded into one, so that it broadcasts to the folded shape at rank 4.
+
+    TF.js broadcasts with a `Tile`, and a rank-5 Tile loses TF.js webgpu's device (Gemma's masked
+    scores: a [batch, 1, 1, queries, keys] mask against [batch, 1, heads, queries, keys]). Leading
+    axes where `shape` is 1 do not count; of the others, all 1 fold to 1 and all matching `shape`
+    fold to their product; a mix of the two has to broadcast first, at full rank.
+    """
+    import tensorflow as tf
+
+    padded = tf.reshape(tensor, tf.concat([tf.ones([rank - tensor.shape.rank], tf.int32),
+                                           tf.shape(tensor)], axis=0))
+    own = ([1] * (rank - tensor.shape.rank) + list(tensor.shape))[:rank - 3]
+    broadcast = [size == 1 for size, whole in zip(own, list(static_shape)[:rank - 3], strict=True)
+                 if whole != 1]
+    trailing = tf.shape(padded)[rank - 3:]
+    if all(broadcast):
+        return tf.reshape(padded, tf.concat([[1], trailing], axis=0))
+    if not any(broadcast):
+        return tf.reshape(padded, tf.concat([[-1], trailing], axis=0))
+    return tf.reshape(tf.broadcast_to(padded, tf.concat([shape[:-3], trailing], axis=0)),
+                      tf.concat([[-1], trailing], axis=0))
 
 
 @contextlib.contextmanager
@@ -571,13 +602,18 @@ def _broadcast_matmul_batches(tf: Any, a: Any, b: Any) -> tuple[Any, Any] | None
 
     batch = [batch_size(axis) for axis in range(width)]
 
-    def broadcast(tensor: Any) -> Any:
-        static = tensor.shape.as_list()[-2:]
-        matrix = [d if d is not None else tf.shape(tensor)[i - 2] for i, d in enumerate(static)]
-        shape = batch + matrix
-        return tf.broadcast_to(tensor, shape if all(isinstance(d, int) for d in shape) else tf.stack(shape))
+    def broadcast(tensor: Any, own: list[int | None]) -> Any:
+        # one gather of index 0 per broadcast axis, not a BroadcastTo: TF.js broadcasts with a Tile,
+        # and TF.js webgpu loses its device on a product that reads a rank-5 Tile (Gemma4)
+        if tensor.shape.rank < width + 2:
+            ones = [1] * (width + 2 - tensor.shape.rank)
+            tensor = tf.reshape(tensor, tf.concat([ones, tf.shape(tensor)], 0))
+        for axis, size in enumerate(own):
+            if size == 1 and common[axis] != 1:
+                tensor = tf.gather(tensor, tf.zeros(tf.reshape(batch[axis], [1]), tf.int32), axis=axis)
+        return tensor
 
-    return (broadcast(a) if wrong[0] else a, broadcast(b) if wrong[1] else b)
+    return (broadcast(a, padded[0]) if wrong[0] else a, broadcast(b, padded[1]) if wrong[1] else b)
 
 
 @contextlib.contextmanager
@@ -598,17 +634,54 @@ def repeats_as_gathers() -> Iterator[list[int]]:
 
     def repeat(input: Any, repeats: Any, axis: Any = None, name: Any = None) -> Any:
         x = tf.convert_to_tensor(input)
-        size = x.shape[axis] if isinstance(axis, int) and x.shape.rank is not None else None
-        if size is None or not isinstance(repeats, int) or isinstance(repeats, bool):
+        if not isinstance(axis, int) or x.shape.rank is None or not isinstance(repeats, int) \
+                or isinstance(repeats, bool):
             return original(input, repeats, axis=axis, name=name)
         rewritten[0] += 1
-        return tf.gather(x, [index for index in range(size) for _ in range(repeats)], axis=axis, name=name)
+        size = x.shape[axis]
+        if size is None:  # RoFormerV2 repeats sines whose length is only known at run time
+            indices = tf.range(tf.shape(x)[axis] * repeats) // repeats
+        else:
+            indices = [index for index in range(size) for _ in range(repeats)]
+        return tf.gather(x, indices, axis=axis, name=name)
 
     tf.repeat = repeat
     try:
         yield rewritten
     finally:
         tf.repeat = original
+
+
+@contextlib.contextmanager
+def wide_tiles_as_gathers() -> Iterator[list[int]]:
+    """While tracing, compute a `tf.tile` of rank 5 or more with fixed multiples as one gather per
+    tiled axis (indices 0 … n-1, m times).
+
+    A rank-5 Tile loses TF.js webgpu's device on Chromium's software adapter; T5Gemma repeats its
+    keys and values for grouped-query attention with `ops.tile` at rank 5. Yields a one-item list
+    counting the tiles rewritten.
+    """
+    import tensorflow as tf
+
+    original = tf.tile
+    rewritten = [0]
+
+    def tile(input: Any, multiples: Any, name: Any = None) -> Any:
+        x = tf.convert_to_tensor(input)
+        fixed = tf.get_static_value(multiples)
+        if x.shape.rank is None or x.shape.rank < 5 or fixed is None:
+            return original(input, multiples, name=name)
+        rewritten[0] += 1
+        for axis, times in enumerate(int(m) for m in fixed):
+            if times != 1:
+                x = tf.gather(x, tf.tile(tf.range(tf.shape(x)[axis]), [times]), axis=axis)
+        return tf.identity(x, name=name)
+
+    tf.tile = tile
+    try:
+        yield rewritten
+    finally:
+        tf.tile = original
 
 
 # π/2 in three parts of at most 12 significant bits (the last float32): k times each is exact for
@@ -896,6 +969,9 @@ COUNTED_REWRITES: tuple[tuple[str, Callable[[], Any], str], ...] = (
     ("repeat", repeats_as_gathers,
      "{n} repeat(s) traced as a gather along the axis (TF.js webgpu loses its device on the rank-5 "
      "Tile of tf.repeat)"),
+    ("tile", wide_tiles_as_gathers,
+     "{n} tile(s) of rank 5 or more traced as a gather along each tiled axis (TF.js webgpu loses its "
+     "device on a rank-5 Tile)"),
     ("eye", eyes_as_comparisons,
      "{n} identity matrix(es) traced as range(rows)[:, None] == range(columns), cast (TF.js has no "
      "MatrixDiagV3)"),

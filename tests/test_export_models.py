@@ -892,6 +892,33 @@ def test_repeated_heads_are_traced_as_a_gather_and_proven(tmp_path: Path, node_r
 
 
 @pytest.mark.node
+def test_wide_tiles_and_repeats_of_run_time_length_are_traced_as_gathers_and_proven(tmp_path: Path,
+                                                                                  node_ready: str) -> None:
+    """A rank-5 Tile loses TF.js webgpu's device (tests/test_webgpu.py): a tile of rank 5 along two
+    axes (T5Gemma tiles its keys so) becomes a gather per axis, and a repeat along an axis whose length
+    only the samples give (RoFormerV2's sines) a gather with computed indices; both compute what Keras
+    computes."""
+    import keras
+
+    class TiledAndRepeated(keras.layers.Layer):
+        def call(self, tokens: Any) -> Any:
+            length = keras.ops.shape(tokens)[1]
+            tiled = keras.ops.tile(keras.ops.reshape(tokens, (-1, 1, length, 1, 6)), (1, 2, 1, 3, 1))
+            repeated = keras.ops.repeat(tokens, 2, axis=1)
+            weights = keras.ops.arange(6, dtype="float32")
+            return (keras.ops.sum(tiled * weights, axis=(1, 3))
+                    + keras.ops.reshape(repeated, (-1, length, 12))[..., ::2] * weights)
+
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((None, 6), name="tokens")
+    model = keras.Model(tokens, keras.layers.Dense(3, name="out")(TiledAndRepeated(name="mix")(tokens)))
+    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    classes = {rewrite["class"] for rewrite in metadata["rewrites"]}
+    assert {"tile", "repeat"} <= classes, metadata["rewrites"]
+
+
+@pytest.mark.node
 def test_einsums_with_an_ellipsis_are_traced_as_matmul_and_proven(tmp_path: Path, node_ready: str) -> None:
     """TF.js' wasm backend has no Einsum: two-operand einsums are traced as MatMul, those with an
     ellipsis too (RoFormerV2's position outer product "...,d->...d", a batched "b...h,hd->b...d")."""

@@ -162,3 +162,49 @@ def test_a_divergence_on_webgpu_is_located_on_webgpu_in_chromium(tmp_path: Path,
     assert "first divergence at layer 'last'" in clause and "on browser webgpu" in clause, report
     assert report["located"]["backend"] == "browser webgpu"
     assert report["located"]["first_divergence"]["inputs_relative_diff"] < 1e-4
+
+
+def _grouped_query_block() -> Any:
+    """The attention patterns of keras-hub's Gemma family that each lost TF.js webgpu's device on
+    Chromium's software adapter ("A valid external Instance reference no longer exists"): scores
+    [B, 1, 2, T, T] masked by a [B, 1, 1, 1, T] mask (Gemma: a rank-5 where whose broadcast was a
+    rank-5 Tile), keys transposed and shared by the two query heads (Gemma4: a product reading a
+    rank-5 Tile), values tiled at rank 5 (T5Gemma's `ops.tile`), and a repeat along an axis of run-time
+    length (RoFormerV2's sines)."""
+    import keras
+
+    class GroupedQuery(keras.layers.Layer):
+        def call(self, tokens: Any, mask: Any) -> Any:
+            length = keras.ops.shape(tokens)[1]
+            queries = keras.ops.transpose(keras.ops.reshape(tokens, (-1, length, 1, 2, 4)), (0, 2, 3, 1, 4))
+            keys = keras.ops.transpose(keras.ops.reshape(tokens[..., :4], (-1, length, 1, 4)), (0, 2, 3, 1))
+            scores = keras.ops.matmul(queries, keys[:, :, None])
+            keep = keras.ops.cast(mask, "bool")[:, None, None, None, :]
+            weights = keras.layers.Softmax(name="scores")(scores, mask=keep)
+            values = keras.ops.reshape(tokens[..., :4], (-1, 1, 1, length, 4))
+            values = keras.ops.tile(values, (1, 1, 2, 1, 1))
+            attended = keras.ops.sum(keras.ops.matmul(weights, values), axis=(1, 2))
+            doubled = keras.ops.repeat(keras.ops.reshape(tokens, (-1, length, 2, 4)), 2, axis=1)
+            return attended + keras.ops.mean(keras.ops.reshape(doubled, (-1, 2, length, 8)), axis=1)[..., :4]
+
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((None, 8), name="tokens")
+    mask = keras.Input((None,), dtype="int32", name="padding_mask")
+    attended = GroupedQuery(name="attention")(tokens, mask)
+    return keras.Model([tokens, mask], keras.layers.Dense(3, name="out")(attended))
+
+
+@pytest.mark.slow
+def test_grouped_query_attention_as_the_gemma_family_computes_it_is_proven_on_tfjs_webgpu(
+        tmp_path: Path, webgpu_ready: None, node_ready: str) -> None:
+    """Each pattern of `_grouped_query_block` alone made TF.js webgpu "cannot run" on Chromium's
+    software adapter; traced without a Tile of rank 5, the block is proven there."""
+    from export.chromium_proof import prove_in_chromium
+
+    out = tmp_path / "web_model"
+    metadata = export_model(_grouped_query_block(), out, samples_count=SAMPLES, browser=False)
+    classes = {rewrite["class"] for rewrite in metadata["rewrites"]}
+    assert {"where", "matmul", "tile", "repeat"} <= classes, metadata["rewrites"]
+    result = prove_in_chromium(out, backends=("webgpu",))["webgpu"]
+    assert "unavailable" not in result, result["unavailable"]
+    assert _proven_on_webgpu(result)["of"] == SAMPLES
