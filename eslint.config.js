@@ -30,6 +30,7 @@ module.exports = [
   {
     // Node.js scripts (CommonJS), and this file.
     files: ['export/node_proof.js', 'export/locate.js', 'benchmarks/zoo_routes.js', 'tests/repeat_runtime.js', 'tests/slow_runtime.js',
+      'tests/given_outputs_runtime.js',
       'eslint.config.js'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
   },

@@ -27,6 +27,7 @@ from typing import Any
 from benchmarks.app_models import APPS, GOAL_PEAK_BYTES, SMOKE_APPS, App, catalogue, hub_catalogue
 from benchmarks.common import Bench, say, section_banner
 from export import proof_failure_report
+from mnist_tfjs.export_files import METADATA_JSON, weight_shards
 
 TIMEOUT_S = 600
 SAMPLE_EVERY_S = 0.2
@@ -241,11 +242,10 @@ def webgpu_of(metadata: dict[str, Any]) -> dict[str, str | None]:
 def shards(folder: Path) -> list[int]:
     """Byte sizes of the weight shards model.json lists (empty when nothing was published)."""
     try:
-        manifest = json.loads((folder / "model.json").read_text()).get("weightsManifest") or []
+        names = weight_shards(folder)
     except (OSError, ValueError):
         return []
-    return [(folder / path).stat().st_size for group in manifest for path in group.get("paths", [])
-            if (folder / path).is_file()]
+    return [(folder / name).stat().st_size for name in names if (folder / name).is_file()]
 
 
 def error_line(run: ExportRun) -> str | None:
@@ -293,7 +293,7 @@ def build_row(app: App, parameters: int, run: ExportRun, folder: Path) -> dict[s
     """One table row from the run and, when published, metadata.json (read field by field: new
     fields the exporter adds per backend or to the proof appear in `backends` / `proof`)."""
     try:
-        metadata = json.loads((folder / "metadata.json").read_text())
+        metadata = json.loads((folder / METADATA_JSON).read_text())
     except (OSError, ValueError):
         metadata = {}
     proof = metadata.get("proof") or {}

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from benchmarks.common import Bench, percentile, say, section_banner
 from benchmarks.export_bench import web_model_dir
 from harness.page_driver import VIEWPORT, chromium, ready_page, serving, set_backend, wait_ready
+from mnist_tfjs.export_files import METADATA_JSON
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def run(bench: Bench) -> dict[str, Any]:
                    f"({plan.batch1_runs} calls) and batch 100")
     model_dir = web_model_dir(bench)
     # What the page downloads: model.json and the weight shards (not the proof bundle beside them).
-    download = json.loads((model_dir / "metadata.json").read_text())["download_bytes"]
+    download = json.loads((model_dir / METADATA_JSON).read_text())["download_bytes"]
     figures: dict[str, Any] = {"model_bytes": download, "ready": {}, "latency": []}
     with serving(model_dir, isolated=True) as isolated, serving(model_dir, isolated=False) as plain, \
             chromium() as browser:

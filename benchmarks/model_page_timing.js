@@ -4,14 +4,14 @@
 /* global tf, tfjsProof, litertProof */
 
 import { loadBundle } from '/static/proof-check.js';
-import { loadGraphModel, trySetBackend } from '/static/model.js';
+import { loadGraphModel, METADATA_URL, trySetBackend } from '/static/model.js';
 import { compileTflite, fetchTflite, loadLiteRtRuntime, provenLiteRt } from '/static/litert.js';
 
 const message = (e) => String(e?.message ?? e);
 
 /** {"tfjs wasm": {ms, calls} | {error}, ..., "litert wasm": ..., "litert int8 wasm": ...}. */
 export async function timeCalls({ backends, calls, warmup }) {
-  const metadata = await (await fetch('/model/metadata.json')).json();
+  const metadata = await (await fetch(METADATA_URL)).json();
   const bundle = await loadBundle();
   const out = {};
   for (const backend of backends) {

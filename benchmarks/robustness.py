@@ -438,6 +438,7 @@ def screenshot_number(bench: Bench, model_dir: Any, images: np.ndarray, labels: 
 def run(bench: Bench) -> dict[str, Any]:
     """The families (mouse and touch), numbers and noise for the benchmarked model, and for the
     default model's export (artifacts/web_model) as well when --model names another."""
+    from mnist_tfjs.export_files import MODEL_JSON
     from mnist_tfjs.mnist import load_test_set
     from mnist_tfjs.paths import REPO_ROOT, WEB_MODEL
 
@@ -448,7 +449,7 @@ def run(bench: Bench) -> dict[str, Any]:
                                  f"and drawn with mouse and touch events (seed {SEED})")
     models = {"benchmarked": web_model_dir(bench)}
     default_export = REPO_ROOT / WEB_MODEL
-    if bench.model_source.startswith("--model") and (default_export / "model.json").is_file():
+    if bench.model_source.startswith("--model") and (default_export / MODEL_JSON).is_file():
         models["default"] = default_export
     figures: dict[str, Any] = {"seed": SEED, "model": bench.model_source, "models": {}}
     for name, model_dir in models.items():

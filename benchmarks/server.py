@@ -20,6 +20,7 @@ from typing import Any
 from benchmarks.common import Bench, BenchError, say, section_banner
 from benchmarks.export_bench import web_model_dir
 from benchmarks.load import run_load
+from mnist_tfjs.export_files import MODEL_JSON
 from mnist_tfjs.paths import REPO_ROOT
 
 CONNECTIONS = 4
@@ -117,7 +118,7 @@ def _request(url: str, body: bytes | None, headers: dict[str, str]) -> int:
 
 def targets(model_dir: Path, digit: list) -> list[dict[str, Any]]:
     """What is loaded: the page, the TF.js bundle (gzip, as browsers ask), the weights, and a prediction."""
-    manifest = json.loads((model_dir / "model.json").read_text())
+    manifest = json.loads((model_dir / MODEL_JSON).read_text())
     shard = manifest["weightsManifest"][0]["paths"][0]
     return [
         {"name": "the page", "path": "", "kind": "static", "headers": {}},

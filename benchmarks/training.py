@@ -119,19 +119,19 @@ def _accuracy_clock(x_test, y_test, every_steps: int):
 
 def _fit(name: str, label: str, model, preset, x, y, *, seed: int, x_test, y_test,
          every_steps: int | None, jit: bool) -> tuple[dict[str, Any], Any]:
-    """Compile and fit `model` through train.run's steps, timing test accuracy along the way (every
+    """Compile and fit `model` through train's steps, timing test accuracy along the way (every
     `every_steps` batches; None: EVALS_PER_EPOCH times an epoch)."""
-    import train as run
+    from train import compile_model, epochs_of, fit, steps_per_epoch
 
-    run.compile_model(model, preset, len(x), jit=jit)
+    compile_model(model, preset, len(x), jit=jit)
     if every_steps is None:
-        every_steps = max(1, run.steps_per_epoch(preset, len(x)) // EVALS_PER_EPOCH)
+        every_steps = max(1, steps_per_epoch(preset, len(x)) // EVALS_PER_EPOCH)
     params = int(model.count_params())
-    epochs = run.epochs_of(preset)
+    epochs = epochs_of(preset)
     budget = f"{preset.steps} steps" if preset.steps else f"{epochs} epoch{'s' * (epochs != 1)}"
     say(f"  {label}: {params:,} parameters, batch {preset.batch_size}, {budget}")
     clock = _accuracy_clock(x_test, y_test, every_steps)
-    run.fit(model, x, y, preset, seed, callbacks=[clock], verbose=0)
+    fit(model, x, y, preset, seed, callbacks=[clock], verbose=0)
     seconds = clock.training_seconds()
     seen = preset.steps * preset.batch_size if preset.steps else len(x)  # images per epoch
     images = seen * epochs

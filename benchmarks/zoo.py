@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Bench, say, section_banner
+from mnist_tfjs.export_files import MODEL_JSON, tfjs_download_bytes
 from mnist_tfjs.paths import REPO_ROOT
 from mnist_tfjs.quiet import captured_output
 
@@ -33,11 +34,6 @@ BROWSER_BACKENDS = ("wasm", "webgl")
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:200]
-
-
-def _folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.iterdir()
-               if p.is_file() and p.name not in ("proof.json", "proof.bin", "metadata.json"))
 
 
 def _summary(result: dict[str, Any] | None) -> dict[str, Any]:
@@ -96,7 +92,7 @@ def _browser(model_dir: Path) -> dict[str, Any]:
 def _signature_names(model_dir: Path, keras_names: list[str], key: str) -> list[str]:
     """The graph model's signature names for the model's inputs or outputs, in the model's order:
     a Keras name where the signature kept it, else the next `keras_tensor_N` / `output_N` by number."""
-    names = list(json.loads((model_dir / "model.json").read_text())["signature"][key])
+    names = list(json.loads((model_dir / MODEL_JSON).read_text())["signature"][key])
 
     def number(name: str) -> tuple[int, str]:
         digits = "".join(c for c in name.rsplit("_", 1)[-1] if c.isdigit())
@@ -164,7 +160,8 @@ def official(name: str, route: str, model: Any, samples: dict, expected: dict, c
     summary = _summary(node.get("result"))
     row = _row(name, route, converts=True, loads=bool(node.get("loads")), runs=bool(node.get("runs")),
                correct=summary["passed"], relative_diff=summary["relative_diff"],
-               agreement=summary["agreement"], bytes=_folder_bytes(out), node_wasm_ms=summary["ms_per_call"],
+               agreement=summary["agreement"], bytes=tfjs_download_bytes(out),
+               node_wasm_ms=summary["ms_per_call"],
                error=node.get("error") or (None if summary["passed"] else "; ".join(
                    (node.get("result") or {}).get("failures") or [])[:200] or None))
     if not layers and row["runs"]:

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mnist_tfjs.contract import MNIST_KIND
+from mnist_tfjs.export_files import LITERT_INT8_MODEL, LITERT_MODEL
+from mnist_tfjs.model_kinds import MNIST_KIND
 from mnist_tfjs.paths import TRAINED_MODEL, WEB_MODEL
 from mnist_tfjs.quiet import quiet_tensorflow
 
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"published a verified TF.js graph model{also} in {args.out}/")
     else:
         print(f"published an UNVERIFIED TF.js graph model{also} in {args.out}/ (see metadata.json)")
-    code = max(_litert_verdict(litert), _litert_verdict(int8, "model.int8.tflite"))
+    code = max(_litert_verdict(litert), _litert_verdict(int8, LITERT_INT8_MODEL))
     if metadata["kind"] == MNIST_KIND:
         default_out = WEB_MODEL
         where = "" if args.out.resolve() == default_out.resolve() else f" --model-dir {args.out}"
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def _litert_verdict(litert: dict[str, Any], name: str = "model.tflite") -> int:
+def _litert_verdict(litert: dict[str, Any], name: str = LITERT_MODEL) -> int:
     """The exit code: 3, with the reason on stderr, when the model.tflite asked for was left out."""
     status = litert.get("status")
     if status in (*PUBLISHED, "off", None):

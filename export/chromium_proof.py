@@ -48,6 +48,7 @@ LITERT_PROOF_JS = Path(__file__).resolve().parent / "litert-proof.js"
 HARNESS_JS = Path(__file__).resolve().parent / "chromium_harness.js"  # runProof, runLitert
 TIMED_CALLS = 30  # batch-1 calls whose median is a runtime's ms per call
 TIMING_BUDGET_S = 3.0  # at most this long per backend (at least 3 calls), after 2 warm-up calls
+LITERT_STEP_TIMEOUT_S = 120.0  # each step of a LiteRT.js page: browser start, runtime start, model load
 PROGRESS_PREFIX = "tfjs-proof-progress "
 
 HEADERS = {**ISOLATION_HEADERS, "Cache-Control": "no-store"}
@@ -350,53 +351,54 @@ class LitertRun:
         return ("webgpu",) if self.adapter and self.adapter.get("software") else ()
 
 
-def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELERATORS,
-                 timeout_s: float = 120.0, *,
+@dataclass(frozen=True)
+class Int8Bundle:
+    """The full-integer twin (model.int8.tflite) proven in a LiteRT.js page once the float model
+    passed: its held-out bundle (thresholds: the int8 rules) and the time wasm may compare for."""
+
+    bundle_dir: Path
+    budget_s: float | None = None  # None: every held-out sample (a digit model's accuracy rule)
+
+
+def litert_proof(model_dir: Path, accelerators: tuple[str, ...] = LITERT_ACCELERATORS, *,
                  bundle_dir: Path | None = None, budget_s: float | None = None,
                  classifiers: Sequence[str] | None = None, time_calls: int = TIMED_CALLS,
-                 time_budget_s: float = TIMING_BUDGET_S, modules: Path | None = None,
-                 model_file: str = LITERT_MODEL, keep_outputs: bool = False,
-                 int8_bundle_dir: Path | None = None, int8_budget_s: float | None = None,
+                 int8: Int8Bundle | None = None,
                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> LitertRun:
     """Prove `model.tflite` in `model_dir` through LiteRT.js in headless Chromium, and time it at
     batch 1.
 
     Each accelerator compares samples one per call for at most `budget_s` seconds (None: all), then
-    makes `time_calls` warm calls (at most `time_budget_s` seconds, at least 3) whose median is its
+    makes `time_calls` warm calls (at most TIMING_BUDGET_S seconds, at least 3) whose median is its
     `batch1_ms` (or, where those calls were too slow, its proof's own). An accelerator this
     browser lacks (WebGPU in headless Chromium without a GPU) is in `skipped`, one LiteRT.js cannot
-    compile or run the model on in `errors`: neither raises. `model_file` names the `.tflite`
-    (model.tflite, or its int8 twin); `keep_outputs` adds each accelerator's outputs to its RESULT
-    (`values`: {output name: flat list}), for proofs judged in Python. With `int8_bundle_dir`, once
-    the `.tflite` passed, its full-integer twin (model.int8.tflite) is proven in the same page on
-    that bundle (wasm for at most `int8_budget_s`, WebGPU for `budget_s`; its outputs kept) and
-    timed: `int8_results`,
-    `int8_errors`. Raises ExportError (one line) when
-    Chromium, Playwright, a runtime file or LiteRT.js itself is missing or will not start.
+    compile or run the model on in `errors`: neither raises. With `int8`, once `model.tflite`
+    passed, its full-integer twin (model.int8.tflite) is proven in the same page on that bundle,
+    judged there by the int8 rules its thresholds carry (wasm for at most `int8.budget_s`, WebGPU
+    for `budget_s`; its outputs kept, for the accuracy rule judged in Python) and timed:
+    `int8_results`, `int8_errors`. Each step (browser start, model load) may take 120 s. Raises
+    ExportError (one line) when Chromium, Playwright, a runtime file or LiteRT.js itself is missing
+    or will not start.
     """
     unknown = [a for a in accelerators if a not in LITERT_ACCELERATORS]
     if unknown or not accelerators:
         raise ExportError(f"unknown LiteRT.js accelerator(s) {unknown or '(none)'}; "
                           f"use {', '.join(LITERT_ACCELERATORS)}")
-    folders = _folders(model_dir, bundle_dir, modules)
-    if int8_bundle_dir is not None:
-        folders = replace(folders, int8_bundle=Path(int8_bundle_dir))
-        _check_folders(replace(folders, bundle=Path(int8_bundle_dir)), (LITERT_INT8_MODEL,))
-    if model_file not in (LITERT_MODEL, LITERT_INT8_MODEL):
-        raise ExportError(f"unknown LiteRT.js model {model_file!r}; use {LITERT_MODEL} or "
-                          f"{LITERT_INT8_MODEL}")
-    _check_folders(folders, (model_file,))
+    folders = _folders(model_dir, bundle_dir, None)
+    if int8 is not None:
+        folders = replace(folders, int8_bundle=Path(int8.bundle_dir))
+        _check_folders(replace(folders, bundle=Path(int8.bundle_dir)), (LITERT_INT8_MODEL,))
+    _check_folders(folders, (LITERT_MODEL,))
     executable = _chromium_and_playwright()
     arguments = {"accelerators": list(accelerators),
                  "budgetMs": 1000 * budget_s if budget_s else None,
                  "classifiers": list(classifiers) if classifiers is not None else _classifiers(folders.model),
-                 "timeoutMs": int(timeout_s * 1000), "progressPrefix": PROGRESS_PREFIX,
-                 "timeCalls": time_calls, "timeBudgetMs": 1000 * time_budget_s, "module": LITERT_MODULE,
-                 "wasmDir": LITERT_WASM_DIR, "modelUrl": f"/model/{model_file}",
-                 "keepOutputs": keep_outputs,
-                 "int8Job": None if int8_bundle_dir is None else {
+                 "timeoutMs": int(LITERT_STEP_TIMEOUT_S * 1000), "progressPrefix": PROGRESS_PREFIX,
+                 "timeCalls": time_calls, "timeBudgetMs": 1000 * TIMING_BUDGET_S, "module": LITERT_MODULE,
+                 "wasmDir": LITERT_WASM_DIR, "modelUrl": f"/model/{LITERT_MODEL}", "keepOutputs": False,
+                 "int8Job": None if int8 is None else {
                      "modelUrl": f"/model/{LITERT_INT8_MODEL}",
-                     "budgetMs": 1000 * int8_budget_s if int8_budget_s else None}}
+                     "budgetMs": 1000 * int8.budget_s if int8.budget_s else None}}
     version, outcome = _in_own_thread(executable, folders, "runLitert", arguments, on_progress)
     int8 = outcome["int8"] or {"results": {}, "errors": {}, "ms": 0.0}
     skipped = {name: f"{reason} (headless Chromium {version})" for name, reason in outcome["skipped"].items()}

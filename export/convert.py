@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from mnist_tfjs.export_files import MODEL_JSON
 from mnist_tfjs.quiet import captured_output, import_tensorflowjs
 
 from .errors import ExportError
@@ -163,16 +164,16 @@ def convert_to_graph_model(model: Any, out_dir: Path, quantize: str = "none", ve
     """
     rewrites = _trace_and_convert(model, out_dir, quantize, verbose, shard_bytes)
     release_freed_memory()
-    model_json = out_dir / "model.json"
+    model_json = out_dir / MODEL_JSON
     if not model_json.is_file():
-        raise ExportError("the TF.js converter wrote no model.json; rerun with --verbose for its log")
+        raise ExportError(f"the TF.js converter wrote no {MODEL_JSON}; rerun with --verbose for its log")
     return rewrites + rewrite_graph(model_json)
 
 
 def _trace_and_convert(model: Any, out_dir: Path, quantize: str, verbose: bool,
                        shard_bytes: int) -> list[dict[str, Any]]:
     """Trace the serving function with the rewrites TF.js needs, then convert it; the tracing rewrites."""
-    from .rewrite import tracing_rewrites
+    from .rewrites.tracing import tracing_rewrites
 
     dtype_map = quantization_map(quantize)
     import_tensorflowjs()
@@ -225,8 +226,9 @@ def convert_saved_model(model: Any, function: Any, out_dir: Path, dtype_map: dic
 
 
 def rewrite_graph(model_json: Path) -> list[dict[str, Any]]:
-    """The rewrites of the converted graph itself (export/rewrite.py), each as a `metadata.rewrites` entry."""
-    from .rewrite import HARD_SWISH, strip_control_edges, unfuse_activations, unfuse_odd_biases
+    """The rewrites of the converted graph itself (export/rewrites/graph.py), each as a
+    `metadata.rewrites` entry."""
+    from .rewrites.graph import HARD_SWISH, strip_control_edges, unfuse_activations, unfuse_odd_biases
 
     rewrites = []
     removed = strip_control_edges(model_json)

@@ -34,6 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mnist_tfjs.export_files import MODEL_JSON
+
 # The converter's two Grappler passes (tf_saved_model_conversion_v2.optimize_graph).
 FIRST_PASS = ("pruning", "constfold", "arithmetic", "dependency",
               "pruning", "constfold", "arithmetic", "dependency")
@@ -67,7 +69,6 @@ def write_graph_model(concrete: Any, out_dir: Path, quantization_dtype_map: dict
     """
     import tensorflow as tf
     from google.protobuf.json_format import MessageToDict
-    from tensorflowjs.converters import common
     from tensorflowjs.converters import tf_saved_model_conversion_v2 as converter
 
     graph = frozen_graph(concrete)
@@ -87,7 +88,7 @@ def write_graph_model(concrete: Any, out_dir: Path, quantization_dtype_map: dict
     topology = MessageToDict(graph)
     del graph  # its cleared constants keep their memory until the message goes
     release_freed_memory()
-    converter.write_artifacts(topology, weights, str(out_dir / common.ARTIFACT_MODEL_JSON_FILE_NAME),
+    converter.write_artifacts(topology, weights, str(out_dir / MODEL_JSON),
                               tf.__version__, signature, quantization_dtype_map=quantization_dtype_map,
                               weight_shard_size_bytes=shard_bytes)
 

@@ -7,12 +7,17 @@ and for digit models the test accuracy before and after on every test digit. The
 proven on are never the ones it was calibrated on: digit models calibrate on MNIST training digits
 and are proven on the 10,000 test digits; other models calibrate on the last proof samples and are
 proven on the rest.
+
+Every rule but the accuracy one is judged by the proof runner export/proof.js, which reads them
+from the held-out bundle's thresholds (the output's int8 steps included): the exporter's Chromium
+page and the model page (which reads them from metadata.json's `litert_int8.thresholds`) judge
+them with the same code. The test accuracy needs the labels, which no bundle carries: it is judged
+here, as the TF.js proof's accuracy rules are.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,7 @@ import numpy as np
 from mnist_tfjs.contract import LITERT_INT8_MODEL, MNIST_KIND
 
 from .errors import ExportError
+from .options import LitertJob
 from .prove import Reference
 from .rules import INT8_THRESHOLDS, MNIST_INT8_THRESHOLDS
 from .samples import bundle_count, write_bundle
@@ -80,76 +86,36 @@ def calibration_split(reference: Reference, data_dir: str | Path | None = None) 
                                "costs a float inference) and at most half, so the other half proves it"})
 
 
-def thresholds_for(reference: Reference) -> dict[str, float]:
-    return dict(MNIST_INT8_THRESHOLDS if reference.samples.kind == MNIST_KIND else INT8_THRESHOLDS)
+def thresholds_for(reference: Reference, steps: dict[str, float] | None = None) -> dict[str, Any]:
+    """The int8 rules for `reference`'s kind of model, with each output's int8 step (`int8_step`,
+    read from the converted model: a flip between classes closer than one step is a tie)."""
+    rules = MNIST_INT8_THRESHOLDS if reference.samples.kind == MNIST_KIND else INT8_THRESHOLDS
+    return {**rules, "int8_step": dict(steps or {})}
 
 
-def judge(values: dict[str, np.ndarray], reference: Reference, count: int,
-          thresholds: dict[str, float], steps: dict[str, float] | None = None,
-          every_digit: bool = True) -> dict[str, Any]:
-    """The int8 proof's figures on the first `count` held-out samples and the rules they miss.
-
-    Per output: max |Δ|, the RMS error over the output's spread (its standard deviation across
-    samples), and for classifiers the argmax agreement with Keras, where a flip between two classes
-    whose Keras scores differ by no more than the output's int8 step (`steps`) is a tie, not a
-    disagreement (the 8-bit grid cannot tell them apart); for digit models the test accuracy of
-    Keras and of the int8 model on the same digits, whose rule needs every test digit where
-    `every_digit` (a runtime that compares only what its budget allows is judged by the other rules).
-    """
-    outputs: dict[str, Any] = {}
-    failures: list[str] = []
-    for name, got in values.items():
-        want = reference.expected[name][:count].astype(np.float64)
-        got = np.asarray(got, dtype=np.float64).reshape(-1, *want.shape[1:])[:count]
-        diff = got - want
-        spread = float(want.std(axis=0).mean()) or 1.0
-        figures = {"max_abs_diff": float(np.abs(diff).max()),
-                   "rms_error_of_spread": float(np.sqrt(np.mean(diff ** 2)) / spread),
-                   "agreement": None, "all_finite": bool(np.isfinite(got).all())}
-        if not figures["all_finite"]:
-            failures.append(f"{name}: NaN or infinite values")
-        if reference.classifiers.get(name):
-            ours, theirs = got.argmax(axis=-1), want.argmax(axis=-1)
-            agree = ours == theirs
-            gap = (np.take_along_axis(want, theirs[..., None], -1)
-                   - np.take_along_axis(want, ours[..., None], -1))[..., 0]
-            ties = ~agree & (gap <= (steps or {}).get(name, 0.0))
-            figures.update(agreement=float(agree.mean()), ties=int(ties.sum()))
-            counted, tie_share = float((agree | ties).mean()), float(ties.mean())
-            if counted < thresholds["min_agreement"] - 1e-9:
-                failures.append(f"{name}: argmax agreement {100 * counted:.2f} % (ties counted) < "
-                                f"{100 * thresholds['min_agreement']:.2f} %")
-            elif tie_share > thresholds.get("max_tie_share", 1.0) + 1e-9:
-                step = (steps or {}).get(name, 0.0)
-                failures.append(f"{name}: {100 * tie_share:.2f} % of the samples are ties (Keras' top two "
-                                f"closer than the output's int8 step {step:.2g}), more than "
-                                f"{100 * thresholds['max_tie_share']:.1f} %: the 8-bit grid cannot tell "
-                                "the classes apart")
-        elif figures["rms_error_of_spread"] > thresholds.get("max_rms_error_of_spread", np.inf):
-            failures.append(f"{name}: RMS error {figures['rms_error_of_spread']:.3f} of the output's "
-                            f"spread > {thresholds['max_rms_error_of_spread']:g}")
-        outputs[name] = figures
-    result: dict[str, Any] = {"samples": count, "outputs": outputs}
+def accuracy_rule(scores: np.ndarray, reference: Reference, count: int, thresholds: dict[str, Any],
+                  every_digit: bool = True) -> tuple[dict[str, Any], list[str]]:
+    """Digit models' test accuracy of Keras and of the int8 model (`scores`, its first output) on the
+    first `count` test digits, and the failure when it drops more than `max_accuracy_drop_pp`; the
+    rule needs every test digit where `every_digit` (a runtime that compares only what its budget
+    allows is judged by the runner's rules alone)."""
     labels = reference.samples.labels
-    if labels is not None:
-        first = reference.outputs[0].name
-        native = float((reference.expected[first][:count].argmax(axis=1) == labels[:count]).mean())
-        scores = np.asarray(values[first]).reshape(-1, reference.expected[first].shape[-1])[:count]
-        quantized = float((scores.argmax(axis=1) == labels[:count]).mean())
-        change = 100.0 * (quantized - native)
-        result["accuracy"] = {"digits": count, "keras": native, "int8": quantized,
-                              "change_pp": round(change, 4)}
-        limit = thresholds["max_accuracy_drop_pp"]
-        if count < reference.samples.count:
-            if every_digit:
-                failures.append(f"test accuracy on {count:,} of {reference.samples.count:,} digits only: the "
-                                "rule needs every test digit")
-        elif -change > limit + 1e-9:
-            failures.append(f"test accuracy {100 * quantized:.2f} % is {-change:.3f} pp below Keras' "
-                            f"{100 * native:.2f} % (at most {limit:g} pp)")
-    result["failures"] = failures
-    result["passed"] = not failures
-    return result
+    assert labels is not None
+    first = reference.outputs[0].name
+    native = float((reference.expected[first][:count].argmax(axis=1) == labels[:count]).mean())
+    scores = np.asarray(scores).reshape(-1, reference.expected[first].shape[-1])[:count]
+    quantized = float((scores.argmax(axis=1) == labels[:count]).mean())
+    change = 100.0 * (quantized - native)
+    accuracy = {"digits": count, "keras": native, "int8": quantized, "change_pp": round(change, 4)}
+    limit = thresholds["max_accuracy_drop_pp"]
+    if count < reference.samples.count:
+        if every_digit:
+            return accuracy, [f"test accuracy on {count:,} of {reference.samples.count:,} digits only: "
+                              "the rule needs every test digit"]
+    elif -change > limit + 1e-9:
+        return accuracy, [f"test accuracy {100 * quantized:.2f} % is {-change:.3f} pp below Keras' "
+                          f"{100 * native:.2f} % (at most {limit:g} pp)"]
+    return accuracy, []
 
 
 @dataclass
@@ -180,6 +146,16 @@ def int8_block(status: str, reason: str | None, tflite: TfliteModel | None = Non
     return block
 
 
+def int8_off() -> Int8Target:
+    """The int8 step where `--litert int8` was not asked for."""
+    return Int8Target(int8_block("off", OFF))
+
+
+def unproven(reason: str) -> Int8Target:
+    """The int8 step where the float model.tflite it follows was not published, nothing converted."""
+    return Int8Target(int8_block("unproven", f"not tried: {reason}"))
+
+
 def _refuse(status: str, reason: str, tflite: TfliteModel, **figures: Any) -> Int8Target:
     block = int8_block(status, reason, tflite, **figures)
     tflite.path.unlink(missing_ok=True)
@@ -202,30 +178,30 @@ class Int8Prepared:
 
 
 def prepare_int8(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
-                 staging: Path, *, verify: bool, allow_float_fallback: bool,
-                 data_dir: str | Path | None = None,
-                 verbose: bool = False, say: Callable[[str], None] = lambda _message: None,
-                 saved_model: Path | None = None) -> Int8Prepared | Int8Target:
-    """Calibrate and write `staging/model.int8.tflite`: what its proof needs, or the Int8Target that
-    ends the step (unavailable; unverified with `verify` False)."""
+                 staging: Path, job: LitertJob, saved_model: Path | None = None) -> Int8Prepared | Int8Target:
+    """Calibrate and write `staging/model.int8.tflite` as `job.int8` asks: what its proof needs, or the
+    Int8Target that ends the step (unavailable; unverified without `job.verify`)."""
+    assert job.int8 is not None
     started = time.monotonic()
     path = staging / LITERT_INT8_MODEL
-    calibration = calibration_split(reference, data_dir)
-    figures: dict[str, Any] = {"calibration": calibration.info, "float_fallback": allow_float_fallback,
+    calibration = calibration_split(reference, job.int8.data_dir)
+    fallback = job.int8.allow_float_fallback
+    figures: dict[str, Any] = {"calibration": calibration.info, "float_fallback": fallback,
                                "thresholds": thresholds_for(reference)}
-    say(f"converting to model.int8.tflite (full integer, calibrated on {calibration.info['samples']:,} "
-        f"{'training digits' if reference.samples.kind == MNIST_KIND else 'proof samples'})")
+    job.say(f"converting to model.int8.tflite (full integer, calibrated on {calibration.info['samples']:,} "
+            f"{'training digits' if reference.samples.kind == MNIST_KIND else 'proof samples'})")
     try:
-        tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, path, verbose, "int8",
-                              calibration=calibration.arrays, allow_float_fallback=allow_float_fallback,
+        tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, path, job.verbose, "int8",
+                              calibration=calibration.arrays, allow_float_fallback=fallback,
                               saved_model=saved_model)
     except TfliteUnavailable as exc:
         path.unlink(missing_ok=True)
         return Int8Target(int8_block("unavailable", str(exc), seconds=round(time.monotonic() - started, 2),
                                      **figures))
     figures["float_ops"] = float_ops(path)
+    figures["thresholds"] = thresholds_for(reference, output_steps(path))
     prepared = Int8Prepared(tflite, calibration, figures, started, round(time.monotonic() - started, 2))
-    if not verify:
+    if not job.verify:
         block = int8_block("unverified", "--no-verify: never compared with Keras", tflite,
                            seconds=prepared.seconds(), **figures)
         return Int8Target(block, tflite)
@@ -233,14 +209,14 @@ def prepare_int8(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
 
 
 def write_held_out(folder: Path, prepared: Int8Prepared, reference: Reference) -> int:
-    """The int8 proof's bundle in `folder`: the held-out samples and Keras' outputs, no thresholds
-    (the int8 rules are applied in Python); how many samples it holds."""
+    """The int8 proof's bundle in `folder`: the held-out samples, Keras' outputs and the int8 rules
+    (judged by export/proof.js in the page); how many samples it holds."""
     held = prepared.calibration.held_out
     arrays = {name: values[:held] for name, values in reference.samples.arrays.items()}
     expected = {name: values[:held] for name, values in reference.expected.items()}
     count = max(1, bundle_count(arrays, expected, limit=INT8_BUNDLE_BYTES, most=held))
     folder.mkdir(parents=True, exist_ok=True)
-    write_bundle(folder, arrays, expected, reference.classifiers, {}, count)
+    write_bundle(folder, arrays, expected, reference.classifiers, prepared.figures["thresholds"], count)
     return count
 
 
@@ -265,8 +241,7 @@ def int8_verdict(prepared: Int8Prepared, reference: Reference, results: dict[str
         accelerator, error = next(iter(errors.items()), ("wasm", "no result"))
         return _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.int8.tflite: {error}",
                        tflite, seconds=prepared.seconds(page_s), **figures)
-    steps = output_steps(tflite.path)
-    verdicts = {accelerator: _verdict(result, reference, figures["thresholds"], steps, accelerator == "wasm")
+    verdicts = {accelerator: _verdict(result, reference, figures["thresholds"], accelerator == "wasm")
                 for accelerator, result in results.items()}
     failures = [f"LiteRT.js {accelerator}: {failure}" for accelerator, verdict in verdicts.items()
                 for failure in verdict["failures"]]
@@ -283,19 +258,17 @@ def int8_verdict(prepared: Int8Prepared, reference: Reference, results: dict[str
     return Int8Target(block, tflite, ms, calls)
 
 
-def _verdict(result: dict[str, Any], reference: Reference, thresholds: dict[str, float],
-             steps: dict[str, float], every_digit: bool) -> dict[str, Any]:
-    """One accelerator's int8 verdict: the int8 rules on its kept outputs, and the runner's own repeat
-    rule (the same outputs for the same inputs on a second call)."""
-    result = dict(result)
-    values = {name: np.asarray(v, dtype=np.float32) for name, v in result.pop("values").items()}
-    verdict = judge(values, reference, int(result["samples"]), thresholds, steps, every_digit)
-    for name, figures in (result.get("outputs") or {}).items():
-        if "repeat" in (figures.get("failed_rules") or []):
-            verdict["failures"].append(next(f for f in result["failures"]
-                                            if f.startswith(f"{name}: a repeated call")))
-    verdict["passed"] = not verdict["failures"]
-    kept = ("of", "ms_per_sample", "stopped_by", "chromium", "batch1_ms", "batch1_calls", "repeated",
-            "adapter")
-    verdict.update({key: result[key] for key in kept if key in result})
+def _verdict(result: dict[str, Any], reference: Reference, thresholds: dict[str, Any],
+             every_digit: bool) -> dict[str, Any]:
+    """One accelerator's int8 verdict: the runner's RESULT (the int8 rules and its repeat rule, judged
+    by export/proof.js) and, for digit models, the test accuracy rule on its kept outputs."""
+    verdict = dict(result)
+    values = verdict.pop("values", None) or {}
+    failures = list(verdict.get("failures") or [])
+    if reference.samples.labels is not None:
+        first = reference.outputs[0].name
+        verdict["accuracy"], more = accuracy_rule(np.asarray(values[first], np.float32), reference,
+                                                  int(verdict["samples"]), thresholds, every_digit)
+        failures += more
+    verdict["failures"], verdict["passed"] = failures, not failures
     return verdict

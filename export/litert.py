@@ -4,8 +4,9 @@ runtime to ship (metadata.json's `litert` and `runtimes` blocks, docs/export-for
 
 The TF.js model is published whatever happens here: a `.tflite` the converter cannot write,
 LiteRT.js cannot run, or that disagrees with Keras is left out, with the reason in one line.
-With `int8`, a full-integer twin (export/int8.py) follows a proven float model.tflite, judged by
-the quantization rules, and the advice weighs all three: TF.js, LiteRT.js float, LiteRT.js int8.
+With `--litert int8`, a full-integer twin (export/int8.py) follows a proven float model.tflite,
+judged by the quantization rules, and the advice weighs all three: TF.js, LiteRT.js float, LiteRT.js
+int8. What the step does comes from the export's options once, as a `LitertJob` (export/options.py).
 """
 
 from __future__ import annotations
@@ -22,19 +23,20 @@ from mnist_tfjs.npm_packages import NpmPackagesMissing, node_modules
 from mnist_tfjs.versions import npm_version
 
 from .errors import ExportError
-from .int8 import OFF as INT8_OFF
 from .int8 import (
     Int8Prepared,
     Int8Target,
-    int8_block,
     int8_budget,
+    int8_off,
     int8_verdict,
     not_tried,
     prepare_int8,
+    unproven,
     write_held_out,
 )
-from .prove import BROWSER_BUNDLE_BYTES, Float32Allowance, ProgressLine, Reference, failures_of
-from .rounding import Float32Rounding, measure_rounding
+from .options import LitertJob
+from .prove import BROWSER_BUNDLE_BYTES, ProgressLine, Reference, failures_of
+from .rounding import Float32Allowance, Float32Rounding, measure_rounding
 from .runtime_advice import RuntimeFigures, runtime_paths, runtimes_block, sizes
 from .samples import bundle_count, write_bundle
 from .specs import TensorSpec
@@ -52,17 +54,16 @@ TFJS_PRECISION = {"none": "float32", "float16": "float16 weights", "uint8": "uin
 LITERT_PRECISION = {"none": "float32", "float16": "float16 weights", "uint8": "float32"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class LitertTarget:
-    """What the LiteRT.js step decided: metadata's `litert` (and `litert_int8`) block, and `runtimes`
-    when the runtimes were timed."""
+    """What the LiteRT.js step decided: metadata's `litert` block, the int8 step's decision (its
+    `block` is metadata's `litert_int8`), and `runtimes` when the runtimes were timed."""
 
     block: dict[str, Any]
+    int8_target: Int8Target = field(default_factory=int8_off)
     runtimes: dict[str, Any] | None = None
     versions: dict[str, str | None] = field(default_factory=dict)
     figures: dict[str, RuntimeFigures] = field(default_factory=dict)
-    int8: dict[str, Any] = field(default_factory=lambda: int8_block("off", INT8_OFF))
-    int8_target: Int8Target | None = None  # what the int8 step decided, when it ran
 
     @property
     def status(self) -> str:
@@ -77,14 +78,6 @@ class TfjsProven:
     accuracy: dict[str, Any] | None = None
     ms_per_call: dict[str, float] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Int8Options:
-    """--litert int8: how the full-integer twin is made."""
-
-    allow_float_fallback: bool = False
-    data_dir: str | Path | None = None
 
 
 def status_block(status: str, reason: str | None, tflite: TfliteModel | None = None,
@@ -107,37 +100,32 @@ def _refuse(status: str, reason: str, tflite: TfliteModel, proof: dict[str, Any]
 
 
 def litert_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
-                  staging: Path, *, wanted: bool, verify: bool, browser: bool, budget_s: float | None,
-                  quantize: str = "none", int8: bool = False, allow_float_fallback: bool = False,
-                  tfjs: TfjsProven | None = None, data_dir: str | Path | None = None,
-                  verbose: bool = False, say: Callable[[str], None] = lambda _message: None) -> LitertTarget:
+                  staging: Path, job: LitertJob, tfjs: TfjsProven | None = None) -> LitertTarget:
     """Write, prove and keep (or leave out) `staging/model.tflite` beside the proven TF.js model, and
-    with `int8` its full-integer twin `model.int8.tflite`.
+    with `job.int8` its full-integer twin `model.int8.tflite`.
 
-    Off unless `wanted` (--litert); with `verify` False the files are written unverified (like the
-    TF.js model). Without `browser` they are not written at all (LiteRT.js runs only in a browser).
-    `tfjs`: what the TF.js proof measured, weighed against LiteRT.js in the runtime advice.
+    Off unless `job.wanted` (--litert); without `job.verify` the files are written unverified (like
+    the TF.js model). Without `job.browser` they are not written at all (LiteRT.js runs only in a
+    browser). `tfjs`: what the TF.js proof measured, weighed against LiteRT.js in the runtime advice.
     """
     # One fixed-shape SavedModel for both conversions: writing it again would cost seconds.
     with tempfile.TemporaryDirectory(prefix="litert-export-savedmodel-") as tmp:
-        target = float_target(model, inputs, outputs, reference, staging, wanted=wanted, verify=verify,
-                              browser=browser, budget_s=budget_s, quantize=quantize, verbose=verbose, say=say,
-                              saved_model=Path(tmp) / "saved_model",
-                              int8=Int8Options(allow_float_fallback, data_dir) if int8 else None)
-    found = target.int8_target
-    if int8 and found is None:
-        target.int8 = int8_block("unproven", f"not tried: model.tflite was not published ({target.status})")
-    elif found is not None:
-        target.int8 = found.block
-        if target.figures and found.status == "proven":
-            target.figures["litert_int8"] = _int8_figures(found, target.figures["litert"])
+        target = float_target(model, inputs, outputs, reference, staging, job, Path(tmp) / "saved_model")
+    figures = _advice_figures(target, staging, tfjs, job.quantize)
+    return replace(target, figures=figures, runtimes=runtimes_block(figures) if figures else None)
+
+
+def _advice_figures(target: LitertTarget, staging: Path, tfjs: TfjsProven | None,
+                    quantize: str) -> dict[str, RuntimeFigures]:
+    """Every runtime the advice weighs: LiteRT.js (and its int8 twin, when proven) as timed in its
+    page, TF.js as timed in its proof; none unless both runtimes were timed."""
     tfjs_figures = _tfjs_figures(staging, tfjs, quantize) if tfjs is not None and tfjs.ms_per_call else None
-    if target.figures and tfjs_figures is not None:
-        target.figures["tfjs"] = tfjs_figures
-        target.runtimes = runtimes_block(target.figures)
-    else:
-        target.figures = {}
-    return target
+    if not target.figures or tfjs_figures is None:
+        return {}
+    figures = dict(target.figures)
+    if target.int8_target.status == "proven":
+        figures["litert_int8"] = _int8_figures(target.int8_target, figures["litert"])
+    return {**figures, "tfjs": tfjs_figures}
 
 
 def _tfjs_figures(staging: Path, tfjs: TfjsProven, quantize: str) -> RuntimeFigures | None:
@@ -179,60 +167,63 @@ def _int8_figures(found: Int8Target, litert: RuntimeFigures) -> RuntimeFigures:
 
 
 def float_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
-                 staging: Path, *, wanted: bool, verify: bool, browser: bool, budget_s: float | None,
-                 quantize: str = "none", verbose: bool = False,
-                 say: Callable[[str], None] = lambda _message: None,
-                 saved_model: Path | None = None, int8: Int8Options | None = None) -> LitertTarget:
+                 staging: Path, job: LitertJob, saved_model: Path | None = None) -> LitertTarget:
     """The float `model.tflite`: written, proven and timed beside TF.js, or left out with the reason;
-    with `int8`, its full-integer twin converted next and proven in the same Chromium page."""
-    if not wanted:
+    with `job.int8`, its full-integer twin converted next and proven in the same Chromium page."""
+    if not job.wanted:
         return LitertTarget(status_block("off", OFF))
-    if verify and not browser:
-        return LitertTarget(status_block("unproven", NO_BROWSER))
-    say("converting to model.tflite for LiteRT.js (batch 1)")
+    if job.verify and not job.browser:
+        return _left_out(job, status_block("unproven", NO_BROWSER))
+    job.say("converting to model.tflite for LiteRT.js (batch 1)")
     try:
         tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, staging / LITERT_MODEL,
-                              verbose, quantize, saved_model=saved_model)
+                              job.verbose, job.quantize, saved_model=saved_model)
     except TfliteUnavailable as exc:
         (staging / LITERT_MODEL).unlink(missing_ok=True)
-        return LitertTarget(status_block("unavailable", str(exc)))
-    prepared: Int8Prepared | None = None
-    ended: Int8Target | None = None
-    if int8 is not None:
-        step = prepare_int8(model, inputs, outputs, reference, staging, verify=verify,
-                            allow_float_fallback=int8.allow_float_fallback, data_dir=int8.data_dir,
-                            verbose=verbose, say=say, saved_model=saved_model)
-        prepared, ended = (step, None) if isinstance(step, Int8Prepared) else (None, step)
-    if not verify:
+        return _left_out(job, status_block("unavailable", str(exc)))
+    int8 = prepare_int8(model, inputs, outputs, reference, staging, job, saved_model) if job.int8 else None
+    if not job.verify:
         return LitertTarget(status_block("unverified", "--no-verify: never compared with Keras", tflite),
-                            int8_target=ended)
+                            int8 if isinstance(int8, Int8Target) else int8_off())
+
     def keras_float32_error() -> Float32Rounding | None:
         return measure_rounding(model, reference.samples.arrays, reference.expected)
 
-    rounding = Float32Allowance(keras_float32_error, say) if quantize == "none" else None
-    target = prove_tflite(tflite, reference, staging, budget_s, say, LITERT_PRECISION.get(quantize, quantize),
-                          prepared, rounding)
-    target.int8_target = target.int8_target or ended
-    return target
+    allowance = Float32Allowance(keras_float32_error, job.say) if job.quantize == "none" else None
+    return prove_tflite(tflite, reference, staging, job, int8, allowance)
 
 
-def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, budget_s: float | None,
-                 say: Callable[[str], None], precision: str = "float32",
-                 int8: Int8Prepared | None = None, rounding: Float32Allowance | None = None) -> LitertTarget:
+def _left_out(job: LitertJob, block: dict[str, Any]) -> LitertTarget:
+    """No model.tflite: nor its int8 twin, where one was asked for."""
+    int8 = unproven(f"model.tflite was not published ({block['status']})") if job.int8 else int8_off()
+    return LitertTarget(block, int8)
+
+
+def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, job: LitertJob,
+                 int8: Int8Prepared | Int8Target | None = None,
+                 allowance: Float32Allowance | None = None) -> LitertTarget:
     """LiteRT.js' proof in Chromium on the browser bundle; the verdict and, when proven, the advice.
-    With `int8`, the int8 twin is then proven in the same page on its held-out samples. `rounding`:
-    float32 weights' allowance (export/rounding.py), measured only when LiteRT.js fails by max |Δ|
-    alone, as the TF.js proof measures it."""
-    target = _prove_in_chromium(tflite, reference, staging, budget_s, say, precision, int8, rounding)
-    if int8 is not None and target.int8_target is None:
-        target.int8_target = not_tried(int8, f"model.tflite was not published ({target.status})")
-    return target
+    `int8`: the twin converted for its proof (then proven in the same page on its held-out samples),
+    or the int8 step already ended (its conversion failed). `allowance`: float32 weights' rounding
+    allowance (export/rounding.py), measured only when LiteRT.js fails by max |Δ| alone, as the
+    TF.js proof measures it."""
+    prepared = int8 if isinstance(int8, Int8Prepared) else None
+    target, run = _prove_in_chromium(tflite, reference, staging, job, prepared, allowance)
+    if prepared is None:
+        return replace(target, int8_target=int8 if isinstance(int8, Int8Target) else int8_off())
+    if run is None or target.status != "proven":
+        reason = f"model.tflite was not published ({target.status})"
+        return replace(target, int8_target=not_tried(prepared, reason))
+    verdict = int8_verdict(prepared, reference, run.int8_results, run.int8_errors, run.threads, run.int8_s)
+    return replace(target, int8_target=verdict)
 
 
-def _litert_run(litert_proof: Callable[..., Any], reference: Reference, staging: Path, budget_s: float | None,
-                say: Callable[[str], None], int8: Int8Prepared | None) -> Any:
+def _litert_run(litert_proof: Callable[..., Any], reference: Reference, staging: Path, job: LitertJob,
+                int8: Int8Prepared | None) -> Any:
     """One LiteRT.js page: the proof on the browser bundle (with `reference`'s thresholds), timings,
-    and with `int8` its twin on the held-out samples."""
+    and with `int8` its twin on the held-out samples (with the int8 rules)."""
+    from .chromium_proof import Int8Bundle
+
     classifiers = [name for name, is_classifier in reference.classifiers.items() if is_classifier]
     with tempfile.TemporaryDirectory(prefix="litert-export-proof-") as tmp:
         bundle = Path(tmp)
@@ -240,14 +231,12 @@ def _litert_run(litert_proof: Callable[..., Any], reference: Reference, staging:
                             most=reference.samples.count)
         write_bundle(bundle, reference.samples.arrays, reference.expected, reference.classifiers,
                      reference.thresholds, max(1, most))
-        held_out = None
+        twin = None
         if int8 is not None:
-            held_out = bundle / "int8"
-            write_held_out(held_out, int8, reference)
-        return litert_proof(staging, bundle_dir=bundle, budget_s=budget_s,
-                            classifiers=classifiers,
-                            int8_bundle_dir=held_out, int8_budget_s=int8_budget(reference, budget_s),
-                            on_progress=ProgressLine("LiteRT.js", say, budget_s))
+            write_held_out(bundle / "int8", int8, reference)
+            twin = Int8Bundle(bundle / "int8", int8_budget(reference, job.budget_s))
+        return litert_proof(staging, bundle_dir=bundle, budget_s=job.budget_s, classifiers=classifiers,
+                            int8=twin, on_progress=ProgressLine("LiteRT.js", job.say, job.budget_s))
 
 
 def _only_max_diff_failures(results: dict[str, Any]) -> bool:
@@ -259,52 +248,53 @@ def _only_max_diff_failures(results: dict[str, Any]) -> bool:
     return any(failed) and all(rules <= {"max_relative_diff"} for rules in failed)
 
 
-def _prove_in_chromium(tflite: TfliteModel, reference: Reference, staging: Path, budget_s: float | None,
-                       say: Callable[[str], None], precision: str, int8: Int8Prepared | None,
-                       rounding: Float32Allowance | None = None) -> LitertTarget:
+def _prove_in_chromium(tflite: TfliteModel, reference: Reference, staging: Path, job: LitertJob,
+                       int8: Int8Prepared | None, allowance: Float32Allowance | None = None,
+                       ) -> tuple[LitertTarget, Any]:
+    """The float model's verdict, and the page's run (None where it did not run)."""
     try:
         from .chromium_proof import litert_proof
     except ImportError:
         return _refuse("unproven", "the browser proof (export.chromium_proof, Playwright) is not installed",
-                       tflite)
+                       tflite), None
     also = " and its int8 twin" if int8 is not None else ""
-    say(f"proving in headless Chromium through LiteRT.js{also}, then timing it at batch 1")
+    job.say(f"proving in headless Chromium through LiteRT.js{also}, then timing it at batch 1")
     try:
-        run = _litert_run(litert_proof, reference, staging, budget_s, say, int8)
-        if rounding is not None and _only_max_diff_failures(run.results):
-            rounding.forgive("LiteRT.js", copy.deepcopy(run.results))  # Keras' own float32 error, once
-            if rounding.allowances():  # judged again in the page, so that its timings and int8 follow
-                reference = replace(reference, thresholds=rounding.thresholds(reference.thresholds))
-                say("proving LiteRT.js again within float32 rounding")
-                run = _litert_run(litert_proof, reference, staging, budget_s, say, int8)
+        run = _litert_run(litert_proof, reference, staging, job, int8)
+        if allowance is not None and _only_max_diff_failures(run.results):
+            allowance.forgive("LiteRT.js", copy.deepcopy(run.results))  # Keras' own float32 error, once
+            if allowance.allowances():  # judged again in the page, so that its timings and int8 follow
+                reference = replace(reference, thresholds=allowance.thresholds(reference.thresholds))
+                job.say("proving LiteRT.js again within float32 rounding")
+                run = _litert_run(litert_proof, reference, staging, job, int8)
     except ExportError as exc:
-        return _refuse("unavailable", f"LiteRT.js did not run in Chromium: {exc}", tflite)
+        return _refuse("unavailable", f"LiteRT.js did not run in Chromium: {exc}", tflite), None
     versions = {"litertjs": npm_version("@litertjs/core")}
+    return replace(_verdict(run, tflite, allowance, LITERT_PRECISION.get(job.quantize, job.quantize)),
+                   versions=versions), run
+
+
+def _verdict(run: Any, tflite: TfliteModel, allowance: Float32Allowance | None,
+             precision: str) -> LitertTarget:
+    """What LiteRT.js' page says of the float model: proven (with its figures), refused or unavailable."""
     # LiteRT.js on WebGPU cannot compile some models its wasm build runs (ops that need its JSPI
     # build there): the .tflite is kept for wasm, the pages offer only the accelerators it was
     # proven on, and `unavailable` says why.
-    granted = rounding.rounding if rounding is not None and rounding.allowances() else None
+    granted = allowance.granted() if allowance is not None else None
     proof = {"browser": run.results or None, "skipped": run.skipped or None,
              "unavailable": run.unavailable or None, "threads": run.threads,
              "float32_rounding": granted.as_dict() if granted else None, "passed": None}
     if run.errors or not run.results:
         accelerator, error = next(iter(run.errors.items()), ("wasm", "no result"))
-        target = _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.tflite: {error}", tflite,
-                         proof)
-    elif failures := failures_of("LiteRT.js", run.results):
-        proof["passed"] = False
+        return _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.tflite: {error}", tflite,
+                       proof)
+    if failures := failures_of("LiteRT.js", run.results):
         more = f"; {len(failures) - 1} more" if len(failures) > 1 else ""
-        target = _refuse("refused", f"disagrees with Keras ({failures[0]}{more})", tflite, proof)
-    else:
-        proof["passed"] = True
-        figures = _litert_figures(run, tflite, precision)
-        target = LitertTarget(status_block("proven", None, tflite, proof),
-                              figures={"litert": figures} if figures else {})
-        if int8 is not None:
-            target.int8_target = int8_verdict(int8, reference, run.int8_results, run.int8_errors, run.threads,
-                                              run.int8_s)
-    target.versions = versions
-    return target
+        return _refuse("refused", f"disagrees with Keras ({failures[0]}{more})", tflite,
+                       {**proof, "passed": False})
+    figures = _litert_figures(run, tflite, precision)
+    return LitertTarget(status_block("proven", None, tflite, {**proof, "passed": True}),
+                        figures={"litert": figures} if figures else {})
 
 
 def _worst(result: dict[str, Any] | None) -> dict[str, Any]:

@@ -19,8 +19,9 @@ layer is its output on the first call, recorded while the model runs eagerly; it
 found by the same name scopes, nested.
 
 Whether float32 itself explains the divergence: a copy of the model in float64 gives the exact
-outputs on the same samples; when Keras' own float32 outputs miss the threshold against them and
-TF.js' are about as far (activations of 1e4-1e5 feeding a sigmoid gate do this), no conversion step
+outputs on the same samples, judged by the float32 allowance's own rule (export/rounding.py
+`Float32Check`); where float32 is too coarse for the outputs (activations of 1e4-1e5 feeding a
+sigmoid gate do this) and TF.js is no further from Keras than float32 explains, no conversion step
 is at fault and the refusal says so.
 """
 
@@ -39,9 +40,9 @@ from typing import Any
 import numpy as np
 
 from .errors import ExportError
-from .node_proof import _node_error, _run_node
+from .node_proof import node_script_error, run_node_script
 from .reference import keras_outputs
-from .rounding import float64_outputs
+from .rounding import TOO_COARSE, Float32Check, OutputRounding, float64_outputs
 from .rules import output_scale
 from .samples import write_bundle
 from .specs import input_specs, input_structure, output_specs
@@ -57,9 +58,6 @@ LOCATE_SAMPLES = 4  # the samples compared layer by layer; activations of all la
 SCAN_CHUNK = 32
 SCAN_SECONDS = 60.0
 JUMP = 10.0  # a layer diverges where its error passes the threshold and grows this much over its inputs'
-# TF.js' float32 result as far from the exact (float64) one as this many times Keras' own float32
-# result is: the same rounding, summed in another order (folded BatchNorms, other kernels)
-FLOAT32_FACTOR = 10.0
 HUGE_ACTIVATION = 1e3  # activations beyond this in a network with BatchNorm mean statistics of other inputs
 LOCATE_TIMEOUT_S = 600
 
@@ -81,23 +79,6 @@ class LayerDiff:
     heals: bool = False  # past the threshold, yet every compared layer it feeds is JUMP times closer:
     # the node is not the layer's whole output (Grappler moved part of it into the next op: a folded
     # BatchNorm's offset into the residual add, a Relu hoisted past a Concat), so it is no divergence
-
-
-@dataclass
-class Float32Check:
-    """How far float32 itself is from the exact result here: Keras' float32 outputs and TF.js' against
-    Keras in float64 on the same samples (worst output, relative to its scale)."""
-
-    keras_vs_float64: float
-    tfjs_vs_float64: float
-    activation_peak: float  # the largest |value| among the compared layers' outputs
-
-    def is_rounding(self, threshold: float) -> bool:
-        """TF.js is about as close to the exact result as Keras' own float32 result, and the threshold
-        is within FLOAT32_FACTOR of that float32 error: float32 does not determine the outputs much
-        finer than the threshold, so the difference is rounding, not the conversion."""
-        bound = FLOAT32_FACTOR * self.keras_vs_float64
-        return self.tfjs_vs_float64 <= bound and threshold < bound
 
 
 @dataclass
@@ -127,10 +108,8 @@ class Located:
                       f"the model mixes the samples of a batch{where}, so no comparison sample by sample "
                       "can agree")
         check = self.float32
-        if check is not None and check.is_rounding(self.threshold):
-            found += (f"; Keras itself in float32 differs from float64 by {check.keras_vs_float64:.1e} of "
-                      f"the output's scale on these samples (TF.js {check.tfjs_vs_float64:.1e}), with "
-                      f"activations up to {check.activation_peak:.0e}: float32 rounding, not the conversion")
+        if check is not None and check.verdict == TOO_COARSE:
+            found += check.sentence()
             if check.activation_peak > HUGE_ACTIVATION:
                 found += "; give BatchNorm layers statistics from real data (or train the model)"
         return found
@@ -150,9 +129,7 @@ class Located:
     def as_dict(self) -> dict[str, Any]:
         return {"backend": self.backend, "samples": self.samples, "threshold": self.threshold,
                 "jump": JUMP, "first_divergence": asdict(self.first) if self.first else None,
-                "float32": ({**asdict(self.float32), "factor": FLOAT32_FACTOR,
-                             "is_rounding": self.float32.is_rounding(self.threshold)}
-                            if self.float32 else None),
+                "float32": self.float32.as_dict() if self.float32 else None,
                 "batch_dependence": self.batch_dependence, "mixing_layer": self.mixing_layer,
                 "layers": [asdict(layer) for layer in self.layers]}
 
@@ -426,9 +403,9 @@ def layer_keys(model: Any) -> dict[int, str]:
 def float32_check(model: Any, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
                   tfjs: dict[str, np.ndarray | None], peak: float,
                   exact: dict[str, np.ndarray] | None = None) -> Float32Check | None:
-    """Keras' float32 outputs (the proof's `expected`) and TF.js' against Keras in float64 on the
-    samples of `arrays`; `exact` when already measured, else computed (None where float64 is not
-    possible)."""
+    """Keras' float32 outputs (the proof's `expected`) against Keras in float64 on the samples of
+    `arrays`, beside TF.js' difference from Keras, for the output that diverges most; `exact` when
+    already measured, else computed (None where float64 is not possible)."""
     outputs = output_specs(model)
     count = len(next(iter(arrays.values())))
     if exact:
@@ -437,13 +414,16 @@ def float32_check(model: Any, arrays: dict[str, np.ndarray], expected: dict[str,
         exact = float64_outputs(model, arrays)
     if exact is None or any(tfjs.get(spec.name) is None for spec in outputs):
         return None
-    single = {name: values[:count] for name, values in expected.items()}
-
-    def worst(values: dict[str, Any]) -> float:
-        return max(float(np.max(np.abs(np.asarray(values[spec.name], np.float64) - exact[spec.name])))
-                   / output_scale(exact[spec.name]) for spec in outputs if spec.dtype == "float32")
-
-    return Float32Check(worst(single), worst(tfjs), peak)
+    checks = []
+    for spec in outputs:
+        if spec.dtype != "float32":
+            continue
+        single = expected[spec.name][:count].astype(np.float64)
+        keras_error = float(np.max(np.abs(single - exact[spec.name])))
+        diff = float(np.max(np.abs(np.asarray(tfjs[spec.name], np.float64) - single)))
+        rounding = OutputRounding(keras_error, output_scale(expected[spec.name]))
+        checks.append(Float32Check(spec.name, rounding, diff, peak))
+    return max(checks, key=lambda check: check.max_abs_diff / check.rounding.scale, default=None)
 
 
 def first_divergence(compared: list[LayerDiff], threshold: float) -> LayerDiff | None:
@@ -523,7 +503,7 @@ def layer_scopes(model: Any, keys: dict[int, str]) -> dict[str, list[str]]:
     """{layer key: its name scopes in the traced serving function} for the layers of `keys`
     ({id(layer): key}), traced as the conversion traces."""
     from .convert import serving_function
-    from .rewrite import tracing_rewrites
+    from .rewrites.tracing import tracing_rewrites
 
     with _recording_scopes(keys) as scopes, tracing_rewrites():
         serving_function(model, input_specs(model), output_specs(model)).get_concrete_function()
@@ -604,7 +584,7 @@ def _is_tensor(value: Any) -> bool:
 def tfjs_node_values(model_dir: Path, arrays: dict[str, np.ndarray], nodes: list[str],
                      backend: str) -> list[np.ndarray | None]:
     """The values TF.js computes at each of `nodes` for the samples (None: TF.js could not fetch it),
-    on a Node backend ("wasm", "cpu") or a browser one ("browser webgpu", see `failing_backend`)."""
+    on a Node backend ("wasm", "cpu") or a browser one ("browser webgpu", see `locate_backend`)."""
     count = len(next(iter(arrays.values())))
     with tempfile.TemporaryDirectory(prefix="tfjs-export-locate-") as tmp:
         folder = Path(tmp)
@@ -616,11 +596,11 @@ def tfjs_node_values(model_dir: Path, arrays: dict[str, np.ndarray], nodes: list
                                            LOCATE_TIMEOUT_S)
         (folder / "nodes.json").write_text(json.dumps(nodes))
         values_path = folder / "values.bin"
-        code, status, stderr_tail = _run_node([str(model_dir), str(folder), str(folder / "nodes.json"),
-                                               str(values_path), "--backend", backend], None,
-                                              LOCATE_TIMEOUT_S, script=SCRIPT)
+        code, status, stderr_tail = run_node_script([str(model_dir), str(folder), str(folder / "nodes.json"),
+                                                     str(values_path), "--backend", backend], None,
+                                                    LOCATE_TIMEOUT_S, script=SCRIPT)
         if code != 0 or not status.get("ok"):
-            raise _node_error(code, status, stderr_tail)
+            raise node_script_error(code, status, stderr_tail)
         raw = np.fromfile(values_path, dtype="<f4")
     found: list[np.ndarray | None] = []
     offset = 0
@@ -641,25 +621,26 @@ def write_report(path: Path, located: Located | None, failures: list[str], probl
     path.write_text(json.dumps(body, indent=1) + "\n")
 
 
-def failing_backend(failure: str) -> str:
-    """The backend to locate a failure on: the Node backend that failed; for a browser backend, the
-    GPU ones in Chromium itself ("browser webgl", "browser webgpu": their kernels exist only there),
-    wasm and cpu in Node (the same kernels, and no browser to start)."""
-    where, _, rest = failure.partition(" ")
-    backend = rest.split(":", 1)[0]
-    if where == "browser" and backend in ("webgl", "webgpu"):
+def locate_backend(runtime: str, backend: str) -> str:
+    """The backend to locate a failure of `backend` in `runtime` ("node" or "browser") on: the Node
+    backend that failed; for a browser backend, the GPU ones in Chromium itself ("browser webgl",
+    "browser webgpu": their kernels exist only there), wasm and cpu in Node (the same kernels, and
+    no browser to start)."""
+    if runtime == "browser" and backend in ("webgl", "webgpu"):
         return f"browser {backend}"
     return backend if backend in ("wasm", "cpu") else "wasm"
 
 
 def explain_failure(model: Any, model_dir: Path, out_dir: Path, arrays: dict[str, np.ndarray],
                     expected: dict[str, np.ndarray], failures: list[str], threshold: float,
-                    exact: dict[str, np.ndarray] | None = None) -> str:
+                    exact: dict[str, np.ndarray] | None = None, *, failed_on: tuple[str, str]) -> str:
     """Locate the first divergence of a failed proof, write the report beside `out_dir`, and return
-    the clause for the refusal ("first divergence at layer ...; layer-by-layer report: PATH")."""
+    the clause for the refusal ("first divergence at layer ...; layer-by-layer report: PATH").
+    `failures`: the proof's, for the report; `failed_on`: (runtime, backend) of the first of them,
+    ("node", "wasm") or ("browser", "webgpu"), what `locate_backend` picks the backend from."""
     located, problem = None, None
     try:
-        located = locate_divergence(model, model_dir, arrays, expected, failing_backend(failures[0]),
+        located = locate_divergence(model, model_dir, arrays, expected, locate_backend(*failed_on),
                                     threshold, exact)
     except ExportError as exc:
         problem = str(exc)

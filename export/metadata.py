@@ -7,9 +7,11 @@ import platform
 import time
 from typing import Any
 
-from mnist_tfjs.contract import LITERT_INT8_MODEL, LITERT_MODEL, MNIST_CLASSES
+from mnist_tfjs.export_files import MODEL_JSON
+from mnist_tfjs.model_kinds import MNIST_CLASSES
 from mnist_tfjs.versions import package_version
 
+from .publish import FileInventory
 from .specs import TensorSpec
 
 SCHEMA_VERSION = 2
@@ -64,7 +66,7 @@ def io_entries(specs: list[TensorSpec], classifiers: dict[str, bool] | None = No
 
 def build_metadata(*, kind: str, inputs: list[TensorSpec], outputs: list[TensorSpec],
                    classifiers: dict[str, bool], rewrites: list[dict[str, Any]], quantize: str,
-                   proof: dict[str, Any], mnist: dict[str, Any] | None, files: dict[str, dict[str, Any]],
+                   proof: dict[str, Any], mnist: dict[str, Any] | None, files: FileInventory,
                    source: dict[str, Any], runtime: dict[str, str] | None, chromium: str | None,
                    verified: bool, seconds: float, litert: dict[str, Any] | None = None,
                    runtimes: dict[str, Any] | None = None, litert_int8: dict[str, Any] | None = None,
@@ -74,7 +76,7 @@ def build_metadata(*, kind: str, inputs: list[TensorSpec], outputs: list[TensorS
     metadata: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "format": "tfjs-graph-model",
-        "model": "model.json",
+        "model": MODEL_JSON,
         "kind": kind,
         "verified": verified,
         "warning": None if verified else UNVERIFIED_WARNING,
@@ -87,9 +89,8 @@ def build_metadata(*, kind: str, inputs: list[TensorSpec], outputs: list[TensorS
     if mnist is not None:
         metadata["mnist"] = mnist
     metadata.update({
-        "download_bytes": sum(entry["bytes"] for name, entry in files.items()
-                              if name not in ("proof.json", "proof.bin", LITERT_MODEL, LITERT_INT8_MODEL)),
-        "files": files,
+        "download_bytes": files.download_bytes,
+        "files": files.files,
         "source": source,
         "versions": {**versions(runtime, chromium), **(extra_versions or {})},
         "litert": litert,

@@ -100,10 +100,15 @@ class _NodeRun:
         return code
 
 
-def _run_node(args: list[str], node: str | None, timeout: float | None,
-              on_progress: Progress | None = None, script: Path | None = None,
-              ) -> tuple[int, dict[str, Any], str]:
-    """Run a Node script (the proof's, SCRIPT, unless given); (exit code, status, stderr's end)."""
+def run_node_script(args: list[str], node: str | None, timeout: float | None,
+                    on_progress: Progress | None = None, script: Path | None = None,
+                    ) -> tuple[int, dict[str, Any], str]:
+    """Run one of the exporter's Node scripts (the proof's, SCRIPT, unless `script` names another,
+    such as the locator's) with `args`, on `node` (None: the `node` on PATH), for at most `timeout`
+    seconds. Returns (exit code, status: the last JSON line of stdout, the last line of stderr);
+    `node_script_error` turns a failed run into the error to raise. Raises ExportError when Node is
+    missing, cannot start or runs past `timeout`.
+    """
     node = node or shutil.which("node")
     if node is None:
         raise ExportError("Node.js not found (`node` on PATH); install Node.js 18+ with npm (in a clone of "
@@ -131,7 +136,10 @@ def _timeout_message(timeout: float, progress: dict[str, Any]) -> str:
             "prove on fewer backends (--backend wasm) or a smaller --proof-seconds")
 
 
-def _node_error(code: int, status: dict[str, Any], stderr_tail: str) -> ExportError:
+def node_script_error(code: int, status: dict[str, Any], stderr_tail: str) -> ExportError:
+    """The error for a Node script that failed (`run_node_script`'s result): exit codes 3 and 4 are
+    missing npm packages and a Node.js too old for them (ExportError, with the fix); any other is
+    TF.js failing on the model (VerificationError)."""
     message = status.get("error") or stderr_tail or f"exit code {code}"
     if code == 3:
         return ExportError(f"{message}; {SETUP_HINT}")
@@ -142,9 +150,9 @@ def _node_error(code: int, status: dict[str, Any], stderr_tail: str) -> ExportEr
 
 def node_runtime(node: str | None = None) -> dict[str, str]:
     """Check that Node.js and the npm packages load; return {"node": version, "tfjs": version}."""
-    code, status, stderr_tail = _run_node(["--check"], node, timeout=CHECK_TIMEOUT_S)
+    code, status, stderr_tail = run_node_script(["--check"], node, timeout=CHECK_TIMEOUT_S)
     if code in (3, 4):
-        raise _node_error(code, status, stderr_tail)
+        raise node_script_error(code, status, stderr_tail)
     if code != 0 or not status.get("ok"):
         reason = status.get("error") or stderr_tail or f"exit code {code}"
         raise ExportError(f"Node.js cannot load TF.js ({reason}); {SETUP_HINT}")
@@ -184,9 +192,9 @@ def predict_with_tfjs(model_dir: Path, bundle_dir: Path, backends: tuple[str, ..
             args += ["--outputs", str(values_path)]
         timeout = STARTUP_ALLOWANCE_S + 2 * budget_s * len(backends) if budget_s else None
         started = time.monotonic()
-        code, status, stderr_tail = _run_node(args, node, timeout, on_progress)
+        code, status, stderr_tail = run_node_script(args, node, timeout, on_progress)
         if code != 0 or not status.get("ok"):
-            error = _node_error(code, status, stderr_tail)
+            error = node_script_error(code, status, stderr_tail)
             error.backend = status.get("backend")  # type: ignore[attr-defined]
             raise error
         found: dict[str, tuple[dict[str, Any], dict[str, np.ndarray] | None]] = {}

@@ -166,3 +166,37 @@ class ExportOptions:
     def wants_litert(self) -> bool:
         """A `.tflite` was asked for: the float one (--litert), or with its int8 twin (--litert int8)."""
         return self.litert or self.int8
+
+    def litert_job(self, browser: bool, say: Callable[[str], None]) -> LitertJob:
+        """The LiteRT.js step these options ask for; `browser`: whether the browser proof runs."""
+        int8 = Int8Options(self.allow_float_fallback, self.data_dir) if self.int8 else None
+        return LitertJob(wanted=self.wants_litert, verify=self.verify, browser=browser,
+                         budget_s=self.budget_s, quantize=self.quantize, int8=int8, verbose=self.verbose,
+                         say=say)
+
+
+@dataclass(frozen=True)
+class Int8Options:
+    """`--litert int8` as asked for: how the full-integer twin is made (export/int8.py)."""
+
+    allow_float_fallback: bool = False
+    data_dir: str | Path | None = None
+
+
+def _silent(_message: str) -> None:
+    """A `say` that says nothing."""
+
+
+@dataclass(frozen=True)
+class LitertJob:
+    """The LiteRT.js step of one export, built once from its options (`ExportOptions.litert_job`) and
+    carried unchanged through conversion, proof and advice (export/litert.py, export/int8.py)."""
+
+    wanted: bool  # --litert (or --litert int8)
+    verify: bool  # False: the .tflite files are written unverified, like the TF.js model
+    browser: bool  # the browser proof runs: LiteRT.js runs only in a browser
+    budget_s: float | None  # seconds each accelerator compares samples (None: all of them)
+    quantize: str = "none"  # the TF.js weights' quantization, which the float .tflite follows
+    int8: Int8Options | None = None  # the full-integer twin as asked for (None: not asked for)
+    verbose: bool = False
+    say: Callable[[str], None] = _silent

@@ -31,7 +31,7 @@ from .litert import LitertTarget, TfjsProven, litert_target, status_block
 from .locate import explain_failure
 from .metadata import build_metadata, mnist_block
 from .node_proof import node_runtime
-from .options import ExportOptions
+from .options import ExportOptions, LitertJob
 from .prove import ProgressLine, ProofResults, Reference, cannot_run, kept_loop_refusal, prove
 from .publish import (
     check_out_dir,
@@ -42,7 +42,7 @@ from .publish import (
     write_metadata,
 )
 from .reference import keras_outputs
-from .rewrite import exact_gelu_layers, risky_unrolls, unroll_rnns
+from .rewrites.rebuild import exact_gelu_layers, risky_unrolls, unroll_rnns
 from .rounding import Float32Rounding, measure_rounding
 from .rules import (
     MNIST_THRESHOLDS,
@@ -274,17 +274,11 @@ def proof_block(reference: Reference, results: ProofResults | None, spreads: dic
 
 
 def second_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], reference: Reference,
-                  staging: Path, results: ProofResults | None, options: ExportOptions, browser: bool,
-                  say: Callable[[str], None]) -> LitertTarget:
+                  staging: Path, results: ProofResults | None, job: LitertJob) -> LitertTarget:
     """The LiteRT.js target, once the TF.js model it is published beside has passed its proof."""
     if results is not None and results.failures:
         return LitertTarget(status_block("unproven", "not tried: the TF.js proof failed"))
-    return litert_target(model, inputs, outputs, reference, staging, wanted=options.wants_litert,
-                         verify=options.verify, browser=browser, budget_s=options.budget_s,
-                         quantize=options.quantize, int8=options.int8,
-                         allow_float_fallback=options.allow_float_fallback,
-                         tfjs=tfjs_proven(reference, results), data_dir=options.data_dir,
-                         verbose=options.verbose, say=say)
+    return litert_target(model, inputs, outputs, reference, staging, job, tfjs_proven(reference, results))
 
 
 def tfjs_proven(reference: Reference, results: ProofResults | None) -> TfjsProven:
@@ -322,7 +316,8 @@ def proof_failure(converted: Any, staging: Path, out_dir: Path, reference: Refer
     threshold = reference.thresholds.get("max_relative_diff", THRESHOLDS[quantize]["max_relative_diff"])
     failures = results.failures
     where = explain_failure(converted, staging, out_dir, reference.samples.arrays, reference.expected,
-                            failures, threshold, exact=results.rounding.exact if results.rounding else None)
+                            failures, threshold, exact=results.rounding.exact if results.rounding else None,
+                            failed_on=results.first_failed())
     more = f"; {len(failures) - 1} more" if len(failures) > 1 else ""
     return VerificationError(f"parity proof failed ({failures[0]}{more}); {where}; "
                              f"nothing published, {out_dir} is unchanged", metadata)
@@ -395,15 +390,15 @@ def export_model(model_or_path: Any, out_dir: str | Path, *, log: Callable[[str]
         if results is not None:
             reference = replace(reference, thresholds=results.thresholds)
         bundled = bundle_for_page(staging, reference)
-        target = second_target(converted, inputs, outputs, reference, staging, results, options,
-                               with_browser, say)
+        target = second_target(converted, inputs, outputs, reference, staging, results,
+                               options.litert_job(with_browser, say))
         metadata = build_metadata(
             kind=reference.samples.kind, inputs=inputs, outputs=outputs, classifiers=reference.classifiers,
             rewrites=rewrites, quantize=options.quantize,
             proof=proof_block(reference, results, spreads, bundled, options),
             mnist=_mnist_block(reference, results), files=file_inventory(staging), source=source,
             runtime=runtime, chromium=results.chromium if results else None, verified=options.verify,
-            litert=target.block, litert_int8=target.int8, runtimes=target.runtimes,
+            litert=target.block, litert_int8=target.int8_target.block, runtimes=target.runtimes,
             extra_versions=target.versions,
             seconds=time.monotonic() - started)
         if results and results.failures:

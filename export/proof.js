@@ -14,6 +14,12 @@
 // A RESULT says, per output: max |Δ|, the output's scale (max |Keras value|), their ratio,
 // argmax agreement for classifier outputs, and whether TF.js returned only finite values; and how
 // many samples the backend compared within its time budget, and why it stopped there.
+//
+// Every rule is judged here, wherever the proof runs: the float rules (max_relative_diff,
+// min_agreement, the float32 allowance `float32_max_abs_diff`) and the full-integer model's
+// (export/rules.py INT8_THRESHOLDS: min_agreement with ties within one step of the output's int8
+// grid `int8_step`, at most `max_tie_share` of them, `max_rms_error_of_spread` for other outputs).
+// Only the digit models' test accuracy is judged in Python: the bundle carries no labels.
 (function (root, factory) { // Node: require() it; a page: the global `tfjsProof`
   if (typeof module === 'object' && module.exports) module.exports = factory(); else root.tfjsProof = factory();
 }(typeof self !== 'undefined' ? self : this, function () {
@@ -105,11 +111,26 @@
     return scale;
   }
 
-  // Running comparison figures of one output.
-  function newStats(e, keepOutputs, float32Allowance) {
+  // Whether `thresholds` are the full-integer model's (export/int8.py writes `int8_step` beside them).
+  function int8Rules(thresholds) {
+    return typeof thresholds.max_rms_error_of_spread === 'number'
+      || (typeof thresholds.int8_step === 'object' && thresholds.int8_step !== null);
+  }
+
+  // Running comparison figures of one output; under the int8 rules also the running sums its RMS
+  // error over its spread needs (Keras' values shifted by the first sample's, so that a large mean
+  // does not swamp a small spread in float64).
+  function newStats(e, keepOutputs, thresholds) {
     const scale = typeof e.scale === 'number' ? e.scale : maxAbs(e.data);
-    return {maxAbs: 0, scale, finite: true, width: product(e.shape.slice(1)), rows: 0, agree: 0, ties: 0,
-            float32Allowance, kept: keepOutputs ? new (TYPES[e.dtype])(e.data.length) : null};
+    const width = product(e.shape.slice(1));
+    const int8Step = (thresholds.int8_step || {})[e.name];
+    const spread = int8Rules(thresholds)
+      ? {shift: e.data.slice(0, width), sum: new Float64Array(width), sumSq: new Float64Array(width), diffSq: 0}
+      : null;
+    return {maxAbs: 0, scale, finite: true, width, rows: 0, agree: 0, ties: 0,
+            float32Allowance: (thresholds.float32_max_abs_diff || {})[e.name],
+            int8Step: typeof int8Step === 'number' ? int8Step : null, spread,
+            kept: keepOutputs ? new (TYPES[e.dtype])(e.data.length) : null};
   }
 
   // The largest |TF.js - Keras| an output may show: the relative rule times its scale, or its
@@ -117,6 +138,37 @@
   function allowedAbsDiff(s, rule) {
     const relative = typeof rule === 'number' ? rule * s.scale : 0;
     return Math.max(relative, s.float32Allowance || 0);
+  }
+
+  // How far apart Keras' top two scores may be for a flip between them to be a tie, not a
+  // disagreement: one step of the output's int8 grid (the 8-bit model cannot tell them apart), else
+  // twice the allowed error (only with a max_relative_diff rule or a float32 allowance).
+  function tieMargin(s, rule) {
+    return s.int8Step !== null ? s.int8Step : 2 * allowedAbsDiff(s, rule);
+  }
+
+  // Fold the spread's running sums over the samples from `start` (see newStats).
+  function addToSpread(spread, e, got, offset, width) {
+    for (let k = 0; k < got.length; k++) {
+      const want = e.data[offset + k];
+      const shifted = want - spread.shift[k % width];
+      spread.sum[k % width] += shifted;
+      spread.sumSq[k % width] += shifted * shifted;
+      spread.diffSq += (got[k] - want) * (got[k] - want);
+    }
+  }
+
+  // RMS of (runtime - Keras) over the output's spread: the mean over its elements of Keras' standard
+  // deviation across the compared samples (1 where Keras' values do not vary).
+  function rmsErrorOfSpread(s) {
+    const rows = Math.max(1, s.rows);
+    let deviations = 0;
+    for (let j = 0; j < s.width; j++) {
+      const mean = s.spread.sum[j] / rows;
+      deviations += Math.sqrt(Math.max(0, s.spread.sumSq[j] / rows - mean * mean));
+    }
+    const spread = deviations / s.width || 1;
+    return Math.sqrt(s.spread.diffSq / (rows * s.width)) / spread;
   }
 
   // Fold TF.js' values `got` for the samples from `start` into the output's figures.
@@ -128,28 +180,28 @@
       else if (d > s.maxAbs) s.maxAbs = d;
     }
     if (s.kept) s.kept.set(got, offset);
+    if (s.spread) addToSpread(s.spread, e, got, offset, s.width);
+    s.rows += got.length / s.width;
     if (!classifier) return;
     const classes = e.shape[e.shape.length - 1];
     const rows = got.length / classes;
     const ours = argmaxRows(got, 0, rows, classes);
     const theirs = argmaxRows(e.data, offset, rows, classes);
-    // A flip between two classes whose Keras scores differ by less than the allowed error
-    // is a tie, not a disagreement (only with a max_relative_diff rule).
-    const tieMargin = 2 * allowedAbsDiff(s, tieRule);
+    const margin = tieMargin(s, tieRule);
     for (let r = 0; r < rows; r++) {
       if (ours[r] === theirs[r]) {
         s.agree += 1;
       } else {
         const base = offset + r * classes;
-        if (e.data[base + theirs[r]] - e.data[base + ours[r]] <= tieMargin) s.ties += 1;
+        if (e.data[base + theirs[r]] - e.data[base + ours[r]] <= margin) s.ties += 1;
       }
     }
-    s.rows += rows;
   }
 
   // The per-output figures and the failures against the thresholds (and the repeat pass).
   function judge(bundle, stats, isClassifier, repeat) {
-    const {max_relative_diff: maxRelative, min_agreement: minAgreement} = bundle.thresholds || {};
+    const {max_relative_diff: maxRelative, min_agreement: minAgreement, max_tie_share: maxTieShare,
+           max_rms_error_of_spread: maxRms} = bundle.thresholds || {};
     const outputs = {};
     const failures = [];
     for (const e of bundle.expected) {
@@ -159,6 +211,7 @@
       const entry = {max_abs_diff: s.maxAbs, scale: s.scale, relative_diff: relative,
                      agreement: classifier ? s.agree / Math.max(1, s.rows) : null,
                      ties: classifier ? s.ties : null, all_finite: s.finite, failed_rules: []};
+      if (s.spread) entry.rms_error_of_spread = rmsErrorOfSpread(s);
       outputs[e.name] = entry;
       const fail = (rule, message) => {
         entry.failed_rules.push(rule);
@@ -171,10 +224,20 @@
         fail('max_relative_diff', `max |Δ| ${relative.toExponential(2)} of the output's scale `
                                   + `> ${maxRelative.toExponential(0)}${rounding}`);
       }
-      if (classifier && typeof minAgreement === 'number'
-          && (s.agree + s.ties) / Math.max(1, s.rows) < minAgreement - 1e-9) {
-        fail('min_agreement', `argmax agreement ${(100 * entry.agreement).toFixed(2)} % `
+      const rows = Math.max(1, s.rows);
+      const counted = (s.agree + s.ties) / rows;
+      if (classifier && typeof minAgreement === 'number' && counted < minAgreement - 1e-9) {
+        fail('min_agreement', `argmax agreement ${(100 * counted).toFixed(2)} %${s.ties ? ' (ties counted)' : ''} `
                               + `< ${(100 * minAgreement).toFixed(2)} %`);
+      } else if (classifier && typeof maxTieShare === 'number' && s.ties / rows > maxTieShare + 1e-9) {
+        // On a softmax too flat for the 8-bit grid every sample would be a tie and prove nothing.
+        fail('max_tie_share', `${(100 * s.ties / rows).toFixed(2)} % of the samples are ties (Keras' top two `
+                              + `closer than the output's int8 step ${s.int8Step === null ? 0 : s.int8Step.toPrecision(2)}), `
+                              + `more than ${(100 * maxTieShare).toFixed(1)} %: the 8-bit grid cannot tell the classes apart`);
+      }
+      if (!classifier && typeof maxRms === 'number' && !(entry.rms_error_of_spread <= maxRms)) {
+        fail('max_rms_error_of_spread', `RMS error ${entry.rms_error_of_spread.toFixed(3)} of the output's spread `
+                                        + `> ${maxRms}`);
       }
       const again = repeat.outputs[e.name];
       entry.repeat_diff = again / (s.scale > 0 ? s.scale : 1);
@@ -282,11 +345,11 @@
     const budgetMs = typeof opts.budgetMs === 'number' && opts.budgetMs > 0 ? opts.budgetMs : Infinity;
     const named = new Set(opts.classifiers);
     const isClassifier = (e) => Boolean(e.classifier) || named.has(e.name);
-    const tieRule = (bundle.thresholds || {}).max_relative_diff;
-    const allowances = (bundle.thresholds || {}).float32_max_abs_diff || {};
+    const thresholds = bundle.thresholds || {};
+    const tieRule = thresholds.max_relative_diff;
     const total = bundle.samples;
     const stats = {};
-    for (const e of bundle.expected) stats[e.name] = newStats(e, opts.keepOutputs, allowances[e.name]);
+    for (const e of bundle.expected) stats[e.name] = newStats(e, opts.keepOutputs, thresholds);
     const compare = (values, start) => bundle.expected.forEach(
       (e, i) => compareOutput(stats[e.name], e, values[i], start, isClassifier(e), tieRule));
 

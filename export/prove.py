@@ -17,8 +17,8 @@ import numpy as np
 
 from .errors import ExportError, VerificationError
 from .node_proof import predict_with_tfjs
-from .rewrite import MAX_UNROLL, loop_layers
-from .rounding import ALLOWANCE_KEY, Float32Rounding, within_rounding
+from .rewrites.rebuild import MAX_UNROLL, loop_layers
+from .rounding import Float32Allowance, Float32Rounding
 from .rules import accuracy_failures
 from .samples import Samples, bundle_count, write_bundle
 from .specs import TensorSpec
@@ -58,36 +58,13 @@ class ProofResults:
     thresholds: dict[str, Any] = field(default_factory=dict)  # what it was judged by, allowances included
     rounding: Float32Rounding | None = None  # float32 rounding, measured when a backend first failed
 
-
-class Float32Allowance:
-    """The float32 rounding allowance (export/rounding.py), measured the first time a backend fails
-    the plain threshold, and the failed backends it lets pass."""
-
-    def __init__(self, measure: Callable[[], Float32Rounding | None] | None,
-                 say: Callable[[str], None]) -> None:
-        self.measure, self.say = measure, say
-        self.rounding: Float32Rounding | None = None
-        self.measured = False
-
-    def forgive(self, where: str, results: dict[str, Any] | None) -> None:
-        """Judge the failed backends of `results` again within float32 rounding."""
-        failed = [b for b, r in (results or {}).items() if isinstance(r, dict) and not r.get("passed")]
-        if not failed or self.measure is None:
-            return
-        if not self.measured:
-            self.measured = True
-            self.say("measuring float32 rounding (the model in float64 on a few samples)")
-            self.rounding = self.measure()
-        for backend in within_rounding(results, self.allowances()):
-            self.say(f"{where} {backend}: within float32 rounding")
-
-    def allowances(self) -> dict[str, float]:
-        return self.rounding.allowances() if self.rounding else {}
-
-    def thresholds(self, base: dict[str, Any]) -> dict[str, Any]:
-        """The proof's thresholds with each output's allowance, once one is granted."""
-        allowances = self.allowances()
-        return {**base, ALLOWANCE_KEY: allowances} if allowances else dict(base)
+    def first_failed(self) -> tuple[str, str]:
+        """(runtime: "node" or "browser", backend) of the first of `failures`."""
+        for runtime, results in (("node", self.node), ("browser", self.browser)):
+            for backend, result in (results or {}).items():
+                if failures_of(runtime, {backend: result}):
+                    return runtime, backend
+        raise ValueError("no backend failed the proof")
 
 
 class ProgressLine:

@@ -24,15 +24,14 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mnist_tfjs.export_files import METADATA_JSON, MODEL_JSON, tfjs_download_bytes
 from mnist_tfjs.files import sha256_file
 
 from .errors import ExportError
-
-METADATA = "metadata.json"
-MODEL_JSON = "model.json"
 
 
 def _hidden(out: Path, kind: str) -> str:
@@ -57,7 +56,8 @@ def check_out_dir(out: Path, model_path: Path | None) -> None:
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise ExportError(f"--out {out} is not writable (no permission in {ancestor}); "
                           "choose a folder you can write to")
-    if out.is_dir() and any(out.iterdir()) and not ((out / MODEL_JSON).exists() or (out / METADATA).exists()):
+    if out.is_dir() and any(out.iterdir()) and not ((out / MODEL_JSON).exists()
+                                                    or (out / METADATA_JSON).exists()):
         raise ExportError(f"--out {out} already holds files that are not an exported model; "
                           "choose a new or empty folder")
 
@@ -106,16 +106,25 @@ def recover(out: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def file_inventory(folder: Path) -> dict[str, dict[str, Any]]:
-    """{file name: {"bytes", "sha256"}} for every file in `folder` except metadata.json."""
-    return {p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
-            for p in sorted(folder.iterdir()) if p.is_file() and p.name != METADATA}
+@dataclass(frozen=True)
+class FileInventory:
+    """An export folder's files as metadata.json lists them, and what of them a browser downloads."""
+
+    files: dict[str, dict[str, Any]]  # {file name: {"bytes", "sha256"}}, every file but metadata.json
+    download_bytes: int  # model.json and the weight shards it lists
+
+
+def file_inventory(folder: Path) -> FileInventory:
+    """The files in `folder` (but metadata.json, written after) and the TF.js model's download size."""
+    files = {p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
+             for p in sorted(folder.iterdir()) if p.is_file() and p.name != METADATA_JSON}
+    return FileInventory(files, tfjs_download_bytes(folder))
 
 
 def write_metadata(folder: Path, metadata: dict[str, Any]) -> None:
     """Write `metadata.json` (indented, UTF-8) into `folder`."""
     text = json.dumps(metadata, indent=2, ensure_ascii=False) + "\n"
-    (folder / METADATA).write_text(text, encoding="utf-8")
+    (folder / METADATA_JSON).write_text(text, encoding="utf-8")
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mnist_tfjs.export_files import LITERT_INT8_MODEL, LITERT_MODEL
+
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f} %"
@@ -133,14 +135,15 @@ def litert_lines(litert: dict[str, Any] | None, runtimes: dict[str, Any] | None)
     for accelerator, reason in (proof.get("skipped") or {}).items():
         lines.append(f"  {'LiteRT.js ' + accelerator:<14} not run: {reason}")
     for accelerator, error in (proof.get("unavailable") or {}).items():
-        lines.append(f"  {'LiteRT.js ' + accelerator:<14} cannot run model.tflite ({error}): "
+        lines.append(f"  {'LiteRT.js ' + accelerator:<14} cannot run {LITERT_MODEL} ({error}): "
                      "not offered there")
     status = litert["status"]
     if status in ("proven", "unverified"):
         size = litert.get("bytes") or 0
-        lines.append(f"  model.tflite   {status}, batch {litert.get('batch')}, {size:,} bytes ({_kib(size)})")
+        lines.append(f"  {LITERT_MODEL:<14} {status}, batch {litert.get('batch')}, "
+                     f"{size:,} bytes ({_kib(size)})")
     else:
-        lines.append(f"  model.tflite   not published ({status}): {litert.get('reason')}")
+        lines.append(f"  {LITERT_MODEL:<14} not published ({status}): {litert.get('reason')}")
     if runtimes:
         lines += _runtime_lines(runtimes)
     return lines
@@ -184,10 +187,10 @@ def int8_lines(block: dict[str, Any] | None) -> list[str]:
     status = block["status"]
     if status in ("proven", "unverified"):
         size = block.get("bytes") or 0
-        lines.append(f"  model.int8.tflite {status}, full integer, {size:,} bytes ({_kib(size)}), "
+        lines.append(f"  {LITERT_INT8_MODEL} {status}, full integer, {size:,} bytes ({_kib(size)}), "
                      f"{block.get('seconds') or 0:.1f} s to convert and prove")
     else:
-        lines.append(f"  model.int8.tflite not published ({status}): {block.get('reason')}")
+        lines.append(f"  {LITERT_INT8_MODEL} not published ({status}): {block.get('reason')}")
     return lines
 
 

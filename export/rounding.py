@@ -13,11 +13,17 @@ The allowance is measured on the model's own samples, never set by hand, and it 
 once a backend has failed the plain threshold (computing the float64 outputs costs a forward pass).
 It is never granted where float32 is too coarse for the outputs to mean much: when Keras itself is
 more than FLOAT32_ROUNDING_CEILING of an output's scale from the exact result, the refusal stands
-(the locator then says that float32 rounding, not the conversion, is the cause).
+(the locator then says that float32 is too coarse for these outputs).
+
+One rule judges it everywhere: `OutputRounding.judge`. The TF.js and LiteRT.js proofs forgive a
+backend by it (`Float32Allowance`), export/proof.js applies the granted allowances it publishes
+(`thresholds.float32_max_abs_diff`), and the locator explains a refusal by it (`Float32Check`), so a
+refusal never calls float32 rounding what the allowance refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +38,10 @@ from .specs import input_structure, output_structure, output_values
 FLOAT64_BATCH = 4
 # The key of the proof's thresholds that carries each output's allowance (read by export/proof.js).
 ALLOWANCE_KEY = "float32_max_abs_diff"
+# What the rule says of a runtime's difference from Keras on one output.
+WITHIN = "within float32 rounding"  # it passes
+TOO_COARSE = "float32 too coarse"  # as far as float32 rounding goes, but float32 is too coarse to prove
+BEYOND = "beyond float32 rounding"  # more than float32 explains: the conversion
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,14 @@ class OutputRounding:
     @property
     def allowed_abs_diff(self) -> float:
         return FLOAT32_ROUNDING_FACTOR * self.keras_max_abs_diff
+
+    def judge(self, max_abs_diff: float) -> str:
+        """The rule, on a runtime's max |runtime - Keras| for this output: WITHIN its allowance where one
+        is granted; TOO_COARSE where the difference is no more than the allowance would be but float32
+        is too coarse here for one; else BEYOND."""
+        if not max_abs_diff <= self.allowed_abs_diff:
+            return BEYOND
+        return WITHIN if self.granted else TOO_COARSE
 
 
 @dataclass(frozen=True)
@@ -133,10 +151,12 @@ def float64_outputs(model: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.n
     return {name: np.concatenate(values) for name, values in parts.items()}
 
 
-def within_rounding(results: dict[str, Any] | None, allowances: dict[str, float]) -> list[str]:
+def within_rounding(results: dict[str, Any] | None, rounding: Float32Rounding | None) -> list[str]:
     """Judge again every failed backend in `results` whose only failures are max |Δ| ones, each
-    within its output's float32 allowance: it passes, marked `within_float32_rounding`.
+    WITHIN its output's float32 rounding: it passes, marked `within_float32_rounding`.
     Returns the backends that passed this way."""
+    outputs = rounding.outputs if rounding else {}
+    allowances = rounding.allowances() if rounding else {}
     passed = []
     for backend, result in (results or {}).items():
         if not isinstance(result, dict) or result.get("passed") or not result.get("outputs"):
@@ -145,7 +165,7 @@ def within_rounding(results: dict[str, Any] | None, allowances: dict[str, float]
             continue
         figures = result["outputs"]
         failing = {name: entry for name, entry in figures.items() if entry.get("failed_rules")}
-        if not failing or not all(_only_too_far(name, entry, allowances) for name, entry in failing.items()):
+        if not failing or not all(_only_too_far(entry, outputs.get(name)) for name, entry in failing.items()):
             continue
         if len(result.get("failures") or []) > len(failing):  # a rule judged elsewhere (test accuracy)
             continue
@@ -157,7 +177,76 @@ def within_rounding(results: dict[str, Any] | None, allowances: dict[str, float]
     return passed
 
 
-def _only_too_far(name: str, entry: dict[str, Any], allowances: dict[str, float]) -> bool:
-    """The output failed only the max |Δ| rule, by no more than its float32 allowance."""
-    return (entry.get("failed_rules") == ["max_relative_diff"] and name in allowances
-            and entry["max_abs_diff"] <= allowances[name])
+def _only_too_far(entry: dict[str, Any], rounding: OutputRounding | None) -> bool:
+    """The output failed only the max |Δ| rule, by no more than its float32 rounding."""
+    return (entry.get("failed_rules") == ["max_relative_diff"] and rounding is not None
+            and rounding.judge(entry["max_abs_diff"]) == WITHIN)
+
+
+class Float32Allowance:
+    """The float32 rounding allowance of one proof, measured the first time a backend fails the plain
+    threshold (`measure`: None where none applies, float16 or uint8 weights), and the failed backends
+    it lets pass."""
+
+    def __init__(self, measure: Callable[[], Float32Rounding | None] | None,
+                 say: Callable[[str], None]) -> None:
+        self.measure, self.say = measure, say
+        self.rounding: Float32Rounding | None = None
+        self.measured = False
+
+    def forgive(self, where: str, results: dict[str, Any] | None) -> None:
+        """Judge the failed backends of `results` again within float32 rounding."""
+        failed = [b for b, r in (results or {}).items() if isinstance(r, dict) and not r.get("passed")]
+        if not failed or self.measure is None:
+            return
+        if not self.measured:
+            self.measured = True
+            self.say("measuring float32 rounding (the model in float64 on a few samples)")
+            self.rounding = self.measure()
+        for backend in within_rounding(results, self.rounding):
+            self.say(f"{where} {backend}: within float32 rounding")
+
+    def allowances(self) -> dict[str, float]:
+        return self.rounding.allowances() if self.rounding else {}
+
+    def granted(self) -> Float32Rounding | None:
+        """The rounding measured, where it granted an allowance to some output (else None)."""
+        return self.rounding if self.allowances() else None
+
+    def thresholds(self, base: dict[str, Any]) -> dict[str, Any]:
+        """The proof's thresholds with each output's allowance, once one is granted."""
+        allowances = self.allowances()
+        return {**base, ALLOWANCE_KEY: allowances} if allowances else dict(base)
+
+
+@dataclass(frozen=True)
+class Float32Check:
+    """The rule on the few samples a failed proof is located on (export/locate.py): the output that
+    diverges most, Keras' own float32 error there against float64, and TF.js' difference from Keras."""
+
+    output: str
+    rounding: OutputRounding  # Keras' float32 error on these samples, and the output's proof scale
+    max_abs_diff: float  # max |TF.js - Keras| on these samples
+    activation_peak: float  # the largest |value| among the compared layers' outputs
+
+    @property
+    def verdict(self) -> str:
+        return self.rounding.judge(self.max_abs_diff)
+
+    def sentence(self) -> str:
+        """Why float32 explains the refusal ("" unless TOO_COARSE): a difference the allowance would
+        forgive cannot be a refusal's cause, and one beyond it is the conversion's."""
+        if self.verdict != TOO_COARSE:
+            return ""
+        return (f"; Keras itself in float32 differs from float64 by {self.rounding.relative:.1e} of output "
+                f"{self.output!r}'s scale on these samples (TF.js from Keras "
+                f"{self.max_abs_diff / self.rounding.scale:.1e}), with activations up to "
+                f"{self.activation_peak:.0e}: float32 is too coarse for these outputs (the float32 "
+                f"allowance ends at {FLOAT32_ROUNDING_CEILING:g} of the scale), so no float32 runtime can "
+                "be proven on them")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"output": self.output, "keras_vs_float64": self.rounding.relative,
+                "tfjs_vs_keras": self.max_abs_diff / self.rounding.scale,
+                "activation_peak": self.activation_peak, "factor": FLOAT32_ROUNDING_FACTOR,
+                "ceiling": FLOAT32_ROUNDING_CEILING, "verdict": self.verdict}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
+from mnist_tfjs.js_runtimes import RUNTIME_FILES, VENDOR_FILES
 
 # Lighthouse's default mobile throttling, the speed most page-weight advice is judged at.
 NETWORK = {"name": "Lighthouse's mobile throttling (\"Slow 4G\")", "mbit_per_s": 1.6384}
@@ -41,7 +41,7 @@ def sizes(paths: Iterable[Path]) -> tuple[int, int]:
 
 
 def runtime_paths(runtime: str, node_modules: Path) -> list[Path]:
-    """The files a page downloads to run `runtime` (mnist_tfjs.contract.RUNTIME_FILES)."""
+    """The files a page downloads to run `runtime` (mnist_tfjs.js_runtimes.RUNTIME_FILES)."""
     return [node_modules / VENDOR_FILES[package].folder / name for package, name in RUNTIME_FILES[runtime]]
 
 

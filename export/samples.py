@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from mnist_tfjs.contract import GENERIC_KIND, MNIST_KIND, MNIST_TEST_DIGITS
+from mnist_tfjs.export_files import PROOF_BIN, PROOF_JSON
+from mnist_tfjs.model_kinds import GENERIC_KIND, MNIST_KIND, MNIST_TEST_DIGITS
 
 from .errors import ExportError
 from .rules import output_scale
@@ -363,7 +364,7 @@ def write_bundle(folder: Path, inputs: dict[str, np.ndarray], expected: dict[str
     """Write proof.json + proof.bin with the first `count` samples; returns the manifest."""
     arrays = []
     offset = 0
-    with (folder / "proof.bin").open("wb") as handle:
+    with (folder / PROOF_BIN).open("wb") as handle:
         for role, group in (("input", inputs), ("expected", expected)):
             for name, values in group.items():
                 part = np.ascontiguousarray(values[:count]).astype(values.dtype.newbyteorder("<"), copy=False)
@@ -377,7 +378,7 @@ def write_bundle(folder: Path, inputs: dict[str, np.ndarray], expected: dict[str
                 handle.write(data)
                 offset += len(data)
     manifest = {"samples": count, "thresholds": thresholds, "arrays": arrays}
-    (folder / "proof.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    (folder / PROOF_JSON).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
 
 

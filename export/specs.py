@@ -13,7 +13,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from mnist_tfjs.contract import MNIST_CLASSES, MNIST_IMAGE_SHAPE
+from mnist_tfjs.model_kinds import MNIST_CLASSES, MNIST_IMAGE_SHAPE
 
 from .errors import ExportError
 

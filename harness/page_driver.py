@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 import numpy as np
 
 from mnist_tfjs.chromium import find_chromium, launch_chromium
-from mnist_tfjs.contract import ISOLATION_HEADERS
+from mnist_tfjs.js_runtimes import ISOLATION_HEADERS
 
 VIEWPORT = {"width": 1200, "height": 860}
 PAGE_TOOLS = Path(__file__).with_name("page_tools.js")  # drawing and measuring helpers (digitDemo.bench)

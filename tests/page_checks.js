@@ -1,8 +1,9 @@
 // Checks the browser tests run inside a page (harness/page_driver.py `call_in_page`): each export
 // calls the page's own modules on the test's inputs and returns plain data to assert on.
 
-import { digitContract } from '/static/contract.js';
+import { digitContract } from '/static/digit-contract.js';
 import { planNumber } from '/static/number.js';
+import { MODEL_URL } from '/static/model.js';
 import { loadBundle } from '/static/proof-check.js';
 
 /** digitContract of each metadata (or null): [inputName, rows, columns, pixels, classes, fitBox, centre]. */
@@ -13,7 +14,7 @@ export function contractsOf(metadatas) {
 /** The exported model's outputs `names` on the proof bundle's first input, run by the page's TF.js. */
 export async function outputsOnBundle(names) {
   const bundle = await loadBundle();
-  const model = await window.tf.loadGraphModel('/model/model.json');
+  const model = await window.tf.loadGraphModel(MODEL_URL);
   const x = bundle.inputs[0];
   // execute(): the graph has no control flow (executeAsync() would warn that it could have been used).
   const outs = model.execute({ [x.name]: window.tf.tensor(x.data, x.shape) }, names);

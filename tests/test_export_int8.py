@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ import numpy as np
 import pytest
 
 from export.errors import ExportError
+from export.options import Int8Options, LitertJob
 from export.rules import INT8_THRESHOLDS, MNIST_INT8_THRESHOLDS
+from mnist_tfjs.paths import REPO_ROOT
 from tests.helpers import require
 from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS
 
@@ -119,48 +122,77 @@ def _flip(values: np.ndarray, rows: int) -> np.ndarray:
     return flipped
 
 
-def test_the_int8_rules_judge_agreement_spread_and_accuracy() -> None:
-    from export.int8 import judge
+# The shared runner (export/proof.js) judging given outputs in Node.
+GIVEN_OUTPUTS_RUNTIME = Path(__file__).with_name("given_outputs_runtime.js")
+INT8 = {**INT8_THRESHOLDS, "int8_step": {}}
 
+
+def _judged(node: str, tmp_path: Path, values: dict[str, np.ndarray], reference: Any,
+            thresholds: dict[str, Any]) -> dict[str, Any]:
+    """The RESULT export/proof.js gives `values` against `reference` under `thresholds`, in Node."""
+    from export.samples import write_bundle
+
+    folder = tmp_path / f"bundle-{len(list(tmp_path.iterdir()))}"
+    folder.mkdir()
+    count = reference.samples.count
+    write_bundle(folder, reference.samples.arrays, reference.expected, reference.classifiers, thresholds,
+                 count)
+    given = folder / "values.json"
+    given.write_text(json.dumps({name: np.asarray(v, np.float32).ravel().tolist()
+                                 for name, v in values.items()}))
+    runner = [node, str(GIVEN_OUTPUTS_RUNTIME), str(REPO_ROOT / "export" / "proof.js")]
+    out = subprocess.run([*runner, str(folder), str(given)], capture_output=True, text=True, timeout=60,
+                         check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.node
+def test_the_int8_rules_judge_agreement_ties_and_spread_in_the_shared_runner(node_ready: str,
+                                                                             tmp_path: Path) -> None:
     _, _, _, reference = _reference(100)
     exact = {name: reference.expected[name] for name in OUTPUTS}
-    passed = judge(exact, reference, 100, INT8_THRESHOLDS)
+    passed = _judged(node_ready, tmp_path, exact, reference, INT8)
     assert passed["passed"] and passed["outputs"]["scores"]["agreement"] == 1.0
     assert passed["outputs"]["value"]["rms_error_of_spread"] == 0.0
     flips = int(100 * (1 - INT8_THRESHOLDS["min_agreement"])) + 1
     scores = exact["scores"]
     distinct = (np.sort(scores, axis=1)[:, -1] - np.sort(scores, axis=1)[:, -2] > 1e-6).all()
     assert distinct
-    failed = judge({**exact, "scores": _flip(scores, flips)}, reference, 100, INT8_THRESHOLDS)
+    failed = _judged(node_ready, tmp_path, {**exact, "scores": _flip(scores, flips)}, reference, INT8)
     assert not failed["passed"] and failed["failures"][0].startswith("scores: argmax agreement")
     # flips where Keras' top two are within one step of the int8 grid are ties, up to max_tie_share
-    within_a_step = {"scores": 1.0}
-    tied = judge({**exact, "scores": _flip(scores, 3)}, reference, 100, INT8_THRESHOLDS, within_a_step)
+    within_a_step = {**INT8, "int8_step": {"scores": 1.0}}
+    tied = _judged(node_ready, tmp_path, {**exact, "scores": _flip(scores, 3)}, reference, within_a_step)
     assert tied["passed"] and tied["outputs"]["scores"]["ties"] == 3
     assert tied["outputs"]["scores"]["agreement"] == 0.97
-    flat = judge({**exact, "scores": _flip(scores, 10)}, reference, 100, INT8_THRESHOLDS, within_a_step)
+    flat = _judged(node_ready, tmp_path, {**exact, "scores": _flip(scores, 10)}, reference, within_a_step)
     assert not flat["passed"] and "10.00 % of the samples are ties" in flat["failures"][0]
+    assert flat["outputs"]["scores"]["failed_rules"] == ["max_tie_share"]
     noisy = exact["value"] + reference.expected["value"].std(axis=0) * 0.5
-    failed = judge({**exact, "value": noisy}, reference, 100, INT8_THRESHOLDS)
+    failed = _judged(node_ready, tmp_path, {**exact, "value": noisy}, reference, INT8)
     assert len(failed["failures"]) == 1 and failed["failures"][0].startswith("value: RMS error 0.5")
     assert 0.4 < failed["outputs"]["value"]["rms_error_of_spread"] < 0.6
+    # the float rules alone (no int8 rules in the bundle) never compute the spread
+    plain = _judged(node_ready, tmp_path, exact, reference, {"max_relative_diff": 1e-4})
+    assert "rms_error_of_spread" not in plain["outputs"]["value"]
 
 
 def test_digit_models_lose_at_most_the_allowed_test_accuracy_on_every_digit() -> None:
-    from export.int8 import judge
+    from export.int8 import accuracy_rule
 
     _, _, _, plain = _reference(2000)
     labels = plain.expected["scores"].argmax(axis=1)  # Keras is right on every "digit"
     _, _, _, reference = _reference(2000, labels=labels)
     scores = reference.expected["scores"]
-    values = {**reference.expected}
     limit = MNIST_INT8_THRESHOLDS["max_accuracy_drop_pp"]
-    within = judge({**values, "scores": _flip(scores, 2)}, reference, 2000, MNIST_INT8_THRESHOLDS)
-    assert within["passed"] and within["accuracy"]["change_pp"] == pytest.approx(-0.1) and limit == 0.1
-    beyond = judge({**values, "scores": _flip(scores, 3)}, reference, 2000, MNIST_INT8_THRESHOLDS)
-    assert not beyond["passed"] and "0.150 pp below Keras" in beyond["failures"][0]
-    partial = judge(values, reference, 1000, MNIST_INT8_THRESHOLDS)
-    assert not partial["passed"] and "needs every test digit" in partial["failures"][0]
+    accuracy, failures = accuracy_rule(_flip(scores, 2), reference, 2000, MNIST_INT8_THRESHOLDS)
+    assert failures == [] and accuracy["change_pp"] == pytest.approx(-0.1) and limit == 0.1
+    _, failures = accuracy_rule(_flip(scores, 3), reference, 2000, MNIST_INT8_THRESHOLDS)
+    assert len(failures) == 1 and "0.150 pp below Keras" in failures[0]
+    _, failures = accuracy_rule(scores, reference, 1000, MNIST_INT8_THRESHOLDS)
+    assert len(failures) == 1 and "needs every test digit" in failures[0]
+    _, failures = accuracy_rule(scores, reference, 1000, MNIST_INT8_THRESHOLDS, every_digit=False)
+    assert failures == []
 
 
 def test_allow_float_fallback_needs_int8_and_the_cli_names_the_precision() -> None:
@@ -238,16 +270,17 @@ def test_the_int8_model_is_proven_in_litert_js_on_held_out_samples(chromium_read
 
     staging = _staging(tiny_generic_export, tmp_path)
     model, inputs, outputs, reference = exported_reference(staging)
-    target = litert_target(model, inputs, outputs, reference, staging, wanted=True, verify=True, browser=True,
-                           budget_s=None, int8=True, tfjs=TFJS_PROVEN)
+    target = litert_target(model, inputs, outputs, reference, staging, INT8_JOB, TFJS_PROVEN)
     assert target.status == "proven"
-    block = target.int8
+    block = target.int8_target.block
     assert block["status"] == "proven", block["reason"]
     assert block["model"] == "model.int8.tflite" and block["reason"] is None
     int8_file = staging / "model.int8.tflite"
     assert block["bytes"] == int8_file.stat().st_size and int8_file.read_bytes()[4:8] == b"TFL3"
     assert block["calibration"]["samples"] == 32 and block["calibration"]["held_out"] == 32
+    steps = block["thresholds"].pop("int8_step")  # each output's int8 grid, where ties are judged
     assert block["thresholds"] == INT8_THRESHOLDS and block["float_ops"] == [] and block["seconds"] > 0
+    assert set(steps) == set(OUTPUTS) and all(0 < step < 1 for step in steps.values())
     wasm = block["proof"]["browser"]["wasm"]
     assert wasm["passed"] and wasm["samples"] == wasm["of"] == 32 and wasm["failures"] == []
     assert wasm["outputs"]["scores"]["agreement"] >= INT8_THRESHOLDS["min_agreement"]
@@ -284,9 +317,8 @@ def test_an_int8_model_that_misses_the_rules_is_left_out(chromium_ready: None, t
     monkeypatch.setattr(export.int8, "INT8_THRESHOLDS", STRICT)
     staging = _staging(tiny_generic_export, tmp_path)
     model, inputs, outputs, reference = exported_reference(staging)
-    target = litert_target(model, inputs, outputs, reference, staging, wanted=True, verify=True, browser=True,
-                           budget_s=None, int8=True, tfjs=TFJS_PROVEN)
-    block = target.int8
+    target = litert_target(model, inputs, outputs, reference, staging, INT8_JOB, TFJS_PROVEN)
+    block = target.int8_target.block
     assert target.status == "proven" and block["status"] == "refused" and block["model"] is None
     assert not (staging / "model.int8.tflite").exists() and (staging / "model.tflite").is_file()
     assert block["reason"].startswith("misses the int8 rules (LiteRT.js wasm: value: RMS error")
@@ -295,6 +327,7 @@ def test_an_int8_model_that_misses_the_rules_is_left_out(chromium_ready: None, t
 
 
 STRICT = {"min_agreement": 1.0, "max_rms_error_of_spread": 1e-6}  # no int8 model meets these
+INT8_JOB = LitertJob(wanted=True, verify=True, browser=True, budget_s=None, int8=Int8Options())
 
 
 def _cli(args: list[str]) -> tuple[int, str, str]:
@@ -339,9 +372,10 @@ def test_no_verify_writes_the_int8_model_unverified(tmp_path: Path) -> None:
     from export.litert import litert_target
 
     model, inputs, outputs, reference = _reference(64)
-    target = litert_target(model, inputs, outputs, reference, tmp_path, wanted=True, verify=False,
-                           browser=False, budget_s=None, int8=True)
-    assert target.status == "unverified" and target.int8["status"] == "unverified"
-    assert target.int8["model"] == "model.int8.tflite" and (tmp_path / "model.int8.tflite").is_file()
-    assert target.int8["calibration"]["samples"] == 32 and target.int8["proof"] is None
-    assert target.runtimes is None and target.int8["seconds"] > 0
+    job = LitertJob(wanted=True, verify=False, browser=False, budget_s=None, int8=Int8Options())
+    target = litert_target(model, inputs, outputs, reference, tmp_path, job)
+    block = target.int8_target.block
+    assert target.status == "unverified" and block["status"] == "unverified"
+    assert block["model"] == "model.int8.tflite" and (tmp_path / "model.int8.tflite").is_file()
+    assert block["calibration"]["samples"] == 32 and block["proof"] is None
+    assert target.runtimes is None and block["seconds"] > 0

@@ -14,6 +14,7 @@ import pytest
 
 from export.errors import ExportError
 from export.litert import TfjsProven
+from export.options import LitertJob
 from export.runtime_advice import RuntimeFigures, advice, break_even_calls, download_s
 from tests.helpers import require
 from tests.tiny_export import CLASSIFIERS, INPUT, OUTPUTS, THRESHOLDS
@@ -31,6 +32,9 @@ def chromium_ready() -> None:
 
     require(find_chromium() is not None, "Chromium (Debian's `chromium`, or set CHROMIUM_PATH)")
     require((NODE_MODULES / "@litertjs" / "core").is_dir(), "npm packages (`npm ci`)")
+
+
+PROVE = LitertJob(wanted=True, verify=True, browser=True, budget_s=None)
 
 
 def _reference(folder: Path) -> tuple[Any, list[Any], list[Any], Any]:
@@ -80,13 +84,12 @@ def _with_shifted_weights(write: Any) -> Any:
 def test_litert_target_is_proven_with_both_runtimes_timed(chromium_ready: None, tiny_generic_export: Path,
                                                          tmp_path: Path) -> None:
     from export.litert import litert_target
-    from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
+    from mnist_tfjs.js_runtimes import RUNTIME_FILES, VENDOR_FILES
     from mnist_tfjs.npm_packages import node_modules
 
     staging = _staging(tiny_generic_export, tmp_path)
     model, inputs, outputs, reference = _reference(staging)
-    target = litert_target(model, inputs, outputs, reference, staging, wanted=True, verify=True, browser=True,
-                           budget_s=None, tfjs=TFJS_PROVEN)
+    target = litert_target(model, inputs, outputs, reference, staging, PROVE, TFJS_PROVEN)
     block = target.block
     assert block["status"] == "proven" and block["reason"] is None and block["model"] == "model.tflite"
     tflite = staging / "model.tflite"
@@ -146,8 +149,7 @@ def test_a_tflite_that_disagrees_with_keras_is_refused(chromium_ready: None, tin
     monkeypatch.setattr(export.litert, "write_tflite", _with_shifted_weights(export.litert.write_tflite))
     staging = _staging(tiny_generic_export, tmp_path)
     model, inputs, outputs, reference = _reference(staging)
-    target = litert_target(model, inputs, outputs, reference, staging, wanted=True, verify=True, browser=True,
-                           budget_s=None)
+    target = litert_target(model, inputs, outputs, reference, staging, PROVE)
     block = target.block
     assert block["status"] == "refused" and block["model"] is None and target.runtimes is None
     assert not (staging / "model.tflite").exists() and (staging / "model.json").is_file()
@@ -164,8 +166,8 @@ def test_no_tflite_is_written_where_it_cannot_be_proven(wanted: bool, verify: bo
                                                         status: str, words: str, tmp_path: Path) -> None:
     from export.litert import litert_target
 
-    target = litert_target(object(), [], [], object(), tmp_path, wanted=wanted, verify=verify,  # type: ignore[arg-type]
-                           browser=browser, budget_s=None)
+    job = LitertJob(wanted=wanted, verify=verify, browser=browser, budget_s=None)
+    target = litert_target(object(), [], [], object(), tmp_path, job)  # type: ignore[arg-type]
     assert target.block["status"] == status and words in target.block["reason"]
     assert target.block["model"] is None and target.runtimes is None and not any(tmp_path.iterdir())
 

@@ -1,6 +1,6 @@
 """The wheel, installed like a tool: built from the repository, installed in a fresh venv where the
 editable install cannot mask it, then `mnist-tfjs export` and `mnist-tfjs serve` run from an empty
-folder, with the TF.js runtime installed from npm into an empty cache on first use."""
+folder, with the npm packages installed into an empty cache on first use."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from mnist_tfjs.chromium import find_chromium
 from mnist_tfjs.paths import REPO_ROOT
 from tests.helpers import require
 
-# Slow: a wheel build, a fresh venv, the TF.js runtime from npm and an export proven in Chromium.
+# Slow: a wheel build, a fresh venv, the npm packages and an export proven in Chromium.
 pytestmark = [pytest.mark.install, pytest.mark.slow]
 
 # What the build never reads; copying the rest keeps setuptools' build/ and egg-info out of the
@@ -130,7 +130,7 @@ def exported(venv: Path, env: dict[str, str], workdir: Path) -> tuple[Path, str]
 def test_export_installs_the_runtime_once_and_proves_everywhere(exported: tuple[Path, str],
                                                                 env: dict[str, str]) -> None:
     web_model, stderr = exported
-    assert stderr.count("installing the TF.js runtime from npm") == 1
+    assert stderr.count("installing the npm packages (TF.js, LiteRT.js)") == 1
     cache = Path(env["MNIST_TFJS_CACHE"])
     assert [p.name for p in cache.glob("npm-*/node_modules/@tensorflow/tfjs")] == ["tfjs"]
     assert not list(cache.glob("npm-*/.partial-*"))  # the staging folder is gone

@@ -1,6 +1,8 @@
 """The full-integer model on the pages: the digit page runs model.int8.tflite when the export proved
 one (`?runtime=litert-int8`, the selector's "LiteRT.js int8 wasm"), and the model page checks it by
-the int8 rules and races it with the other runtimes."""
+the int8 rules metadata.json publishes (agreement with ties within one int8 step, the tie cap, the
+RMS error over the spread: the exporter's own rule code, export/proof.js) and races it with the
+other runtimes."""
 
 from __future__ import annotations
 
@@ -26,10 +28,11 @@ def add_int8(folder: Path, model: Any, calibration: dict[str, np.ndarray], thres
     """model.int8.tflite (the exporter's converter) beside a proven model.tflite, recorded in
     metadata.json as the exporter records a proven one."""
     from export.specs import input_specs, output_specs
-    from export.tflite import write_tflite
+    from export.tflite import output_steps, write_tflite
 
     tflite = write_tflite(model, input_specs(model), output_specs(model), samples,
                           folder / "model.int8.tflite", quantize="int8", calibration=calibration)
+    thresholds = {**thresholds, "int8_step": output_steps(tflite.path)}
     data = tflite.path.read_bytes()
     metadata = json.loads((folder / "metadata.json").read_text())
     metadata["files"]["model.int8.tflite"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
@@ -139,6 +142,10 @@ def test_model_page_checks_the_int8_model_by_its_rules_and_races_it(tiny_generic
         assert result["outputs"]["scores"]["agreement"] >= INT8_THRESHOLDS["min_agreement"]
         assert result["outputs"]["value"]["relative_diff"] > manifest["thresholds"]["max_relative_diff"], \
             "judged by the float rules this int8 model would fail: the int8 rules are the ones applied"
+        # every int8 rule, not only agreement: the RMS error over the spread is judged in the page too
+        rms = result["outputs"]["value"]["rms_error_of_spread"]
+        assert 0 < rms <= INT8_THRESHOLDS["max_rms_error_of_spread"], rms
+        assert result["outputs"]["scores"]["ties"] is not None
         row = page.locator('#check-table tr[data-runtime="litert_int8"][data-backend="wasm"]')
         assert row.get_attribute("data-state") == "true"
         assert row.locator("th").inner_text().startswith("LiteRT.js int8 wasm")
@@ -146,3 +153,28 @@ def test_model_page_checks_the_int8_model_by_its_rules_and_races_it(tiny_generic
         timed = [r for r in results if r.get("result", {}).get("passed")]
         assert race["ms"] == min(r["result"]["batch1_ms"] for r in timed)
         assert opened.noise == [], "no console warning or error"
+
+
+def test_model_page_fails_an_int8_model_by_the_rms_rule_metadata_publishes(tiny_generic_export: Path,
+                                                                         open_page, tmp_path: Path) -> None:
+    """The page reads the int8 rules from metadata.json and judges each one: an RMS limit no int8
+    model meets fails the int8 row on `value` while argmax agreement still passes."""
+    from tests.tiny_export import tiny_model
+
+    folder = tmp_path / "web_model"
+    shutil.copytree(tiny_generic_export, folder)
+    add_litert(folder)
+    _, arrays = read_bundle(folder)
+    strict = {**INT8_THRESHOLDS, "max_rms_error_of_spread": 1e-6}
+    add_int8(folder, tiny_model(), {INPUT: arrays[INPUT][-32:]}, strict, {INPUT: arrays[INPUT][:1]})
+    with _serve(folder) as server:
+        page = open_model_page(open_page, server.url).page
+        results = run_check(page, rows=len(BACKENDS) + 3)
+        int8 = next(r for r in results if r["runtime"] == "litert_int8")
+        result = int8["result"]
+        assert result["passed"] is False
+        assert result["outputs"]["value"]["failed_rules"] == ["max_rms_error_of_spread"]
+        assert result["outputs"]["scores"]["failed_rules"] == []
+        assert any(f.startswith("value: RMS error") for f in result["failures"]), result["failures"]
+        row = page.locator('#check-table tr[data-runtime="litert_int8"][data-backend="wasm"]')
+        assert row.get_attribute("data-state") == "false"

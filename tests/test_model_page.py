@@ -224,12 +224,12 @@ def test_digit_contract_reads_metadata_then_mnist(generic_server, open_page) -> 
                           "preprocessing": {"fit_box": 24, "field": 32, "centre_of_mass": 16}}}
     contracts = call_in_page(page, PAGE_CHECKS, "contractsOf", [metadata, None])
     from export.metadata import MNIST_PREPROCESSING
-    from mnist_tfjs.contract import MNIST_CLASSES, MNIST_IMAGE_SHAPE
+    from mnist_tfjs.model_kinds import MNIST_CLASSES, MNIST_IMAGE_SHAPE
 
     rows, columns, channels = MNIST_IMAGE_SHAPE
     mnist = [None, rows, columns, rows * columns * channels, MNIST_CLASSES,
              MNIST_PREPROCESSING["fit_box"], MNIST_PREPROCESSING["centre_of_mass"]]
-    assert contracts == [["pixels", 32, 32, 1024, 4, 24, 16], mnist], "contract.js mirrors the Python one"
+    assert contracts == [["pixels", 32, 32, 1024, 4, 24, 16], mnist], "digit-contract.js mirrors Python"
 
 
 def test_model_page_of_an_export_without_proof_bundle(generic_export: Path, tmp_path: Path,

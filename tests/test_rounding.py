@@ -13,7 +13,18 @@ import pytest
 
 import export.pipeline
 from export import VerificationError, export_model
-from export.rounding import ALLOWANCE_KEY, Float32Rounding, OutputRounding, measure_rounding, within_rounding
+from export.locate import Located
+from export.rounding import (
+    ALLOWANCE_KEY,
+    BEYOND,
+    TOO_COARSE,
+    WITHIN,
+    Float32Check,
+    Float32Rounding,
+    OutputRounding,
+    measure_rounding,
+    within_rounding,
+)
 from export.rules import (
     FLOAT32_ROUNDING_CEILING,
     FLOAT32_ROUNDING_FACTOR,
@@ -76,13 +87,43 @@ def test_only_max_diff_failures_within_the_allowance_pass_again() -> None:
         "digits": {**_failed({"y": {"max_abs_diff": 1.1e-4, "failed_rules": ["max_relative_diff"]}}),
                    "failures": ["y: max |Δ| ...", "accuracy drop 0.2 pp exceeds 0.1 pp"]},
     }
-    assert within_rounding(results, {"y": 1.32e-4}) == ["cpu"]
+    assert within_rounding(results, Float32Rounding(32, {"y": OutputRounding(6.6e-5, 1.0)})) == ["cpu"]
     assert results["cpu"]["passed"] and results["cpu"]["failures"] == []
     assert results["cpu"]["within_float32_rounding"] == {"y": {"max_abs_diff": 1.08e-4,
                                                                "allowed_max_abs_diff": 1.32e-4}}
     for backend in ("wasm", "webgl", "other", "broken", "digits"):  # too far, another rule, no allowance,
         # no run, a rule judged outside proof.js
         assert not results[backend]["passed"] and "within_float32_rounding" not in results[backend]
+
+
+def test_one_rule_judges_the_allowance_and_the_refusal() -> None:
+    """The rule that forgives a backend is the one that explains a refusal: where the allowance
+    refuses, the refusal never calls the difference float32 rounding."""
+    fine = OutputRounding(keras_max_abs_diff=6.6e-5, scale=1.0)
+    coarse = OutputRounding(keras_max_abs_diff=3.1 * FLOAT32_ROUNDING_CEILING, scale=1.0)
+    assert fine.judge(1.3e-4) == WITHIN and fine.judge(1.4e-4) == BEYOND
+    assert coarse.judge(5 * FLOAT32_ROUNDING_CEILING) == TOO_COARSE and coarse.judge(1.0) == BEYOND
+
+    def refusal(check: Float32Check) -> str:
+        located = Located("wasm", 4, 1e-4, [], None, float32=check)
+        return located.sentence()
+
+    # TF.js 1.5x its allowance (within ten times Keras' own error): the conversion, not float32
+    beyond = Float32Check("y", fine, 1.5 * fine.allowed_abs_diff, activation_peak=6.0)
+    assert beyond.verdict == BEYOND and "float32" not in refusal(beyond)
+    assert within_rounding({"wasm": _failed({"y": {"max_abs_diff": beyond.max_abs_diff,
+                                                   "failed_rules": ["max_relative_diff"]}})},
+                           Float32Rounding(32, {"y": fine})) == []
+    # float32 too coarse for any allowance: the refusal says so, and never calls it rounding
+    too_coarse = Float32Check("y", coarse, 2 * coarse.keras_max_abs_diff, activation_peak=4e5)
+    assert too_coarse.verdict == TOO_COARSE
+    said = refusal(too_coarse)
+    assert "float32 is too coarse" in said and "float32 rounding" not in said
+    assert "statistics from real data" in said
+    assert too_coarse.as_dict()["verdict"] == TOO_COARSE
+    # within the allowance on the located samples: the proof refused elsewhere, float32 is not named
+    within = Float32Check("y", fine, fine.allowed_abs_diff, activation_peak=6.0)
+    assert within.verdict == WITHIN and "float32" not in refusal(within)
 
 
 def _regressor_off_by(monkeypatch: pytest.MonkeyPatch, offset: float, keras_error: float) -> Any:
@@ -131,5 +172,6 @@ def test_an_export_beyond_float32_rounding_is_refused(tmp_path: Path, node_ready
         export_model(_regressor_off_by(monkeypatch, 3e-4, keras_error=keras_error), out, samples_count=64,
                      browser=False)
     assert "parity proof failed" in str(caught.value) and not out.exists()
+    assert "not the conversion" not in str(caught.value)  # the allowance refused: float32 is not blamed
     proof = caught.value.metadata["proof"]
     assert not any(result.get("within_float32_rounding") for result in proof["node"].values())

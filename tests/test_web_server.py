@@ -126,7 +126,7 @@ LITERT_WASM = NODE_MODULES / "@litertjs" / "core" / "wasm"
 @pytest.mark.parametrize("package", ["tfjs-core", "tfjs-backend-cpu", "tfjs-converter", "tfjs-backend-webgl",
                                      "tfjs-backend-webgpu"])
 def test_tfjs_parts_the_pages_load_are_served(client, package: str) -> None:
-    from mnist_tfjs.contract import TFJS_PARTS
+    from mnist_tfjs.js_runtimes import TFJS_PARTS
 
     response = client.get(f"/vendor/{package}/{TFJS_PARTS[package]}", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200 and response.mimetype == "text/javascript"
@@ -172,7 +172,7 @@ def test_precompressed_runtime_files_are_served_and_kept(model_dir: Path) -> Non
     import brotli
     from flask_compress.compat import compression
 
-    from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
+    from mnist_tfjs.js_runtimes import RUNTIME_FILES, VENDOR_FILES
     from web.compression import PRECOMPRESS_LEVELS, compress_hard, precompress, runtime_files
 
     app = create_app(model_dir, native=False, node_modules=NODE_MODULES)
@@ -203,7 +203,7 @@ def test_precompressed_runtime_files_are_served_and_kept(model_dir: Path) -> Non
 def test_pages_carry_the_import_map_the_policy_admits(client, generic_client) -> None:
     import re
 
-    from mnist_tfjs.contract import LITERT_IMPORT_MAP, VENDOR_FILES
+    from mnist_tfjs.js_runtimes import LITERT_IMPORT_MAP, VENDOR_FILES
     from web.security import CONTENT_SECURITY_POLICY, IMPORT_MAP, script_hash
 
     for page in (client.get("/"), client.get("/model"), generic_client.get("/")):
@@ -424,7 +424,8 @@ def test_model_page_references_only_served_local_files(generic_client) -> None:
         if ref.startswith("/vendor/") and not TFJS.is_file():
             continue
         assert generic_client.get(ref).status_code == 200, ref
-    for module in ("model-page.js", "proof-check.js", "model.js", "ui.js", "contract.js"):
+    for module in ("model-page.js", "proof-check.js", "model.js", "ui.js", "digit-contract.js",
+                   "export-files.js"):
         assert generic_client.get(f"/static/{module}").status_code == 200, module
 
 
@@ -444,7 +445,7 @@ def test_mnist_export_keeps_the_digit_page_and_links_the_model_page(client, mode
 
 
 def test_input_shape_comes_from_metadata() -> None:
-    from web.contract import image_shape, kind
+    from web.export_metadata import image_shape, kind
     from web.validation import PayloadError, parse_images
 
     schema2 = {"schema": 2, "kind": "mnist-digits", "inputs": [{"name": "image", "shape": [None, 8, 6, 1]}]}

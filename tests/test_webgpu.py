@@ -155,7 +155,8 @@ def test_a_divergence_on_webgpu_is_located_on_webgpu_in_chromium(tmp_path: Path,
     arrays = _bundled_inputs(out)
     expected = keras_outputs(model, input_specs(model), output_specs(model), arrays)
     clause = explain_failure(model, out, tmp_path / "refused", arrays, expected,
-                             ["browser webgpu: out: max |Δ| 1e-2 of the output's scale > 1e-4"], 1e-4)
+                             ["browser webgpu: out: max |Δ| 1e-2 of the output's scale > 1e-4"], 1e-4,
+                             failed_on=("browser", "webgpu"))
     report = json.loads((tmp_path / "refused.proof-failure.json").read_text())
     require(report["locate_error"] is None or "adapter" not in report["locate_error"],
             "a WebGPU adapter in headless Chromium")

@@ -10,12 +10,13 @@ import threading
 import webbrowser
 from pathlib import Path
 
-from mnist_tfjs.contract import VENDOR_FILES
+from mnist_tfjs.export_files import MODEL_JSON
+from mnist_tfjs.js_runtimes import VENDOR_FILES
 from mnist_tfjs.npm_packages import NpmPackagesMissing
 
 from .app import DEFAULT_MODEL_DIR, NATIVE_MODEL_NAME, create_app
 from .compression import precompress_in_background, runtime_files
-from .contract import GENERIC_KIND, kind, read_metadata
+from .export_metadata import GENERIC_KIND, kind, read_metadata
 from .settings import WebSettings
 from .settings import settings as settings_of
 
@@ -52,13 +53,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _notes(args: argparse.Namespace, app_settings: WebSettings) -> list[str]:
+def _notes(args: argparse.Namespace, app_settings: WebSettings, npm_missing: str | None) -> list[str]:
+    """What the console says before serving: the model, the npm packages and the native check."""
     notes = []
     model_dir = app_settings.model_dir
-    if not (model_dir / "model.json").is_file():
+    if not (model_dir / MODEL_JSON).is_file():
         notes.append(f"no exported model in {model_dir}: run `python -m train` then `python -m export`"
                      " (the page explains this too)")
-    notes.extend(_runtime_notes(app_settings))
+    if npm_missing is not None:
+        notes.append(f"npm packages missing: {npm_missing}")
     if args.no_native:
         notes.append("native check off (--no-native)")
     elif app_settings.native is None:
@@ -68,16 +71,19 @@ def _notes(args: argparse.Namespace, app_settings: WebSettings) -> list[str]:
     return notes
 
 
-def _runtime_notes(app_settings: WebSettings) -> list[str]:
-    """Resolve the TF.js runtime now (installing it on first use) rather than on the first page load."""
+def _npm_packages_missing(app_settings: WebSettings) -> str | None:
+    """Why the npm packages the pages load (TF.js, LiteRT.js) cannot be served, or None when they can.
+
+    Resolves them now (installing them on first use) rather than on the first page load.
+    """
     try:
         folder = app_settings.node_modules
     except NpmPackagesMissing as exc:
-        return [f"TF.js runtime missing: {exc}"]
+        return str(exc)
     for spec in VENDOR_FILES.values():
         if not (folder / spec.folder).is_dir():
-            return [f"TF.js runtime missing ({folder / spec.folder}): run `npm ci`"]
-    return []
+            return f"no {folder / spec.folder}: run `npm ci`"
+    return None
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -105,10 +111,10 @@ def serve(args: argparse.Namespace) -> None:
     if settings.native is not None:
         settings.native.quiet = not args.verbose
         settings.native.load_in_background()
-    notes = _notes(args, settings)
-    for note in notes:
+    npm_missing = _npm_packages_missing(settings)
+    for note in _notes(args, settings, npm_missing):
         print(f"  {note}")
-    if not any(note.startswith("TF.js runtime missing") for note in notes):
+    if npm_missing is None:
         precompress_in_background(app, runtime_files(settings.node_modules))
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"  listening on {args.host}: other machines can reach this server")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from .contract import image_shape, read_metadata
+from mnist_tfjs.export_files import METADATA_JSON, MODEL_JSON
+
+from .export_metadata import image_shape, read_metadata
 from .native import NativeModelError
 from .settings import settings
 from .validation import PayloadError, parse_images
@@ -17,19 +19,14 @@ def json_error(message: str, status: int) -> tuple[Response, int]:
     return jsonify(error=message, status=status), status
 
 
-def native_model_dir():
-    """The export folder whose metadata.json gives the image shape /api/predict accepts."""
-    return settings().model_dir
-
-
 @api.get("/status")
 def status() -> Response:
     """Whether the exported model, its metadata and the native model are there."""
     app_settings = settings()
     native = app_settings.native
     return jsonify(
-        model=(app_settings.model_dir / "model.json").is_file(),
-        metadata=(app_settings.model_dir / "metadata.json").is_file(),
+        model=(app_settings.model_dir / MODEL_JSON).is_file(),
+        metadata=(app_settings.model_dir / METADATA_JSON).is_file(),
         native=native is not None,
         native_state=None if native is None else native.state,
         native_error=None if native is None else native.error,
@@ -44,7 +41,8 @@ def predict() -> Response | tuple[Response, int]:
     (the image size is the export's input shape from metadata.json; 28x28 for MNIST).
     Answer: {"probs": [[10 floats] x N], "digits": [N ints], "ms": float}.
     """
-    native = settings().native
+    app_settings = settings()
+    native = app_settings.native
     if native is None:
         return json_error("native predictions are off (no model.keras next to the export, or --no-native)",
                           404)
@@ -54,7 +52,8 @@ def predict() -> Response | tuple[Response, int]:
     if payload is None:
         return json_error("the body is not valid JSON", 400)
     try:
-        shape = image_shape(read_metadata(native_model_dir()))
+        # The export's input shape, which the native model shares: metadata.json beside model.json.
+        shape = image_shape(read_metadata(app_settings.model_dir))
         images = parse_images(payload, shape)
     except PayloadError as exc:
         return json_error(str(exc), exc.status)

@@ -35,12 +35,12 @@ def create_app(
     native_model_path: str | Path | None = None,
     node_modules: str | Path | None = None,
 ) -> Flask:
-    """Build the app serving the page, `model_dir`, the TF.js runtime and `/api/predict`.
+    """Build the app serving the page, `model_dir`, the TF.js and LiteRT.js runtimes and `/api/predict`.
 
     The native model is `native_model_path`, or else `model.keras` next to `model_dir`;
     `native=False` turns `/api/predict` off. Nothing is loaded here: the native model
     loads on first use or when `web.settings.settings(app).native.load_in_background()` runs,
-    and the TF.js runtime is `node_modules`, else `mnist_tfjs.npm_packages.node_modules()` on first use.
+    and the npm packages are in `node_modules`, else `mnist_tfjs.npm_packages.node_modules()` on first use.
     """
     model_dir = Path(model_dir).expanduser().absolute()
     native_model: NativeModel | None = None
@@ -60,7 +60,7 @@ def create_app(
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(NpmPackagesMissing, _runtime_missing)
+    app.register_error_handler(NpmPackagesMissing, _npm_packages_missing)
     init_security(app)
     init_compression(app)
     return app
@@ -80,6 +80,7 @@ def _http_error(exc: HTTPException) -> Response | tuple[Response, int]:
     return response
 
 
-def _runtime_missing(exc: NpmPackagesMissing) -> tuple[Response, int]:
-    """503 with the one-line fix when a request needs the TF.js runtime and npm cannot provide it."""
-    return Response(f"503 TF.js runtime missing: {exc}\n", mimetype="text/plain"), 503
+def _npm_packages_missing(exc: NpmPackagesMissing) -> tuple[Response, int]:
+    """503 with the one-line fix when a request needs the npm packages (TF.js, LiteRT.js) and npm cannot
+    provide them."""
+    return Response(f"503 npm packages missing: {exc}\n", mimetype="text/plain"), 503

@@ -15,7 +15,7 @@ from flask import Flask, Request, g
 from flask_compress import Compress
 from flask_compress.compat import compression
 
-from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
+from mnist_tfjs.js_runtimes import RUNTIME_FILES, VENDOR_FILES
 
 from .files import compress_cache_key
 
@@ -101,7 +101,7 @@ def compress_hard(data: bytes, algorithm: str) -> bytes:
 
 
 def runtime_files(node_modules: Path, min_bytes: int = PRECOMPRESS_MIN_BYTES) -> list[Path]:
-    """The runtime files a page downloads (mnist_tfjs.contract.RUNTIME_FILES) of `min_bytes` or more."""
+    """The runtime files a page downloads (mnist_tfjs.js_runtimes.RUNTIME_FILES) of `min_bytes` or more."""
     paths = [(node_modules / VENDOR_FILES[package].folder / name).resolve()
              for files in RUNTIME_FILES.values() for package, name in files]
     return [path for path in dict.fromkeys(paths) if path.is_file() and path.stat().st_size >= min_bytes]

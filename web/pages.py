@@ -13,9 +13,10 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template
 
-from mnist_tfjs.contract import RUNTIME_FILES, VENDOR_FILES
+from mnist_tfjs.export_files import NAMED_FILES
+from mnist_tfjs.js_runtimes import RUNTIME_FILES, VENDOR_FILES
 
-from .contract import GENERIC_KIND, kind, read_metadata
+from .export_metadata import GENERIC_KIND, kind, read_metadata
 from .files import respond, send
 from .security import IMPORT_MAP
 from .settings import settings
@@ -23,8 +24,7 @@ from .settings import settings
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 STATIC_NAMES = re.compile(r"[A-Za-z0-9_-]+\.(?:html|js|css|svg|png|ico)")
-MODEL_NAMES = re.compile(
-    r"model\.json|model(?:\.int8)?\.tflite|metadata\.json|proof\.json|proof\.bin|group\d+-shard\d+of\d+\.bin")
+MODEL_NAMES = re.compile("|".join([*map(re.escape, NAMED_FILES), r"group\d+-shard\d+of\d+\.bin"]))
 
 
 def _export_package_dir() -> Path:

@@ -8,7 +8,7 @@ import json
 
 from flask import Flask, Response
 
-from mnist_tfjs.contract import ISOLATION_HEADERS, LITERT_IMPORT_MAP
+from mnist_tfjs.js_runtimes import ISOLATION_HEADERS, LITERT_IMPORT_MAP
 
 # The pages' one inline script: the import map that resolves LiteRT.js' bare import of
 # '@litertjs/wasm-utils' to our served copy. Each page holds exactly this text inside

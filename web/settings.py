@@ -1,4 +1,4 @@
-"""What one app instance serves (the export folder, the native model, the TF.js runtime folder), kept
+"""What one app instance serves (the export folder, the native model, the npm packages' folder), kept
 on the app and read back by the blueprints through `settings()`."""
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ class WebSettings:
 
     @cached_property
     def node_modules(self) -> Path:
-        """The TF.js runtime folder: the one given to create_app, else the project's runtime.
+        """The node_modules folder with TF.js and LiteRT.js: the one given to create_app, else the
+        project's (mnist_tfjs.npm_packages.node_modules()).
 
-        Resolved on first use, because resolving may install the runtime from npm: an app that
+        Resolved on first use, because resolving may install the packages from npm: an app that
         never serves /vendor/ (most tests) never needs it. NpmPackagesMissing says how to get it.
         """
         return self.node_modules_given or node_modules()

@@ -1,6 +1,6 @@
 """Strict checks of an `/api/predict` body: {"images": [rows x columns lists of numbers in [0, 1]], ...}.
 
-The image size is the export's input shape (metadata.json, see web/contract.py): 28x28 for MNIST.
+The image size is the export's input shape (metadata.json, see web/export_metadata.py): 28x28 for MNIST.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from mnist_tfjs.contract import MNIST_IMAGE_SHAPE
+from mnist_tfjs.model_kinds import MNIST_IMAGE_SHAPE
 
 MAX_BATCH = 256
 

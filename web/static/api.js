@@ -1,6 +1,6 @@
 // The server's native Keras model: /api/status and /api/predict, for the live agreement check.
 
-import { argmax, DEFAULT_CONTRACT } from './contract.js';
+import { argmax, DEFAULT_CONTRACT } from './digit-contract.js';
 
 /** {model, native, native_state, native_error} from the server, or null if it cannot be read. */
 export async function serverStatus() {

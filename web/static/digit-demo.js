@@ -49,9 +49,13 @@ export function digitDemoApi({ ready, pad, padCanvas, reader, runtimes, switchTo
     timings,
     /** The drawing pad's canvas. */
     pad: padCanvas,
-    /** The model's contract (contract.js): input shape, labels and preprocessing from metadata.json. */
+    /** The model's contract (digit-contract.js): input shape, labels and preprocessing from metadata.json. */
     contract: () => runtimes.contract,
-    /** The pen shown on the pad, as a fraction of its side (the model's reading ignores it). */
+    /**
+     * The pen shown on the pad, as a fraction of its side (the model's reading ignores it). Only the
+     * robustness benchmark uses it (benchmarks/robustness.py through harness/page_tools.js), to show
+     * that the pen a person sees does not change the reading; no page control sets it.
+     */
     setPenWidth: (fraction = LINE_WIDTH) => pad.setLineWidth(fraction),
   };
 }

@@ -5,19 +5,20 @@
 // with `--litert int8`, its full-integer twin model.int8.tflite; each is used only where its
 // metadata.json block says it was proven.
 
-import { DEFAULT_CONTRACT } from './contract.js';
+import { DEFAULT_CONTRACT } from './digit-contract.js';
+import { LITERT_INT8_MODEL, LITERT_MODEL, modelUrl } from './export-files.js';
 import { ModelError } from './model.js';
 
-// Both through the page's import map (mnist_tfjs/contract.py LITERT_IMPORT_MAP): the URLs live there.
+// Both through the page's import map (mnist_tfjs/js_runtimes.py LITERT_IMPORT_MAP): the URLs live there.
 const LITERT_MODULE = '@litertjs/core';
 const LITERT_WASM_DIR = import.meta.resolve('@litertjs/wasm/');
-export const TFLITE_URL = '/model/model.tflite';
-// The accelerators LiteRT.js runs on here: wasm (XNNPack) always, webgpu where the browser has an adapter.
+// The accelerators LiteRT.js runs on here: wasm (XNNPack) always, webgpu where the browser has an adapter
+// (the model page's count of the checks it runs).
 export const LITERT_BACKENDS = ['wasm', 'webgpu'];
 // Per precision: metadata.json's block for the file, and the file's default name.
 export const PRECISIONS = {
-  float32: { block: 'litert', file: 'model.tflite' },
-  int8: { block: 'litert_int8', file: 'model.int8.tflite' },
+  float32: { block: 'litert', file: LITERT_MODEL },
+  int8: { block: 'litert_int8', file: LITERT_INT8_MODEL },
 };
 
 function precisionOf(name) {
@@ -82,7 +83,7 @@ async function sha256Hex(bytes) {
 export async function fetchTflite(metadata, precision = 'float32') {
   const { block, file } = precisionOf(precision);
   const name = metadata?.[block]?.model || file;
-  const url = `/model/${name}`;
+  const url = modelUrl(name);
   const expected = expectedSha256(metadata, precision, name);
   if (!expected) throw new ModelError(`metadata.json lists no sha256 for ${name}; re-export the model.`, 'integrity');
   let response;
@@ -124,7 +125,7 @@ export class LiteRtDigitModel {
     this.accelerator = accelerator;
   }
 
-  /** Fetch, check and compile the export's .tflite of `precision` for `contract` (contract.js) on `accelerator`. */
+  /** Fetch, check and compile the export's .tflite of `precision` for `contract` (digit-contract.js) on `accelerator`. */
   static async load(metadata, contract = DEFAULT_CONTRACT, accelerator = 'wasm', precision = 'float32') {
     // The model's download and the runtime's start overlap.
     const [bytes, litert] = await Promise.all([fetchTflite(metadata, precision), loadLiteRtRuntime()]);

@@ -5,7 +5,7 @@
 
 import { serverStatus } from './api.js';
 import { digitDemoApi } from './digit-demo.js';
-import { BACKENDS, chooseBackend, fetchJson, METADATA_URL, ModelError, runtime } from './model.js';
+import { BACKENDS, chooseBackend, fetchJson, METADATA_URL, ModelError, tfjs } from './model.js';
 import { Pad } from './pad.js';
 import { PadReader } from './reading.js';
 import { RUNTIMES, Runtimes } from './runtimes.js';
@@ -131,7 +131,7 @@ function metadataOf(status) {
 }
 
 async function start() {
-  runtime().enableProdMode();
+  tfjs().enableProdMode();
   const adapterPromise = webgpuAdapter(); // asked while the rest starts; no backend starts on it unasked
   const statusPromise = serverStatus();
   setStatus(`Loading ${firstRuntime === 'tfjs' ? 'TF.js' : 'LiteRT.js'}…`);

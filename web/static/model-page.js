@@ -6,7 +6,7 @@
 // proof-check.js, backends are model.js, litert.js and webgpu.js.
 
 import { LITERT_BACKENDS, provenLiteRt } from './litert.js';
-import { BACKENDS, fetchJson, METADATA_URL, ModelError } from './model.js';
+import { BACKENDS, fetchJson, METADATA_URL, MODEL_URL, ModelError } from './model.js';
 import {
   CHECK_BUDGET_MS, checkAll, checkLiteRt, loadBundle,
 } from './proof-check.js';
@@ -391,7 +391,7 @@ async function check() {
 async function start() {
   metadata = await fetchJson(METADATA_URL);
   if (metadata === null) {
-    const manifest = await fetchJson('/model/model.json');
+    const manifest = await fetchJson(MODEL_URL);
     if (manifest === null) throw new ModelError('No exported model on the server yet.', 'missing');
     throw new ModelError('This export has no metadata.json.', 'load');
   }

@@ -1,8 +1,9 @@
 // The model side: TF.js backend choice (wasm → webgl → cpu at start-up; webgpu where chosen and the
 // browser has an adapter), loading the graph model, warm-up, and batched prediction on digit images
-// shaped as the contract says (contract.js).
+// shaped as the contract says (digit-contract.js).
 
-import { DEFAULT_CONTRACT } from './contract.js';
+import { DEFAULT_CONTRACT } from './digit-contract.js';
+import { METADATA_JSON, MODEL_JSON, modelUrl } from './export-files.js';
 import { adapterText, webgpuAdapter } from './webgpu.js';
 
 // Every TF.js backend the pages use, in the model page's order; start-up falls back through
@@ -10,8 +11,8 @@ import { adapterText, webgpuAdapter } from './webgpu.js';
 export const BACKENDS = ['wasm', 'webgl', 'webgpu', 'cpu'];
 const START_ORDER = ['wasm', 'webgl', 'cpu'];
 export const WASM_PATH = '/vendor/tfjs-backend-wasm/';
-export const MODEL_URL = '/model/model.json';
-export const METADATA_URL = '/model/metadata.json';
+export const MODEL_URL = modelUrl(MODEL_JSON);
+export const METADATA_URL = modelUrl(METADATA_JSON);
 
 /** An error with a message meant for the page (and `kind` for the UI to pick a hint). */
 export class ModelError extends Error {
@@ -23,7 +24,7 @@ export class ModelError extends Error {
 }
 
 /** The global `tf` from TF.js' core, cpu and converter scripts (classic scripts), or a ModelError if they did not load. */
-export function runtime() {
+export function tfjs() {
   const tf = globalThis.tf;
   if (!tf || typeof tf.loadGraphModel !== 'function') {
     throw new ModelError('The TF.js runtime did not load (/vendor/tfjs-core/, /vendor/tfjs-converter/). '
@@ -31,6 +32,9 @@ export function runtime() {
   }
   return tf;
 }
+
+// proof-check.js still imports the namespace by this name.
+export { tfjs as runtime };
 
 // Backends whose script the page loads only when they are chosen. Loading the webgpu script
 // registers it above webgl, which would change TF.js' own default: the pages always set a backend.
@@ -77,7 +81,7 @@ function withTimeout(promise, ms, what) {
 
 /** Switch TF.js to `name`; resolves true on success, false if that backend cannot start here. */
 export async function trySetBackend(name) {
-  const tf = runtime();
+  const tf = tfjs();
   if (name === 'wasm') {
     if (!tf.wasm) return false;
     if (!wasmPathsSet) {
@@ -111,7 +115,7 @@ export async function chooseBackend(preferred = 'wasm') {
 
 /** A human description of the backend in use: "wasm (SIMD, threads: 2)", "webgpu (google swiftshader, software adapter)". */
 export async function describeBackend() {
-  const tf = runtime();
+  const tf = tfjs();
   const name = tf.getBackend();
   if (name === 'webgpu') return `webgpu (${adapterText(await webgpuAdapter())})`;
   if (name !== 'wasm') return name;
@@ -156,7 +160,7 @@ async function loadFailure(url, err) {
 
 /** Load /model/model.json as a TF.js graph model; ModelError(kind 'missing') when nothing has been exported. */
 export async function loadGraphModel(url = MODEL_URL) {
-  const tf = runtime();
+  const tf = tfjs();
   try {
     return await tf.loadGraphModel(url);
   } catch (err) {
@@ -166,7 +170,7 @@ export async function loadGraphModel(url = MODEL_URL) {
 
 /** /model/model.json and its weights, downloaded once for graph models built on any backend (graphModelFrom). */
 export async function loadModelArtifacts(url = MODEL_URL) {
-  const tf = runtime();
+  const tf = tfjs();
   try {
     return await tf.io.http(url).load();
   } catch (err) {
@@ -176,12 +180,12 @@ export async function loadModelArtifacts(url = MODEL_URL) {
 
 /** A graph model on the backend in use, its weights uploaded there from `artifacts` (loadModelArtifacts). */
 export async function graphModelFrom(artifacts) {
-  const tf = runtime();
+  const tf = tfjs();
   return tf.loadGraphModel(tf.io.fromMemory(artifacts));
 }
 
 /**
- * The exported digit model plus prediction helpers, shaped by `contract` (contract.js), with its
+ * The exported digit model plus prediction helpers, shaped by `contract` (digit-contract.js), with its
  * weights on TF.js backend `backend`.
  */
 export class DigitModel {
@@ -196,7 +200,7 @@ export class DigitModel {
 
   /** n images of contract.pixels values in [0, 1] → Float32Array of n * contract.classes probabilities. */
   async predict(pixels) {
-    const tf = runtime();
+    const tf = tfjs();
     const { rows, columns, channels, pixels: size, classes } = this.contract;
     const { inputName } = this;
     if (!(pixels instanceof Float32Array) || pixels.length === 0 || pixels.length % size !== 0) {

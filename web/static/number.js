@@ -7,7 +7,7 @@
 // help (segment.js): every run of neighbouring strokes that could be one digit is read in the same
 // single batch, and the split whose digits read most surely (with geometric priors) wins.
 
-import { argmax } from './contract.js';
+import { argmax } from './digit-contract.js';
 import { bestSplit, candidateRuns, unionBox } from './segment.js';
 import { preprocessStrokes, strokesBox } from './strokes.js';
 import { unsureReason } from './unsure.js';

@@ -6,10 +6,10 @@
 // the original anti-aliasing), place in the rows x columns field (28x28) with the centre of mass
 // at pixel `centre` (14, not the geometric centre 13.5: MNIST's centres, sum of v * index / sum
 // of v, all lie in [13.5, 14.5]). Intensities in [0, 1], white ink on black. The numbers come
-// from metadata.json through contract.js. `tests/reference_preprocess.py` is the Python twin: keep the
-// rounding identical.
+// from metadata.json through digit-contract.js. `tests/reference_preprocess.py` is the Python twin:
+// keep the rounding identical.
 
-import { DEFAULT_CONTRACT } from './contract.js';
+import { DEFAULT_CONTRACT } from './digit-contract.js';
 
 export const INK_THRESHOLD = 0; // any ink counts towards the bounding box, as in MNIST
 
@@ -159,14 +159,4 @@ export function preprocessInk(ink, height, width, contract = DEFAULT_CONTRACT) {
     image.data[4 * i + 3] = Math.round(ink[i] * 255);
   }
   return preprocessImageData(image, contract);
-}
-
-/** All pixels of a canvas (read once; pass the result to the functions above). */
-export function readCanvas(canvas) {
-  return canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height);
-}
-
-/** A canvas → Float32Array(contract.pixels) in [0, 1], white on black, or null when nothing is drawn. */
-export function preprocessCanvas(canvas, contract = DEFAULT_CONTRACT) {
-  return preprocessImageData(readCanvas(canvas), contract);
 }

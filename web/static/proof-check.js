@@ -120,12 +120,14 @@ function refusedBackends(metadata, runtimeName) {
 }
 
 /**
- * The bundle judged by the int8 model's own rules (metadata.json `litert_int8.thresholds`): argmax
- * agreement for classifiers; an 8-bit model cannot meet the float model's relative difference.
+ * The bundle judged by the int8 model's own rules, as the exporter judged it: metadata.json's
+ * `litert_int8.thresholds` (agreement with ties within one int8 step, the tie cap, the RMS error
+ * over the spread), applied by the shared runner (export/proof.js); an 8-bit model cannot meet the
+ * float model's relative difference. The test accuracy rule needs labels the bundle lacks.
  */
 function int8Bundle(bundle, metadata) {
-  const rules = metadata?.litert_int8?.thresholds || {};
-  return { ...bundle, thresholds: typeof rules.min_agreement === 'number' ? { min_agreement: rules.min_agreement } : {} };
+  const rules = metadata?.litert_int8?.thresholds;
+  return { ...bundle, thresholds: rules && typeof rules === 'object' ? { ...rules } : {} };
 }
 
 /**

@@ -5,10 +5,10 @@
 // the export proved it; webgpu only where the browser has an adapter. Each model loads on first use
 // and stays loaded; all model work runs one task at a time, in order.
 
-import { DEFAULT_CONTRACT, digitContract } from './contract.js';
+import { DEFAULT_CONTRACT, digitContract } from './digit-contract.js';
 import { LiteRtDigitModel, provenLiteRt } from './litert.js';
 import {
-  BACKENDS, chooseBackend, describeBackend, DigitModel, graphModelFrom, loadModelArtifacts, ModelError, runtime,
+  BACKENDS, chooseBackend, describeBackend, DigitModel, graphModelFrom, loadModelArtifacts, ModelError, tfjs,
   trySetBackend,
 } from './model.js';
 import { adapterText, webgpuAdapter, webgpuUnavailable } from './webgpu.js';
@@ -55,7 +55,7 @@ export class Runtimes {
    * console warning from WebGL or WebGPU).
    */
   async tfjsModel() {
-    const backend = runtime().getBackend();
+    const backend = tfjs().getBackend();
     if (this.models.tfjs?.backend === backend) return this.models.tfjs;
     this.tfjsArtifacts ??= loadModelArtifacts();
     this.tfjsArtifacts.catch(() => { this.tfjsArtifacts = null; });
@@ -122,7 +122,7 @@ export class Runtimes {
       const [metadata] = await Promise.all([metadataPromise, this.tfjsArtifacts]);
       this.useMetadata(metadata);
       // Asked for (?backend=webgpu) before metadata.json said WebGPU cannot run this model: wasm instead.
-      const refused = runtime().getBackend() === 'webgpu' ? this.unavailable('tfjs', 'webgpu') : null;
+      const refused = tfjs().getBackend() === 'webgpu' ? this.unavailable('tfjs', 'webgpu') : null;
       if (refused) await chooseBackend('wasm');
       await this.tfjsModel();
       this.name = 'tfjs';
@@ -156,7 +156,7 @@ export class Runtimes {
       if (name === 'tfjs') {
         const refused = this.unavailable('tfjs', backend);
         if (refused) throw new ModelError(refused, 'backend');
-        const previous = runtime().getBackend();
+        const previous = tfjs().getBackend();
         if (!(await trySetBackend(backend))) {
           await trySetBackend(previous);
           throw new ModelError(`The ${backend} backend is not available in this browser; staying on ${previous}.`,
@@ -175,7 +175,7 @@ export class Runtimes {
 
   /** The backend in use: 'wasm', 'webgl', 'webgpu' or 'cpu' on TF.js; 'wasm' or 'webgpu' on LiteRT.js. */
   backend() {
-    return this.name?.startsWith('litert') ? this.accelerator : runtime().getBackend();
+    return this.name?.startsWith('litert') ? this.accelerator : tfjs().getBackend();
   }
 
   /**

@@ -16,7 +16,7 @@
 // ink (median ratio 1.0) at a pen of 0.125 of the box (0.10 → 0.80, 0.12 → 0.95, 0.14 → 1.08).
 // `tests/reference_preprocess.py` is the Python twin: keep the rounding identical.
 
-import { DEFAULT_CONTRACT } from './contract.js';
+import { DEFAULT_CONTRACT } from './digit-contract.js';
 import { preprocessInk } from './preprocess.js';
 
 export const PEN_FRACTION = 0.125;

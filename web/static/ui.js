@@ -1,7 +1,7 @@
 // The result side of the page: digit, probability bars, the input preview, status, errors,
 // native agreement and the model card. Only DOM work here; no TF.js, no fetches.
 
-import { argmax, DEFAULT_CONTRACT } from './contract.js';
+import { argmax, DEFAULT_CONTRACT } from './digit-contract.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -38,7 +38,7 @@ export class ResultView {
     this.useContract(contract);
   }
 
-  /** One bar per label and a preview of the model's input size (contract.js); resets the view. */
+  /** One bar per label and a preview of the model's input size (digit-contract.js); resets the view. */
   useContract(contract) {
     this.contract = contract;
     this.preview.width = contract.columns;
@@ -261,11 +261,11 @@ const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
 /** The proof's backends as "node wasm, node cpu, browser webgl", or null. */
 export function provenOn(proof) {
   const runs = [];
-  for (const runtime of ['node', 'browser']) {
-    for (const [backend, result] of Object.entries(get(proof, runtime) || {})) {
+  for (const host of ['node', 'browser']) {
+    for (const [backend, result] of Object.entries(get(proof, host) || {})) {
       // A backend the exporter's browser lacked, or that cannot run the model (WebGPU), proved nothing.
       if (!result || typeof result !== 'object' || result.skipped || result.unavailable) continue;
-      runs.push(`${runtime} ${backend}${result.passed ? '' : ' (failed)'}`);
+      runs.push(`${host} ${backend}${result.passed ? '' : ' (failed)'}`);
     }
   }
   return runs.length ? runs.join(', ') : null;

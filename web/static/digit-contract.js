@@ -1,7 +1,7 @@
 // The digit model's contract, read from the export's metadata.json (docs/export-format.md):
 // inputs[0], outputs[0], mnist.labels, mnist.preprocessing {fit_box, field, centre_of_mass}. The one
 // place the page's numbers come from. MNIST's values below are used only where metadata.json does
-// not say (nothing exported yet); they mirror mnist_tfjs/contract.py and export/metadata.py, which a
+// not say (nothing exported yet); they mirror mnist_tfjs/model_kinds.py and export/metadata.py, which a
 // browser test checks.
 
 const MNIST = {

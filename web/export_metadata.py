@@ -1,7 +1,7 @@
 """What the export's metadata.json says the server needs: which page to show, the digit input's shape.
 
 metadata.json (docs/export-format.md) has `kind`, `inputs` and `outputs`. The page's JS reads the
-same fields (web/static/contract.js).
+same fields (web/static/digit-contract.js).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mnist_tfjs.contract import GENERIC_KIND, MNIST_IMAGE_SHAPE, MNIST_KIND
+from mnist_tfjs.export_files import METADATA_JSON
+from mnist_tfjs.model_kinds import GENERIC_KIND, MNIST_IMAGE_SHAPE, MNIST_KIND
 
 __all__ = ["GENERIC_KIND", "MNIST_KIND", "image_shape", "input_spec", "kind", "read_metadata"]
 
@@ -18,7 +19,7 @@ __all__ = ["GENERIC_KIND", "MNIST_KIND", "image_shape", "input_spec", "kind", "r
 def read_metadata(model_dir: Path) -> dict[str, Any] | None:
     """metadata.json of the export as a dict, or None when it is absent or not a JSON object."""
     try:
-        metadata = json.loads((Path(model_dir) / "metadata.json").read_text(encoding="utf-8"))
+        metadata = json.loads((Path(model_dir) / METADATA_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return metadata if isinstance(metadata, dict) else None
