@@ -44,6 +44,23 @@ def _keras_names(model: Any) -> tuple[list[str], list[str]]:
     return inputs, outputs
 
 
+def _proven_in_node(model: Any, tmp_path: Path, **options: Any) -> dict[str, Any]:
+    """`model` exported without the browser (16 generated samples unless `options` give samples),
+    proven on Node's wasm and cpu backends both; its metadata."""
+    if "samples" not in options:
+        options["samples_count"] = 16
+    metadata = export_model(model, tmp_path / "web_model", browser=False, **options)
+    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    return metadata
+
+
+def _rewrite_what(metadata: dict[str, Any], kind: str) -> str:
+    """What `metadata.rewrites` says the rewrite of class `kind` did; it must be there."""
+    whats = [rewrite["what"] for rewrite in metadata["rewrites"] if rewrite["class"] == kind]
+    assert whats, f"no {kind!r} rewrite in {metadata['rewrites']}"
+    return whats[0]
+
+
 @pytest.mark.node
 @pytest.mark.parametrize("name", FAST_OK)
 def test_zoo_model_exports_with_a_passing_proof(name: str, tmp_path: Path, node_ready: str) -> None:
@@ -490,10 +507,8 @@ def test_casts_to_bool_of_any_non_zero_value_are_proven_on_wasm_and_cpu(tmp_path
     samples = {"values": rng.normal(size=(16, 8)).astype(np.float32),
                "keep": rng.choice([0, 1, 256, 512, 999], size=(16, 8)).astype(np.int32),
                "weights": rng.choice([0.0, 0.5, -0.25, 256.0], size=(16, 8)).astype(np.float32)}
-    metadata = export_model(model, tmp_path / "web_model", samples=samples, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
-    assert any(rewrite["class"] == "cast" and rewrite["what"].startswith("2 cast(s) to bool")
-               for rewrite in metadata["rewrites"])
+    metadata = _proven_in_node(model, tmp_path, samples=samples)
+    assert _rewrite_what(metadata, "cast").startswith("2 cast(s) to bool")
 
 
 @pytest.mark.node
@@ -534,10 +549,8 @@ def test_a_where_of_rank_five_is_traced_at_rank_four_and_proven(tmp_path: Path, 
     keep = keras.Input((1, 1, 1, 4), dtype="bool", name="keep")
     masked = keras.layers.Softmax(name="attention")(scores, mask=keep)
     model = keras.Model([scores, keep], keras.layers.Dense(2, name="out")(keras.layers.Flatten()(masked)))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
-    assert any(rewrite["class"] == "where" and "rank 5 or more traced at rank 4" in rewrite["what"]
-               for rewrite in metadata["rewrites"])
+    metadata = _proven_in_node(model, tmp_path)
+    assert "rank 5 or more traced at rank 4" in _rewrite_what(metadata, "where")
 
 
 @pytest.mark.node
@@ -566,10 +579,9 @@ def test_a_python_loop_over_the_sequence_gets_a_fixed_length_and_is_proven(tmp_p
     model = keras.Model(sequence, keras.layers.Dense(2, name="out")(Scan(name="scan")(sequence)))
     assert "SymbolicTensor" in (fixed_axes(model) or "")
     assert input_specs(model)[0].shape == (None, DYNAMIC_SIZE, 3)
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    metadata = _proven_in_node(model, tmp_path)
     assert metadata["inputs"][0]["shape"] == [None, DYNAMIC_SIZE, 3]
-    assert any(rewrite["class"] == "input shape" for rewrite in metadata["rewrites"]), metadata["rewrites"]
+    _rewrite_what(metadata, "input shape")
 
     # a model that traces with the axis dynamic keeps it
     dense = keras.Model(sequence, keras.layers.Dense(2, name="out")(sequence))
@@ -595,8 +607,7 @@ def test_chunk_scores_keep_their_shape_through_a_wide_where_and_add_an_eye(tmp_p
     scores = keras.Input((2, 1, 4, 4), name="scores")
     chunked = ChunkScores(name="chunks")(scores)
     model = keras.Model(scores, keras.layers.Dense(2, name="out")(keras.layers.Flatten()(chunked)))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    metadata = _proven_in_node(model, tmp_path)
     classes = {rewrite["class"] for rewrite in metadata["rewrites"]}
     assert {"where", "eye"} <= classes, metadata["rewrites"]
 
@@ -617,10 +628,8 @@ def test_a_2d_fft_is_traced_as_dft_matrix_products_and_proven(length: int | None
     tokens = keras.Input((length, 8), name="tokens")
     mixed = FourierMixing(name="mixing")(keras.layers.Dense(8, name="embed")(tokens))
     model = keras.Model(tokens, keras.layers.Dense(3, name="out")(mixed))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
-    assert any(rewrite["class"] == "fft" and "DFT matrices" in rewrite["what"]
-               for rewrite in metadata["rewrites"])
+    metadata = _proven_in_node(model, tmp_path)
+    assert "DFT matrices" in _rewrite_what(metadata, "fft")
 
 
 @pytest.mark.node
@@ -641,10 +650,8 @@ def test_gathers_with_batch_dimensions_are_traced_flat_and_proven(tmp_path: Path
     picks = keras.Input((2, 16, 16), dtype="int32", name="picks")
     picked = Picks(name="picks_of")(features, picks)
     model = keras.Model([features, picks], keras.layers.Dense(3, name="out")(picked))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
-    assert any(rewrite["class"] == "gather" and rewrite["what"].startswith("2 gather(s)")
-               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+    metadata = _proven_in_node(model, tmp_path)
+    assert _rewrite_what(metadata, "gather").startswith("2 gather(s)")
 
 
 @pytest.mark.node
@@ -669,10 +676,8 @@ def test_float_and_bool_one_hots_are_traced_as_int32_and_proven(tmp_path: Path, 
     scores = keras.Input((4,), name="scores")
     routed = Router(name="router")(keras.layers.Dense(4, name="gate")(scores))
     model = keras.Model(scores, keras.layers.Dense(3, name="out")(routed))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
-    assert any(rewrite["class"] == "one hot" and rewrite["what"].startswith("3 one-hot(s)")
-               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+    metadata = _proven_in_node(model, tmp_path)
+    assert _rewrite_what(metadata, "one hot").startswith("3 one-hot(s)")
 
 
 @pytest.mark.node
@@ -696,10 +701,8 @@ def test_band_parts_of_bool_matrices_are_traced_on_int32_and_proven(tmp_path: Pa
     tokens = keras.Input((None, 4), name="tokens")
     windowed = Window(name="window")(tokens)
     model = keras.Model(tokens, keras.layers.Dense(3, name="out")(windowed))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
-    assert any(rewrite["class"] == "band part" and rewrite["what"].startswith("1 band part(s)")
-               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+    metadata = _proven_in_node(model, tmp_path)
+    assert _rewrite_what(metadata, "band part").startswith("1 band part(s)")
 
 
 @pytest.mark.node
@@ -717,10 +720,8 @@ def test_cumulative_sums_along_negative_axes_are_traced_and_proven(tmp_path: Pat
     values = keras.Input((6,), name="values")
     running = Running(name="running")(values)
     model = keras.Model(values, keras.layers.Dense(3, name="out")(running))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
-    assert any(rewrite["class"] == "cumsum" and rewrite["what"].startswith("2 cumsum/cumprod(s)")
-               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+    metadata = _proven_in_node(model, tmp_path)
+    assert _rewrite_what(metadata, "cumsum").startswith("2 cumsum/cumprod(s)")
 
 
 @pytest.mark.node
@@ -743,10 +744,8 @@ def test_keys_shared_by_the_heads_are_broadcast_before_the_matmul_and_proven(tmp
     queries, keys = keras.Input((8, 3), name="queries"), keras.Input((5, 3), name="keys")
     attended = SharedKeyAttention(name="mqa")(queries, keys)
     model = keras.Model([queries, keys], keras.layers.Dense(3, name="out")(attended))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
-    assert any(rewrite["class"] == "matmul" and rewrite["what"].startswith("2 batched matmul(s)")
-               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+    metadata = _proven_in_node(model, tmp_path)
+    assert _rewrite_what(metadata, "matmul").startswith("2 batched matmul(s)")
 
 
 @pytest.mark.node
@@ -773,10 +772,8 @@ def test_grouped_query_keys_expanded_for_the_groups_are_broadcast_and_proven(tmp
     queries, keys = keras.Input((4, 12), name="queries"), keras.Input((5, 6), name="keys")
     attended = GroupedQueryAttention(name="gqa")(queries, keys)
     model = keras.Model([queries, keys], keras.layers.Dense(3, name="out")(attended))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
-    assert any(rewrite["class"] == "matmul" and rewrite["what"].startswith("2 batched matmul(s)")
-               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+    metadata = _proven_in_node(model, tmp_path)
+    assert _rewrite_what(metadata, "matmul").startswith("2 batched matmul(s)")
 
 
 def _attention_over_padded_queries() -> Any:
@@ -813,7 +810,7 @@ def test_attention_with_every_key_masked_is_proven_on_webgl(tmp_path: Path, node
     metadata = export_model(_attention_over_padded_queries(), tmp_path / "web_model", samples_count=32,
                             browser=True, backends=["wasm"])
     assert metadata["proof"]["browser"]["webgl"]["passed"], metadata["proof"]["browser"]["webgl"]
-    assert any(rewrite["class"] == "attention mask" for rewrite in metadata["rewrites"]), metadata["rewrites"]
+    _rewrite_what(metadata, "attention mask")
 
 
 @pytest.mark.node
@@ -828,8 +825,7 @@ def test_a_dense_layer_fused_with_tanh_is_split_for_wasm(tmp_path: Path, node_re
     biased = {"bias_initializer": "random_normal"}  # a zero bias is folded away, and nothing is fused
     pooled = keras.layers.Dense(8, activation="tanh", name="pooler", **biased)(first)
     model = keras.Model(tokens, keras.layers.Dense(3, name="out", **biased)(pooled))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    metadata = _proven_in_node(model, tmp_path)
     split = {rewrite["what"].split(" fused with ")[1].split(" ")[0] for rewrite in metadata["rewrites"]
              if rewrite["class"] == "fused activation"}
     assert split == {"Tanh"}, metadata["rewrites"]
@@ -863,7 +859,7 @@ def test_sines_of_large_angles_are_proven_on_webgl(tmp_path: Path, node_ready: s
     metadata = export_model(_rotary_angles(), tmp_path / "web_model", samples_count=32, browser=True,
                             backends=["wasm"])
     assert metadata["proof"]["browser"]["webgl"]["passed"], metadata["proof"]["browser"]["webgl"]
-    assert any(rewrite["class"] == "sin/cos" for rewrite in metadata["rewrites"]), metadata["rewrites"]
+    _rewrite_what(metadata, "sin/cos")
 
 
 def _grouped_query_repeat() -> Any:
@@ -886,9 +882,8 @@ def _grouped_query_repeat() -> Any:
 def test_repeated_heads_are_traced_as_a_gather_and_proven(tmp_path: Path, node_ready: str) -> None:
     """tf.repeat traces to a rank-5 Tile that loses TF.js webgpu's device in Llama on a software
     adapter (tests/test_hub.py proves Llama there); traced as a gather, it computes what Keras does."""
-    metadata = export_model(_grouped_query_repeat(), tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
-    assert any(rewrite["class"] == "repeat" for rewrite in metadata["rewrites"]), metadata["rewrites"]
+    metadata = _proven_in_node(_grouped_query_repeat(), tmp_path)
+    _rewrite_what(metadata, "repeat")
 
 
 @pytest.mark.node
@@ -912,8 +907,7 @@ def test_wide_tiles_and_repeats_of_run_time_length_are_traced_as_gathers_and_pro
     keras.utils.set_random_seed(0)
     tokens = keras.Input((None, 6), name="tokens")
     model = keras.Model(tokens, keras.layers.Dense(3, name="out")(TiledAndRepeated(name="mix")(tokens)))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
+    metadata = _proven_in_node(model, tmp_path)
     classes = {rewrite["class"] for rewrite in metadata["rewrites"]}
     assert {"tile", "repeat"} <= classes, metadata["rewrites"]
 
@@ -938,10 +932,8 @@ def test_einsums_with_an_ellipsis_are_traced_as_matmul_and_proven(tmp_path: Path
             return keras.ops.reshape(outer, (-1, 90))
 
     model = keras.Model(tokens, keras.layers.Dense(2, name="out")(Einsums(name="einsums")(tokens)))
-    metadata = export_model(model, tmp_path / "web_model", samples_count=16, browser=False)
-    assert metadata["proof"]["passed"] and set(metadata["proof"]["node"]) == {"wasm", "cpu"}
-    assert any(rewrite["class"] == "einsum" and rewrite["what"].startswith("2 einsum(s)")
-               for rewrite in metadata["rewrites"]), metadata["rewrites"]
+    metadata = _proven_in_node(model, tmp_path)
+    assert _rewrite_what(metadata, "einsum").startswith("2 einsum(s)")
 
 
 def test_an_output_that_follows_the_batch_is_refused_in_one_line(tmp_path: Path) -> None:
