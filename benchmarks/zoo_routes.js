@@ -9,17 +9,14 @@
 // {"loads": bool, "runs": bool, "error": text|null, "result": RESULT|null}.
 'use strict';
 
-const fs = require('fs');
-const path = require('path');
-const {loadTf, chooseBackend, readModelArtifacts} = require('../export/node_proof.js');
+const {loadTf, chooseBackend, readModelArtifacts, readBundleIn} = require('../export/node_proof.js');
 const proof = require('../export/proof.js');
 
 async function main([format, modelDir, bundleDir, ...rest]) {
   const backendAt = rest.indexOf('--backend');
   const tf = loadTf();
   const backend = await chooseBackend(tf, backendAt >= 0 ? rest[backendAt + 1] : 'wasm');
-  const bundle = proof.readBundle(fs.readFileSync(path.join(bundleDir, 'proof.json'), 'utf8'),
-                                  fs.readFileSync(path.join(bundleDir, 'proof.bin')));
+  const bundle = readBundleIn(bundleDir);
   const report = {backend, loads: false, runs: false, error: null, result: null};
   let model;
   try {

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mnist_tfjs.export_files import LITERT_INT8_MODEL, LITERT_MODEL
+from mnist_tfjs.export_files import LITERT_INT8_MODEL, LITERT_MODEL, METADATA_JSON
 from mnist_tfjs.model_kinds import MNIST_KIND
 from mnist_tfjs.paths import TRAINED_MODEL, WEB_MODEL
 from mnist_tfjs.quiet import quiet_tensorflow
@@ -73,12 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(metadata))
     litert = metadata.get("litert") or {}
     int8 = metadata.get("litert_int8") or {}
-    also = " and model.tflite for LiteRT.js" if litert.get("status") in PUBLISHED else ""
+    also = f" and {LITERT_MODEL} for LiteRT.js" if litert.get("status") in PUBLISHED else ""
     also += " (and its int8 twin)" if int8.get("status") in PUBLISHED else ""
     if metadata["verified"]:
         print(f"published a verified TF.js graph model{also} in {args.out}/")
     else:
-        print(f"published an UNVERIFIED TF.js graph model{also} in {args.out}/ (see metadata.json)")
+        print(f"published an UNVERIFIED TF.js graph model{also} in {args.out}/ (see {METADATA_JSON})")
     code = max(_litert_verdict(litert), _litert_verdict(int8, LITERT_INT8_MODEL))
     if metadata["kind"] == MNIST_KIND:
         default_out = WEB_MODEL

@@ -1,15 +1,17 @@
-// The exporter's proof page in headless Chromium (export/chromium_proof.py): the proof bundle read,
-// then the shared runner (export/proof.js) on each TF.js backend (wasm, webgl, webgpu, cpu), or
-// LiteRT.js' proof of a .tflite (export/litert-proof.js); each runtime timed at batch 1 after its proof.
-// Every step is bounded in time; progress goes back to Python as console lines. Loaded as a plain
-// script: `self.proofHarness`.
+// The exporter's proof page in headless Chromium (served by export/chromium_page.py): the proof bundle
+// read, then the shared runner (export/proof.js) on each TF.js backend (wasm, webgl, webgpu, cpu)
+// (export/chromium_proof.py), or LiteRT.js' proof of a .tflite (export/litert-proof.js,
+// export/litert_proof.py); each runtime timed at batch 1 after its proof. Every step is bounded in
+// time; progress goes back to Python as console lines. Loaded as a plain script: `self.proofHarness`.
+// Python names every file it fetches (`modelUrl`, `bundle`: {json, bin}), so the export's file names
+// stay in mnist_tfjs/export_files.py.
 //
 //   await proofHarness.runProof({backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix,
-//                                timeCalls, timeBudgetMs});
-//   await proofHarness.fetchNodes({backend, nodes, timeoutMs});  // intermediate tensors, for the locator
+//                                timeCalls, timeBudgetMs, modelUrl, bundle});
+//   await proofHarness.fetchNodes({backend, nodes, timeoutMs, modelUrl, bundle});  // for the locator
 //   await proofHarness.runLitert({accelerators, budgetMs, classifiers, timeoutMs, progressPrefix,
-//                                 timeCalls, timeBudgetMs, module, wasmDir, modelUrl, keepOutputs,
-//                                 int8Job: {modelUrl, budgetMs} | null});
+//                                 timeCalls, timeBudgetMs, module, wasmDir, modelUrl, bundle, keepOutputs,
+//                                 int8Job: {modelUrl, bundle, budgetMs} | null});
 //   Both resolve {results, errors, skipped, unavailable, adapter, ...}: `skipped` names the backends
 //   this browser lacks (WebGPU without an adapter), `unavailable` those that cannot run this model
 //   (WebGPU only), `adapter` describes its WebGPU adapter (or null).
@@ -24,7 +26,7 @@
     if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
     return response;
   };
-  // proof.bin comes gzip-compressed (see chromium_proof.py's route handler) and is inflated here.
+  // A bundle's arrays come gzip-compressed (see chromium_page.py's route handler) and are inflated here.
   const inflated = async (response) => (response.headers.get('X-Proof-Encoding') === 'gzip'
     ? new Response(response.body.pipeThrough(new DecompressionStream('gzip'))) : response).arrayBuffer();
   // A file fetched in ranges of RANGE_BYTES: Playwright hands each response body to Chromium as one
@@ -48,9 +50,9 @@
     return whole;
   };
 
-  /** The proof bundle served under `folder` (/bundle, or /bundle-int8 for the int8 model's held-out samples). */
-  const readBundle = async (folder) => tfjsProof.readBundle(await (await fetched(`${folder}/proof.json`)).json(),
-    await inflated(await fetched(`${folder}/proof.bin`)));
+  /** The proof bundle at `urls` ({json, bin}: the proof's samples, or the int8 model's held-out ones). */
+  const readBundle = async (urls) => tfjsProof.readBundle(await (await fetched(urls.json)).json(),
+    await inflated(await fetched(urls.bin)));
   /** Kept outputs: typed arrays as plain lists for Python. */
   const asLists = (run) => {
     for (const result of Object.values(run.results)) {
@@ -81,13 +83,13 @@
   }
 
   /**
-   * A time bound for each step, the proof bundle, the WebGPU adapter, and the switch to a backend
-   * (false, with the reason in `skipped`, for WebGPU where the browser has no adapter), for `timeoutMs`.
+   * A time bound for each step, the proof bundle at `bundleUrls`, the WebGPU adapter, and the switch to a
+   * backend (false, with the reason in `skipped`, for WebGPU where the browser has no adapter), for `timeoutMs`.
    */
-  async function setUp(timeoutMs) {
+  async function setUp(timeoutMs, bundleUrls) {
     const bounded = (promise, what) => Promise.race([promise, new Promise((_, reject) =>
       setTimeout(() => reject(new Error(`${what} did not finish in ${timeoutMs / 1000} s`)), timeoutMs))]);
-    const bundle = await readBundle('/bundle');
+    const bundle = await readBundle(bundleUrls);
     const adapter = await webgpuAdapter();
     const skipped = {};
     const hasAdapter = (name) => {
@@ -119,14 +121,14 @@
   }
 
   /**
-   * The shared runner's proof of /model/model.json on each TF.js backend, each then timed at batch 1
+   * The shared runner's proof of the graph model at `modelUrl` on each TF.js backend, each then timed at batch 1
    * (`timeCalls` > 0). TF.js webgpu is timed only on a hardware adapter: on a software one its timings
    * say nothing of a GPU, and its calls take seconds on large networks (its proof's own figures stay
    * in its RESULT).
    */
   async function runProof({ backends, batch, budgetMs, classifiers, timeoutMs, progressPrefix, timeCalls,
-    timeBudgetMs }) {
-    const setup = await setUp(timeoutMs);
+    timeBudgetMs, modelUrl, bundle: bundleUrls }) {
+    const setup = await setUp(timeoutMs, bundleUrls);
     const { bounded, bundle, tfjsBackend } = setup;
     const perBackend = setup.adapter?.software
       ? { ...GPU_CALLS, webgpu: { ...GPU_CALLS.webgpu, timeCalls: 0 } } : GPU_CALLS;
@@ -136,7 +138,7 @@
       setBackend: tfjsBackend,
       loadModel: async (name) => {
         // model.json and its shards fetched once for every backend (ResNet50: 94 MB through DevTools)
-        artifacts = artifacts || await bounded(tf.io.http('/model/model.json').load(), 'fetching the model');
+        artifacts = artifacts || await bounded(tf.io.http(modelUrl).load(), 'fetching the model');
         return bounded(tf.loadGraphModel(tf.io.fromMemory(artifacts)), `loading the model on ${name}`);
       },
       onProgress: (p) => console.log(progressPrefix + JSON.stringify(p)),
@@ -150,8 +152,8 @@
    * held-out samples.
    */
   async function runLitert({ accelerators, budgetMs, classifiers, timeoutMs, progressPrefix, timeCalls,
-    timeBudgetMs, module, wasmDir, modelUrl, keepOutputs, int8Job }) {
-    const setup = await setUp(timeoutMs);
+    timeBudgetMs, module, wasmDir, modelUrl, bundle: bundleUrls, keepOutputs, int8Job }) {
+    const setup = await setUp(timeoutMs, bundleUrls);
     const { bounded, bundle, hasAdapter } = setup;
     const litert = await bounded(import(module), 'loading LiteRT.js');
     const threads = await bounded(litertProof.startRuntime(litert, wasmDir), 'starting LiteRT.js');
@@ -173,12 +175,13 @@
     const passed = Object.keys(outcome.errors).length === 0
       && Object.values(outcome.results).every((result) => result.passed);
     // The full-integer twin, in the same page (LiteRT.js already started), on its own held-out
-    // samples, on each accelerator (wasm for `int8Job.budgetMs`, WebGPU for `budgetMs`), its outputs
-    // kept for the int8 rules (judged in Python).
+    // samples, on each accelerator (wasm for `int8Job.budgetMs`, WebGPU for `budgetMs`): the shared
+    // runner judges it by the int8 rules the held-out bundle's thresholds carry, and its outputs are
+    // kept for the one rule no bundle can carry, a digit model's test accuracy (export/int8.py).
     let int8 = null;
     if (int8Job && passed) {
       const int8Began = performance.now();
-      const heldOut = await readBundle('/bundle-int8');
+      const heldOut = await readBundle(int8Job.bundle);
       int8 = { results: {}, errors: {} };
       for (const name of accelerators) {
         const one = await tfjsProof.proveOnBackends(litertProof.runtime(litert), heldOut, {
@@ -207,14 +210,14 @@
 
   /**
    * The values of intermediate graph nodes on one TF.js backend, for the layer-by-layer comparison
-   * that locates a browser backend's divergence (export/locate.py): every sample of /bundle run once,
+   * that locates a browser backend's divergence (export/locate.py): every sample of the bundle run once,
    * each of `nodes` fetched with GraphModel.execute (one call per node where fetching them together
    * fails). Resolves {shapes: [shape or null], data: [base64 float32 or null]}.
    */
-  async function fetchNodes({ backend, nodes, timeoutMs }) {
-    const { bounded, bundle, tfjsBackend } = await setUp(timeoutMs);
+  async function fetchNodes({ backend, nodes, timeoutMs, modelUrl, bundle: bundleUrls }) {
+    const { bounded, bundle, tfjsBackend } = await setUp(timeoutMs, bundleUrls);
     if (!(await tfjsBackend(backend))) throw new Error(`the ${backend} backend did not start`);
-    const model = await bounded(tf.loadGraphModel('/model/model.json'), `loading the model on ${backend}`);
+    const model = await bounded(tf.loadGraphModel(modelUrl), `loading the model on ${backend}`);
     const feeds = {};
     for (const input of bundle.inputs) feeds[input.name] = tf.tensor(input.data, input.shape, input.dtype);
     let tensors;

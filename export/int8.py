@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from mnist_tfjs.contract import LITERT_INT8_MODEL, MNIST_KIND
+from mnist_tfjs.export_files import LITERT_INT8_MODEL, LITERT_MODEL
+from mnist_tfjs.model_kinds import MNIST_KIND
 
 from .errors import ExportError
 from .options import LitertJob
@@ -32,7 +33,15 @@ from .prove import Reference
 from .rules import INT8_THRESHOLDS, MNIST_INT8_THRESHOLDS
 from .samples import bundle_count, write_bundle
 from .specs import TensorSpec
-from .tflite import BATCH, TfliteModel, TfliteUnavailable, float_ops, output_steps, write_tflite
+from .tflite import (
+    BATCH,
+    TfliteModel,
+    TfliteQuantization,
+    TfliteUnavailable,
+    float_ops,
+    output_steps,
+    write_tflite,
+)
 
 # TensorFlow's post-training quantization guide asks for "a few hundred" representative samples;
 # the quick digit model lands within 0.02-0.04 pp of Keras' test accuracy with 50 to 1,000
@@ -44,7 +53,7 @@ CALIBRATION_SAMPLES = 100
 # The held-out samples reach Chromium in one bundle: every test digit of a digit model (31 MB),
 # as many generic samples as fit.
 INT8_BUNDLE_BYTES = 40 * 1024 * 1024
-OFF = "not asked for (--litert int8 adds a full-integer model.int8.tflite beside model.tflite)"
+OFF = f"not asked for (--litert int8 adds a full-integer {LITERT_INT8_MODEL} beside {LITERT_MODEL})"
 
 
 @dataclass(frozen=True)
@@ -188,12 +197,12 @@ def prepare_int8(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
     fallback = job.int8.allow_float_fallback
     figures: dict[str, Any] = {"calibration": calibration.info, "float_fallback": fallback,
                                "thresholds": thresholds_for(reference)}
-    job.say(f"converting to model.int8.tflite (full integer, calibrated on {calibration.info['samples']:,} "
+    job.say(f"converting to {LITERT_INT8_MODEL} (full integer, calibrated on {calibration.info['samples']:,} "
             f"{'training digits' if reference.samples.kind == MNIST_KIND else 'proof samples'})")
     try:
-        tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, path, job.verbose, "int8",
-                              calibration=calibration.arrays, allow_float_fallback=fallback,
-                              saved_model=saved_model)
+        quantization = TfliteQuantization("int8", calibration.arrays, fallback)
+        tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, path, quantization,
+                              job.verbose, saved_model)
     except TfliteUnavailable as exc:
         path.unlink(missing_ok=True)
         return Int8Target(int8_block("unavailable", str(exc), seconds=round(time.monotonic() - started, 2),
@@ -239,7 +248,7 @@ def int8_verdict(prepared: Int8Prepared, reference: Reference, results: dict[str
     judged = time.monotonic()
     if errors or "wasm" not in results:
         accelerator, error = next(iter(errors.items()), ("wasm", "no result"))
-        return _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.int8.tflite: {error}",
+        return _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run {LITERT_INT8_MODEL}: {error}",
                        tflite, seconds=prepared.seconds(page_s), **figures)
     verdicts = {accelerator: _verdict(result, reference, figures["thresholds"], accelerator == "wasm")
                 for accelerator, result in results.items()}

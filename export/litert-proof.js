@@ -1,10 +1,10 @@
 // The LiteRT.js runtime adapter for the shared proof runner (export/proof.js), so a `.tflite` is
 // compared with Keras by the same code as the TF.js graph model: the exporter's Chromium check
-// (export/chromium_proof.py) and the model page load it as a plain script (`self.litertProof`).
+// (export/litert_proof.py) and the model page load it as a plain script (`self.litertProof`).
 //
 //   import * as litert from '@litertjs/core';          // through the page's import map
 //   await litert.loadLiteRt(wasmDir);
-//   const model = await litert.loadAndCompile('/model/model.tflite', {accelerator: 'wasm'});
+//   const model = await litert.loadAndCompile(modelUrl, {accelerator: 'wasm'});  // the export's .tflite
 //   const result = await tfjsProof.runProof(litertProof.runtime(litert), model, bundle, {batch: 1});
 //
 // The model is compiled for batch 1 (LiteRT.js takes fixed shapes), so a batch of `count` samples

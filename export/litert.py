@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mnist_tfjs.contract import LITERT_MODEL, RUNTIME_FILES
+from mnist_tfjs.export_files import LITERT_MODEL, tfjs_model_files
+from mnist_tfjs.js_runtimes import RUNTIME_FILES
 from mnist_tfjs.npm_packages import NpmPackagesMissing, node_modules
 from mnist_tfjs.versions import npm_version
 
@@ -40,10 +41,10 @@ from .rounding import Float32Allowance, Float32Rounding, measure_rounding
 from .runtime_advice import RuntimeFigures, runtime_paths, runtimes_block, sizes
 from .samples import bundle_count, write_bundle
 from .specs import TensorSpec
-from .tflite import BATCH, TfliteModel, TfliteUnavailable, write_tflite
+from .tflite import BATCH, TfliteModel, TfliteQuantization, TfliteUnavailable, write_tflite
 
 PUBLISHED = ("proven", "unverified")
-OFF = "not asked for (--litert adds a proven model.tflite and says which runtime to ship)"
+OFF = f"not asked for (--litert adds a proven {LITERT_MODEL} and says which runtime to ship)"
 NO_BROWSER = ("no browser proof (--no-browser, or Chromium not found), and LiteRT.js runs only in a "
               "browser")
 
@@ -130,8 +131,7 @@ def _advice_figures(target: LitertTarget, staging: Path, tfjs: TfjsProven | None
 
 def _tfjs_figures(staging: Path, tfjs: TfjsProven, quantize: str) -> RuntimeFigures | None:
     """The TF.js model as a page meets it: its downloads, and its proof's timings."""
-    model_files = [p for p in sorted(staging.iterdir())
-                   if p.name == "model.json" or (p.name.startswith("group") and p.suffix == ".bin")]
+    model_files = [staging / name for name in tfjs_model_files(staging)]
     return _page_figures("tfjs", model_files, tfjs.ms_per_call, tfjs.calls, accuracy=tfjs.accuracy,
                          precision=TFJS_PRECISION.get(quantize, quantize))
 
@@ -174,10 +174,10 @@ def float_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
         return LitertTarget(status_block("off", OFF))
     if job.verify and not job.browser:
         return _left_out(job, status_block("unproven", NO_BROWSER))
-    job.say("converting to model.tflite for LiteRT.js (batch 1)")
+    job.say(f"converting to {LITERT_MODEL} for LiteRT.js (batch 1)")
     try:
         tflite = write_tflite(model, inputs, outputs, reference.samples.arrays, staging / LITERT_MODEL,
-                              job.verbose, job.quantize, saved_model=saved_model)
+                              TfliteQuantization(job.quantize), job.verbose, saved_model)
     except TfliteUnavailable as exc:
         (staging / LITERT_MODEL).unlink(missing_ok=True)
         return _left_out(job, status_block("unavailable", str(exc)))
@@ -195,7 +195,7 @@ def float_target(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
 
 def _left_out(job: LitertJob, block: dict[str, Any]) -> LitertTarget:
     """No model.tflite: nor its int8 twin, where one was asked for."""
-    int8 = unproven(f"model.tflite was not published ({block['status']})") if job.int8 else int8_off()
+    int8 = unproven(f"{LITERT_MODEL} was not published ({block['status']})") if job.int8 else int8_off()
     return LitertTarget(block, int8)
 
 
@@ -212,7 +212,7 @@ def prove_tflite(tflite: TfliteModel, reference: Reference, staging: Path, job: 
     if prepared is None:
         return replace(target, int8_target=int8 if isinstance(int8, Int8Target) else int8_off())
     if run is None or target.status != "proven":
-        reason = f"model.tflite was not published ({target.status})"
+        reason = f"{LITERT_MODEL} was not published ({target.status})"
         return replace(target, int8_target=not_tried(prepared, reason))
     verdict = int8_verdict(prepared, reference, run.int8_results, run.int8_errors, run.threads, run.int8_s)
     return replace(target, int8_target=verdict)
@@ -222,7 +222,7 @@ def _litert_run(litert_proof: Callable[..., Any], reference: Reference, staging:
                 int8: Int8Prepared | None) -> Any:
     """One LiteRT.js page: the proof on the browser bundle (with `reference`'s thresholds), timings,
     and with `int8` its twin on the held-out samples (with the int8 rules)."""
-    from .chromium_proof import Int8Bundle
+    from .litert_proof import Int8Bundle
 
     classifiers = [name for name, is_classifier in reference.classifiers.items() if is_classifier]
     with tempfile.TemporaryDirectory(prefix="litert-export-proof-") as tmp:
@@ -253,9 +253,9 @@ def _prove_in_chromium(tflite: TfliteModel, reference: Reference, staging: Path,
                        ) -> tuple[LitertTarget, Any]:
     """The float model's verdict, and the page's run (None where it did not run)."""
     try:
-        from .chromium_proof import litert_proof
+        from .litert_proof import litert_proof
     except ImportError:
-        return _refuse("unproven", "the browser proof (export.chromium_proof, Playwright) is not installed",
+        return _refuse("unproven", "the browser proof (export.litert_proof, Playwright) is not installed",
                        tflite), None
     also = " and its int8 twin" if int8 is not None else ""
     job.say(f"proving in headless Chromium through LiteRT.js{also}, then timing it at batch 1")
@@ -286,7 +286,7 @@ def _verdict(run: Any, tflite: TfliteModel, allowance: Float32Allowance | None,
              "float32_rounding": granted.as_dict() if granted else None, "passed": None}
     if run.errors or not run.results:
         accelerator, error = next(iter(run.errors.items()), ("wasm", "no result"))
-        return _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run model.tflite: {error}", tflite,
+        return _refuse("unavailable", f"LiteRT.js ({accelerator}) cannot run {LITERT_MODEL}: {error}", tflite,
                        proof)
     if failures := failures_of("LiteRT.js", run.results):
         more = f"; {len(failures) - 1} more" if len(failures) > 1 else ""

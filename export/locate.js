@@ -12,11 +12,9 @@
 'use strict';
 
 const fs = require('fs');
-const path = require('path');
 
 console.log = console.info = console.warn = (...args) => process.stderr.write(args.join(' ') + '\n');
-const proof = require('./proof.js');
-const {loadTf, chooseBackend, readModelArtifacts} = require('./node_proof.js');
+const {loadTf, chooseBackend, readModelArtifacts, readBundleIn} = require('./node_proof.js');
 
 function fail(code, message) {
   process.stdout.write(JSON.stringify({ok: false, code, error: message}) + '\n');
@@ -49,8 +47,7 @@ async function main(argv) {
   const [modelDir, bundleDir, nodesPath, outPath] = args;
   const tf = loadTf();
   await chooseBackend(tf, backend);
-  const bundle = proof.readBundle(fs.readFileSync(path.join(bundleDir, 'proof.json'), 'utf8'),
-                                  fs.readFileSync(path.join(bundleDir, 'proof.bin')));
+  const bundle = readBundleIn(bundleDir);
   const nodes = JSON.parse(fs.readFileSync(nodesPath, 'utf8'));
   const model = await tf.loadGraphModel(tf.io.fromMemory(readModelArtifacts(modelDir)));
   const feeds = {};

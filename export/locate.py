@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from mnist_tfjs.export_files import MODEL_JSON
+
 from .errors import ExportError
 from .node_proof import node_script_error, run_node_script
 from .reference import keras_outputs
@@ -163,6 +165,32 @@ class Level:
     keys: dict[int, str]  # id(layer) → its key in the scopes (the path of names from the model)
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """What the comparison at every level shares: the Keras model and the TF.js graph in `model_dir`,
+    the few samples compared, the backend TF.js runs them on, each matched layer's node ({layer key:
+    (node, op)}) and the proof's threshold."""
+
+    model: Any
+    model_dir: Path
+    few: dict[str, np.ndarray]
+    backend: str
+    nodes: dict[str, tuple[str, str]]
+    threshold: float
+
+
+@dataclass(frozen=True)
+class FailedProof:
+    """What a failed proof tells the locator: its failures (for the report), (runtime, backend) of
+    the first of them, ("node", "wasm") or ("browser", "webgpu"), what `locate_backend` picks the
+    backend from; the threshold it judged by; and the float64 outputs where already measured."""
+
+    failures: list[str]
+    failed_on: tuple[str, str]
+    threshold: float
+    exact: dict[str, np.ndarray] | None = None
+
+
 def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray],
                       expected: dict[str, np.ndarray], backend: str, threshold: float,
                       exact: dict[str, np.ndarray] | None = None) -> Located:
@@ -182,15 +210,14 @@ def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray]
     expected = {name: values[chosen] for name, values in expected.items()}
     if exact:
         exact = {name: values[chosen] for name, values in exact.items() if len(values) > max(chosen)}
-    manifest = json.loads((model_dir / "model.json").read_text())
+    manifest = json.loads((model_dir / MODEL_JSON).read_text())
     keys = layer_keys(model)
-    nodes = layer_nodes(manifest, layer_scopes(model, keys))
+    comparison = Comparison(model, model_dir, few, backend, layer_nodes(manifest, layer_scopes(model, keys)),
+                            threshold)
     level = Level(model, [], 0.0, keys)
-    compared, tfjs_outputs = compare_level(model, model_dir, few, backend, level, nodes,
-                                           [spec.name for spec in outputs])
+    compared, tfjs_outputs = compare_level(comparison, level, [spec.name for spec in outputs])
     everything = list(compared)
-    first, level = _first_or_search(model, model_dir, few, backend, level, nodes, compared, threshold,
-                                    everything)
+    first, level = _first_or_search(comparison, level, compared, everything)
     while first is not None:
         block = _block_to_open(first, level)
         if block is None:
@@ -198,10 +225,9 @@ def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray]
         # what enters the block is what entered the diverging layer (it is that layer, or lies between
         # those inputs and it)
         inside = Level(block, [*first.within, block.name], first.inputs_relative_diff, keys)
-        inner, _ = compare_level(model, model_dir, few, backend, inside, nodes, [])
+        inner, _ = compare_level(comparison, inside, [])
         everything += inner
-        deeper, deeper_level = _first_or_search(model, model_dir, few, backend, inside, nodes, inner,
-                                                threshold, everything)
+        deeper, deeper_level = _first_or_search(comparison, inside, inner, everything)
         if deeper is None:
             break  # the block's own ops between its sublayers: the block stays named
         first, level = deeper, deeper_level
@@ -297,14 +323,13 @@ def _sample_errors(model_dir: Path, arrays: dict[str, np.ndarray], expected: dic
     return worst
 
 
-def _first_or_search(model: Any, model_dir: Path, few: dict[str, np.ndarray], backend: str, level: Level,
-                     nodes: dict[str, tuple[str, str]], compared: list[LayerDiff], threshold: float,
+def _first_or_search(comparison: Comparison, level: Level, compared: list[LayerDiff],
                      everything: list[LayerDiff]) -> tuple[LayerDiff | None, Level]:
     """The first divergence among `compared` (the layers of `level`), else the first found inside the
     blocks of `level` that were not compared themselves (they give several tensors, or no node of their
     own: an XLNet encoder returns its content and query streams), in order, one level down; and the
     level it lies in. The blocks' comparisons join `everything`."""
-    first = first_divergence(compared, threshold)
+    first = first_divergence(compared, comparison.threshold)
     if first is not None:
         return first, level
     done = {diff.layer for diff in compared}
@@ -313,24 +338,24 @@ def _first_or_search(model: Any, model_dir: Path, few: dict[str, np.ndarray], ba
         if layer.name in done or not _is_block(layer):
             continue
         inside = Level(layer, [*level.within, layer.name], agreed, level.keys)
-        inner, _ = compare_level(model, model_dir, few, backend, inside, nodes, [])
+        inner, _ = compare_level(comparison, inside, [])
         everything += inner
-        found = first_divergence(inner, threshold)
+        found = first_divergence(inner, comparison.threshold)
         if found is not None:
             return found, inside
     return None, level
 
 
-def compare_level(model: Any, model_dir: Path, few: dict[str, np.ndarray], backend: str, level: Level,
-                  nodes: dict[str, tuple[str, str]], extra: list[str],
+def compare_level(comparison: Comparison, level: Level, extra: list[str],
                   ) -> tuple[list[LayerDiff], dict[str, np.ndarray | None]]:
     """Each layer of `level` with a node of its own: Keras' output against TF.js' node, in the order
     Keras calls them; and TF.js' values of the `extra` nodes (the model's outputs)."""
+    nodes = comparison.nodes
     layers = [layer for layer in _sublayers(level.container) if level.keys.get(id(layer)) in nodes]
-    wanted, order = keras_layer_outputs(model, layers, few)
+    wanted, order = keras_layer_outputs(comparison.model, layers, comparison.few)
     layers = [layer for layer in order if id(layer) in wanted]
-    got = tfjs_node_values(model_dir, few, [nodes[level.keys[id(layer)]][0] for layer in layers] + extra,
-                           backend)
+    got = tfjs_node_values(comparison.model_dir, comparison.few,
+                           [nodes[level.keys[id(layer)]][0] for layer in layers] + extra, comparison.backend)
     got, rest = got[:len(layers)], dict(zip(extra, got[len(layers):], strict=True))
     graph = has_layer_graph(level.container)
     diffs: dict[str, float] = {}
@@ -632,21 +657,19 @@ def locate_backend(runtime: str, backend: str) -> str:
 
 
 def explain_failure(model: Any, model_dir: Path, out_dir: Path, arrays: dict[str, np.ndarray],
-                    expected: dict[str, np.ndarray], failures: list[str], threshold: float,
-                    exact: dict[str, np.ndarray] | None = None, *, failed_on: tuple[str, str]) -> str:
-    """Locate the first divergence of a failed proof, write the report beside `out_dir`, and return
-    the clause for the refusal ("first divergence at layer ...; layer-by-layer report: PATH").
-    `failures`: the proof's, for the report; `failed_on`: (runtime, backend) of the first of them,
-    ("node", "wasm") or ("browser", "webgpu"), what `locate_backend` picks the backend from."""
+                    expected: dict[str, np.ndarray], failed: FailedProof) -> str:
+    """Locate the first divergence of the `failed` proof of the graph model in `model_dir` on
+    `arrays` (Keras' outputs for them: `expected`), write the report beside `out_dir`, and return
+    the clause for the refusal ("first divergence at layer ...; layer-by-layer report: PATH")."""
     located, problem = None, None
     try:
-        located = locate_divergence(model, model_dir, arrays, expected, locate_backend(*failed_on),
-                                    threshold, exact)
+        located = locate_divergence(model, model_dir, arrays, expected, locate_backend(*failed.failed_on),
+                                    failed.threshold, failed.exact)
     except ExportError as exc:
         problem = str(exc)
     except Exception as exc:  # the refusal stands whatever the comparison runs into; the report says why
         problem = f"the comparison failed ({type(exc).__name__}: {str(exc).strip()[:160]})"
     path = report_path(out_dir)
-    write_report(path, located, failures, problem)
+    write_report(path, located, failed.failures, problem)
     found = located.sentence() if located else f"no layer-by-layer comparison ({problem})"
     return f"{found}; layer-by-layer report: {path}"

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import platform
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from mnist_tfjs.export_files import MODEL_JSON
 from mnist_tfjs.model_kinds import MNIST_CLASSES
 from mnist_tfjs.versions import package_version
 
+from .litert import LitertTarget
 from .publish import FileInventory
 from .specs import TensorSpec
 
@@ -64,40 +66,60 @@ def io_entries(specs: list[TensorSpec], classifiers: dict[str, bool] | None = No
     return entries
 
 
-def build_metadata(*, kind: str, inputs: list[TensorSpec], outputs: list[TensorSpec],
-                   classifiers: dict[str, bool], rewrites: list[dict[str, Any]], quantize: str,
-                   proof: dict[str, Any], mnist: dict[str, Any] | None, files: FileInventory,
-                   source: dict[str, Any], runtime: dict[str, str] | None, chromium: str | None,
-                   verified: bool, seconds: float, litert: dict[str, Any] | None = None,
-                   runtimes: dict[str, Any] | None = None, litert_int8: dict[str, Any] | None = None,
-                   extra_versions: dict[str, str | None] | None = None) -> dict[str, Any]:
-    """Assemble metadata.json (schema 2); `litert`, `litert_int8` and `runtimes` are the LiteRT.js
-    target's blocks."""
+@dataclass(frozen=True)
+class PageContract:
+    """What the page relies on: the model's kind (which page), its inputs and outputs (which outputs
+    are classifiers), and for digit models the labels and preprocessing (`mnist_block`)."""
+
+    kind: str
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    classifiers: dict[str, bool]
+    mnist: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How the export came about: the source model, the rewrites and weight quantization of its
+    conversion, the runtimes that proved it, and how long it all took."""
+
+    source: dict[str, Any]
+    rewrites: list[dict[str, Any]]
+    quantize: str
+    runtime: dict[str, str] | None  # Node.js' and TF.js' versions (None: not verified)
+    chromium: str | None
+    seconds: float
+
+
+def build_metadata(contract: PageContract, provenance: Provenance, proof: dict[str, Any], verified: bool,
+                   files: FileInventory, litert: LitertTarget) -> dict[str, Any]:
+    """Assemble metadata.json (schema 2); `litert` gives the LiteRT.js target's blocks (`litert`,
+    `litert_int8`, `runtimes`) and the versions it adds."""
     metadata: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "format": "tfjs-graph-model",
         "model": MODEL_JSON,
-        "kind": kind,
+        "kind": contract.kind,
         "verified": verified,
         "warning": None if verified else UNVERIFIED_WARNING,
-        "inputs": io_entries(inputs),
-        "outputs": io_entries(outputs, classifiers),
-        "rewrites": rewrites,
-        "quantization": quantize,
+        "inputs": io_entries(contract.inputs),
+        "outputs": io_entries(contract.outputs, contract.classifiers),
+        "rewrites": provenance.rewrites,
+        "quantization": provenance.quantize,
         "proof": proof,
     }
-    if mnist is not None:
-        metadata["mnist"] = mnist
+    if contract.mnist is not None:
+        metadata["mnist"] = contract.mnist
     metadata.update({
         "download_bytes": files.download_bytes,
         "files": files.files,
-        "source": source,
-        "versions": {**versions(runtime, chromium), **(extra_versions or {})},
-        "litert": litert,
-        "litert_int8": litert_int8,
-        "runtimes": runtimes,
+        "source": provenance.source,
+        "versions": {**versions(provenance.runtime, provenance.chromium), **litert.versions},
+        "litert": litert.block,
+        "litert_int8": litert.int8_target.block,
+        "runtimes": litert.runtimes,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "export_seconds": round(seconds, 2),
+        "export_seconds": round(provenance.seconds, 2),
     })
     return metadata
 

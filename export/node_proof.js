@@ -21,6 +21,12 @@ const fs = require('fs');
 const path = require('path');
 
 const MIN_NODE_MAJOR = 18;
+// The export's files read here and by the scripts that require this one (export/locate.js,
+// benchmarks/zoo_routes.js): mnist_tfjs/export_files.py names them, and tests/test_export_files.py
+// checks this copy against it (a CommonJS script cannot import the pages' ES module twin).
+const MODEL_JSON = 'model.json';
+const PROOF_JSON = 'proof.json';
+const PROOF_BIN = 'proof.bin';
 
 // TF.js greets Node users with a hint about tfjs-node; stdout carries only our JSON lines.
 console.log = console.info = console.warn = (...args) => process.stderr.write(args.join(' ') + '\n');
@@ -77,7 +83,7 @@ async function chooseBackend(tf, wanted) {
 }
 
 function readModelArtifacts(modelDir) {
-  const jsonPath = path.join(modelDir, 'model.json');
+  const jsonPath = path.join(modelDir, MODEL_JSON);
   let manifest;
   try {
     manifest = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
@@ -137,10 +143,15 @@ function parseArgs(argv) {
   return {modelDir: args[0], bundleDir: args[1], backends, batch, budgetMs: 1000 * budget, outputsPath};
 }
 
+// The proof bundle in `bundleDir` as the shared runner reads it; throws when it cannot be read.
+function readBundleIn(bundleDir) {
+  return proof.readBundle(fs.readFileSync(path.join(bundleDir, PROOF_JSON), 'utf8'),
+                          fs.readFileSync(path.join(bundleDir, PROOF_BIN)));
+}
+
 function readProofBundle(bundleDir) {
   try {
-    return proof.readBundle(fs.readFileSync(path.join(bundleDir, 'proof.json'), 'utf8'),
-                            fs.readFileSync(path.join(bundleDir, 'proof.bin')));
+    return readBundleIn(bundleDir);
   } catch (err) {
     return fail(5, `cannot read the proof bundle in ${bundleDir} (${err.message})`);
   }
@@ -195,6 +206,7 @@ async function main(argv) {
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err) => fail(5, String(err && err.message ? err.message : err)));
 } else {
-  // The zoo benchmark loads the official converter's outputs the same way (benchmarks/zoo_routes.js).
-  module.exports = {loadTf, chooseBackend, readModelArtifacts};
+  // The locator (export/locate.js) and the zoo benchmark (benchmarks/zoo_routes.js, the official
+  // converter's outputs) load models and bundles the same way.
+  module.exports = {loadTf, chooseBackend, readModelArtifacts, readBundleIn};
 }

@@ -12,7 +12,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from mnist_tfjs.contract import MNIST_TEST_DIGITS
+from mnist_tfjs.model_kinds import MNIST_TEST_DIGITS
 
 from .convert import DEFAULT_SHARD_BYTES, quantization_map
 from .errors import ExportError

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from mnist_tfjs.contract import MNIST_KIND
 from mnist_tfjs.files import sha256_file
+from mnist_tfjs.model_kinds import MNIST_KIND
 
 from .convert import (
     check_model_file,
@@ -28,11 +28,19 @@ from .convert import (
 )
 from .errors import ExportError, VerificationError
 from .litert import LitertTarget, TfjsProven, litert_target, status_block
-from .locate import explain_failure
-from .metadata import build_metadata, mnist_block
+from .locate import FailedProof, explain_failure
+from .metadata import PageContract, Provenance, build_metadata, mnist_block
 from .node_proof import node_runtime
 from .options import ExportOptions, LitertJob
-from .prove import ProgressLine, ProofResults, Reference, cannot_run, kept_loop_refusal, prove
+from .prove import (
+    ProgressLine,
+    ProofHooks,
+    ProofResults,
+    Reference,
+    cannot_run,
+    kept_loop_refusal,
+    prove,
+)
 from .publish import (
     check_out_dir,
     file_inventory,
@@ -251,12 +259,10 @@ def run_proof(staging: Path, model: Any, converted: Any, kept_loops: list[str], 
     def rounding() -> Float32Rounding | None:
         return measure_rounding(model, reference.samples.arrays, reference.expected)
 
-    return prove(staging, reference, node_backends=options.backends, browser=browser,
-                 budget_s=options.budget_s,
-                 on_failure=lambda exc, backend: cannot_run(exc, converted, backend, kept_loops),
-                 on_wrong_values=refuse_kept_loop, say=say,
-                 measure_rounding=rounding if options.quantize == "none" else None,
-                 timed=options.wants_litert)
+    hooks = ProofHooks(on_failure=lambda exc, backend: cannot_run(exc, converted, backend, kept_loops),
+                       on_wrong_values=refuse_kept_loop,
+                       measure_rounding=rounding if options.quantize == "none" else None)
+    return prove(staging, reference, options, browser, hooks, say)
 
 
 def proof_block(reference: Reference, results: ProofResults | None, spreads: dict[str, float],
@@ -315,9 +321,9 @@ def proof_failure(converted: Any, staging: Path, out_dir: Path, reference: Refer
     # digit models judged by accuracy have no per-value threshold: use the generic one of their quantization
     threshold = reference.thresholds.get("max_relative_diff", THRESHOLDS[quantize]["max_relative_diff"])
     failures = results.failures
-    where = explain_failure(converted, staging, out_dir, reference.samples.arrays, reference.expected,
-                            failures, threshold, exact=results.rounding.exact if results.rounding else None,
-                            failed_on=results.first_failed())
+    failed = FailedProof(failures, results.first_failed(), threshold,
+                         results.rounding.exact if results.rounding else None)
+    where = explain_failure(converted, staging, out_dir, reference.samples.arrays, reference.expected, failed)
     more = f"; {len(failures) - 1} more" if len(failures) > 1 else ""
     return VerificationError(f"parity proof failed ({failures[0]}{more}); {where}; "
                              f"nothing published, {out_dir} is unchanged", metadata)
@@ -392,15 +398,13 @@ def export_model(model_or_path: Any, out_dir: str | Path, *, log: Callable[[str]
         bundled = bundle_for_page(staging, reference)
         target = second_target(converted, inputs, outputs, reference, staging, results,
                                options.litert_job(with_browser, say))
-        metadata = build_metadata(
-            kind=reference.samples.kind, inputs=inputs, outputs=outputs, classifiers=reference.classifiers,
-            rewrites=rewrites, quantize=options.quantize,
-            proof=proof_block(reference, results, spreads, bundled, options),
-            mnist=_mnist_block(reference, results), files=file_inventory(staging), source=source,
-            runtime=runtime, chromium=results.chromium if results else None, verified=options.verify,
-            litert=target.block, litert_int8=target.int8_target.block, runtimes=target.runtimes,
-            extra_versions=target.versions,
-            seconds=time.monotonic() - started)
+        contract = PageContract(reference.samples.kind, inputs, outputs, reference.classifiers,
+                                _mnist_block(reference, results))
+        provenance = Provenance(source, rewrites, options.quantize, runtime,
+                                results.chromium if results else None, time.monotonic() - started)
+        proof = proof_block(reference, results, spreads, bundled, options)
+        metadata = build_metadata(contract, provenance, proof, options.verify, file_inventory(staging),
+                                  target)
         if results and results.failures:
             raise proof_failure(converted, staging, out_dir, reference, results, options.quantize,
                                 metadata, say)

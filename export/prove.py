@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import ExportError, VerificationError
 from .node_proof import predict_with_tfjs
+from .options import ExportOptions
 from .rewrites.rebuild import MAX_UNROLL, loop_layers
 from .rounding import Float32Allowance, Float32Rounding
 from .rules import accuracy_failures
@@ -65,6 +66,19 @@ class ProofResults:
                 if failures_of(runtime, {backend: result}):
                     return runtime, backend
         raise ValueError("no backend failed the proof")
+
+
+@dataclass(frozen=True)
+class ProofHooks:
+    """What the proof asks of the model it proves: `on_failure(error, backend)` turns a backend that
+    cannot run the model into the refusal to raise; `on_wrong_values(backend, first failure)` sees
+    each Node backend that ran but disagreed, and may raise a refusal of its own;
+    `measure_rounding()` (None: no allowance) measures Keras' own float32 rounding once a backend
+    has failed."""
+
+    on_failure: Callable[[VerificationError, str], ExportError]
+    on_wrong_values: Callable[[str, str], None]
+    measure_rounding: Callable[[], Float32Rounding | None] | None = None
 
 
 class ProgressLine:
@@ -139,14 +153,13 @@ def browser_step(staging: Path, bundle_dir: Path, budget_s: float | None, say: C
     """The proof in headless Chromium on every browser backend: ({backend: RESULT}, Chromium's version);
     `timed`: each backend that passed also timed at batch 1, for the runtime advice."""
     try:
+        from .chromium_proof import BROWSER_BACKENDS, Pacing
         from .chromium_proof import prove_in_chromium as run_in_chromium
     except ImportError:
         return None, None
-    from .chromium_proof import BROWSER_BACKENDS
 
     say(f"proving in headless Chromium ({', '.join(BROWSER_BACKENDS)})")
-    results = run_in_chromium(staging, bundle_dir=bundle_dir, budget_s=budget_s,
-                              timed=timed,
+    results = run_in_chromium(staging, bundle_dir=bundle_dir, pacing=Pacing(budget_s, timed=timed),
                               on_progress=ProgressLine("browser", say, budget_s))
     versions = [str(r["chromium"]) for r in results.values() if isinstance(r, dict) and r.get("chromium")]
     return results, (versions[-1] if versions else None)
@@ -164,37 +177,35 @@ def failures_of(where: str, results: dict[str, Any] | None) -> list[str]:
     return failures
 
 
-def prove(staging: Path, reference: Reference, *, node_backends: tuple[str, ...], browser: bool,
-          budget_s: float | None, on_failure: Callable[[VerificationError, str], ExportError],
-          on_wrong_values: Callable[[str, str], None], say: Callable[[str], None],
-          measure_rounding: Callable[[], Float32Rounding | None] | None = None, timed: bool = False
-          ) -> ProofResults:
-    """Node.js first (it names the op or layer TF.js cannot run), then Chromium if Node passed.
+def prove(staging: Path, reference: Reference, options: ExportOptions, browser: bool, hooks: ProofHooks,
+          say: Callable[[str], None]) -> ProofResults:
+    """Node.js first (it names the op or layer TF.js cannot run), then Chromium (with `browser`) if
+    Node passed: on `options.backends` and `options.budget_s` each, asking the model's `hooks`.
 
-    `on_failure(error, backend)` turns a backend that cannot run the model into the refusal to
-    raise; `on_wrong_values(backend, first failure)` sees each Node backend that ran but disagreed,
-    and may raise a refusal of its own. `measure_rounding()` (None: no allowance) measures float32
-    rounding once a backend has failed; the backends within it pass, and Chromium is judged with it.
-    Both runtimes read one bundle of every sample, outside the staging folder: the published bundle
-    is smaller (see `bundle_count`). `timed`: Chromium's backends are also timed at batch 1.
+    The backends within the float32 rounding `hooks.measure_rounding` measures pass, and Chromium is
+    judged with it. Both runtimes read one bundle of every sample, outside the staging folder: the
+    published bundle is smaller (see `bundle_count`). Where a .tflite was asked for
+    (`options.wants_litert`), Chromium's backends are also timed at batch 1 for the runtime advice.
     """
     outcome = ProofResults()
-    allowance = Float32Allowance(measure_rounding, say)
+    budget_s = options.budget_s
+    allowance = Float32Allowance(hooks.measure_rounding, say)
     with tempfile.TemporaryDirectory(prefix="tfjs-export-proof-") as tmp:
         node_bundle = _bundle(Path(tmp) / "node", reference, reference.samples.count)
-        outcome.node, outcome.exported_accuracy = node_proof(staging, node_bundle, reference, node_backends,
-                                                             budget_s, on_failure, say)
+        node = node_proof(staging, node_bundle, reference, options.backends, budget_s, hooks.on_failure, say)
+        outcome.node, outcome.exported_accuracy = node
         allowance.forgive("node", outcome.node)
         for backend, result in outcome.node.items():
             if result["failures"]:
-                on_wrong_values(backend, result["failures"][0])
+                hooks.on_wrong_values(backend, result["failures"][0])
         outcome.failures = failures_of("node", outcome.node)
         if browser and not outcome.failures:
             reference = replace(reference, thresholds=allowance.thresholds(reference.thresholds))
             most = bundle_count(reference.samples.arrays, reference.expected, limit=BROWSER_BUNDLE_BYTES,
                                 most=reference.samples.count)
             browser_bundle = _bundle(Path(tmp) / "browser", reference, max(1, most))
-            outcome.browser, outcome.chromium = browser_step(staging, browser_bundle, budget_s, say, timed)
+            outcome.browser, outcome.chromium = browser_step(staging, browser_bundle, budget_s, say,
+                                                             options.wants_litert)
             allowance.forgive("browser", outcome.browser)
             outcome.failures += failures_of("browser", outcome.browser)
     outcome.thresholds = allowance.thresholds(reference.thresholds)

@@ -49,6 +49,20 @@ class TfliteModel:
     outputs: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class TfliteQuantization:
+    """What a `.tflite` stores and computes in, as `_configure` sets the converter up for it: `quantize`
+    "none" (float32), "float16" (float16 weights) or "int8" (full integer, calibrated on `calibration`,
+    float only for ops that have no integer kernel when `allow_float_fallback`)."""
+
+    quantize: str = "none"
+    calibration: dict[str, np.ndarray] | None = None
+    allow_float_fallback: bool = False
+
+
+FLOAT32 = TfliteQuantization()
+
+
 def fixed_specs(inputs: list[TensorSpec], samples: dict[str, np.ndarray]) -> list[TensorSpec]:
     """The inputs with batch 1 and every other dynamic dimension set to the samples' size."""
     fixed = []
@@ -81,42 +95,40 @@ def representative_dataset(calibration: dict[str, np.ndarray]
     return feed
 
 
-def _configure(converter: Any, quantize: str, calibration: dict[str, np.ndarray] | None,
-               allow_float_fallback: bool) -> None:
-    """Ops and optimizations for `quantize`: none, float16 weights, or full integer (int8)."""
+def _configure(converter: Any, quantization: TfliteQuantization) -> None:
+    """Ops and optimizations for `quantization`: none, float16 weights, or full integer (int8)."""
     import tensorflow as tf
 
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if quantize == "float16":
+    if quantization.quantize == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
-    elif quantize == "int8":
-        if not calibration:
+    elif quantization.quantize == "int8":
+        if not quantization.calibration:
             raise ValueError("full-integer quantization needs calibration samples")
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative_dataset(calibration)
+        converter.representative_dataset = representative_dataset(quantization.calibration)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8] + (
-            [tf.lite.OpsSet.TFLITE_BUILTINS] if allow_float_fallback else [])
+            [tf.lite.OpsSet.TFLITE_BUILTINS] if quantization.allow_float_fallback else [])
         # float32 at the model's edges: a Quantize op after each input, a Dequantize before each output
         converter.inference_input_type = tf.float32
         converter.inference_output_type = tf.float32
 
 
 def write_tflite(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],
-                 samples: dict[str, np.ndarray], path: Path, verbose: bool = False,
-                 quantize: str = "none", *, calibration: dict[str, np.ndarray] | None = None,
-                 allow_float_fallback: bool = False, saved_model: Path | None = None) -> TfliteModel:
-    """Convert `model` to a batch-1 `.tflite` at `path` (float16 weights with `quantize` "float16";
-    full integer, calibrated on `calibration`, with "int8"); TfliteUnavailable when the converter
-    refuses. `saved_model`: a folder the fixed-shape SavedModel is kept in (written there when
-    empty, read when not), so a second conversion of the same model skips writing it again; the
-    caller removes it. Without it, a temporary one."""
+                 samples: dict[str, np.ndarray], path: Path, quantization: TfliteQuantization = FLOAT32,
+                 verbose: bool = False, saved_model: Path | None = None) -> TfliteModel:
+    """Convert `model` to a batch-1 `.tflite` at `path`, stored and computed as `quantization` says;
+    TfliteUnavailable when the converter refuses. `saved_model`: a folder the fixed-shape SavedModel
+    is kept in (written there when empty, read when not), so a second conversion of the same model
+    skips writing it again; the caller removes it. Without it, a temporary one."""
     import keras
     import tensorflow as tf
 
     fixed = fixed_specs(inputs, samples)
     kept = saved_model is not None
     saved_model = saved_model or Path(tempfile.mkdtemp(prefix="litert-export-savedmodel-"))
+    strict_int8 = quantization.quantize == "int8" and not quantization.allow_float_fallback
     try:
         with captured_output(verbose):
             if not (saved_model / "saved_model.pb").is_file():
@@ -126,21 +138,21 @@ def write_tflite(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec]
                 archive.add_endpoint("serve", serving_function(model, fixed, outputs))
                 archive.write_out(str(saved_model), verbose=verbose)
             converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-            _configure(converter, quantize, calibration, allow_float_fallback)
+            _configure(converter, quantization)
             path.write_bytes(converter.convert())
         # The converter keeps an op with no integer kernel in float between a Dequantize and a
         # Quantize without a word, even with TFLITE_BUILTINS_INT8 alone: that is only allowed on request.
-        left = float_ops(path) if quantize == "int8" and not allow_float_fallback else []
+        left = float_ops(path) if strict_int8 else []
         if left:
             path.unlink(missing_ok=True)
             raise TfliteUnavailable(f"{', '.join(left)} ha{'ve' if len(left) > 1 else 's'} no integer kernel "
-                                    "in TFLite, so model.int8.tflite would compute it in float: "
+                                    f"in TFLite, so {path.name} would compute it in float: "
                                     "--allow-float-fallback accepts that (and names the ops)")
     except TfliteUnavailable:
         raise
     except Exception as exc:  # the converter raises many types (ConverterError, ValueError, ...)
         message = _converter_message(exc)
-        if quantize == "int8" and not allow_float_fallback:
+        if strict_int8:
             message += (" (an op with no integer kernel: --allow-float-fallback keeps such ops in float "
                         "and names them)")
         raise TfliteUnavailable(f"the TFLite converter cannot take this model: {message}") from None

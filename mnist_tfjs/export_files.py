@@ -1,6 +1,7 @@
 """The names of the files in an export folder, the one place they are written: `export` writes by
 them, `web` serves by them, the benchmarks read by them. web/static/export-files.js is the pages'
-copy, checked against this one by tests/test_layout.py.
+copy, checked against this one by tests/test_export_files.py, as is export/node_proof.js' (a
+CommonJS script, which cannot import the pages' ES module).
 """
 
 from __future__ import annotations

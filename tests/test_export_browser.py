@@ -34,9 +34,9 @@ def _expected(folder: Path) -> dict[str, np.ndarray]:
 
 
 def test_proof_passes_on_every_browser_backend(generic_export: Path) -> None:
-    from export.chromium_proof import prove_in_chromium
+    from export.chromium_proof import Pacing, prove_in_chromium
 
-    results = prove_in_chromium(generic_export, timed=True)
+    results = prove_in_chromium(generic_export, pacing=Pacing(timed=True))
     assert list(results) == ["wasm", "webgl", "webgpu", "cpu"]
     require("skipped" not in results["webgpu"], "a WebGPU adapter in headless Chromium")
     adapter = results["webgpu"]["adapter"]
@@ -96,11 +96,12 @@ def test_classifiers_can_be_named_when_there_is_no_metadata(generic_export: Path
 
 
 def test_missing_chromium_is_one_export_error(generic_export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import export.chromium_proof
+    import export.chromium_page
+    from export.chromium_proof import prove_in_chromium
 
-    monkeypatch.setattr(export.chromium_proof, "find_chromium", lambda: None)
+    monkeypatch.setattr(export.chromium_page, "find_chromium", lambda: None)
     with pytest.raises(ExportError, match="Chromium not found"):
-        export.chromium_proof.prove_in_chromium(generic_export)
+        prove_in_chromium(generic_export)
 
 
 def test_missing_bundle_and_unknown_backend_are_export_errors(generic_export: Path, tmp_path: Path) -> None:
@@ -129,7 +130,7 @@ def test_a_backend_that_cannot_run_the_model_is_an_export_error(generic_export: 
 def test_the_proof_origin_answers_range_requests_in_slices(tmp_path: Path) -> None:
     """A large .tflite reaches the page in ranges: one DevTools message holding a whole ResNet50
     (94 MB) closes the page."""
-    from export.chromium_proof import _ranged
+    from export.chromium_page import _ranged
 
     path = tmp_path / "model.tflite"
     path.write_bytes(bytes(range(256)) * 4)  # 1,024 bytes

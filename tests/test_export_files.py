@@ -1,5 +1,7 @@
 """The export's file names have one home (mnist_tfjs/export_files.py); the pages' copy
-(web/static/export-files.js) must say the same, and both must name what an export holds."""
+(web/static/export-files.js) and the Node scripts' (export/node_proof.js, which export/locate.js and
+benchmarks/zoo_routes.js read bundles through) must say the same, and both homes must name what an
+export holds."""
 
 from __future__ import annotations
 
@@ -11,12 +13,15 @@ from mnist_tfjs import export_files
 from mnist_tfjs.paths import REPO_ROOT
 
 JS_TWIN = REPO_ROOT / "web" / "static" / "export-files.js"
+NODE_COPY = REPO_ROOT / "export" / "node_proof.js"
+NODE_NAMES = ("MODEL_JSON", "PROOF_JSON", "PROOF_BIN")  # what the Node scripts read
 
 
-def js_constants() -> dict[str, str]:
-    """`export const NAME = 'value';` of the JS twin, as {NAME: value}."""
-    text = JS_TWIN.read_text(encoding="utf-8")
-    return dict(re.findall(r"^export const ([A-Z0-9_]+) = '([^']*)';", text, flags=re.MULTILINE))
+def js_constants(path: Path = JS_TWIN, prefix: str = "export ") -> dict[str, str]:
+    """`<prefix>const NAME = 'value';` of a JS file, as {NAME: value}."""
+    text = path.read_text(encoding="utf-8")
+    pattern = rf"^{prefix}const ([A-Z0-9_]+) = '([^']*)';"
+    return dict(re.findall(pattern, text, flags=re.MULTILINE))
 
 
 def python_constants() -> dict[str, str]:
@@ -29,6 +34,12 @@ def python_constants() -> dict[str, str]:
 
 def test_js_twin_names_the_same_files() -> None:
     assert js_constants() == python_constants()
+
+
+def test_node_scripts_name_the_same_files() -> None:
+    names = python_constants()
+    node = {name: value for name, value in js_constants(NODE_COPY, "").items() if name in names}
+    assert node == {name: names[name] for name in NODE_NAMES}
 
 
 def test_download_is_model_json_and_its_shards(tmp_path: Path) -> None:

@@ -52,13 +52,13 @@ def _reference(count: int = 64, *, labels: np.ndarray | None = None, seed: int =
 def test_int8_conversion_is_full_integer_with_float32_at_the_edges(tmp_path: Path) -> None:
     import tensorflow as tf
 
-    from export.tflite import float_ops, write_tflite
+    from export.tflite import TfliteQuantization, float_ops, write_tflite
 
     model, inputs, outputs, reference = _reference()
     calibration = {INPUT: reference.samples.arrays[INPUT][32:]}
     float_model = write_tflite(model, inputs, outputs, reference.samples.arrays, tmp_path / "f.tflite")
     int8_model = write_tflite(model, inputs, outputs, reference.samples.arrays, tmp_path / "q.tflite",
-                              quantize="int8", calibration=calibration)
+                              TfliteQuantization("int8", calibration))
     assert [e["dtype"] for e in int8_model.inputs + int8_model.outputs] == ["float32"] * 3
     assert [e["shape"] for e in int8_model.inputs] == [e["shape"] for e in float_model.inputs] == [[1, 6]]
     assert float_ops(tmp_path / "q.tflite") == []
@@ -75,7 +75,7 @@ def test_an_op_with_no_integer_kernel_stays_float_only_on_request(tmp_path: Path
     import keras
 
     from export.specs import input_specs, output_specs
-    from export.tflite import TfliteUnavailable, float_ops, write_tflite
+    from export.tflite import TfliteQuantization, TfliteUnavailable, float_ops, write_tflite
 
     features = keras.Input((6,), name="x")
     y = keras.layers.Dense(4, name="y")(keras.layers.Lambda(keras.ops.sin)(keras.layers.Dense(6)(features)))
@@ -83,10 +83,10 @@ def test_an_op_with_no_integer_kernel_stays_float_only_on_request(tmp_path: Path
     samples = {"x": np.random.default_rng(1).normal(size=(16, 6)).astype(np.float32)}
     inputs, outputs = input_specs(model), output_specs(model)
     with pytest.raises(TfliteUnavailable, match="--allow-float-fallback"):
-        write_tflite(model, inputs, outputs, samples, tmp_path / "q.tflite", quantize="int8",
-                     calibration=samples)
-    write_tflite(model, inputs, outputs, samples, tmp_path / "q.tflite", quantize="int8", calibration=samples,
-                 allow_float_fallback=True)
+        write_tflite(model, inputs, outputs, samples, tmp_path / "q.tflite",
+                     TfliteQuantization("int8", samples))
+    write_tflite(model, inputs, outputs, samples, tmp_path / "q.tflite",
+                 TfliteQuantization("int8", samples, allow_float_fallback=True))
     assert float_ops(tmp_path / "q.tflite") == ["SIN"]
 
 

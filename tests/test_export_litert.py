@@ -69,8 +69,8 @@ def _with_shifted_weights(write: Any) -> Any:
     """The real converter, then the "scores" layer's kernel in the written file negated: a valid
     .tflite whose outputs disagree with Keras (the seam is export.litert.write_tflite)."""
     def write_and_damage(model: Any, inputs: Any, outputs: Any, samples: Any, path: Path,
-                         verbose: bool = False, quantize: str = "none", **options: Any) -> Any:
-        tflite = write(model, inputs, outputs, samples, path, verbose, quantize, **options)
+                         *options: Any) -> Any:
+        tflite = write(model, inputs, outputs, samples, path, *options)
         kernel = np.ascontiguousarray(model.get_layer("scores").get_weights()[0].T, "<f4")
         data = path.read_bytes()
         at = data.find(kernel.tobytes())

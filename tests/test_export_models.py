@@ -265,6 +265,8 @@ def test_browser_proof_is_called_on_the_staged_folder_and_can_block(passed: bool
     import sys
     import types
 
+    from export.chromium_proof import Pacing
+
     seen: list[set[str]] = []
 
     def prove_in_chromium(stage_dir: Path, backends: tuple[str, ...] = ("wasm", "webgl", "cpu"), *,
@@ -276,6 +278,7 @@ def test_browser_proof_is_called_on_the_staged_folder_and_can_block(passed: bool
     fake = types.ModuleType("export.chromium_proof")
     fake.prove_in_chromium = prove_in_chromium  # type: ignore[attr-defined]
     fake.BROWSER_BACKENDS = ("wasm", "webgl", "cpu")  # type: ignore[attr-defined]  # named in the progress line
+    fake.Pacing = Pacing  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "export.chromium_proof", fake)
     out = tmp_path / "web_model"
     if passed:

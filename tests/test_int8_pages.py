@@ -28,10 +28,10 @@ def add_int8(folder: Path, model: Any, calibration: dict[str, np.ndarray], thres
     """model.int8.tflite (the exporter's converter) beside a proven model.tflite, recorded in
     metadata.json as the exporter records a proven one."""
     from export.specs import input_specs, output_specs
-    from export.tflite import output_steps, write_tflite
+    from export.tflite import TfliteQuantization, output_steps, write_tflite
 
     tflite = write_tflite(model, input_specs(model), output_specs(model), samples,
-                          folder / "model.int8.tflite", quantize="int8", calibration=calibration)
+                          folder / "model.int8.tflite", TfliteQuantization("int8", calibration))
     thresholds = {**thresholds, "int8_step": output_steps(tflite.path)}
     data = tflite.path.read_bytes()
     metadata = json.loads((folder / "metadata.json").read_text())

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from export.locate import (
+    FailedProof,
     LayerDiff,
     Located,
     explain_failure,
@@ -146,9 +147,9 @@ def test_a_model_without_a_layer_graph_still_gets_its_report(tmp_path: Path) -> 
 
     model = Scaled()
     model(np.zeros((1, 3), np.float32))
+    failed = FailedProof(["node wasm: output_0: max |Δ| ..."], ("node", "wasm"), 1e-4)
     clause = explain_failure(model, tmp_path, tmp_path / "web_model", {"x": np.zeros((4, 3), np.float32)},
-                             {"output_0": np.zeros((4, 3), np.float32)}, ["node wasm: output_0: max |Δ| ..."],
-                             1e-4, failed_on=("node", "wasm"))
+                             {"output_0": np.zeros((4, 3), np.float32)}, failed)
     assert clause.startswith("no layer-by-layer comparison (Scaled has no layer graph")
     assert "keras.Model(inputs, outputs)" in clause  # what to build instead
     report = json.loads((tmp_path / "web_model.proof-failure.json").read_text())

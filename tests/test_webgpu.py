@@ -63,7 +63,8 @@ def _bundled_inputs(folder: Path) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("name", ZOO_OK)
 def test_zoo_model_is_proven_on_tfjs_webgpu_and_litert_webgpu(name: str, tmp_path: Path, webgpu_ready: None,
                                                               node_ready: str) -> None:
-    from export.chromium_proof import litert_proof, prove_in_chromium
+    from export.chromium_proof import prove_in_chromium
+    from export.litert_proof import litert_proof
     from export.specs import input_specs, output_specs
     from export.tflite import TfliteUnavailable, write_tflite
 
@@ -144,7 +145,7 @@ def test_a_divergence_on_webgpu_is_located_on_webgpu_in_chromium(tmp_path: Path,
                                                                  node_ready: str) -> None:
     """A browser WebGPU failure is located with WebGPU's own intermediate tensors, fetched in Chromium:
     a weight of layer 'last' off by 1% is named, its inputs agreeing."""
-    from export.locate import explain_failure
+    from export.locate import FailedProof, explain_failure
     from export.reference import keras_outputs
     from export.specs import input_specs, output_specs
 
@@ -154,9 +155,9 @@ def test_a_divergence_on_webgpu_is_located_on_webgpu_in_chromium(tmp_path: Path,
     _scale_weights(out, "/last_", 1.01)
     arrays = _bundled_inputs(out)
     expected = keras_outputs(model, input_specs(model), output_specs(model), arrays)
-    clause = explain_failure(model, out, tmp_path / "refused", arrays, expected,
-                             ["browser webgpu: out: max |Δ| 1e-2 of the output's scale > 1e-4"], 1e-4,
-                             failed_on=("browser", "webgpu"))
+    failed = FailedProof(["browser webgpu: out: max |Δ| 1e-2 of the output's scale > 1e-4"],
+                         ("browser", "webgpu"), 1e-4)
+    clause = explain_failure(model, out, tmp_path / "refused", arrays, expected, failed)
     report = json.loads((tmp_path / "refused.proof-failure.json").read_text())
     require(report["locate_error"] is None or "adapter" not in report["locate_error"],
             "a WebGPU adapter in headless Chromium")

@@ -1,5 +1,5 @@
 // The names of the files in an export folder, which the server serves under /model/: the pages' copy
-// of mnist_tfjs/export_files.py, checked against it by tests/test_layout.py.
+// of mnist_tfjs/export_files.py, checked against it by tests/test_export_files.py.
 
 export const MODEL_JSON = 'model.json'; // the TF.js graph model: its graph and the weight shards it lists
 export const METADATA_JSON = 'metadata.json'; // what the export is and what its proof found

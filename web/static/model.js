@@ -33,9 +33,6 @@ export function tfjs() {
   return tf;
 }
 
-// proof-check.js still imports the namespace by this name.
-export { tfjs as runtime };
-
 // Backends whose script the page loads only when they are chosen. Loading the webgpu script
 // registers it above webgl, which would change TF.js' own default: the pages always set a backend.
 const LAZY_BACKENDS = {

@@ -4,14 +4,15 @@
 // export/litert-proof.js), each timed at batch 1 after its proof: the race between the two runtimes
 // on this machine. WebGPU runs where the browser has an adapter (web/static/webgpu.js).
 
+import { modelUrl, PROOF_BIN, PROOF_JSON } from './export-files.js';
 import { compileTflite, fetchTflite, loadLiteRtRuntime } from './litert.js';
 import {
-  BACKENDS, describeBackend, fetchJson, loadGraphModel, ModelError, runtime, trySetBackend,
+  BACKENDS, describeBackend, fetchJson, loadGraphModel, ModelError, tfjs, trySetBackend,
 } from './model.js';
 import { adapterText, webgpuAdapter, webgpuUnavailable } from './webgpu.js';
 
-export const PROOF_URL = '/model/proof.json';
-export const PROOF_BIN_URL = '/model/proof.bin';
+const PROOF_URL = modelUrl(PROOF_JSON);
+const PROOF_BIN_URL = modelUrl(PROOF_BIN);
 
 /** The global `tfjsProof` from /shared/proof.js, or a ModelError if it did not load. */
 function proofRunner() {
@@ -25,7 +26,7 @@ function proofRunner() {
 /** proof.json + proof.bin → the bundle `tfjsProof.readBundle` makes; ModelError when missing or broken. */
 export async function loadBundle() {
   const manifest = await fetchJson(PROOF_URL);
-  if (manifest === null) throw new ModelError('This export has no proof bundle (proof.json).', 'missing');
+  if (manifest === null) throw new ModelError(`This export has no proof bundle (${PROOF_JSON}).`, 'missing');
   const response = await fetch(PROOF_BIN_URL, { cache: 'no-cache' });
   if (!response.ok) throw new ModelError(`${PROOF_BIN_URL} answered HTTP ${response.status}.`, 'load');
   try {
@@ -91,7 +92,7 @@ export async function checkAll(bundle, {
   const outcomes = [];
   const refused = refusedBackends(metadata, 'tfjs');
   const options = common('tfjs', { classifiers, batch, onProgress }, outcomes, onResult, refused);
-  const tf = runtime();
+  const tf = tfjs();
   tf.enableProdMode(); // as the exporter's proof page runs TF.js (export/chromium_harness.js)
   await proofRunner().proveOnBackends(tf, bundle, {
     ...options,
