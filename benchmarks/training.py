@@ -117,23 +117,24 @@ def _accuracy_clock(x_test, y_test, every_steps: int):
     return AccuracyClock()
 
 
-def _fit(name: str, label: str, model, preset, x, y, *, seed: int, x_test, y_test,
+def _fit(name: str, label: str, model, preset, data, *, seed: int, x_test, y_test,
          every_steps: int | None, jit: bool) -> tuple[dict[str, Any], Any]:
-    """Compile and fit `model` through train's steps, timing test accuracy along the way (every
-    `every_steps` batches; None: EVALS_PER_EPOCH times an epoch)."""
+    """Compile and fit `model` on `data`'s training split through train's steps, timing test accuracy
+    along the way (every `every_steps` batches; None: EVALS_PER_EPOCH times an epoch)."""
     from train import compile_model, epochs_of, fit, steps_per_epoch
 
-    compile_model(model, preset, len(x), jit=jit)
+    train_size = len(data.x_train)
+    compile_model(model, preset, train_size, jit=jit)
     if every_steps is None:
-        every_steps = max(1, steps_per_epoch(preset, len(x)) // EVALS_PER_EPOCH)
+        every_steps = max(1, steps_per_epoch(preset, train_size) // EVALS_PER_EPOCH)
     params = int(model.count_params())
     epochs = epochs_of(preset)
     budget = f"{preset.steps} steps" if preset.steps else f"{epochs} epoch{'s' * (epochs != 1)}"
     say(f"  {label}: {params:,} parameters, batch {preset.batch_size}, {budget}")
     clock = _accuracy_clock(x_test, y_test, every_steps)
-    fit(model, x, y, preset, seed, callbacks=[clock], verbose=0)
+    fit(model, data, preset, seed, callbacks=[clock], verbose=0)
     seconds = clock.training_seconds()
-    seen = preset.steps * preset.batch_size if preset.steps else len(x)  # images per epoch
+    seen = preset.steps * preset.batch_size if preset.steps else train_size  # images per epoch
     images = seen * epochs
     reached = next((p for p in clock.points if p["accuracy"] >= TARGET), None)
     best = max(clock.points, key=lambda p: p["accuracy"])
@@ -181,11 +182,11 @@ def run(bench: Bench) -> dict[str, Any]:
     devices = detect_devices()
     jit = uses_xla(devices)
     data = steps.load_data(train_limit=plan.train_limit)
-    x, y = data.x_train, data.y_train
+    train_images = len(data.x_train)
     x_test, y_test = data.x_test, data.y_test
     if plan.test_limit:
         x_test, y_test = x_test[: plan.test_limit], y_test[: plan.test_limit]
-    say(f"  {devices.describe()}; {len(x):,} training images, test accuracy on {len(x_test):,} digits")
+    say(f"  {devices.describe()}; {train_images:,} training images, test accuracy on {len(x_test):,} digits")
     runs: list[dict[str, Any]] = []
     quick = PRESETS["quick"].with_overrides(epochs=plan.quick_epochs)
     contenders = [("quick", quick, None, seed) for seed in QUICK_SEEDS] + [
@@ -197,7 +198,7 @@ def run(bench: Bench) -> dict[str, Any]:
         make_deterministic(seed)
         model = keras_example_convnet() if name == "keras_example" else steps.build(preset, seed)
         label = LABELS[name].format(model=preset.model, seed=seed)
-        result, model = _fit(name, label, model, preset, x, y, seed=seed, x_test=x_test, y_test=y_test,
+        result, model = _fit(name, label, model, preset, data, seed=seed, x_test=x_test, y_test=y_test,
                              every_steps=every_steps, jit=jit)
         result["seed"] = seed
         runs.append(result)
@@ -209,7 +210,7 @@ def run(bench: Bench) -> dict[str, Any]:
     quick_runs = [r for r in runs if r["name"] == "quick"]
     keras_run = next(r for r in runs if r["name"] == "keras_example")
     summary = quick_summary(quick_runs)
-    figures = {"target": TARGET, "device": devices.describe(), "train_images": len(x),
+    figures = {"target": TARGET, "device": devices.describe(), "train_images": train_images,
                "test_digits": len(x_test), "mlp_eval_every": plan.mlp_eval_every,
                "evals_per_epoch": EVALS_PER_EPOCH, "runs": runs,
                "quick_seeds": summary}

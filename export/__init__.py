@@ -17,7 +17,7 @@ bundle's proof in headless Chromium), `THRESHOLDS` (the proof's rules per quanti
 from .chromium_proof import prove_in_chromium
 from .convert import check_model_file
 from .errors import ExportError, VerificationError
-from .locate import report_path as proof_failure_report
+from .located import report_path as proof_failure_report
 from .pipeline import export_model
 from .reference import keras_outputs
 from .rules import QUANTIZATIONS, THRESHOLDS

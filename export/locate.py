@@ -1,39 +1,27 @@
 """Where a failed proof first went wrong: each Keras layer's output beside the TF.js graph node that
-computes it, on a few samples, in the model's order; the first layer whose error jumps past the
-proof's threshold while its inputs still agree is named in the refusal and in a report file.
-
-How a layer is matched to its TF.js node: tracing the serving function again (with the same tracing
-rewrites as the conversion, so TensorFlow numbers the name scopes the same way) records the name
-scope each layer's ops get; every node of the converted graph whose name lies in that scope belongs
-to the layer, and the node whose value leaves the scope (feeds another layer or the output) is the
-layer's output. A layer whose ops TensorFlow fused into a later one (a convolution and its
-BatchNorm folded into the activation's `_FusedConv2D`) has no node of its own and is compared
-where the fused node is. TF.js fetches any node: `GraphModel.execute(inputs, [node names])`
-(export/locate.js).
+computes it (export/layer_nodes.py, export/layer_values.py), on a few samples, in the model's order;
+the first layer whose error jumps past the proof's threshold while its inputs still agree is named in
+the refusal and in a report file (export/located.py). A layer with no node of its own (fused into a
+later one) is compared where the fused node is.
 
 Blocks: when the first diverging layer is a block (a model nested in the model, a Transformer
 encoder, a MultiHeadAttention) or computes with one that has no node of its own (a backbone whose
 outputs are a dict), the comparison descends into it and names the sublayer: a nested model's layers
-by their graph, a block's sublayers in the order they are called. Keras' value of every compared
-layer is its output on the first call, recorded while the model runs eagerly; its TF.js node is
-found by the same name scopes, nested.
+by their graph, a block's sublayers in the order they are called.
 
 Whether float32 itself explains the divergence: a copy of the model in float64 gives the exact
 outputs on the same samples, judged by the float32 allowance's own rule (export/rounding.py
-`Float32Check`); where float32 is too coarse for the outputs (activations of 1e4-1e5 feeding a
+`float32_check`); where float32 is too coarse for the outputs (activations of 1e4-1e5 feeding a
 sigmoid gate do this) and TF.js is no further from Keras than float32 explains, no conversion step
-is at fault and the refusal says so.
+is at fault and the refusal says so. Whether the model mixes the samples of a batch:
+export/batch_mixing.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +29,15 @@ import numpy as np
 
 from mnist_tfjs.export_files import MODEL_JSON
 
+from .batch_mixing import batch_mixing
 from .errors import ExportError
-from .node_proof import node_script_error, run_node_script
-from .reference import keras_outputs
-from .rounding import TOO_COARSE, Float32Check, OutputRounding, float64_outputs
+from .layer_nodes import has_layer_graph, is_block, layer_keys, layer_nodes, layer_scopes, sublayers
+from .layer_values import keras_layer_outputs, tfjs_node_values
+from .located import JUMP, LayerDiff, Located, report_path, write_report
+from .rounding import float32_check
 from .rules import output_scale
-from .samples import write_bundle
-from .specs import input_specs, input_structure, output_specs
+from .specs import output_specs
 
-SCRIPT = Path(__file__).resolve().parent / "locate.js"
 LOCATE_SAMPLES = 4  # the samples compared layer by layer; activations of all layers for these few
 # stay well under the memory the proof itself needs
 # Before comparing layer by layer, TF.js computes the outputs of the proof's samples in chunks (the
@@ -59,100 +47,11 @@ LOCATE_SAMPLES = 4  # the samples compared layer by layer; activations of all la
 # broken by rounding) is missed by the first four.
 SCAN_CHUNK = 32
 SCAN_SECONDS = 60.0
-JUMP = 10.0  # a layer diverges where its error passes the threshold and grows this much over its inputs'
-HUGE_ACTIVATION = 1e3  # activations beyond this in a network with BatchNorm mean statistics of other inputs
-LOCATE_TIMEOUT_S = 600
-
-
-@dataclass
-class LayerDiff:
-    """One layer's output in TF.js against Keras on the located samples."""
-
-    layer: str
-    layer_class: str
-    node: str
-    op: str
-    relative_diff: float  # max |TF.js - Keras| over max |Keras| of this layer's output
-    scale: float
-    inputs_relative_diff: float  # the largest error of the compared layers feeding it (0: model inputs)
-    folded: list[str]  # layers between those and this one with no node of their own (fused into this)
-    inputs: list[str]  # the nearest compared layers feeding it
-    within: list[str] = field(default_factory=list)  # the blocks it lies in, outermost first
-    heals: bool = False  # past the threshold, yet every compared layer it feeds is JUMP times closer:
-    # the node is not the layer's whole output (Grappler moved part of it into the next op: a folded
-    # BatchNorm's offset into the residual add, a Relu hoisted past a Concat), so it is no divergence
-
-
-@dataclass
-class Located:
-    """The comparison of every matched layer, and the first divergence (None: all agree)."""
-
-    backend: str
-    samples: int
-    threshold: float
-    layers: list[LayerDiff]
-    first: LayerDiff | None
-    float32: Float32Check | None = None
-    # Keras' own outputs for the compared samples, computed alone, against the proof's reference
-    # (computed in larger batches), relative to each output's scale: past the threshold, the model
-    # mixes the samples of a batch and no per-sample comparison can agree
-    batch_dependence: float | None = None
-    mixing_layer: str | None = None  # "'name' (Class)": the first layer whose outputs mix them
-
-
-    def sentence(self) -> str:
-        """Where it diverged, and whether float32 rounding or the batch explains it."""
-        found = self._where()
-        if self.batch_dependence is not None and self.batch_dependence > self.threshold:
-            where = f", first at layer {self.mixing_layer}" if self.mixing_layer else ""
-            found += (f"; Keras itself gives these {self.samples} samples other outputs computed on their "
-                      f"own than in the proof's batches ({self.batch_dependence:.1e} of the output's scale): "
-                      f"the model mixes the samples of a batch{where}, so no comparison sample by sample "
-                      "can agree")
-        check = self.float32
-        if check is not None and check.verdict == TOO_COARSE:
-            found += check.sentence()
-            if check.activation_peak > HUGE_ACTIVATION:
-                found += "; give BatchNorm layers statistics from real data (or train the model)"
-        return found
-
-    def _where(self) -> str:
-        """"first divergence at layer 'X' (Conv2D → TF.js node 'Y' Conv2D) on wasm: 3.1e-02 of ..."."""
-        if self.first is None:
-            return (f"no layer diverges on the {self.samples} sample(s) compared on {self.backend} "
-                    f"({len(self.layers)} layers compared)")
-        first = self.first
-        fused = f", computed with {', '.join(repr(name) for name in first.folded)}" if first.folded else ""
-        inside = f" in {'/'.join(first.within)!r}" if first.within else ""
-        return (f"first divergence at layer {first.layer!r}{inside} ({first.layer_class}{fused} → TF.js node "
-                f"{first.node!r} {first.op}) on {self.backend}: {first.relative_diff:.1e} of its scale; its "
-                f"inputs agree to {first.inputs_relative_diff:.0e}")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"backend": self.backend, "samples": self.samples, "threshold": self.threshold,
-                "jump": JUMP, "first_divergence": asdict(self.first) if self.first else None,
-                "float32": self.float32.as_dict() if self.float32 else None,
-                "batch_dependence": self.batch_dependence, "mixing_layer": self.mixing_layer,
-                "layers": [asdict(layer) for layer in self.layers]}
-
-
-def report_path(out_dir: Path) -> Path:
-    """The report beside the output folder (never inside it: a refused export leaves it unchanged)."""
-    return out_dir.parent / f"{out_dir.name}.proof-failure.json"
 
 
 NO_GRAPH = ("its call() is Python code, so its layers have no graph that says which feeds which; build "
             "it with keras.Model(inputs, outputs) (a subclass may call super().__init__(inputs=..., "
             "outputs=...)), or export its layers as such a model to have them compared")
-
-
-def has_layer_graph(model: Any) -> bool:
-    """A functional model (keras.Model(inputs, outputs), a Sequential, or a subclass that builds itself
-    with super().__init__(inputs=..., outputs=...), as keras-hub's backbones and task models do)."""
-    from keras.src.models.functional import Functional
-    from keras.src.models.sequential import Sequential
-
-    return isinstance(model, (Functional, Sequential))
 
 
 @dataclass
@@ -218,65 +117,31 @@ def locate_divergence(model: Any, model_dir: Path, arrays: dict[str, np.ndarray]
     compared, tfjs_outputs = compare_level(comparison, level, [spec.name for spec in outputs])
     everything = list(compared)
     first, level = _first_or_search(comparison, level, compared, everything)
+    first = _descend(comparison, first, level, everything)
+    peak = max((diff.scale for diff in compared), default=0.0)
+    dependence, mixing = batch_mixing(model, arrays, chosen, expected, threshold)
+    return Located(backend, len(next(iter(few.values()))), threshold, everything, first,
+                   float32_check(model, few, expected, tfjs_outputs, peak, exact), dependence, mixing)
+
+
+def _descend(comparison: Comparison, first: LayerDiff | None, level: Level,
+             everything: list[LayerDiff]) -> LayerDiff | None:
+    """The divergence `first` (found among the layers of `level`), or the sublayer it lies in, block
+    within block, as deep as a sublayer diverges; the blocks' comparisons join `everything`."""
     while first is not None:
         block = _block_to_open(first, level)
         if block is None:
             break
         # what enters the block is what entered the diverging layer (it is that layer, or lies between
         # those inputs and it)
-        inside = Level(block, [*first.within, block.name], first.inputs_relative_diff, keys)
+        inside = Level(block, [*first.within, block.name], first.inputs_relative_diff, level.keys)
         inner, _ = compare_level(comparison, inside, [])
         everything += inner
         deeper, deeper_level = _first_or_search(comparison, inside, inner, everything)
         if deeper is None:
             break  # the block's own ops between its sublayers: the block stays named
         first, level = deeper, deeper_level
-    peak = max((diff.scale for diff in compared), default=0.0)
-    dependence = batch_dependence(model, few, expected)
-    mixing = None
-    if dependence is not None and dependence > threshold:
-        rest = [index for index in range(len(next(iter(arrays.values())))) if index not in set(chosen)]
-        others = {name: values[rest] if rest else few[name][::-1] for name, values in arrays.items()}
-        mixing = first_mixing_layer(model, few, others, threshold)
-    return Located(backend, len(next(iter(few.values()))), threshold, everything, first,
-                   float32_check(model, few, expected, tfjs_outputs, peak, exact), dependence, mixing)
-
-
-def batch_dependence(model: Any, few: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> float | None:
-    """Keras' outputs for `few` computed on their own, against `expected` (the proof's reference for
-    them, computed in the proof's batches): the largest difference of a float output, relative to its
-    scale (None where Keras cannot compute them)."""
-    outputs = output_specs(model)
-    try:
-        alone = keras_outputs(model, input_specs(model), outputs, few)
-    except ExportError:
-        return None
-    return max((float(np.max(np.abs(alone[spec.name].astype(np.float64) - expected[spec.name])))
-                / output_scale(expected[spec.name]) for spec in outputs if spec.dtype == "float32"),
-               default=None)
-
-
-def first_mixing_layer(model: Any, few: dict[str, np.ndarray], others: dict[str, np.ndarray],
-                       threshold: float) -> str | None:
-    """The first layer, in the order Keras finishes them (a block after its sublayers), whose outputs
-    for `few` differ computed on their own and followed by as many `others`: where the model mixes
-    the samples of a batch, as "'name' (Class)" (None: no layer output shows it)."""
-    import keras
-
-    count = len(next(iter(few.values())))
-    among = {name: np.concatenate([values, others[name][:count]]) for name, values in few.items()}
-    layers = [layer for layer in model._flatten_layers(include_self=False)
-              if not isinstance(layer, keras.layers.InputLayer)]
-    alone, order = keras_layer_outputs(model, layers, few, every_output=True)
-    mixed, _ = keras_layer_outputs(model, layers, among, every_output=True)
-    for layer in order:
-        for own, with_others in zip(alone[id(layer)], mixed.get(id(layer), []), strict=False):
-            if own.shape[:1] != (count,) or with_others.shape[:1] != (len(next(iter(among.values()))),):
-                continue  # the batch is not its first axis
-            difference = np.max(np.abs(own.astype(np.float64) - with_others[:count]), initial=0.0)
-            if difference / output_scale(own) > threshold:
-                return f"{layer.name!r} ({type(layer).__name__})"
-    return None
+    return first
 
 
 def worst_samples(model_dir: Path, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
@@ -334,8 +199,8 @@ def _first_or_search(comparison: Comparison, level: Level, compared: list[LayerD
         return first, level
     done = {diff.layer for diff in compared}
     agreed = max([level.base_diff, *(diff.relative_diff for diff in compared)])
-    for layer in _sublayers(level.container):
-        if layer.name in done or not _is_block(layer):
+    for layer in sublayers(level.container):
+        if layer.name in done or not is_block(layer):
             continue
         inside = Level(layer, [*level.within, layer.name], agreed, level.keys)
         inner, _ = compare_level(comparison, inside, [])
@@ -351,7 +216,7 @@ def compare_level(comparison: Comparison, level: Level, extra: list[str],
     """Each layer of `level` with a node of its own: Keras' output against TF.js' node, in the order
     Keras calls them; and TF.js' values of the `extra` nodes (the model's outputs)."""
     nodes = comparison.nodes
-    layers = [layer for layer in _sublayers(level.container) if level.keys.get(id(layer)) in nodes]
+    layers = [layer for layer in sublayers(level.container) if level.keys.get(id(layer)) in nodes]
     wanted, order = keras_layer_outputs(comparison.model, layers, comparison.few)
     layers = [layer for layer in order if id(layer) in wanted]
     got = tfjs_node_values(comparison.model_dir, comparison.few,
@@ -379,76 +244,15 @@ def compare_level(comparison: Comparison, level: Level, extra: list[str],
     return compared, rest
 
 
-def _sublayers(container: Any) -> list[Any]:
-    """The layers one level down: a model's own layers (no InputLayer), or a block's direct sublayers."""
-    import keras
-
-    if has_layer_graph(container):
-        found = list(container.layers)
-    else:
-        found = list(container._flatten_layers(include_self=False, recursive=False))
-    return [layer for layer in found if not isinstance(layer, keras.layers.InputLayer)]
-
-
-def _is_block(layer: Any) -> bool:
-    try:
-        return bool(_sublayers(layer))
-    except AttributeError:
-        return False
-
-
 def _block_to_open(first: LayerDiff, level: Level) -> Any | None:
     """The block to descend into: the diverging layer itself when it has sublayers, else a block it
     was computed with (no node of its own: a nested model whose outputs are a dict)."""
-    by_name = {layer.name: layer for layer in _sublayers(level.container)}
+    by_name = {layer.name: layer for layer in sublayers(level.container)}
     for name in [first.layer, *first.folded]:
         layer = by_name.get(name)
-        if layer is not None and _is_block(layer):
+        if layer is not None and is_block(layer):
             return layer
     return None
-
-
-def layer_keys(model: Any) -> dict[int, str]:
-    """{id(layer): its path of names from the model ("backbone/transformer_layer_0/softmax")} for
-    every layer at every depth (names repeat across blocks; paths do not)."""
-    keys: dict[int, str] = {}
-    pending = [(layer, layer.name) for layer in _sublayers(model)]
-    while pending:
-        layer, path = pending.pop()
-        if id(layer) in keys:
-            continue
-        keys[id(layer)] = path
-        try:
-            pending += [(sub, f"{path}/{sub.name}") for sub in _sublayers(layer)]
-        except AttributeError:
-            continue
-    return keys
-
-
-def float32_check(model: Any, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
-                  tfjs: dict[str, np.ndarray | None], peak: float,
-                  exact: dict[str, np.ndarray] | None = None) -> Float32Check | None:
-    """Keras' float32 outputs (the proof's `expected`) against Keras in float64 on the samples of
-    `arrays`, beside TF.js' difference from Keras, for the output that diverges most; `exact` when
-    already measured, else computed (None where float64 is not possible)."""
-    outputs = output_specs(model)
-    count = len(next(iter(arrays.values())))
-    if exact:
-        exact = {name: values[:count] for name, values in exact.items()}
-    else:
-        exact = float64_outputs(model, arrays)
-    if exact is None or any(tfjs.get(spec.name) is None for spec in outputs):
-        return None
-    checks = []
-    for spec in outputs:
-        if spec.dtype != "float32":
-            continue
-        single = expected[spec.name][:count].astype(np.float64)
-        keras_error = float(np.max(np.abs(single - exact[spec.name])))
-        diff = float(np.max(np.abs(np.asarray(tfjs[spec.name], np.float64) - single)))
-        rounding = OutputRounding(keras_error, output_scale(expected[spec.name]))
-        checks.append(Float32Check(spec.name, rounding, diff, peak))
-    return max(checks, key=lambda check: check.max_abs_diff / check.rounding.scale, default=None)
 
 
 def first_divergence(compared: list[LayerDiff], threshold: float) -> LayerDiff | None:
@@ -498,152 +302,6 @@ def _parents(layer: Any) -> list[Any]:
     for node in getattr(layer, "_inbound_nodes", [])[:1]:
         parents += [parent.operation for parent in node.parent_nodes]
     return parents
-
-
-@contextlib.contextmanager
-def _recording_scopes(ids: dict[int, str]) -> Iterator[dict[str, list[str]]]:
-    """While tracing, record the TensorFlow name scopes each layer of `ids` ({id(layer): key}) runs in
-    (Keras may enter a layer's scope more than once in a trace: each gets its own unique name)."""
-    import tensorflow as tf
-    from keras.src.backend.tensorflow import core
-
-    scopes: dict[str, list[str]] = {}
-    original = core.name_scope.__enter__
-
-    def enter(self: Any) -> Any:
-        result = original(self)
-        name = ids.get(id(getattr(self, "caller", None)))
-        if name is not None:
-            scopes.setdefault(name, []).append(tf.get_current_name_scope())
-        return result
-
-    core.name_scope.__enter__ = enter
-    try:
-        yield scopes
-    finally:
-        core.name_scope.__enter__ = original
-
-
-def layer_scopes(model: Any, keys: dict[int, str]) -> dict[str, list[str]]:
-    """{layer key: its name scopes in the traced serving function} for the layers of `keys`
-    ({id(layer): key}), traced as the conversion traces."""
-    from .convert import serving_function
-    from .rewrites.tracing import tracing_rewrites
-
-    with _recording_scopes(keys) as scopes, tracing_rewrites():
-        serving_function(model, input_specs(model), output_specs(model)).get_concrete_function()
-    return scopes
-
-
-def layer_nodes(manifest: dict[str, Any], scopes: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
-    """{layer key: (the TF.js node holding its output, that node's op)} for layers that kept a node: the
-    first node inside the layer's scopes that feeds a node outside them. Scopes nest (a block's
-    sublayers lie inside the block's scope): a node belongs to every layer whose scope holds it."""
-    nodes = [node for node in manifest["modelTopology"].get("node", []) if node.get("op") != "Const"]
-    by_scope: dict[str, list[str]] = {}
-    for key, each in scopes.items():
-        for scope in each:
-            by_scope.setdefault(scope, []).append(key)
-
-    def owners(node_name: str) -> frozenset[str]:
-        parts = node_name.split("/")
-        return frozenset(key for i in range(1, len(parts)) for key in by_scope.get("/".join(parts[:i]), []))
-
-    owned = {node["name"]: owners(node["name"]) for node in nodes}
-    ops = {node["name"]: node["op"] for node in nodes}
-    found: dict[str, tuple[str, str]] = {}
-    for node in nodes:
-        for source in node.get("input", []):
-            if source.startswith("^"):
-                continue
-            producer = re.sub(r":\d+$", "", source)
-            for layer in owned.get(producer, frozenset()) - owned[node["name"]]:
-                if layer not in found:
-                    found[layer] = (source.removesuffix(":0"), ops[producer])
-    return found
-
-
-def keras_layer_outputs(model: Any, layers: list[Any], arrays: dict[str, np.ndarray],
-                        every_output: bool = False) -> tuple[dict[int, Any], list[Any]]:
-    """Each layer's output for the samples, computed by Keras ({id(layer): value}, from its first call
-    with a single tensor out), and the layers in the order Keras first called them. `every_output`:
-    each layer's tensors out, as a list, whatever structure holds them (a layer with none is left out)."""
-    import keras
-    from keras.src.layers.layer import Layer
-
-    names, _, takes_dict = input_structure(model)
-    specs = {spec.name: spec for spec in input_specs(model)}
-    values = [arrays[name].astype(specs[name].keras_dtype) for name in names]
-    feed: Any = dict(zip(names, values, strict=True)) if takes_dict else (values[0] if len(values) == 1
-                                                                          else values)
-    wanted = {id(layer) for layer in layers}
-    recorded: dict[int, np.ndarray] = {}
-    order: list[Any] = []
-    original = Layer.__call__
-
-    def recording(self: Any, *args: Any, **kwargs: Any) -> Any:
-        result = original(self, *args, **kwargs)
-        if every_output and id(self) in wanted and id(self) not in recorded:
-            tensors = [np.asarray(leaf) for leaf in keras.tree.flatten(result) if _is_tensor(leaf)]
-            if tensors:
-                recorded[id(self)] = tensors
-                order.append(self)
-        elif id(self) in wanted and id(self) not in recorded and _is_tensor(result):
-            # float32: every compared layer's output for a few samples, held at once
-            recorded[id(self)] = np.asarray(result)
-            order.append(self)
-        return result
-
-    Layer.__call__ = recording
-    try:
-        model(feed, training=False)
-    finally:
-        Layer.__call__ = original
-    return recorded, order
-
-
-def _is_tensor(value: Any) -> bool:
-    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, (list, tuple, dict))
-
-
-def tfjs_node_values(model_dir: Path, arrays: dict[str, np.ndarray], nodes: list[str],
-                     backend: str) -> list[np.ndarray | None]:
-    """The values TF.js computes at each of `nodes` for the samples (None: TF.js could not fetch it),
-    on a Node backend ("wasm", "cpu") or a browser one ("browser webgpu", see `locate_backend`)."""
-    count = len(next(iter(arrays.values())))
-    with tempfile.TemporaryDirectory(prefix="tfjs-export-locate-") as tmp:
-        folder = Path(tmp)
-        write_bundle(folder, arrays, {}, {}, {}, count)
-        if backend.startswith("browser "):
-            from .chromium_proof import node_values_in_chromium
-
-            return node_values_in_chromium(model_dir, folder, nodes, backend.removeprefix("browser "),
-                                           LOCATE_TIMEOUT_S)
-        (folder / "nodes.json").write_text(json.dumps(nodes))
-        values_path = folder / "values.bin"
-        code, status, stderr_tail = run_node_script([str(model_dir), str(folder), str(folder / "nodes.json"),
-                                                     str(values_path), "--backend", backend], None,
-                                                    LOCATE_TIMEOUT_S, script=SCRIPT)
-        if code != 0 or not status.get("ok"):
-            raise node_script_error(code, status, stderr_tail)
-        raw = np.fromfile(values_path, dtype="<f4")
-    found: list[np.ndarray | None] = []
-    offset = 0
-    for shape in status["shapes"]:
-        if shape is None:
-            found.append(None)
-            continue
-        size = int(np.prod(shape))
-        found.append(raw[offset:offset + size].reshape(shape))
-        offset += size
-    return found
-
-
-def write_report(path: Path, located: Located | None, failures: list[str], problem: str | None) -> None:
-    """The report file: the proof's failures and the layer-by-layer comparison (or why there is none)."""
-    body = {"proof_failures": failures, "located": located.as_dict() if located else None,
-            "locate_error": problem}
-    path.write_text(json.dumps(body, indent=1) + "\n")
 
 
 def locate_backend(runtime: str, backend: str) -> str:

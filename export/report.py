@@ -160,7 +160,9 @@ def int8_lines(block: dict[str, Any] | None) -> list[str]:
                      f"proven on {calibration['held_out']:,} held-out samples")
     limits = block.get("thresholds") or {}
     if limits:
-        rule = ", ".join(f"{key} {value:g}" for key, value in limits.items())
+        # the rules are numbers; each output's int8 step beside them is what "one int8 step" means
+        rule = ", ".join(f"{key} {value:g}" for key, value in limits.items()
+                         if isinstance(value, int | float))
         lines.append(f"  int8 rules     need {rule}")
     for accelerator, result in ((block.get("proof") or {}).get("browser") or {}).items():
         for name, figures in result["outputs"].items():

@@ -31,7 +31,7 @@ import numpy as np
 
 from .graph_model import release_freed_memory
 from .rules import FLOAT32_ROUNDING_CEILING, FLOAT32_ROUNDING_FACTOR, FLOAT32_ROUNDING_SAMPLES, output_scale
-from .specs import input_structure, output_structure, output_values
+from .specs import input_structure, output_specs, output_structure, output_values
 
 # Samples per float64 forward pass: fewer hold less at once (the copy's activations are twice the
 # float32 ones), more spread the graph's overhead; 4 was both leaner and faster than 2 or 8 on InceptionV3.
@@ -221,7 +221,7 @@ class Float32Allowance:
 
 @dataclass(frozen=True)
 class Float32Check:
-    """The rule on the few samples a failed proof is located on (export/locate.py): the output that
+    """The rule on the few samples a failed proof is located on (`float32_check`): the output that
     diverges most, Keras' own float32 error there against float64, and TF.js' difference from Keras."""
 
     output: str
@@ -250,3 +250,29 @@ class Float32Check:
                 "tfjs_vs_keras": self.max_abs_diff / self.rounding.scale,
                 "activation_peak": self.activation_peak, "factor": FLOAT32_ROUNDING_FACTOR,
                 "ceiling": FLOAT32_ROUNDING_CEILING, "verdict": self.verdict}
+
+
+def float32_check(model: Any, arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray],
+                  tfjs: dict[str, np.ndarray | None], peak: float,
+                  exact: dict[str, np.ndarray] | None = None) -> Float32Check | None:
+    """Keras' float32 outputs (the proof's `expected`) against Keras in float64 on the samples of
+    `arrays`, beside TF.js' difference from Keras, for the output that diverges most; `exact` when
+    already measured, else computed (None where float64 is not possible)."""
+    outputs = output_specs(model)
+    count = len(next(iter(arrays.values())))
+    if exact:
+        exact = {name: values[:count] for name, values in exact.items()}
+    else:
+        exact = float64_outputs(model, arrays)
+    if exact is None or any(tfjs.get(spec.name) is None for spec in outputs):
+        return None
+    checks = []
+    for spec in outputs:
+        if spec.dtype != "float32":
+            continue
+        single = expected[spec.name][:count].astype(np.float64)
+        keras_error = float(np.max(np.abs(single - exact[spec.name])))
+        diff = float(np.max(np.abs(np.asarray(tfjs[spec.name], np.float64) - single)))
+        rounding = OutputRounding(keras_error, output_scale(expected[spec.name]))
+        checks.append(Float32Check(spec.name, rounding, diff, peak))
+    return max(checks, key=lambda check: check.max_abs_diff / check.rounding.scale, default=None)

@@ -47,7 +47,7 @@ def small_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     preset = PRESETS["quick"].with_overrides(epochs=1)
     data = run.load_data(train_limit=12_000)
     model = run.compile_model(run.build(preset, seed=0), preset, len(data.x_train))
-    run.fit(model, data.x_train, data.y_train, preset, seed=0, verbose=0)
+    run.fit(model, data, preset, seed=0, verbose=0)
     path = tmp_path_factory.mktemp("model") / "model.keras"
     run.save_inference_model(model, path)
     return path

@@ -10,14 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from export.locate import (
-    FailedProof,
-    LayerDiff,
-    Located,
-    explain_failure,
-    first_divergence,
-    layer_nodes,
-)
+from export.layer_nodes import layer_nodes
+from export.locate import FailedProof, explain_failure, first_divergence
+from export.located import LayerDiff, Located
 from export.rounding import WITHIN, Float32Check, OutputRounding, float64_outputs
 
 
@@ -125,15 +120,16 @@ def test_float64_outputs_follow_the_float32_model_closely() -> None:
 def test_the_float32_check_reuses_float64_outputs_already_measured(monkeypatch: pytest.MonkeyPatch) -> None:
     import keras
 
-    import export.locate
+    import export.rounding
 
     x_in = keras.Input((2,), name="features")
     model = keras.Model(x_in, {"y": keras.layers.Dense(1, name="y")(x_in)})
     few = {"features": np.zeros((4, 2), np.float32)}
     expected = {"y": np.full((32, 1), 2.0, np.float32)}
     exact = {"y": np.full((32, 1), 2.5, np.float64)}  # measured on the first 32 samples
-    monkeypatch.setattr(export.locate, "float64_outputs", lambda *args: pytest.fail("float64 computed again"))
-    check = export.locate.float32_check(model, few, expected, {"y": np.full((4, 1), 3.0)}, 6.0, exact)
+    monkeypatch.setattr(export.rounding, "float64_outputs",
+                        lambda *args: pytest.fail("float64 computed again"))
+    check = export.rounding.float32_check(model, few, expected, {"y": np.full((4, 1), 3.0)}, 6.0, exact)
     assert check is not None  # Keras 0.5 from float64 and TF.js 1.0 from Keras, of the proof's scale 2
     assert check.rounding.relative == pytest.approx(0.25) and check.max_abs_diff == pytest.approx(1.0)
 
@@ -163,7 +159,7 @@ def test_a_model_that_mixes_the_samples_of_a_batch_is_named_so() -> None:
     names the layer that mixes them."""
     import keras
 
-    from export.locate import batch_dependence, first_mixing_layer
+    from export.batch_mixing import batch_dependence, first_mixing_layer
     from export.reference import keras_outputs
     from export.specs import input_specs, output_specs
 

@@ -13,7 +13,7 @@ import pytest
 
 import export.pipeline
 from export import VerificationError, export_model
-from export.locate import Located
+from export.located import Located
 from export.rounding import (
     ALLOWANCE_KEY,
     BEYOND,

@@ -201,17 +201,19 @@ def progress_verbosity() -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
-def fit(model: keras.Model, x: np.ndarray, y: np.ndarray, preset: Preset, seed: int, *,
-        validation: tuple[np.ndarray, np.ndarray] | None = None,
+def fit(model: keras.Model, data: Mnist, preset: Preset, seed: int, *, validate: bool = False,
         callbacks: Sequence[keras.callbacks.Callback] = (), initial_epoch: int = 0,
         verbose: int = 1) -> dict[str, list[float]]:
-    """Whole shuffled epochs, or (a step budget) the tutorial's stream of `steps` batches; returns the
-    history. Validation runs in EVAL_BATCH batches.
+    """Whole shuffled epochs of `data`'s training split, or (a step budget) the tutorial's stream of
+    `steps` batches; returns the history. `validate`: after each epoch, on the validation split, in
+    EVAL_BATCH batches.
 
     Where XLA compiles the steps (`model.jit_compile`), every batch must have one shape or the train
     step is compiled twice: each epoch is then one `fit` call on that epoch's shuffled copy of whole
     batches (Keras keeps the compiled steps between calls). Elsewhere Keras shuffles and batches
     itself, last partial batch included."""
+    x, y = data.x_train, data.y_train
+    validation = (data.x_val, data.y_val) if validate else None
     common = {"batch_size": preset.batch_size, "validation_data": validation,
               "validation_batch_size": EVAL_BATCH, "callbacks": list(callbacks), "verbose": verbose}
     if preset.steps is not None:
@@ -307,7 +309,7 @@ def train(args: argparse.Namespace) -> int:
               f"({preset.description}); {strategy}; {precision}", flush=True)
 
         fit_started = time.perf_counter()
-        fit(model, data.x_train, data.y_train, preset, args.seed, validation=(data.x_val, data.y_val),
+        fit(model, data, preset, args.seed, validate=True,
             callbacks=[clock, EpochCheckpoint(out, run_config, history)], initial_epoch=initial_epoch,
             verbose=progress_verbosity())
         train_seconds = time.perf_counter() - fit_started + (state or {}).get("train_seconds", 0.0)
