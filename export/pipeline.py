@@ -49,7 +49,7 @@ from .publish import (
     swap_into_place,
     write_metadata,
 )
-from .reference import keras_outputs
+from .reference import ProofReach, keras_outputs
 from .rewrites.rebuild import exact_gelu_layers, risky_unrolls, unroll_rnns
 from .rounding import Float32Rounding, measure_rounding
 from .rules import (
@@ -69,7 +69,7 @@ from .samples import (
     mnist_digits,
     write_bundle,
 )
-from .specs import TensorSpec, input_specs, looks_like_mnist, output_specs, sample_bytes
+from .specs import TensorSpec, input_specs, looks_like_mnist, output_specs
 
 UNROLL_PROBE = 64  # samples on which an unrolled RNN must match its loop
 
@@ -134,41 +134,6 @@ def predict(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec], sam
     say(f"Keras predicted {predicted:,} of {samples.count:,} samples: {reach.why}")
     arrays = {name: values[:predicted] for name, values in samples.arrays.items()}
     return replace(samples, arrays=arrays, info={**samples.info, "samples_prepared": samples.count}), expected
-
-
-class ProofReach:
-    """When Keras has predicted every sample a backend can compare in its budget.
-
-    After the first batch (which traces the model), Keras' own seconds per sample give the reach:
-    REACH_FACTOR times as many samples as Keras predicts in a budget, for no TF.js or LiteRT.js
-    backend compares samples that much faster than Keras predicts them on the same machine; never
-    fewer than MIN_PREDICTED. Each prediction a backend does not reach is time thrown away: 62 of an
-    application network's 151 s went to them."""
-
-    REACH_FACTOR = 4.0
-    MIN_PREDICTED = 32
-    # Keras' outputs held for the proof: DeepLabV3's 64x64x256 features are 4 MB a sample, so 256 of
-    # them held a gigabyte (the export process peaked at 2.96 GB); the browser compares 24 MB anyway
-    OUTPUT_BYTES = 256 * 1024 * 1024
-
-    def __init__(self, budget_s: float, outputs: list[TensorSpec] = ()) -> None:
-        self.budget_s = budget_s
-        self.sample_bytes = sample_bytes(outputs)
-        self.first: tuple[int, float] | None = None
-        self.why = ""
-
-    def enough(self, done: int, seconds: float) -> bool:
-        if done >= self.MIN_PREDICTED and done * self.sample_bytes >= self.OUTPUT_BYTES:
-            self.why = f"their outputs fill {self.OUTPUT_BYTES // 2**20} MB"
-            return True
-        if self.first is None:
-            self.first = (done, seconds)
-            return False
-        first_done, first_seconds = self.first
-        per_sample = (seconds - first_seconds) / max(1, done - first_done)
-        reach = self.REACH_FACTOR * self.budget_s / max(per_sample, 1e-9)
-        self.why = f"no backend reaches the rest in {self.budget_s:g} s"
-        return done >= max(self.MIN_PREDICTED, reach)
 
 
 def choose_reference(model: Any, inputs: list[TensorSpec], outputs: list[TensorSpec],

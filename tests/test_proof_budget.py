@@ -14,8 +14,7 @@ import pytest
 from export import ExportError, export_model
 from export.__main__ import main
 from export.node_proof import _timeout_message
-from export.pipeline import ProofReach
-from export.reference import batch_size
+from export.reference import ProofReach, batch_size
 from export.rules import MIN_SPREAD, constant_outputs, output_spread
 from export.specs import TensorSpec
 
