@@ -261,7 +261,12 @@ def test_runtimes_smoke_section_exports_both_targets_and_times_them(node_ready: 
     int8_timed = {"litert int8 wasm"} if row["int8_status"] == "proven" else set()
     assert set(row["ms_per_call"]) == {"tfjs wasm", "tfjs webgl", "litert wasm"} | int8_timed, row
     assert row["errors"] == {} and row["int8_status"] in ("proven", "refused"), row["int8_reason"]
-    assert row["int8_model_bytes"] > 0 and row["int8_proof_ms"] > 0 and row["int8_export_overhead"] > 0
+    assert row["int8_model_bytes"] > 0 and row["int8_export_overhead"] > 0
+    # timed at batch 1 once its proof passed, as every runtime is: a refused int8 model has no timing
+    if row["int8_status"] == "proven":
+        assert row["int8_proof_ms"] > 0
+    else:
+        assert row["int8_proof_ms"] is None
     assert row["int8_agreement"] is not None and row["int8_samples"] == 4
     assert all(ms > 0 for ms in row["ms_per_call"].values())
     assert row["speedup_litert_vs_tfjs_wasm"] > 0
