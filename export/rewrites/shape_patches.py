@@ -15,8 +15,8 @@ from .patching import patched
 
 @contextlib.contextmanager
 def wide_wheres_as_rank4() -> Iterator[list[int]]:
-    """While tracing, compute a three-operand where of rank 5 or more at rank 4: the operands broadcast
-    to their common shape, their leading axes folded into one, and the result unfolded.
+    """While tracing, compute a three-operand where of rank 5 or more at rank 4: each operand's leading
+    axes folded into one, the operands broadcast at rank 4, and the result unfolded.
 
     TF.js' webgl backend selects up to rank 4 only; grouped-query attention (Gemma, Llama-style
     models with fewer key/value heads) masks its [batch, heads, groups, queries, keys] scores with
@@ -64,8 +64,7 @@ def _leading_axes_folded(tensor: Any, rank: int, shape: Any, static_shape: Any) 
     """
     import tensorflow as tf
 
-    padded = tf.reshape(tensor, tf.concat([tf.ones([rank - tensor.shape.rank], tf.int32),
-                                           tf.shape(tensor)], axis=0))
+    padded = _with_leading_ones(tf, tensor, rank)
     own = ([1] * (rank - tensor.shape.rank) + list(tensor.shape))[:rank - 3]
     broadcast = [size == 1 for size, whole in zip(own, list(static_shape)[:rank - 3], strict=True)
                  if whole != 1]
@@ -76,6 +75,14 @@ def _leading_axes_folded(tensor: Any, rank: int, shape: Any, static_shape: Any) 
         return tf.reshape(padded, tf.concat([[-1], trailing], axis=0))
     return tf.reshape(tf.broadcast_to(padded, tf.concat([shape[:-3], trailing], axis=0)),
                       tf.concat([[-1], trailing], axis=0))
+
+
+def _with_leading_ones(tf: Any, tensor: Any, rank: int) -> Any:
+    """`tensor` reshaped to `rank` by axes of size 1 in front (as broadcasting aligns it), or as it is."""
+    missing = rank - tensor.shape.rank
+    if missing == 0:
+        return tensor
+    return tf.reshape(tensor, tf.concat([tf.ones([missing], tf.int32), tf.shape(tensor)], axis=0))
 
 
 @contextlib.contextmanager
@@ -202,9 +209,7 @@ def _broadcast_matmul_batches(tf: Any, a: Any, b: Any) -> tuple[Any, Any] | None
     def broadcast(tensor: Any, own: list[int | None]) -> Any:
         # one gather of index 0 per broadcast axis, not a BroadcastTo: TF.js broadcasts with a Tile,
         # and TF.js webgpu loses its device on a product that reads a rank-5 Tile (Gemma4)
-        if tensor.shape.rank < width + 2:
-            ones = [1] * (width + 2 - tensor.shape.rank)
-            tensor = tf.reshape(tensor, tf.concat([ones, tf.shape(tensor)], 0))
+        tensor = _with_leading_ones(tf, tensor, width + 2)
         for axis, size in enumerate(own):
             if size == 1 and common[axis] != 1:
                 tensor = tf.gather(tensor, tf.zeros(tf.reshape(batch[axis], [1]), tf.int32), axis=axis)
@@ -215,8 +220,8 @@ def _broadcast_matmul_batches(tf: Any, a: Any, b: Any) -> tuple[Any, Any] | None
 
 @contextlib.contextmanager
 def repeats_as_gathers() -> Iterator[list[int]]:
-    """While tracing, compute `tf.repeat(x, n, axis)` (n a number, the axis of known size) as one
-    gather along the axis with each index n times.
+    """While tracing, compute `tf.repeat(x, n, axis)` (n a number) as one gather along the axis with
+    each index n times (indices computed in the graph where the axis' length is known only then).
 
     TensorFlow repeats by ExpandDims, a Tile one rank up and a Reshape; grouped-query attention
     (Llama, Mistral, Qwen, Phi-3, Gemma: fewer key/value heads than query heads) repeats its keys
